@@ -1,0 +1,5 @@
+import sys
+
+from certgate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,127 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+
+from certgate.core.stores import canonical_store_name
+from certgate.formats import LoadWarning
+from certgate.report.console import err_console
+
+__all__ = [
+    "StoreAssignment",
+    "TimeParam",
+    "at_option",
+    "json_option",
+    "password_prompt",
+    "print_warnings",
+    "read_password",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TimeParam(click.ParamType[datetime, Any]):
+    """``now``, a date (``2024-03-05``) or an ISO-8601 time; naive times are UTC."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        if text.lower() == "now":
+            return datetime.now(UTC)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            except ValueError:
+                self.fail(f"{text!r} is not a time (use now, 2024-03-05 or 2024-03-05T10:00Z)")
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class StoreName(click.ParamType[str, Any]):
+    name = "STORE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return canonical_store_name(str(value))
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
+class StoreAssignment(click.ParamType[tuple[str, str], Any]):
+    """``STORE=PATH``: load PATH into the named store."""
+
+    name = "STORE=PATH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        store, sep, path = str(value).partition("=")
+        if not sep or not store or not path:
+            self.fail(f"{value!r} is not STORE=PATH (for example Disallowed=disallowed.sst)")
+        try:
+            return canonical_store_name(store), path
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
+def at_option(func: F) -> F:
+    return click.option(
+        "--at",
+        "at",
+        type=TimeParam(),
+        default="now",
+        show_default=True,
+        help="Judge validity at this time (ISO 8601; naive times are UTC).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document (versioned schema)."
+    )(func)
+
+
+def read_password(password: str | None, password_env: str | None) -> bytes | None:
+    if password is not None:
+        return password.encode()
+    if password_env:
+        value = os.environ.get(password_env)
+        if value is None:
+            raise click.BadParameter(f"environment variable {password_env} is not set")
+        return value.encode()
+    return None
+
+
+def password_prompt(path: str) -> bytes | None:
+    """Ask on the terminal, once per PFX; without a terminal there is nobody to ask."""
+    if not sys.stdin.isatty():
+        return None
+    value: str = click.prompt(
+        f"Password for {path}", hide_input=True, default="", show_default=False, err=True
+    )
+    return value.encode()
+
+
+def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit: int = 20) -> None:
+    console = err_console()
+    for warning in warnings[:limit]:
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}")
+    if len(warnings) > limit:
+        console.print(f"[yellow]warning:[/] ... and {len(warnings) - limit} more (see --json)")
+
+
+STORE_NAME = StoreName()

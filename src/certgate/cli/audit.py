@@ -1,0 +1,112 @@
+"""``certgate audit``: what in these certificate stores breaks client authentication?"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from certgate.cli._common import (
+    STORE_NAME,
+    StoreAssignment,
+    at_option,
+    json_option,
+    password_prompt,
+    print_warnings,
+    read_password,
+)
+from certgate.core.audit import audit
+from certgate.core.rules import Severity
+from certgate.core.stores import ROOT
+from certgate.formats.system import load_system_stores
+from certgate.loading import StoreInputs, build_machine, machine_from_loaded
+from certgate.report.audit import audit_document, print_audit, verdict
+from certgate.report.console import out_console
+from certgate.report.jsonout import dumps
+
+__all__ = ["command"]
+
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+
+
+@click.command("audit")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--store",
+    "store",
+    type=STORE_NAME,
+    default=ROOT,
+    show_default=True,
+    help="Store the PATHs belong to (Root, CA, ClientAuthIssuer, Disallowed, My, or a CTL "
+    "store name).",
+)
+@click.option(
+    "--add",
+    "extra",
+    type=StoreAssignment(),
+    multiple=True,
+    help="Also load PATH into STORE, e.g. --add Disallowed=disallowed.sst. Repeatable.",
+)
+@click.option("--system", is_flag=True, help="Audit this machine's own trust store(s) too.")
+@click.option(
+    "--send-issuer-list",
+    is_flag=True,
+    help="Assume SendTrustedIssuerList=1 (the issuer list is sent; 0 is the 2012+ default).",
+)
+@at_option
+@json_option
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option("--password", help="Password for PKCS#12 files (else asked on the terminal).")
+@click.option("--password-env", metavar="VAR", help="Read the PKCS#12 password from $VAR.")
+def command(
+    paths: tuple[str, ...],
+    store: str,
+    extra: tuple[tuple[str, str], ...],
+    system: bool,
+    send_issuer_list: bool,
+    at: datetime,
+    as_json: bool,
+    fail_on: str,
+    password: str | None,
+    password_env: str | None,
+) -> int:
+    """Audit certificate stores (PEM, DER, PKCS#7, PFX, .sst, folders) for what breaks
+    client-certificate authentication, such as an intermediate CA in Trusted Root (KB 2802568).
+
+    \b
+    Examples:
+      certgate audit root.sst
+      certgate audit exported-roots/ --add CA=intermediate.p7b --json
+      certgate audit --system --fail-on warning
+    """
+    if not paths and not system and not extra:
+        raise click.UsageError("give at least one PATH, --add STORE=PATH or --system")
+    inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
+    machine, loaded = build_machine(
+        inputs, password=read_password(password, password_env), prompt=password_prompt
+    )
+    warnings = loaded.warnings
+    if system:
+        system_stores = load_system_stores()
+        machine = machine_from_loaded(system_stores, machine)
+        for part in system_stores.values():
+            warnings += part.warnings
+    if send_issuer_list:
+        machine = machine.with_schannel(
+            machine.schannel.with_send_issuer_list(True, "--send-issuer-list")
+        )
+    threshold = FAIL_ON.get(fail_on)
+    report = audit(machine, at)
+    if as_json:
+        click.echo(dumps(audit_document(report, threshold, warnings)))
+    else:
+        print_warnings(warnings)
+        print_audit(out_console(), report, threshold)
+    failed, _ = verdict(report, threshold)
+    return 1 if failed else 0

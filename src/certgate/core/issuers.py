@@ -1,0 +1,92 @@
+"""The trusted-issuer list Schannel derives from a machine's stores (Windows Server 2012+).
+
+Sources, in order (windows-facts §1.3, [confirmed]): the binding's CTL store when one is
+named; else ClientAuthIssuer when it holds certificates; else Root. When the Root store mixes
+self-signed and non-self-signed certificates, only the non-self-signed ones form the list: the
+KB 2802568 mechanism. The list's wire size is capped at 16 KB (KB 933430, event 36885).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from certgate.core.model import Certificate, SelfSigned
+from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine
+
+__all__ = ["ISSUER_LIST_LIMIT", "IssuerList", "issuer_list_bytes", "trusted_issuer_list"]
+
+ISSUER_LIST_LIMIT = 16 * 1024
+
+
+@dataclass(frozen=True)
+class IssuerList:
+    """What Schannel would treat as trusted issuers, and why."""
+
+    source: str  # the store the list comes from
+    reason: str  # why that store
+    certificates: tuple[Certificate, ...]
+    reduced: tuple[Certificate, ...] = ()  # self-signed roots dropped by the mixed-Root rule
+    size: int = 0  # bytes in a TLS CertificateRequest [inferred accounting, see issuer_list_bytes]
+
+    @property
+    def mixed_root(self) -> bool:
+        """True when the KB 2802568 reduction applied (Root mixes self-signed and others)."""
+        return bool(self.reduced)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.size > ISSUER_LIST_LIMIT
+
+
+def issuer_list_bytes(certs: tuple[Certificate, ...]) -> int:
+    """Σ (2-byte length + DER subject) over the list: the certificate_authorities encoding.
+
+    That the 16 KB cap counts exactly these bytes is [unconfirmed] (windows-facts §1.5).
+    """
+    return sum(2 + len(c.subject.der) for c in certs)
+
+
+def trusted_issuer_list(machine: Machine) -> IssuerList:
+    binding = machine.binding
+    ctl = binding.ctl_store_name.value
+    if ctl:
+        store = machine.store(ctl)
+        certs = _unique(store.certificates)
+        where = binding.ctl_store_name.source or "binding"
+        return IssuerList(
+            store.name,
+            f"the binding names CTL store {store.name} ({where})",
+            certs,
+            size=issuer_list_bytes(certs),
+        )
+    client_auth = machine.store(CLIENT_AUTH_ISSUER)
+    if len(client_auth):
+        certs = _unique(client_auth.certificates)
+        return IssuerList(
+            client_auth.name,
+            "ClientAuthIssuer holds certificates",
+            certs,
+            size=issuer_list_bytes(certs),
+        )
+    root = _unique(machine.store(ROOT).certificates)
+    others = tuple(c for c in root if c.self_signed is not SelfSigned.YES)
+    if others and len(others) < len(root):
+        kept_out = tuple(c for c in root if c.self_signed is SelfSigned.YES)
+        return IssuerList(
+            ROOT,
+            "Root is used (no CTL store, ClientAuthIssuer empty); it mixes self-signed and "
+            "non-self-signed certificates, so only the non-self-signed ones are trusted issuers",
+            others,
+            reduced=kept_out,
+            size=issuer_list_bytes(others),
+        )
+    return IssuerList(
+        ROOT,
+        "Root is used (no CTL store, ClientAuthIssuer empty)",
+        root,
+        size=issuer_list_bytes(root),
+    )
+
+
+def _unique(certs: tuple[Certificate, ...]) -> tuple[Certificate, ...]:
+    return tuple(dict.fromkeys(certs))

@@ -1,0 +1,15 @@
+"""Rules over machines and evidence, registered by decorator (see ``_registry``)."""
+
+from certgate.core.rules._registry import Finding, Hit, Registry, Rule, Severity, sort_key
+from certgate.core.rules.audit import AUDIT_RULES, AuditContext
+
+__all__ = [
+    "AUDIT_RULES",
+    "AuditContext",
+    "Finding",
+    "Hit",
+    "Registry",
+    "Rule",
+    "Severity",
+    "sort_key",
+]

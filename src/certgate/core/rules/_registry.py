@@ -1,0 +1,159 @@
+"""A decorator registry for rules: id from the decorator, explanation from the docstring.
+
+Modelled on x509-limbo's registry: an id is ``family::name``, registering one twice is an
+error, and every rule carries its severity, references and fix with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from inspect import cleandoc
+from typing import Any, Generic, TypeVar
+
+from certgate.core.model import Certificate
+
+__all__ = ["Finding", "Hit", "Registry", "Rule", "Severity"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*::[a-z0-9][a-z0-9-]*$")
+
+C = TypeVar("C")
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule's check yields: the subject of the finding and a specific message."""
+
+    message: str
+    certificate: Certificate | None = None
+    store: str | None = None
+    severity: Severity | None = None  # overrides the rule's default
+    evidence: tuple[str, ...] = ()
+    fix: str | None = None  # overrides the rule's fix text
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    title: str
+    message: str
+    certificate: Certificate | None = None
+    store: str | None = None
+    references: tuple[str, ...] = ()
+    fix: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule(Generic[C]):
+    id: str
+    severity: Severity
+    title: str
+    explanation: str
+    references: tuple[str, ...]
+    fix: str
+    check: Callable[[C], Iterable[Hit]] = field(repr=False)
+
+    def run(self, context: C) -> list[Finding]:
+        """Run the check; an exception inside it becomes an error finding (fail closed)."""
+        try:
+            hits = list(self.check(context))
+        except Exception as exc:
+            return [
+                Finding(
+                    self.id,
+                    Severity.ERROR,
+                    self.title,
+                    f"internal error while checking, result unknown: {type(exc).__name__}: {exc}",
+                )
+            ]
+        return [self._finding(hit) for hit in hits]
+
+    def _finding(self, hit: Hit) -> Finding:
+        fix = hit.fix if hit.fix is not None else self.fix
+        if hit.certificate is not None:
+            fix = fix.replace("{sha1}", hit.certificate.sha1).replace("{store}", hit.store or "")
+        return Finding(
+            rule=self.id,
+            severity=hit.severity or self.severity,
+            title=self.title,
+            message=hit.message,
+            certificate=hit.certificate,
+            store=hit.store,
+            references=self.references,
+            fix=fix,
+            evidence=hit.evidence,
+        )
+
+
+class Registry(Generic[C]):
+    """Rules of one kind (audit, diagnosis), in registration order."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._rules: dict[str, Rule[C]] = {}
+
+    def __iter__(self) -> Iterator[Rule[C]]:
+        return iter(self._rules.values())
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __getitem__(self, rule_id: str) -> Rule[C]:
+        return self._rules[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def rule(
+        self,
+        rule_id: str,
+        *,
+        severity: Severity,
+        title: str,
+        references: Iterable[str] = (),
+        fix: str = "",
+    ) -> Callable[[Callable[[C], Iterable[Hit]]], Callable[[C], Iterable[Hit]]]:
+        if not _ID.match(rule_id):
+            raise ValueError(f"rule id {rule_id!r} is not of the form family::name")
+
+        def register(check: Callable[[C], Iterable[Hit]]) -> Callable[[C], Iterable[Hit]]:
+            if rule_id in self._rules:
+                raise ValueError(f"rule {rule_id} is registered twice")
+            if not check.__doc__:
+                raise ValueError(f"rule {rule_id} needs a docstring: it is the explanation")
+            self._rules[rule_id] = Rule(
+                rule_id,
+                severity,
+                title,
+                cleandoc(check.__doc__),
+                tuple(references),
+                cleandoc(fix) if fix else "",
+                check,
+            )
+            return check
+
+        return register
+
+    def run(self, context: C) -> list[Finding]:
+        findings: list[Finding] = []
+        for item in self:
+            findings.extend(item.run(context))
+        return findings
+
+
+def sort_key(finding: Finding) -> tuple[Any, ...]:
+    return (-finding.severity.rank, finding.store or "", finding.rule, finding.message)

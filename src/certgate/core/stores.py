@@ -1,0 +1,172 @@
+"""Windows' named certificate stores and the Machine that holds them.
+
+Store names follow the LocalMachine system store names (``Cert:\\LocalMachine\\<name>``).
+Windows compares them case-insensitively; so do we, and we print the canonical spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from certgate.core.model import Certificate
+from certgate.core.settings import SchannelSettings, SslBinding
+
+__all__ = [
+    "AUTH_ROOT",
+    "CA",
+    "CLIENT_AUTH_ISSUER",
+    "DISALLOWED",
+    "MY",
+    "ROOT",
+    "Machine",
+    "Store",
+    "canonical_store_name",
+]
+
+ROOT = "Root"
+CA = "CA"
+CLIENT_AUTH_ISSUER = "ClientAuthIssuer"
+DISALLOWED = "Disallowed"
+MY = "My"
+AUTH_ROOT = "AuthRoot"
+
+_SYSTEM_STORES: tuple[str, ...] = (
+    ROOT,
+    CA,
+    CLIENT_AUTH_ISSUER,
+    DISALLOWED,
+    MY,
+    AUTH_ROOT,
+    "TrustedPeople",
+)
+_SYSTEM_STORES += ("TrustedPublisher", "Remote Desktop", "WebHosting", "SmartCardRoot")
+_WELL_KNOWN = {name.casefold(): name for name in _SYSTEM_STORES}
+# Display names (certlm.msc, PowerShell -Path) people type instead of the system name.
+_ALIASES = {
+    "trusted root certification authorities": ROOT,
+    "trustedroot": ROOT,
+    "intermediate": CA,
+    "intermediate certification authorities": CA,
+    "intermediateca": CA,
+    "client authentication issuers": CLIENT_AUTH_ISSUER,
+    "untrusted certificates": DISALLOWED,
+    "untrusted": DISALLOWED,
+    "personal": MY,
+    "third-party root certification authorities": AUTH_ROOT,
+}
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+
+
+def canonical_store_name(name: str) -> str:
+    """``root`` -> ``Root``, ``Intermediate`` -> ``CA``; custom CTL store names kept as given."""
+    cleaned = name.strip()
+    if cleaned.lower().startswith("cert:\\localmachine\\"):
+        cleaned = cleaned[len("cert:\\localmachine\\") :]
+    folded = cleaned.casefold()
+    if folded in _WELL_KNOWN:
+        return _WELL_KNOWN[folded]
+    if folded in _ALIASES:
+        return _ALIASES[folded]
+    if not _VALID_NAME.match(cleaned):
+        raise ValueError(f"{name!r} is not a certificate store name")
+    return cleaned
+
+
+@dataclass(frozen=True)
+class Store:
+    """A named store: an ordered, duplicate-preserving tuple of certificates."""
+
+    name: str
+    certificates: tuple[Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", canonical_store_name(self.name))
+
+    def __iter__(self) -> Iterator[Certificate]:
+        return iter(self.certificates)
+
+    def __len__(self) -> int:
+        return len(self.certificates)
+
+    def __contains__(self, cert: object) -> bool:
+        return cert in self._members
+
+    @cached_property
+    def _members(self) -> frozenset[Certificate]:
+        return frozenset(self.certificates)
+
+    def find(self, sha1: str) -> list[Certificate]:
+        wanted = sha1.replace(" ", "").replace(":", "").upper()
+        return [c for c in self.certificates if c.sha1 == wanted]
+
+    def adding(self, certs: Iterable[Certificate]) -> Store:
+        return replace(self, certificates=self.certificates + tuple(certs))
+
+    def without(self, sha1: str) -> Store:
+        wanted = sha1.replace(" ", "").replace(":", "").upper()
+        return replace(self, certificates=tuple(c for c in self if c.sha1 != wanted))
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A Windows machine as far as client-certificate trust goes: stores, settings, bindings.
+
+    A store absent from ``stores`` is *unknown* (nobody exported it), which is different from
+    a store known to be empty; ``store()`` returns an empty store for both, ``knows()`` tells.
+    """
+
+    stores: tuple[Store, ...] = ()
+    schannel: SchannelSettings = field(default_factory=SchannelSettings)
+    bindings: tuple[SslBinding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stores]
+        if len(names) != len(set(names)):
+            merged: dict[str, Store] = {}
+            for s in self.stores:
+                merged[s.name] = merged[s.name].adding(s) if s.name in merged else s
+            object.__setattr__(self, "stores", tuple(merged.values()))
+
+    def knows(self, name: str) -> bool:
+        wanted = canonical_store_name(name)
+        return any(s.name == wanted for s in self.stores)
+
+    def store(self, name: str) -> Store:
+        wanted = canonical_store_name(name)
+        for s in self.stores:
+            if s.name == wanted:
+                return s
+        return Store(wanted)
+
+    @property
+    def binding(self) -> SslBinding:
+        """The binding being judged: the first one known, else HTTP.sys defaults."""
+        return self.bindings[0] if self.bindings else SslBinding()
+
+    def with_store(self, store: Store) -> Machine:
+        others = tuple(s for s in self.stores if s.name != store.name)
+        return replace(self, stores=(*others, store))
+
+    def adding(self, store_name: str, certs: Iterable[Certificate]) -> Machine:
+        return self.with_store(self.store(store_name).adding(certs))
+
+    def moving(self, sha1: str, source: str, target: str) -> Machine:
+        """The machine after moving a certificate between stores (the KB 2802568 fix)."""
+        moved = self.store(source).find(sha1)
+        if not moved:
+            raise ValueError(f"no certificate with thumbprint {sha1} in store {source}")
+        machine = self.with_store(self.store(source).without(sha1))
+        target_store = machine.store(target)
+        if moved[0] not in target_store:
+            machine = machine.with_store(target_store.adding(moved[:1]))
+        return machine
+
+    def with_schannel(self, schannel: SchannelSettings) -> Machine:
+        return replace(self, schannel=schannel)
+
+    def with_bindings(self, bindings: tuple[SslBinding, ...]) -> Machine:
+        return replace(self, bindings=bindings)

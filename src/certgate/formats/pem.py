@@ -1,0 +1,111 @@
+"""PEM bundles: certificates, PKCS#7 and CRL blocks; comments and junk between blocks tolerated."""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from cryptography import x509
+
+from certgate.core.model import Certificate
+from certgate.errors import InputError
+from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate
+from certgate.formats.pkcs7 import load_pkcs7
+
+__all__ = ["load_pem", "looks_like_pem"]
+
+_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE"}
+_PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
+_CRL_LABELS = {b"X509 CRL"}
+
+
+def looks_like_pem(data: bytes) -> bool:
+    return _BEGIN.search(data) is not None
+
+
+def load_pem(data: bytes, path: str) -> Loaded:
+    certs: list[Certificate] = []
+    crls: list[x509.CertificateRevocationList] = []
+    warnings: list[LoadWarning] = []
+    junk_lines: list[int] = []
+    position = 0
+    line = 1
+    index = 0
+    while True:
+        match = _BEGIN.search(data, position)
+        outside = data[position : match.start() if match else len(data)]
+        junk_lines += _junk(outside, line)
+        if match is None:
+            break
+        line += outside.count(b"\n")
+        label = match.group(1)
+        end_marker = b"-----END " + label + b"-----"
+        end = data.find(end_marker, match.end())
+        where = f"PEM block {index + 1}, line {line}"
+        if end < 0:
+            raise InputError(path, f"{label.decode()} block has no END line", where)
+        body = data[match.end() : end]
+        der = _decode(body, path, where)
+        loaded = _block(label, der, path, where)
+        certs += loaded.certificates
+        crls += loaded.crls
+        warnings += loaded.warnings
+        line += data.count(b"\n", match.start(), end + len(end_marker))
+        position = end + len(end_marker)
+        index += 1
+    if junk_lines:
+        warnings.append(
+            LoadWarning(
+                path,
+                f"{len(junk_lines)} line(s) of text outside PEM blocks ignored",
+                f"line {junk_lines[0]}",
+            )
+        )
+    if index == 0:
+        raise InputError(path, "no PEM block found")
+    return Loaded(tuple(certs), tuple(crls), tuple(warnings), ((path, "pem"),))
+
+
+def _block(label: bytes, der: bytes, path: str, where: str) -> Loaded:
+    name = label.decode()
+    if label in _CERT_LABELS:
+        cert, warnings = make_certificate(der, path, where)
+        return Loaded((cert,), (), tuple(warnings))
+    if label == b"TRUSTED CERTIFICATE":
+        # OpenSSL's trusted format: a DER certificate followed by trust settings.
+        header = der_header(der)
+        if header is None or header.total > len(der):
+            raise InputError(path, "TRUSTED CERTIFICATE block is not DER", where)
+        cert, warnings = make_certificate(der[: header.total], path, where)
+        return Loaded((cert,), (), tuple(warnings))
+    if label in _PKCS7_LABELS:
+        return load_pkcs7(der, path, where)
+    if label in _CRL_LABELS:
+        try:
+            return Loaded((), (x509.load_der_x509_crl(der),))
+        except ValueError as exc:
+            raise InputError(path, f"unreadable CRL: {exc}", where) from exc
+    if label.endswith(b"PRIVATE KEY"):
+        message = f"{name} block ignored: certgate never reads private keys"
+        return Loaded(warnings=(LoadWarning(path, message, where),))
+    return Loaded(warnings=(LoadWarning(path, f"{name} block ignored", where),))
+
+
+def _decode(body: bytes, path: str, where: str) -> bytes:
+    lines = [ln.strip() for ln in body.splitlines()]
+    # RFC 1421 headers (Proc-Type, DEK-Info) come before the base64 in old-style PEM.
+    payload = b"".join(ln for ln in lines if ln and b":" not in ln)
+    try:
+        der = binascii.a2b_base64(payload, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(path, f"broken base64 in PEM block: {exc}", where) from exc
+    if not der:
+        raise InputError(path, "empty PEM block", where)
+    return der
+
+
+def _junk(text: bytes, first_line: int) -> list[int]:
+    return [
+        first_line + offset for offset, content in enumerate(text.split(b"\n")) if content.strip()
+    ]

@@ -1,0 +1,83 @@
+"""Windows serialized certificate stores (.sst).
+
+Written by ``Export-Certificate -Type SST`` and ``certutil -generateSSTFromWU``. Layout
+(windows-facts §7): ``00000000 'CERT'``, then elements ``{propId, encodingType, cb}`` + data,
+ending with a zero propId. Element 0x20 is a DER certificate, 0x21 a CRL, 0x22 a CTL; any other
+propId is a property. Properties come *before* the certificate they describe: confirmed on a
+real ``-generateSSTFromWU`` file (434 certificates, each preceded by its friendly name).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from cryptography import x509
+
+from certgate.core.model import Certificate
+from certgate.errors import InputError
+from certgate.formats._base import Loaded, LoadWarning, make_certificate
+
+__all__ = ["MAGIC", "load_sst"]
+
+MAGIC = b"\x00\x00\x00\x00CERT"
+CERT_ELEMENT = 0x20
+CRL_ELEMENT = 0x21
+CTL_ELEMENT = 0x22
+FRIENDLY_NAME = 11
+_HEADER = struct.Struct("<III")
+
+
+def load_sst(data: bytes, path: str) -> Loaded:
+    if not data.startswith(MAGIC):
+        raise InputError(path, "not a serialized certificate store (no 00000000 'CERT' header)")
+    certs: list[Certificate] = []
+    crls: list[x509.CertificateRevocationList] = []
+    warnings: list[LoadWarning] = []
+    friendly: str | None = None
+    offset = len(MAGIC)
+    index = 0
+    while True:
+        if offset == len(data):
+            warnings.append(LoadWarning(path, "no end-of-store marker", f"byte {offset}"))
+            break
+        if offset + _HEADER.size > len(data):
+            raise InputError(path, "element header cut short", f"byte {offset}")
+        prop_id, encoding, size = _HEADER.unpack_from(data, offset)
+        if prop_id == 0:
+            break
+        start = offset + _HEADER.size
+        if start + size > len(data):
+            raise InputError(
+                path,
+                f"element {index} (property {prop_id}) claims {size} bytes, "
+                f"only {len(data) - start} remain",
+                f"byte {offset}",
+            )
+        body = data[start : start + size]
+        where = f"element {index}, byte {offset}"
+        if prop_id == CERT_ELEMENT:
+            if encoding != 1:
+                warnings.append(LoadWarning(path, f"encoding type {encoding}, expected 1", where))
+            cert, cert_warnings = make_certificate(body, path, where, friendly)
+            certs.append(cert)
+            warnings.extend(cert_warnings)
+            friendly = None
+        elif prop_id == CRL_ELEMENT:
+            try:
+                crls.append(x509.load_der_x509_crl(body))
+            except ValueError as exc:
+                warnings.append(LoadWarning(path, f"unreadable CRL skipped: {exc}", where))
+            friendly = None
+        elif prop_id == CTL_ELEMENT:
+            warnings.append(LoadWarning(path, "certificate trust list (CTL) skipped", where))
+            friendly = None
+        elif prop_id == FRIENDLY_NAME:
+            friendly = _friendly_name(body)
+        offset = start + size
+        index += 1
+    return Loaded(tuple(certs), tuple(crls), tuple(warnings), ((path, "sst"),))
+
+
+def _friendly_name(body: bytes) -> str | None:
+    text = body.decode("utf-16-le", errors="replace").split("\x00", 1)[0].strip()
+    return text or None

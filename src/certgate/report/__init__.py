@@ -1,0 +1,1 @@
+"""Reports: rich text for people, versioned JSON for scripts, HTML for sharing."""

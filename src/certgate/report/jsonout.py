@@ -1,0 +1,63 @@
+"""JSON documents with a stable shape: ``schema`` first, ISO-8601 UTC times, sorted nothing.
+
+Every command's ``--json`` document starts with ``"schema": "certgate.<command>/<version>"``.
+A version only changes when a key is removed or changes meaning; new keys may appear anytime.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from certgate.core.model import Certificate
+
+__all__ = ["cert_detail", "cert_ref", "dumps", "iso"]
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+    if "schema" not in document:
+        raise ValueError("a certgate JSON document needs a schema key")
+    return json.dumps(document, default=_default, indent=indent, ensure_ascii=False)
+
+
+def cert_ref(cert: Certificate) -> dict[str, Any]:
+    """The short reference findings use: enough to find the certificate in certlm.msc."""
+    return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
+
+
+def cert_detail(cert: Certificate) -> dict[str, Any]:
+    constraints = cert.basic_constraints
+    return {
+        **cert_ref(cert),
+        "sha256": cert.sha256,
+        "serial": cert.serial_hex,
+        "self_signed": cert.self_signed.value == "yes",
+        "self_signed_status": cert.self_signed.value,
+        "ca": None if constraints is None else constraints.ca,
+        "path_length": None if constraints is None else constraints.path_length,
+        "not_before": iso(cert.not_before),
+        "not_after": iso(cert.not_after),
+        "key": str(cert.key_info),
+        "signature_algorithm": cert.signature_algorithm.name,
+        "source": cert.source,
+        "friendly_name": cert.friendly_name,
+        "parse_issues": list(cert.parse_issues),
+    }
