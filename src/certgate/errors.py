@@ -29,7 +29,7 @@ class InputError(CertgateError):
 
     def __init__(self, path: str, message: str, where: str | None = None) -> None:
         self.path = path
-        self.message = message
+        self.message = " ".join(message.split())  # parsers' messages may span lines
         self.where = where
         super().__init__(self.diagnostics())
 

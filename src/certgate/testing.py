@@ -43,7 +43,19 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certgate.core.model import Certificate
 
-__all__ = ["CLIENT_AUTH", "PKI", "SERVER_AUTH", "Issued", "KeyType"]
+__all__ = [
+    "ANY_EKU",
+    "CLIENT_AUTH",
+    "PKI",
+    "SERVER_AUTH",
+    "Issued",
+    "KeyType",
+    "NameConstraints",
+    "pem_bundle",
+    "pkcs7_bundle",
+    "sst_bundle",
+    "tampered",
+]
 
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string
 SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH.dotted_string
@@ -424,11 +436,14 @@ def pkcs7_bundle(certs: Iterable[Issued | x509.Certificate], *, pem: bool = Fals
 
 def sst_bundle(
     certs: Iterable[Issued | x509.Certificate | tuple[Issued | x509.Certificate, str]],
+    *,
+    terminator: bool = True,
 ) -> bytes:
-    """A Windows serialized store (.sst) as ``Export-Certificate -Type SST`` writes it.
+    """A Windows serialized store (.sst) laid out as ``certutil -generateSSTFromWU`` writes it.
 
-    Each certificate is preceded by its properties (SHA-1 hash, and a friendly name when
-    given as ``(cert, name)``), as ``CertSerializeCertificateStoreElement`` lays them out.
+    Each certificate is preceded by its properties: friendly name (11, when given as
+    ``(cert, name)``), key identifier (20), subject-name MD5 (29) and SHA-1 hash (3), the
+    order seen in a real Windows export.
     """
 
     def element(prop_id: int, data: bytes) -> bytes:
@@ -437,12 +452,20 @@ def sst_bundle(
     out = bytearray(b"\x00\x00\x00\x00CERT")
     for item in certs:
         cert, friendly = item if isinstance(item, tuple) else (item, None)
-        der = _x509_of(cert).public_bytes(serialization.Encoding.DER)
+        parsed = _x509_of(cert)
+        der = parsed.public_bytes(serialization.Encoding.DER)
         if friendly is not None:
             out += element(11, (friendly + "\x00").encode("utf-16-le"))
+        try:
+            ski = parsed.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+            out += element(20, ski.value.digest)
+        except x509.ExtensionNotFound:
+            pass
+        out += element(29, hashlib.md5(parsed.subject.public_bytes()).digest())
         out += element(3, hashlib.sha1(der).digest())
         out += element(0x20, der)
-    out += b"\x00" * 12
+    if terminator:
+        out += b"\x00" * 12
     return bytes(out)
 
 
@@ -520,10 +543,48 @@ def _resign(
     cert: x509.Certificate, key: PrivateKey, digest: str, serial: int | None
 ) -> x509.Certificate:
     """Re-sign with a legacy hash and/or set a non-positive serial, which the builder refuses."""
-    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    der = _resign_der(
+        cert.public_bytes(serialization.Encoding.DER),
+        key,
+        digest,
+        serial=serial if serial is not None and serial <= 0 else None,
+    )
+    with warnings.catch_warnings():  # a non-positive serial warns: that is the point here
+        warnings.simplefilter("ignore")
+        return x509.load_der_x509_certificate(der)
+
+
+def tampered(
+    issued: Issued,
+    *,
+    version: int | None = None,
+    serial: int | None = None,
+    hash: str = "sha256",
+) -> bytes:
+    """DER of ``issued`` changed in ways no builder allows, validly re-signed by its issuer.
+
+    ``version=4`` makes a certificate ``cryptography`` refuses to load at all: what certgate
+    must still read (leniently) and report.
+    """
+    signer = issued.issuer.key if issued.issuer else issued.key
+    return _resign_der(issued.der, signer, hash, serial=serial, version=version)
+
+
+def _resign_der(
+    der: bytes,
+    key: PrivateKey,
+    digest: str,
+    *,
+    serial: int | None = None,
+    version: int | None = None,
+) -> bytes:
+    parsed = asn1_x509.Certificate.load(der)
     tbs = parsed["tbs_certificate"]
-    if serial is not None and serial <= 0:
+    if serial is not None:
         tbs["serial_number"] = serial
+    if version is not None:
+        tbs["version"] = version - 1
+    algorithm = None
     if digest in ("sha1", "md5"):
         family = "rsa" if isinstance(key, rsa.RSAPrivateKey) else "ec"
         algorithm = _LEGACY_OIDS.get((family, digest))
@@ -531,8 +592,6 @@ def _resign(
             raise ValueError(f"cannot sign with {digest} and a {family} key")
         tbs["signature"] = {"algorithm": algorithm}
         parsed["signature_algorithm"] = {"algorithm": algorithm}
-    else:
-        algorithm = None
     data = tbs.dump(force=True)
     chosen: hashes.HashAlgorithm = hashes.SHA1() if digest == "sha1" else hashes.MD5()
     if algorithm is None:
@@ -546,6 +605,4 @@ def _resign(
     else:
         raise ValueError(f"cannot re-sign with a {type(key).__name__}")
     parsed["signature_value"] = signature
-    with warnings.catch_warnings():  # a non-positive serial warns: that is the point here
-        warnings.simplefilter("ignore")
-        return x509.load_der_x509_certificate(parsed.dump(force=True))
+    return bytes(parsed.dump(force=True))

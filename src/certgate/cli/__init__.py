@@ -39,7 +39,7 @@ for _command in (audit.command,):
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
-    errors = err_console()
+    errors = err_console()  # soft-wrapped: an error stays one line, whatever the width
     try:
         result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -93,7 +93,7 @@ class LenientCertificate:
             self.subject = Name.from_asn1crypto(tbs["subject"])
             self.issuer = Name.from_asn1crypto(tbs["issuer"])
             self.serial: int = int(tbs["serial_number"].native)
-            self.version: int = int(tbs["version"].native[1:]) if tbs["version"].native else 1
+            self.version: int = _version(tbs["version"].native)
             self.not_before: datetime = _utc(tbs["validity"]["not_before"].native)
             self.not_after: datetime = _utc(tbs["validity"]["not_after"].native)
             self.spki_der: bytes = tbs["subject_public_key_info"].dump()
@@ -136,6 +136,13 @@ _KU_NAMES = {
     "encipher_only": "encipher_only",
     "decipher_only": "decipher_only",
 }
+
+
+def _version(native: object) -> int:
+    """asn1crypto names known versions ("v3") and returns unknown ones as integers."""
+    if isinstance(native, str) and native.startswith("v"):
+        return int(native[1:])
+    return int(native) + 1 if isinstance(native, int) else 1
 
 
 def _utc(value: datetime) -> datetime:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine
 
-__all__ = ["ISSUER_LIST_LIMIT", "IssuerList", "issuer_list_bytes", "trusted_issuer_list"]
+__all__ = [
+    "ISSUER_LIST_LIMIT",
+    "IssuerList",
+    "counts_as_self_signed",
+    "issuer_list_bytes",
+    "trusted_issuer_list",
+]
 
 ISSUER_LIST_LIMIT = 16 * 1024
 
@@ -69,9 +75,9 @@ def trusted_issuer_list(machine: Machine) -> IssuerList:
             size=issuer_list_bytes(certs),
         )
     root = _unique(machine.store(ROOT).certificates)
-    others = tuple(c for c in root if c.self_signed is not SelfSigned.YES)
+    others = tuple(c for c in root if not counts_as_self_signed(c))
     if others and len(others) < len(root):
-        kept_out = tuple(c for c in root if c.self_signed is SelfSigned.YES)
+        kept_out = tuple(c for c in root if counts_as_self_signed(c))
         return IssuerList(
             ROOT,
             "Root is used (no CTL store, ClientAuthIssuer empty); it mixes self-signed and "
@@ -86,6 +92,22 @@ def trusted_issuer_list(machine: Machine) -> IssuerList:
         root,
         size=issuer_list_bytes(root),
     )
+
+
+def counts_as_self_signed(cert: Certificate) -> bool:
+    """Self-signed for the issuer-list rule.
+
+    A certificate whose names match but whose signature we cannot check (MD2 roots, still in
+    Microsoft's root list) counts as self-signed when its key identifiers do not contradict it:
+    Windows verifies MD2 and would see it as self-signed [inferred]. One that verifiably fails
+    its own signature does not count.
+    """
+    if cert.self_signed is SelfSigned.YES:
+        return True
+    if cert.self_signed is SelfSigned.UNKNOWN:
+        aki = cert.authority_key_identifier
+        return aki is None or aki == cert.subject_key_identifier
+    return False
 
 
 def _unique(certs: tuple[Certificate, ...]) -> tuple[Certificate, ...]:

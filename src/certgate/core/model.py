@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +22,8 @@ from cryptography.x509 import ExtensionType, ObjectIdentifier
 from cryptography.x509.oid import ExtensionOID
 
 from certgate.core import _asn1
+from certgate.core._cache import cached
+from certgate.core.der import suspicious_name, tbs_names
 from certgate.core.names import Name
 from certgate.core.signatures import (
     SignatureAlgorithm,
@@ -88,22 +90,27 @@ class Certificate:
     def from_der(
         cls, der: bytes, *, source: str = "", friendly_name: str | None = None
     ) -> Certificate:
-        """Parse DER. Raises ``ValueError`` only when neither parser can read it."""
+        """Parse DER. Raises ``ValueError`` only when neither parser can read it.
+
+        What ``cryptography`` objects to (negative serials, over-long names, unreadable
+        extensions) is collected here into ``parse_issues`` rather than printed later.
+        """
         der = bytes(der)
-        issues: list[str] = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 parsed: x509.Certificate | None = x509.load_der_x509_certificate(der)
-            except ValueError as exc:
-                parsed = None
-                refusal = str(exc)
-        issues.extend(str(w.message) for w in caught)
+            except Exception as exc:  # ValueError, InvalidVersion, ...: all mean "refused"
+                parsed, refusal = None, str(exc)
+            primed, issues = _prime(parsed) if parsed is not None else ({}, [])
+        issues[:0] = dict.fromkeys(str(w.message) for w in caught)
         lenient = None
         if parsed is None:
             lenient = _asn1.LenientCertificate(der)
             issues.insert(0, f"cryptography refused it ({refusal}); read leniently")
-        return cls(der, source, friendly_name, parsed, lenient, tuple(issues))
+        cert = cls(der, source, friendly_name, parsed, lenient, tuple(issues))
+        cert.__dict__.update(primed)  # values read while warnings were being caught
+        return cert
 
     @classmethod
     def from_cryptography(
@@ -136,16 +143,16 @@ class Certificate:
         """The ``cryptography`` object, or None when only the lenient reader could parse it."""
         return self._parsed
 
-    @cached_property
+    @cached
     def sha1(self) -> str:
         """Thumbprint as Windows shows it: upper-case hex, no separators."""
         return hashlib.sha1(self.der).hexdigest().upper()
 
-    @cached_property
+    @cached
     def sha256(self) -> str:
         return hashlib.sha256(self.der).hexdigest()
 
-    @cached_property
+    @cached
     def spki_sha256(self) -> str:
         """SHA-256 of the SubjectPublicKeyInfo: the pin format of HPKP, Envoy and curl."""
         return hashlib.sha256(self.spki_der).hexdigest()
@@ -157,19 +164,19 @@ class Certificate:
 
     # -- names and dates --------------------------------------------------------------------
 
-    @cached_property
+    @cached
     def subject(self) -> Name:
-        if self._parsed is not None:
+        if self._parsed is not None:  # normally primed by from_der
             return Name.from_cryptography(self._parsed.subject)
         return self._fallback.subject
 
-    @cached_property
+    @cached
     def issuer(self) -> Name:
-        if self._parsed is not None:
+        if self._parsed is not None:  # normally primed by from_der
             return Name.from_cryptography(self._parsed.issuer)
         return self._fallback.issuer
 
-    @cached_property
+    @cached
     def serial(self) -> int:
         return self._parsed.serial_number if self._parsed is not None else self._fallback.serial
 
@@ -180,13 +187,13 @@ class Certificate:
         digits = f"{abs(value):X}"
         return sign + ("0" + digits if len(digits) % 2 else digits)
 
-    @cached_property
+    @cached
     def not_before(self) -> datetime:
         if self._parsed is not None:
             return self._parsed.not_valid_before_utc
         return self._fallback.not_before
 
-    @cached_property
+    @cached
     def not_after(self) -> datetime:
         if self._parsed is not None:
             return self._parsed.not_valid_after_utc
@@ -197,7 +204,7 @@ class Certificate:
 
     # -- keys and signatures ----------------------------------------------------------------
 
-    @cached_property
+    @cached
     def spki_der(self) -> bytes:
         key = self.public_key()
         if key is not None:
@@ -213,7 +220,7 @@ class Certificate:
         """The subject public key, or None when it uses an algorithm we cannot load."""
         return self._public_key
 
-    @cached_property
+    @cached
     def _public_key(self) -> CertificatePublicKeyTypes | None:
         try:
             if self._parsed is not None:
@@ -223,7 +230,7 @@ class Certificate:
             return None
         return key  # type: ignore[return-value]
 
-    @cached_property
+    @cached
     def key_info(self) -> KeyInfo:
         key = self.public_key()
         if isinstance(key, rsa.RSAPublicKey):
@@ -238,7 +245,7 @@ class Certificate:
             return KeyInfo("DSA", key.key_size)
         return KeyInfo("unknown", 0)
 
-    @cached_property
+    @cached
     def signature_algorithm(self) -> SignatureAlgorithm:
         if self._parsed is None:
             return self._fallback.signature_algorithm
@@ -251,7 +258,7 @@ class Certificate:
     def signature(self) -> bytes:
         return self._parsed.signature if self._parsed is not None else self._fallback.signature
 
-    @cached_property
+    @cached
     def tbs_der(self) -> bytes:
         if self._parsed is not None:
             return self._parsed.tbs_certificate_bytes
@@ -263,11 +270,11 @@ class Certificate:
             issuer.public_key(), self.signature, self.tbs_der, self.signature_algorithm
         )
 
-    @cached_property
+    @cached
     def self_issued(self) -> bool:
         return self.subject == self.issuer
 
-    @cached_property
+    @cached
     def self_signed(self) -> SelfSigned:
         if not self.self_issued:
             return SelfSigned.NO
@@ -280,7 +287,7 @@ class Certificate:
 
     # -- extensions -------------------------------------------------------------------------
 
-    @cached_property
+    @cached
     def extensions(self) -> tuple[tuple[str, bool], ...]:
         """(OID, critical) of every extension, in order."""
         if self._parsed is None:
@@ -297,7 +304,7 @@ class Certificate:
         except x509.ExtensionNotFound:
             return None
 
-    @cached_property
+    @cached
     def basic_constraints(self) -> BasicConstraints | None:
         if self._parsed is None:
             raw = self._fallback.basic_constraints
@@ -312,7 +319,7 @@ class Certificate:
         constraints = self.basic_constraints
         return constraints is not None and constraints.ca
 
-    @cached_property
+    @cached
     def key_usage(self) -> frozenset[str] | None:
         """Names as ``cryptography`` spells them (``key_cert_sign``...), or None if absent."""
         if self._parsed is None:
@@ -325,7 +332,7 @@ class Certificate:
             names |= {n for n in ("encipher_only", "decipher_only") if getattr(value, n)}
         return frozenset(names)
 
-    @cached_property
+    @cached
     def extended_key_usage(self) -> tuple[str, ...] | None:
         """Dotted OIDs of the EKU extension, or None if absent (absent means any purpose)."""
         if self._parsed is None:
@@ -335,14 +342,14 @@ class Certificate:
             return None
         return tuple(oid.dotted_string for oid in value)
 
-    @cached_property
+    @cached
     def subject_key_identifier(self) -> bytes | None:
         if self._parsed is None:
             return self._fallback.ski
         value = self._safe_extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
         return value.digest if isinstance(value, x509.SubjectKeyIdentifier) else None
 
-    @cached_property
+    @cached
     def authority_key_identifier(self) -> bytes | None:
         if self._parsed is None:
             return self._fallback.aki
@@ -360,3 +367,43 @@ class Certificate:
         if self._lenient is None:  # pragma: no cover - construction guarantees one parser
             raise RuntimeError("certificate has no parsed form")
         return self._lenient
+
+
+def _prime(parsed: x509.Certificate) -> tuple[dict[str, object], list[str]]:
+    """Read names, serial, TBS and extensions now, while the caller catches warnings.
+
+    Names are sliced from the TBS bytes; ``cryptography``'s Python ``Name`` objects (the
+    expensive part) are only built when a quick scan says they may warn, or later on demand.
+    """
+    tbs = parsed.tbs_certificate_bytes
+    primed: dict[str, object] = {"tbs_der": tbs, "serial": parsed.serial_number}
+    issues: list[str] = []
+    names = tbs_names(tbs)
+    if names is not None and not any(suspicious_name(n) for n in names):
+        primed["issuer"] = Name(names[0], _deferred(parsed, "issuer"))
+        primed["subject"] = Name(names[1], _deferred(parsed, "subject"))
+    else:  # decode now, so that any objection is recorded while loading
+        for role in ("issuer", "subject"):
+            try:
+                primed[role] = Name.from_cryptography(getattr(parsed, role))
+            except Exception as exc:
+                der = names[role == "subject"] if names else b""
+                primed[role] = name = Name(der, _deferred(parsed, role))
+                issues.append(f"{role} name: {name.problem or exc}")
+    try:
+        parsed.extensions  # noqa: B018 - parse now to surface errors
+    except ValueError as exc:
+        issues.append(f"extensions unreadable, treated as absent: {exc}")
+    return primed, issues
+
+
+def _deferred(parsed: x509.Certificate, attribute: str) -> Callable[[], x509.Name]:
+    """Build ``cryptography``'s Name on first use; if it cannot, ``Name`` says why."""
+
+    def load() -> x509.Name:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # already vetted by suspicious_name
+            name: x509.Name = getattr(parsed, attribute)
+            return name
+
+    return load

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from certgate.core._cache import cached
+from certgate.core.der import der_header
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -37,10 +39,11 @@ SHORT_NAMES: dict[str, str] = {
 
 _NEEDS_QUOTES = re.compile(r'[,+="\n<>#;]|^\s|\s$')
 _WHITESPACE = re.compile(r"\s+")
+# DER string tags -> Python codec (PrintableString, IA5String, TeletexString: single bytes).
+_STRING_ENCODINGS = {0x0C: "utf-8", 0x1E: "utf-16-be", 0x1C: "utf-32-be"}
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(NamedTuple):
     """One attribute of a relative distinguished name."""
 
     oid: str
@@ -63,34 +66,70 @@ class Name:
 
     Two names are equal when their DER is equal or when they match under RFC 5280 §7.1
     comparison rules simplified to what real PKIs need (case folding, whitespace folding).
+    The attributes are decoded on first use: most names are only ever compared by DER.
     """
 
     der: bytes
-    rdns: tuple[tuple[Attribute, ...], ...]
+    _parsed: Any = field(default=None, repr=False)
 
     @classmethod
     def from_cryptography(cls, name: x509.Name) -> Name:
-        rdns = tuple(
-            tuple(Attribute(a.oid.dotted_string, _text(a.value)) for a in rdn) for rdn in name.rdns
-        )
-        return cls(name.public_bytes(), rdns)
+        return cls(name.public_bytes(), name)
 
     @classmethod
     def from_asn1crypto(cls, name: Any) -> Name:
-        rdns = tuple(
-            tuple(Attribute(str(atv["type"].dotted), _text(atv["value"].native)) for atv in rdn)
-            for rdn in name.chosen
-        )
-        return cls(name.dump(), rdns)
+        """Decoded at once: asn1crypto parses lazily, and errors must surface while loading."""
+        return cls(name.dump(), _asn1_rdns(name))
+
+    @property
+    def rdns(self) -> tuple[tuple[Attribute, ...], ...]:
+        return self._decoded[0]
+
+    @property
+    def problem(self) -> str | None:
+        """Why the attributes could not be decoded normally, or None."""
+        return self._decoded[1]
+
+    @cached
+    def _decoded(self) -> tuple[tuple[tuple[Attribute, ...], ...], str | None]:
+        try:
+            parsed = self._parsed() if callable(self._parsed) else self._parsed
+            if isinstance(parsed, tuple):
+                return parsed, None
+            return _crypto_rdns(parsed), None
+        except Exception as exc:  # cryptography decodes names lazily: a bad one fails here
+            reason = f"name undecodable by cryptography ({exc})"
+        try:
+            from asn1crypto import x509 as asn1_x509
+
+            return _asn1_rdns(asn1_x509.Name.load(self.der, strict=True)), reason
+        except Exception as exc:
+            return (), f"name unreadable ({exc})"
+
+    @cached
+    def bucket(self) -> str:
+        """A cheap necessary condition for equality: the first CN, folded as ``key`` folds.
+
+        Read straight from the DER, so grouping a large store does not decode every name.
+        """
+        start = self.der.find(b"\x06\x03\x55\x04\x03")
+        header = None if start < 0 else der_header(self.der, start + 5)
+        if header is None:
+            return ""
+        body = self.der[start + 5 + header.header_length : start + 5 + header.total]
+        text = body.decode(_STRING_ENCODINGS.get(header.tag, "latin-1"), errors="replace")
+        return _WHITESPACE.sub(" ", text.strip()).casefold()
 
     def __str__(self) -> str:
         """Windows order and quoting: ``CN=Issuing CA, O=Contoso, C=US``."""
+        if not self.rdns and self.problem:
+            return f"<unreadable name {self.der[:12].hex()}...>"
         return ", ".join(" + ".join(a.windows() for a in rdn) for rdn in reversed(self.rdns))
 
     def __repr__(self) -> str:
         return f"Name({str(self)!r})"
 
-    @cached_property
+    @cached
     def key(self) -> tuple[tuple[tuple[str, str], ...], ...]:
         return tuple(
             tuple(sorted((a.oid, _WHITESPACE.sub(" ", a.value.strip()).casefold()) for a in rdn))
@@ -118,6 +157,19 @@ class Name:
     @property
     def is_empty(self) -> bool:
         return not self.rdns
+
+
+def _crypto_rdns(name: Any) -> tuple[tuple[Attribute, ...], ...]:
+    return tuple(
+        tuple(Attribute(a.oid.dotted_string, _text(a.value)) for a in rdn) for rdn in name.rdns
+    )
+
+
+def _asn1_rdns(name: Any) -> tuple[tuple[Attribute, ...], ...]:
+    return tuple(
+        tuple(Attribute(str(atv["type"].dotted), _text(atv["value"].native)) for atv in rdn)
+        for rdn in name.chosen
+    )
 
 
 def _text(value: object) -> str:

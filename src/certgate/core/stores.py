@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
+from certgate.core._cache import cached
 from certgate.core.model import Certificate
 from certgate.core.settings import SchannelSettings, SslBinding
 
@@ -94,7 +94,7 @@ class Store:
     def __contains__(self, cert: object) -> bool:
         return cert in self._members
 
-    @cached_property
+    @cached
     def _members(self) -> frozenset[Certificate]:
         return frozenset(self.certificates)
 

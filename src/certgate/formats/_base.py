@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from certgate.core.der import DerHeader, der_header
 from certgate.core.model import Certificate
 from certgate.errors import InputError
 
@@ -43,32 +44,6 @@ class Loaded:
         )
 
 
-@dataclass(frozen=True)
-class DerHeader:
-    tag: int
-    header_length: int
-    content_length: int
-
-    @property
-    def total(self) -> int:
-        return self.header_length + self.content_length
-
-
-def der_header(data: bytes | memoryview, offset: int = 0) -> DerHeader | None:
-    """Read one DER tag and definite length at ``offset``; None if it is not DER-shaped."""
-    if len(data) < offset + 2:
-        return None
-    tag = data[offset]
-    first = data[offset + 1]
-    if first < 0x80:
-        return DerHeader(tag, 2, first)
-    count = first & 0x7F
-    if count == 0 or count > 4 or len(data) < offset + 2 + count:
-        return None  # indefinite (BER) or absurd lengths are not what exporters write
-    length = int.from_bytes(data[offset + 2 : offset + 2 + count], "big")
-    return DerHeader(tag, 2 + count, length)
-
-
 def make_certificate(
     der: bytes, path: str, where: str, friendly_name: str | None = None
 ) -> tuple[Certificate, list[LoadWarning]]:
@@ -78,5 +53,6 @@ def make_certificate(
         cert = Certificate.from_der(der, source=source, friendly_name=friendly_name)
     except ValueError as exc:
         raise InputError(path, f"not a valid certificate: {exc}", where or None) from exc
-    warnings = [LoadWarning(path, issue, where or None) for issue in cert.parse_issues]
-    return cert, warnings
+    if not cert.parse_issues:
+        return cert, []
+    return cert, [LoadWarning(path, issue, where or None) for issue in cert.parse_issues]

@@ -35,7 +35,8 @@ def load_pem(data: bytes, path: str) -> Loaded:
     while True:
         match = _BEGIN.search(data, position)
         outside = data[position : match.start() if match else len(data)]
-        junk_lines += _junk(outside, line)
+        if outside.strip():
+            junk_lines += _junk(outside, line)
         if match is None:
             break
         line += outside.count(b"\n")
@@ -47,10 +48,15 @@ def load_pem(data: bytes, path: str) -> Loaded:
             raise InputError(path, f"{label.decode()} block has no END line", where)
         body = data[match.end() : end]
         der = _decode(body, path, where)
-        loaded = _block(label, der, path, where)
-        certs += loaded.certificates
-        crls += loaded.crls
-        warnings += loaded.warnings
+        if label in _CERT_LABELS:  # the common case, kept lean for large bundles
+            cert, cert_warnings = make_certificate(der, path, where)
+            certs.append(cert)
+            warnings += cert_warnings
+        else:
+            loaded = _block(label, der, path, where)
+            certs += loaded.certificates
+            crls += loaded.crls
+            warnings += loaded.warnings
         line += data.count(b"\n", match.start(), end + len(end_marker))
         position = end + len(end_marker)
         index += 1
@@ -69,9 +75,6 @@ def load_pem(data: bytes, path: str) -> Loaded:
 
 def _block(label: bytes, der: bytes, path: str, where: str) -> Loaded:
     name = label.decode()
-    if label in _CERT_LABELS:
-        cert, warnings = make_certificate(der, path, where)
-        return Loaded((cert,), (), tuple(warnings))
     if label == b"TRUSTED CERTIFICATE":
         # OpenSSL's trusted format: a DER certificate followed by trust settings.
         header = der_header(der)
@@ -93,9 +96,9 @@ def _block(label: bytes, der: bytes, path: str, where: str) -> Loaded:
 
 
 def _decode(body: bytes, path: str, where: str) -> bytes:
-    lines = [ln.strip() for ln in body.splitlines()]
-    # RFC 1421 headers (Proc-Type, DEK-Info) come before the base64 in old-style PEM.
-    payload = b"".join(ln for ln in lines if ln and b":" not in ln)
+    if b":" in body:  # RFC 1421 headers (Proc-Type, DEK-Info) in old-style PEM
+        body = b"\n".join(ln for ln in body.splitlines() if b":" not in ln)
+    payload = body.translate(None, b" \t\r\n")
     try:
         der = binascii.a2b_base64(payload, strict_mode=True)
     except (binascii.Error, ValueError) as exc:

@@ -28,4 +28,4 @@ def out_console(file: IO[str] | None = None) -> Console:
 
 def err_console(file: IO[str] | None = None) -> Console:
     stream = file or sys.stderr
-    return Console(file=stream, highlight=False, width=_width(stream))
+    return Console(file=stream, highlight=False, width=_width(stream), soft_wrap=True)

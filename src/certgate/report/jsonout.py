@@ -43,6 +43,15 @@ def cert_ref(cert: Certificate) -> dict[str, Any]:
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
 
+def _name_problems(cert: Certificate) -> list[str]:
+    """Names are decoded lazily; a problem found on decoding is reported with the rest."""
+    return [
+        f"{role} {name.problem}"
+        for role, name in (("subject", cert.subject), ("issuer", cert.issuer))
+        if name.problem
+    ]
+
+
 def cert_detail(cert: Certificate) -> dict[str, Any]:
     constraints = cert.basic_constraints
     return {
@@ -59,5 +68,5 @@ def cert_detail(cert: Certificate) -> dict[str, Any]:
         "signature_algorithm": cert.signature_algorithm.name,
         "source": cert.source,
         "friendly_name": cert.friendly_name,
-        "parse_issues": list(cert.parse_issues),
+        "parse_issues": list(cert.parse_issues) + _name_problems(cert),
     }

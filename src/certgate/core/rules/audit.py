@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 
+from certgate.core._cache import cached
 from certgate.core.issuers import ISSUER_LIST_LIMIT, IssuerList, trusted_issuer_list
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.rules._registry import Hit, Registry, Severity
@@ -21,7 +21,7 @@ class AuditContext:
     machine: Machine
     at: datetime
 
-    @cached_property
+    @cached
     def issuer_list(self) -> IssuerList:
         return trusted_issuer_list(self.machine)
 
@@ -227,8 +227,9 @@ def store_subject_several_keys(ctx: AuditContext) -> Iterator[Hit]:
     """
     for store in ctx.stores():
         by_subject: dict[object, dict[bytes, Certificate]] = defaultdict(dict)
-        for cert in store:
-            by_subject[cert.subject].setdefault(cert.spki_der, cert)
+        for group in _same_subject_groups(store):
+            for cert in group:
+                by_subject[cert.subject].setdefault(cert.spki_der, cert)
         for keys in by_subject.values():
             if len(keys) > 1:
                 certs = list(keys.values())
@@ -239,6 +240,18 @@ def store_subject_several_keys(ctx: AuditContext) -> Iterator[Hit]:
                     store.name,
                     evidence=tuple(c.sha1 for c in certs),
                 )
+
+
+def _same_subject_groups(store: Store) -> Iterator[list[Certificate]]:
+    """Candidate groups of certificates that may share a subject name.
+
+    Bucketing by the common name's bytes first (a necessary condition for equal names)
+    avoids decoding every name of a large store just to find the few that repeat.
+    """
+    buckets: dict[str, list[Certificate]] = defaultdict(list)
+    for cert in store:
+        buckets[cert.subject.bucket].append(cert)
+    return (group for group in buckets.values() if len(group) > 1)
 
 
 @rule(

@@ -1,0 +1,89 @@
+"""Just enough DER reading to route bytes and slice a certificate's names without parsing it.
+
+Full parsing is ``cryptography``'s job; this reads tag-and-length headers only, so a loader can
+recognise what a file holds and the model can compare names byte-for-byte cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DerHeader", "der_header", "suspicious_name", "tbs_names"]
+
+
+@dataclass(frozen=True)
+class DerHeader:
+    tag: int
+    header_length: int
+    content_length: int
+
+    @property
+    def total(self) -> int:
+        return self.header_length + self.content_length
+
+
+def der_header(data: bytes | memoryview, offset: int = 0) -> DerHeader | None:
+    """Read one DER tag and definite length at ``offset``; None if it is not DER-shaped."""
+    if len(data) < offset + 2:
+        return None
+    tag = data[offset]
+    first = data[offset + 1]
+    if first < 0x80:
+        return DerHeader(tag, 2, first)
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(data) < offset + 2 + count:
+        return None  # indefinite (BER) or absurd lengths are not what exporters write
+    length = int.from_bytes(data[offset + 2 : offset + 2 + count], "big")
+    return DerHeader(tag, 2 + count, length)
+
+
+def tbs_names(tbs: bytes) -> tuple[bytes, bytes] | None:
+    """(issuer DER, subject DER) sliced out of a TBSCertificate, or None if it is odd."""
+    outer = der_header(tbs)
+    if outer is None or outer.tag != 0x30:
+        return None
+    position = outer.header_length
+    if position < len(tbs) and tbs[position] == 0xA0:  # [0] version
+        position = _skip(tbs, position)
+    position = _skip(tbs, position)  # serialNumber
+    position = _skip(tbs, position)  # signature AlgorithmIdentifier
+    issuer = _slice(tbs, position)
+    position = _skip(tbs, position)
+    position = _skip(tbs, position)  # validity
+    subject = _slice(tbs, position)
+    if issuer is None or subject is None:
+        return None
+    return issuer, subject
+
+
+_CN = b"\x06\x03\x55\x04\x03"
+_COUNTRY = b"\x06\x03\x55\x04\x06"
+
+
+def suspicious_name(der: bytes) -> bool:
+    """Could ``cryptography`` object to this name (CN outside 1..64 bytes, C not 2)?
+
+    A byte scan, far cheaper than decoding: True only means "decode it now and record what is
+    wrong". Names that pass are decoded on first use (see ``Name.problem``).
+    """
+    for oid, low, high in ((_CN, 1, 64), (_COUNTRY, 2, 2)):
+        start = der.find(oid)
+        while start >= 0:
+            value = der_header(der, start + len(oid))
+            # Bytes, not characters: multi-byte UTF-8 may still be fine; the parser decides.
+            if value is None or not low <= value.content_length <= high:
+                return True
+            start = der.find(oid, start + 1)
+    return False
+
+
+def _skip(data: bytes, position: int) -> int:
+    header = der_header(data, position)
+    return len(data) + 1 if header is None else position + header.total
+
+
+def _slice(data: bytes, position: int) -> bytes | None:
+    header = der_header(data, position)
+    if header is None or header.tag != 0x30 or position + header.total > len(data):
+        return None
+    return data[position : position + header.total]
