@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ __all__ = [
     "StoreAssignment",
     "TimeParam",
     "at_option",
+    "file_progress",
     "json_option",
     "password_prompt",
     "print_warnings",
@@ -114,6 +116,17 @@ def password_prompt(path: str) -> bytes | None:
         f"Password for {path}", hide_input=True, default="", show_default=False, err=True
     )
     return value.encode()
+
+
+@contextmanager
+def file_progress(label: str) -> Iterator[Callable[[str], None] | None]:
+    """A one-line status on stderr naming the file being read; nothing when not a terminal."""
+    console = err_console()
+    if not console.is_terminal:
+        yield None
+        return
+    with console.status(label) as status:
+        yield lambda path: status.update(f"{label} {escape(path)}")
 
 
 def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit: int = 20) -> None:

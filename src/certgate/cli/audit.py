@@ -10,6 +10,7 @@ from certgate.cli._common import (
     STORE_NAME,
     StoreAssignment,
     at_option,
+    file_progress,
     json_option,
     password_prompt,
     print_warnings,
@@ -88,9 +89,13 @@ def command(
     if not paths and not system and not extra:
         raise click.UsageError("give at least one PATH, --add STORE=PATH or --system")
     inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
-    machine, loaded = build_machine(
-        inputs, password=read_password(password, password_env), prompt=password_prompt
-    )
+    with file_progress("Reading") as on_file:
+        machine, loaded = build_machine(
+            inputs,
+            password=read_password(password, password_env),
+            prompt=password_prompt,
+            on_file=on_file,
+        )
     warnings = loaded.warnings
     if system:
         system_stores = load_system_stores()

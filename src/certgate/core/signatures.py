@@ -138,7 +138,14 @@ def _hash(name: str | None) -> hashes.HashAlgorithm | None:
 
 
 def _mismatch(alg: SignatureAlgorithm, key: CertificatePublicKeyTypes) -> SignatureCheck:
-    kind = type(key).__name__.removesuffix("PublicKey")
+    kinds = (
+        (rsa.RSAPublicKey, "an RSA"),
+        (ec.EllipticCurvePublicKey, "an EC"),
+        (ed25519.Ed25519PublicKey, "an Ed25519"),
+        (ed448.Ed448PublicKey, "an Ed448"),
+        (dsa.DSAPublicKey, "a DSA"),
+    )
+    kind = next((label for cls, label in kinds if isinstance(key, cls)), "this")
     return SignatureCheck(
-        SignatureStatus.INVALID, f"{alg.name} signature cannot come from a {kind} key"
+        SignatureStatus.INVALID, f"{alg.name} signature cannot be made by {kind} key"
     )

@@ -114,8 +114,9 @@ def load_file(
     *,
     password: bytes | None = None,
     prompt: PasswordPrompt | None = None,
+    on_file: Callable[[str], None] | None = None,
 ) -> Loaded:
-    """Load one file, or every certificate file below a folder."""
+    """Load one file, or every certificate file below a folder (``on_file`` sees each)."""
     target = Path(path)
     name = str(path)
     try:
@@ -123,7 +124,9 @@ def load_file(
     except OSError as exc:
         raise InputError(name, _os_reason(exc)) from exc
     if stat.S_ISDIR(info.st_mode):
-        return _load_folder(target, password=password, prompt=prompt)
+        return _load_folder(target, password=password, prompt=prompt, on_file=on_file)
+    if on_file is not None:
+        on_file(name)
     if not stat.S_ISREG(info.st_mode):
         raise InputError(name, "not a regular file")
     if info.st_size > MAX_FILE_SIZE:
@@ -154,10 +157,8 @@ def load_paths(
     result = Loaded()
     errors: list[InputError] = []
     for item in items:
-        if on_file is not None:
-            on_file(str(item))
         try:
-            result += load_file(item, password=password, prompt=prompt)
+            result += load_file(item, password=password, prompt=prompt, on_file=on_file)
         except InputError as exc:
             errors.append(exc)
     if errors and (len(items) == 1 or len(errors) == len(items)):
@@ -166,7 +167,13 @@ def load_paths(
     return result + Loaded(warnings=skipped)
 
 
-def _load_folder(folder: Path, *, password: bytes | None, prompt: PasswordPrompt | None) -> Loaded:
+def _load_folder(
+    folder: Path,
+    *,
+    password: bytes | None,
+    prompt: PasswordPrompt | None,
+    on_file: Callable[[str], None] | None,
+) -> Loaded:
     result = Loaded()
     seen: set[Path] = set()
     for root, dirs, files in os.walk(folder, onerror=None):
@@ -181,7 +188,7 @@ def _load_folder(folder: Path, *, password: bytes | None, prompt: PasswordPrompt
                 continue  # OpenSSL hashed directories link hash names to the real files
             seen.add(real)
             try:
-                result += load_file(file_path, password=password, prompt=prompt)
+                result += load_file(file_path, password=password, prompt=prompt, on_file=on_file)
             except InputError as exc:
                 result += Loaded(
                     warnings=(LoadWarning(exc.path, f"skipped: {exc.message}", exc.where),)

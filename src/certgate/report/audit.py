@@ -6,7 +6,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 
 from certgate.core.audit import AuditReport
@@ -94,14 +93,9 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
         console.print("No findings.")
     for finding in report.findings:
         if finding.rule == "root::not-self-signed" and finding.certificate is not None:
-            console.print(
-                Panel(
-                    escape(finding.fix),
-                    title=f"Fix for {escape(finding.certificate.label)}",
-                    title_align="left",
-                    border_style="red",
-                )
-            )
+            # Never wrapped: these lines are meant to be copied into PowerShell as they are.
+            console.print(f"\n[bold red]Fix for {escape(finding.certificate.label)}:[/]")
+            console.print(escape(finding.fix), soft_wrap=True)
     issuers = report.issuer_list
     console.print(
         f"Trusted-issuer list: {issuers.source}, {len(issuers.certificates)} CA(s), "
@@ -125,7 +119,7 @@ def _table(findings: tuple[Finding, ...]) -> Table:
     table.add_column("Certificate")
     table.add_column("Finding")
     for f in findings:
-        cert = f"{f.certificate.subject}\n{f.certificate.sha1}" if f.certificate else "-"
+        cert = f.certificate.label if f.certificate else "-"
         table.add_row(
             f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
             escape(f.rule),
