@@ -261,6 +261,7 @@ class CheckCode(StrEnum):
     REVOKED = "revoked"
     REVOCATION_UNKNOWN = "revocation-unknown"  # no usable CRL when one is required
     DISALLOWED = "disallowed"  # in the Disallowed store
+    NOT_IN_ISSUER_LIST = "not-in-issuer-list"  # Windows mode 0/1: no chain CA in the list
     LEAF_IS_CA = "leaf-is-ca"
     PATH_BUDGET_EXCEEDED = "path-budget-exceeded"
     MALFORMED = "malformed"
