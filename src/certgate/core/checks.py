@@ -148,8 +148,15 @@ def path_checks(
             yield _name_constraints(cert, path, depth)
         if disallowed:
             yield _disallowed(cert, depth, disallowed)
-        if issuer is not None and profile.revocation is not RevocationPolicy.OFF:
+        if issuer is not None and _checks_revocation(profile.revocation, crls):
             yield _revocation(cert, issuer, depth, crls, at, profile.revocation)
+
+
+def _checks_revocation(policy: RevocationPolicy, crls: Sequence[object]) -> bool:
+    """With no CRL at all, "if available" has nothing to check: no per-certificate noise."""
+    if policy is RevocationPolicy.OFF:
+        return False
+    return bool(crls) or policy is RevocationPolicy.REQUIRED
 
 
 def _pass(kind: CheckKind, depth: int, cert: Certificate, message: str) -> Check:

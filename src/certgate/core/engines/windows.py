@@ -339,7 +339,8 @@ def _verdict(
     code, message = _first_problem(best)
     name = "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
     hresult = HRESULTS.get(name, 0)
-    if best.warnings and any(c.kind is CheckKind.REVOCATION for c in best.warnings):
+    unknown = any(c.kind is CheckKind.REVOCATION for c in best.warnings)
+    if machine.binding.checks_revocation and (unknown or not request.crls):
         caveats.append(_REVOCATION_ASSUMED)
     detail = WindowsDetail(
         hresult,
