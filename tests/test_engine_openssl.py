@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,13 @@ from certgate.core.stores import Machine, Store
 from certgate.testing import PKI, SERVER_AUTH, Issued
 
 
-def judge(leaf: Issued, chain: list[Issued], roots: list[Issued], at: datetime, **options: object) -> Verdict:
+def judge(
+    leaf: Issued, chain: list[Issued], roots: list[Issued], at: datetime, **options: Any
+) -> Verdict:
     m = Machine((Store("Root", tuple(r.certificate for r in roots)),))
-    request = VerifyRequest(leaf.certificate, tuple(c.certificate for c in chain), m, at=at, **options)  # type: ignore[arg-type]
+    request = VerifyRequest(
+        leaf.certificate, tuple(c.certificate for c in chain), m, at=at, **options
+    )
     verdict = verify(request, ["openssl"])["openssl"]
     assert verdict.code in EMITTED_CODES["openssl"]
     return verdict

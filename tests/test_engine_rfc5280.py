@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -22,14 +24,19 @@ from certgate.core.stores import Machine, Store
 from certgate.testing import ANY_EKU, CLIENT_AUTH, PKI, SERVER_AUTH, Issued, KeyType
 
 
-def machine(roots: list[Issued], cas: list[Issued] = ()) -> Machine:  # type: ignore[assignment]
+def machine(roots: Sequence[Issued], cas: Sequence[Issued] = ()) -> Machine:
     return Machine(
-        (Store("Root", tuple(r.certificate for r in roots)), Store("CA", tuple(c.certificate for c in cas)))
+        (
+            Store("Root", tuple(r.certificate for r in roots)),
+            Store("CA", tuple(c.certificate for c in cas)),
+        )
     )
 
 
-def rfc(leaf: Issued, chain: list[Issued], m: Machine, at: datetime, **options: object) -> Verdict:
-    request = VerifyRequest(leaf.certificate, tuple(c.certificate for c in chain), m, at=at, **options)  # type: ignore[arg-type]
+def rfc(leaf: Issued, chain: list[Issued], m: Machine, at: datetime, **options: Any) -> Verdict:
+    request = VerifyRequest(
+        leaf.certificate, tuple(c.certificate for c in chain), m, at=at, **options
+    )
     verdict = verify(request, ["rfc5280"])["rfc5280"]
     assert verdict.code in EMITTED_CODES["rfc5280"]
     fast = verify_fast(leaf.certificate, request.chain, m, at=at, crls=request.crls)
@@ -102,10 +109,15 @@ def test_revocation_from_crls(pki: PKI, now: datetime) -> None:
     missing = rfc(leaf, [inter], m, now, require_revocation=True, crls=(inter.crl(),))
     assert missing.code == "revocation-unknown"  # no CRL from the root for the intermediate
     stale = inter.crl(next_update=now - timedelta(days=1), this_update=now - timedelta(days=8))
-    assert rfc(leaf, [inter], m, now, require_revocation=True, crls=(stale, root.crl())).code == "revocation-unknown"
+    assert (
+        rfc(leaf, [inter], m, now, require_revocation=True, crls=(stale, root.crl())).code
+        == "revocation-unknown"
+    )
 
 
-def test_internal_error_fails_closed(pki: PKI, now: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_fails_closed(
+    pki: PKI, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = pki.root("R")
     leaf = root.client("a")
 
@@ -147,7 +159,9 @@ def crypto_accepts(leaf: Issued, chain: list[Issued], store: list[Issued], at: d
     return True
 
 
-_PURPOSES = st.sampled_from([(CLIENT_AUTH,), (SERVER_AUTH,), (ANY_EKU,), (), (CLIENT_AUTH, SERVER_AUTH)])
+_PURPOSES = st.sampled_from(
+    [(CLIENT_AUTH,), (SERVER_AUTH,), (ANY_EKU,), (), (CLIENT_AUTH, SERVER_AUTH)]
+)
 _CA_KU = st.sampled_from([None, ("digital_signature",), ("key_cert_sign", "crl_sign")])
 _LIFE = st.sampled_from(["ok", "expired", "future"])
 
@@ -165,7 +179,9 @@ def pkis(draw: st.DrawFn) -> tuple[Issued, list[Issued], list[Issued], datetime]
             return {"not_before": at + timedelta(days=2)}
         return {}
 
-    root = pki.root("Root", key=key, path_length=draw(st.sampled_from([None, 0, 1])), **life(draw(_LIFE)))
+    root = pki.root(
+        "Root", key=key, path_length=draw(st.sampled_from([None, 0, 1])), **life(draw(_LIFE))
+    )
     issuers = [root]
     for depth in range(draw(st.integers(0, 2))):
         parent = issuers[-1]
@@ -177,7 +193,9 @@ def pkis(draw: st.DrawFn) -> tuple[Issued, list[Issued], list[Issued], datetime]
                 path_length=draw(st.sampled_from([None, 0, 1])),
                 key_usage=draw(_CA_KU),
                 eku=draw(st.sampled_from([None, (CLIENT_AUTH,), (SERVER_AUTH,)])),
-                hash=draw(st.sampled_from(["sha256", "sha256", "sha1"])) if key is KeyType.RSA2048 else "sha256",
+                hash=draw(st.sampled_from(["sha256", "sha256", "sha1"]))
+                if key is KeyType.RSA2048
+                else "sha256",
                 **life(draw(_LIFE)),
             )
         )
@@ -187,7 +205,9 @@ def pkis(draw: st.DrawFn) -> tuple[Issued, list[Issued], list[Issued], datetime]
         key=key,
         eku=eku or None,
         ca=draw(st.booleans()) and draw(st.booleans()),
-        hash=draw(st.sampled_from(["sha256", "sha256", "sha1"])) if key is KeyType.RSA2048 else "sha256",
+        hash=draw(st.sampled_from(["sha256", "sha256", "sha1"]))
+        if key is KeyType.RSA2048
+        else "sha256",
         **life(draw(_LIFE)),
     )
     intermediates = issuers[1:]
@@ -205,7 +225,9 @@ def pkis(draw: st.DrawFn) -> tuple[Issued, list[Issued], list[Issued], datetime]
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pkis())
-def test_agrees_with_cryptography_verifier(case: tuple[Issued, list[Issued], list[Issued], datetime]) -> None:
+def test_agrees_with_cryptography_verifier(
+    case: tuple[Issued, list[Issued], list[Issued], datetime],
+) -> None:
     leaf, chain, store, at = case
     expected = crypto_accepts(leaf, chain, store, at)
     verdict = rfc(leaf, chain, machine(store), at)

@@ -3,8 +3,10 @@ names its source (KB article, or the section of windows-facts.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -26,10 +28,14 @@ class Site:
         self.other = pki.root("CN=Fabrikam Root CA,O=Fabrikam")
         self.alice = self.issuing.client("alice")
 
-    def machine(self, *, root: list[Issued], ca: list[Issued] = (), **stores: list[Issued]) -> Machine:  # type: ignore[assignment]
+    def machine(
+        self, *, root: Sequence[Issued], ca: Sequence[Issued] = (), **stores: Sequence[Issued]
+    ) -> Machine:
         parts = [Store("Root", tuple(c.certificate for c in root))]
         parts.append(Store("CA", tuple(c.certificate for c in ca)))
-        parts += [Store(name, tuple(c.certificate for c in certs)) for name, certs in stores.items()]
+        parts += [
+            Store(name, tuple(c.certificate for c in certs)) for name, certs in stores.items()
+        ]
         return Machine(tuple(parts))
 
     def mixed_root(self) -> Machine:
@@ -39,8 +45,12 @@ class Site:
         return self.machine(root=[self.root, self.other], ca=[self.issuing, self.misplaced])
 
 
-def windows(leaf: Issued, machine: Machine, at: datetime, chain: tuple[Issued, ...] = (), **options: object) -> Verdict:
-    request = VerifyRequest(leaf.certificate, tuple(c.certificate for c in chain), machine, at=at, **options)  # type: ignore[arg-type]
+def windows(
+    leaf: Issued, machine: Machine, at: datetime, chain: tuple[Issued, ...] = (), **options: Any
+) -> Verdict:
+    request = VerifyRequest(
+        leaf.certificate, tuple(c.certificate for c in chain), machine, at=at, **options
+    )
     verdict = verify(request, ["windows"])["windows"]
     assert verdict.code in EMITTED_CODES["windows"]
     assert all(c.code.value in EMITTED_CODES["checks"] for c in verdict.reasons)
@@ -55,8 +65,8 @@ def send_list(machine: Machine) -> Machine:
     return machine.with_schannel(machine.schannel.with_send_issuer_list(True, "test"))
 
 
-def with_binding(machine: Machine, **fields: object) -> Machine:
-    return machine.with_bindings((replace(SslBinding(), **fields),))  # type: ignore[arg-type]
+def with_binding(machine: Machine, **fields: Any) -> Machine:
+    return machine.with_bindings((replace(SslBinding(), **fields),))
 
 
 @pytest.fixture
@@ -80,7 +90,10 @@ def test_kb2802568_scenario1_mode0_mixed_root_gives_403_16(site: Site, now: date
     )
     assert detail.trust_errors == CERT_TRUST_ERRORS["CERT_TRUST_IS_UNTRUSTED_ROOT"]
     assert [c.code.value for c in verdict.reasons if c.failed] == ["not-in-issuer-list"]
-    assert any(c.confidence.value == "inferred" and "contains a certificate" in c.text for c in verdict.caveats)
+    assert any(
+        c.confidence.value == "inferred" and "contains a certificate" in c.text
+        for c in verdict.caveats
+    )
 
 
 def test_kb2802568_control_clean_root_accepts(site: Site, now: datetime) -> None:
@@ -117,7 +130,9 @@ def test_mode2_accepts_the_kb2802568_chain(site: Site, now: datetime) -> None:
     issuer store, so the misplaced intermediate no longer breaks client auth."""
     verdict = windows(site.alice, mode(site.mixed_root(), 2), now, (site.issuing,))
     assert verdict.accepted
-    assert any(c.confidence.value == "secondary" and "Root serves" in c.text for c in verdict.caveats)
+    assert any(
+        c.confidence.value == "secondary" and "Root serves" in c.text for c in verdict.caveats
+    )
     assert verdict.windows is not None
     assert verdict.windows.trust_info & CERT_TRUST_INFO["CERT_TRUST_IS_FROM_EXCLUSIVE_TRUST_STORE"]
 
@@ -227,7 +242,10 @@ class LongNames:
 
     def __init__(self, pki: PKI, count: int = 70) -> None:
         key = pki.key(KeyType.P256)
-        self.roots = [pki.root(f"CN=Filler Root {i:03d},OU={'x' * 200},O=Filler", key=key) for i in range(count)]
+        self.roots = [
+            pki.root(f"CN=Filler Root {i:03d},OU={'x' * 200},O=Filler", key=key)
+            for i in range(count)
+        ]
 
 
 def test_issuer_list_over_16kb_truncates_and_breaks_late_roots(site: Site, now: datetime) -> None:

@@ -16,7 +16,11 @@ def test_cross_signed_intermediate_gives_two_candidates(pki: PKI) -> None:
     issuing = new.intermediate("Issuing")
     cross = old.cross_sign(new)  # New Root's name and key, certified by Old Root
     leaf = issuing.client("a")
-    search = build_paths(leaf.certificate, [issuing.certificate, cross.certificate], [old.certificate, new.certificate])
+    search = build_paths(
+        leaf.certificate,
+        [issuing.certificate, cross.certificate],
+        [old.certificate, new.certificate],
+    )
     tops = sorted(p.certificates[-1].subject.common_name or "" for p in search.paths)
     assert [p.end for p in search.paths] == [PathEnd.ANCHORED, PathEnd.ANCHORED]
     assert tops == ["New Root", "Old Root"]
@@ -44,7 +48,9 @@ def test_budget_stops_a_pathological_pool(pki: PKI) -> None:
         layers += layer
         parents = layer
     leaf = parents[0].client("leaf")
-    search = build_paths(leaf.certificate, [c.certificate for c in layers], [], Budget(max_paths=10, max_steps=200))
+    search = build_paths(
+        leaf.certificate, [c.certificate for c in layers], [], Budget(max_paths=10, max_steps=200)
+    )
     assert search.exhausted
     assert len(search.paths) <= 10
 
@@ -69,7 +75,9 @@ def test_signature_failure_is_recorded_on_a_name_match(pki: PKI, now: datetime) 
     genuine = pki.root("Root")
     impostor = pki.root("Root")  # same name, another key
     leaf = genuine.client("a")
-    request = VerifyRequest(leaf.certificate, (), Machine((Store("Root", (impostor.certificate,)),)), at=now)
+    request = VerifyRequest(
+        leaf.certificate, (), Machine((Store("Root", (impostor.certificate,)),)), at=now
+    )
     verdict = verify(request, ["rfc5280", "windows"])
     assert verdict["rfc5280"].code == "signature-invalid"
     assert verdict["windows"].code == "TRUST_E_CERT_SIGNATURE"

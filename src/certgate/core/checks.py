@@ -149,7 +149,8 @@ def path_checks(
         if disallowed:
             yield _disallowed(cert, depth, disallowed)
         if issuer is not None and _checks_revocation(profile.revocation, crls):
-            yield _revocation(cert, issuer, depth, crls, at, profile.revocation)
+            signers = [c for c in path[depth + 2 :] if c.subject == cert.issuer]
+            yield _revocation(cert, issuer, depth, crls, at, profile.revocation, signers)
 
 
 def _checks_revocation(policy: RevocationPolicy, crls: Sequence[object]) -> bool:
@@ -335,8 +336,9 @@ def _revocation(
     crls: Sequence[x509.CertificateRevocationList],
     at: datetime,
     policy: RevocationPolicy,
+    signers: Sequence[Certificate],
 ) -> Check:
-    result = check_revocation(cert, issuer, crls, at)
+    result = check_revocation(cert, issuer, crls, at, signers)
     kind = CheckKind.REVOCATION
     if result.status is RevocationStatus.REVOKED:
         return _fail(kind, CheckCode.REVOKED, depth, cert, result.message)

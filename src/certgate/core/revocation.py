@@ -64,18 +64,25 @@ def check_revocation(
     issuer: Certificate,
     crls: Sequence[x509.CertificateRevocationList],
     at: datetime,
+    other_signers: Sequence[Certificate] = (),
 ) -> RevocationResult:
+    """``other_signers``: further certificates of the issuing CA (same name, another key) that
+    are validated on the same path, e.g. around a self-issued key rollover; a CRL signed by
+    any of them counts (RFC 5280 §6.3.3 f, restricted to the path being judged)."""
     named = [c for c in crls if Name.from_cryptography(c.issuer) == cert.issuer]
     if not named:
         return RevocationResult(RevocationStatus.UNKNOWN, f"no CRL from {cert.issuer} was given")
     refusals: list[str] = []
     usable: list[x509.CertificateRevocationList] = []
     for crl in named:
-        refusal = _unusable(crl, cert, issuer, at)
+        refusal = None
+        for signer in (issuer, *other_signers):
+            refusal = _unusable(crl, cert, signer, at)
+            if refusal is None:
+                usable.append(crl)
+                break
         if refusal:
             refusals.append(refusal)
-        else:
-            usable.append(crl)
     for crl in usable:
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial)
         if entry is not None and _counts(entry):
