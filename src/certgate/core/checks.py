@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from cryptography import x509
 
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 ANY_EKU = "2.5.29.37.0"
+_NAME_CONSTRAINTS = "2.5.29.30"
 
 
 class Purpose(StrEnum):
@@ -123,34 +125,50 @@ def path_checks(
     at: datetime,
     crls: Sequence[x509.CertificateRevocationList] = (),
     disallowed: frozenset[Certificate] = frozenset(),
+    *,
+    explain: bool = True,
 ) -> Iterator[Check]:
-    """Every check on ``path``, leaf first. Stop consuming at the first FAIL for a fast verdict."""
+    """Every check on ``path``, leaf first. ``explain=False`` yields only warnings and failures,
+    without composing pass messages: consume until the first FAIL for a fast verdict."""
+    for check in _all_checks(path, anchored, profile, at, crls, disallowed, explain):
+        if check is not None:
+            yield check
+
+
+def _all_checks(
+    path: Sequence[Certificate],
+    anchored: bool,
+    profile: Profile,
+    at: datetime,
+    crls: Sequence[x509.CertificateRevocationList],
+    disallowed: frozenset[Certificate],
+    explain: bool,
+) -> Iterator[Check | None]:
     top = len(path) - 1
     for depth, cert in enumerate(path):
-        is_anchor = anchored and depth == top
         if cert.x509 is None:
             yield _fail(CheckKind.PARSE, CheckCode.MALFORMED, depth, cert, _malformed(cert))
             continue
         issuer = path[depth + 1] if depth < top else None
         if issuer is not None:
-            yield from _signature(cert, issuer, depth, profile)
-        if is_anchor and not profile.check_anchor and depth > 0:
+            yield from _signature(cert, issuer, depth, profile, explain)
+        if anchored and depth == top and not profile.check_anchor and depth > 0:
             continue
-        yield _validity(cert, depth, at)
+        yield _validity(cert, depth, at, explain)
         if depth > 0:
-            yield from _ca_checks(cert, path, depth, profile)
+            yield from _ca_checks(cert, path, depth, profile, explain)
         else:
-            yield from _leaf_checks(cert, profile)
+            yield from _leaf_checks(cert, profile, explain)
         if profile.check_usage:
-            yield _eku(cert, depth, profile)
-        yield _critical(cert, depth, profile)
+            yield _eku(cert, depth, profile, explain)
+        yield _critical(cert, depth, profile, explain)
         if depth > 0:
-            yield _name_constraints(cert, path, depth)
+            yield _name_constraints(cert, path, depth, explain)
         if disallowed:
-            yield _disallowed(cert, depth, disallowed)
+            yield _disallowed(cert, depth, disallowed, explain)
         if issuer is not None and _checks_revocation(profile.revocation, crls):
             signers = [c for c in path[depth + 2 :] if c.subject == cert.issuer]
-            yield _revocation(cert, issuer, depth, crls, at, profile.revocation, signers)
+            yield _revocation(cert, issuer, depth, crls, at, profile.revocation, signers, explain)
 
 
 def _checks_revocation(policy: RevocationPolicy, crls: Sequence[object]) -> bool:
@@ -178,8 +196,8 @@ def _malformed(cert: Certificate) -> str:
 
 
 def _signature(
-    cert: Certificate, issuer: Certificate, depth: int, profile: Profile
-) -> Iterator[Check]:
+    cert: Certificate, issuer: Certificate, depth: int, profile: Profile, explain: bool
+) -> Iterator[Check | None]:
     kind = CheckKind.SIGNATURE
     result = cert.signed_by(issuer)
     algorithm = cert.signature_algorithm
@@ -191,26 +209,39 @@ def _signature(
             else:
                 yield _warn(kind, CheckCode.WEAK_SIGNATURE, depth, cert, text + ", accepted")
             return
-        yield _pass(kind, depth, cert, f"{algorithm.name} signature verified by {issuer.label}")
+        yield (
+            None
+            if not explain
+            else _pass(kind, depth, cert, f"{algorithm.name} signature verified by {issuer.label}")
+        )
         return
     reason = result.reason or result.status.value
     yield _fail(kind, CheckCode.SIGNATURE_INVALID, depth, cert, f"{issuer.label}: {reason}")
 
 
-def _validity(cert: Certificate, depth: int, at: datetime) -> Check:
-    window = f"{cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC"
+def _validity(cert: Certificate, depth: int, at: datetime, explain: bool) -> Check | None:
+    if cert.not_before <= at <= cert.not_after:
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.VALIDITY, depth, cert, f"valid {_window(cert)}")
+        )
+    window = _window(cert)
     if at < cert.not_before:
         return _fail(
             CheckKind.VALIDITY, CheckCode.NOT_YET_VALID, depth, cert, f"not valid before {window}"
         )
-    if at > cert.not_after:
-        return _fail(CheckKind.VALIDITY, CheckCode.EXPIRED, depth, cert, f"expired: valid {window}")
-    return _pass(CheckKind.VALIDITY, depth, cert, f"valid {window}")
+    return _fail(CheckKind.VALIDITY, CheckCode.EXPIRED, depth, cert, f"expired: valid {window}")
+
+
+@lru_cache(maxsize=4096)
+def _window(cert: Certificate) -> str:
+    return f"{cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC"
 
 
 def _ca_checks(
-    cert: Certificate, path: Sequence[Certificate], depth: int, profile: Profile
-) -> Iterator[Check]:
+    cert: Certificate, path: Sequence[Certificate], depth: int, profile: Profile, explain: bool
+) -> Iterator[Check | None]:
     constraints = cert.basic_constraints
     kind = CheckKind.BASIC_CONSTRAINTS
     if constraints is None:
@@ -222,7 +253,7 @@ def _ca_checks(
     elif not constraints.ca:
         yield _fail(kind, CheckCode.NOT_A_CA, depth, cert, "issues certificates but has cA=FALSE")
     else:
-        yield _pass(kind, depth, cert, "cA=TRUE")
+        yield None if not explain else _pass(kind, depth, cert, "cA=TRUE")
     if constraints is not None and constraints.path_length is not None:
         below = sum(1 for c in path[1:depth] if not c.self_issued)
         limit = constraints.path_length
@@ -230,17 +261,19 @@ def _ca_checks(
         if below > limit:
             yield _fail(CheckKind.PATH_LENGTH, CheckCode.PATH_LENGTH_EXCEEDED, depth, cert, text)
         else:
-            yield _pass(CheckKind.PATH_LENGTH, depth, cert, text)
+            yield None if not explain else _pass(CheckKind.PATH_LENGTH, depth, cert, text)
     usage = cert.key_usage
     if usage is not None and "key_cert_sign" not in usage:
         yield _fail(
             CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, depth, cert, "keyUsage lacks keyCertSign"
         )
     else:
-        yield _pass(CheckKind.KEY_USAGE, depth, cert, "keyCertSign allowed")
+        yield (
+            None if not explain else _pass(CheckKind.KEY_USAGE, depth, cert, "keyCertSign allowed")
+        )
 
 
-def _leaf_checks(cert: Certificate, profile: Profile) -> Iterator[Check]:
+def _leaf_checks(cert: Certificate, profile: Profile, explain: bool) -> Iterator[Check | None]:
     if cert.is_ca:
         text = "the end-entity certificate has cA=TRUE"
         if profile.leaf_ca_fatal:
@@ -264,21 +297,33 @@ def _leaf_checks(cert: Certificate, profile: Profile) -> Iterator[Check]:
         )
 
 
-def _eku(cert: Certificate, depth: int, profile: Profile) -> Check:
+def _eku(cert: Certificate, depth: int, profile: Profile, explain: bool) -> Check | None:
     ekus = cert.extended_key_usage
     wanted = profile.purpose.eku
     if ekus is None:
-        return _pass(CheckKind.EKU, depth, cert, "no EKU extension: any purpose")
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, "no EKU extension: any purpose")
+        )
     if wanted in ekus:
-        return _pass(CheckKind.EKU, depth, cert, f"EKU includes {profile.purpose.value}Auth")
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, f"EKU includes {profile.purpose.value}Auth")
+        )
     if ANY_EKU in ekus and (depth > 0 or profile.leaf_any_eku_ok):
-        return _pass(CheckKind.EKU, depth, cert, "EKU includes anyExtendedKeyUsage")
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, "EKU includes anyExtendedKeyUsage")
+        )
     listed = ", ".join(ekus) or "nothing"
     text = f"EKU lists {listed}, not {profile.purpose.value}Auth ({wanted})"
     return _fail(CheckKind.EKU, CheckCode.WRONG_EKU, depth, cert, text)
 
 
-def _critical(cert: Certificate, depth: int, profile: Profile) -> Check:
+def _critical(cert: Certificate, depth: int, profile: Profile, explain: bool) -> Check | None:
     unknown = [
         oid for oid, critical in cert.extensions if critical and oid not in profile.known_extensions
     ]
@@ -287,15 +332,33 @@ def _critical(cert: Certificate, depth: int, profile: Profile) -> Check:
         return _fail(
             CheckKind.CRITICAL_EXTENSIONS, CheckCode.UNKNOWN_CRITICAL_EXTENSION, depth, cert, text
         )
-    return _pass(CheckKind.CRITICAL_EXTENSIONS, depth, cert, "every critical extension recognised")
+    return (
+        None
+        if not explain
+        else _pass(
+            CheckKind.CRITICAL_EXTENSIONS, depth, cert, "every critical extension recognised"
+        )
+    )
 
 
-def _name_constraints(cert: Certificate, path: Sequence[Certificate], depth: int) -> Check:
+def _name_constraints(
+    cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool
+) -> Check | None:
     assert cert.x509 is not None
+    if not any(oid == _NAME_CONSTRAINTS for oid, _ in cert.extensions):
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        )
     try:
         constraint = cert.x509.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
-        return _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        )
     except ValueError as exc:
         return _fail(
             CheckKind.NAME_CONSTRAINTS,
@@ -312,17 +375,30 @@ def _name_constraints(cert: Certificate, path: Sequence[Certificate], depth: int
         if broken:
             text = f"{below.label} violates this CA's name constraints: {broken[0]}"
             return _fail(CheckKind.NAME_CONSTRAINTS, CheckCode.NAME_CONSTRAINTS, depth, cert, text)
-    return _pass(
-        CheckKind.NAME_CONSTRAINTS, depth, cert, "certificates below satisfy its name constraints"
+    return (
+        None
+        if not explain
+        else _pass(
+            CheckKind.NAME_CONSTRAINTS,
+            depth,
+            cert,
+            "certificates below satisfy its name constraints",
+        )
     )
 
 
-def _disallowed(cert: Certificate, depth: int, disallowed: frozenset[Certificate]) -> Check:
+def _disallowed(
+    cert: Certificate, depth: int, disallowed: frozenset[Certificate], explain: bool
+) -> Check | None:
     if cert in disallowed or any(_same_key_and_name(cert, d) for d in disallowed):
         return _fail(
             CheckKind.DISALLOWED, CheckCode.DISALLOWED, depth, cert, "in the Disallowed store"
         )
-    return _pass(CheckKind.DISALLOWED, depth, cert, "not in the Disallowed store")
+    return (
+        None
+        if not explain
+        else _pass(CheckKind.DISALLOWED, depth, cert, "not in the Disallowed store")
+    )
 
 
 def _same_key_and_name(a: Certificate, b: Certificate) -> bool:
@@ -337,13 +413,14 @@ def _revocation(
     at: datetime,
     policy: RevocationPolicy,
     signers: Sequence[Certificate],
-) -> Check:
+    explain: bool,
+) -> Check | None:
     result = check_revocation(cert, issuer, crls, at, signers)
     kind = CheckKind.REVOCATION
     if result.status is RevocationStatus.REVOKED:
         return _fail(kind, CheckCode.REVOKED, depth, cert, result.message)
     if result.status is RevocationStatus.GOOD:
-        return _pass(kind, depth, cert, result.message)
+        return None if not explain else _pass(kind, depth, cert, result.message)
     if policy is RevocationPolicy.REQUIRED:
         return _fail(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)
     return _warn(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from cryptography import x509
 
@@ -76,11 +77,11 @@ class JudgedPath:
     end: PathEnd
     checks: tuple[Check, ...]
 
-    @property
+    @cached_property
     def failures(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
 
-    @property
+    @cached_property
     def warnings(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.status is CheckStatus.WARN)
 

@@ -48,7 +48,7 @@ def any_valid(
         if not path.anchored:
             continue
         checks = path_checks(
-            path.certificates, True, profile, request.when, request.crls, disallowed
+            path.certificates, True, profile, request.when, request.crls, disallowed, explain=False
         )
         if all(c.status is not CheckStatus.FAIL for c in checks):
             return path.certificates
