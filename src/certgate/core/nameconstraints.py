@@ -8,7 +8,6 @@ reject), which is the one place this module is lenient.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -124,6 +123,3 @@ def _ip_within(base: object, address: object) -> bool:
         return address.version == base.version and address in base
     return False
 
-
-def _any(items: Iterable[bool]) -> bool:
-    return any(items)
