@@ -122,4 +122,3 @@ def _ip_within(base: object, address: object) -> bool:
     ):
         return address.version == base.version and address in base
     return False
-
