@@ -66,7 +66,7 @@ def iter_paths(
     anchors: Iterable[Certificate],
     budget: Budget = Budget(),
 ) -> Iterator[CandidatePath]:
-    """The same candidates, lazily, best-ranked first: for a verdict without explanation."""
+    """The same candidates, lazily, in search order (anchors and key-id matches first)."""
     return _Search(pool, anchors, budget).extend((leaf,))
 
 
