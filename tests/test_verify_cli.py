@@ -73,6 +73,7 @@ def test_demo_text_output_and_move_fix(
     assert "[inferred]" in out
     assert "FAIL trusted-issuer-list" in out
     assert "200 (S_OK)" in out  # after moving the intermediate out of Root
+    assert "403.16 -> 200" in out
 
 
 def test_demo_mode_2_on_the_command_line_accepts(

@@ -247,11 +247,16 @@ def _print_others(console: Console, engine: str, paths: tuple[JudgedPath, ...]) 
 
 def _what_if_table(results: list[WhatIfResult]) -> Table:
     table = Table(title="What if", title_justify="left")
-    for column in ("Change", "Engine", "Before", "After"):
+    for column in ("Change", "Engine", "Effect", "Before", "After"):
         table.add_column(column, overflow="fold")
     for r in results:
         after = r.error if r.after is None else f"{short(r.after)} ({r.after.code})"
+        effect = "" if r.after is None else f"{short(r.before)} -> {short(r.after)}"
         table.add_row(
-            escape(r.change), r.before.engine, f"{short(r.before)} ({r.before.code})", escape(after)
+            escape(r.change),
+            r.before.engine,
+            effect,
+            f"{short(r.before)} ({r.before.code})",
+            escape(after),
         )
     return table
