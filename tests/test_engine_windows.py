@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from certgate.core.codes import CERT_TRUST_ERRORS, CERT_TRUST_INFO
+from certgate.core.codes import CERT_TRUST_ERRORS, CERT_TRUST_INFO, HRESULTS
 from certgate.core.engines import EMITTED_CODES, Verdict, VerifyRequest, verify
 from certgate.core.settings import Setting, SslBinding
 from certgate.core.stores import Machine, Store
@@ -266,6 +266,11 @@ def test_issuer_list_over_16kb_control_root_inside_the_cut(site: Site, now: date
     filler = LongNames(site.pki).roots
     machine = site.machine(root=[site.root, *filler], ca=[site.issuing])
     assert windows(site.alice, send_list(machine), now, (site.issuing,)).accepted
+
+
+def test_every_windows_code_is_a_known_hresult() -> None:
+    """The knowledge-base contract: windows codes are names from codes.HRESULTS."""
+    assert EMITTED_CODES["windows"] <= set(HRESULTS)
 
 
 def test_missing_intermediate_is_cert_e_chaining(site: Site, now: datetime) -> None:

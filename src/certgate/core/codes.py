@@ -52,6 +52,7 @@ def kb_id(family: str, code: str | int) -> str:
 
 
 HRESULTS: dict[str, int] = {
+    "S_OK": 0x00000000,  # what the windows engine reports for an accepted certificate
     "TRUST_E_NOSIGNATURE": 0x800B0100,
     "CERT_E_EXPIRED": 0x800B0101,
     "CERT_E_VALIDITYPERIODNESTING": 0x800B0102,
