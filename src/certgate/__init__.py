@@ -1,5 +1,6 @@
 """certgate: TLS client-certificate authentication, diagnosed, verified and enforced."""
 
+from certgate.core.engines import Verdict, VerifyRequest, verify, verify_fast
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.stores import Machine, Store
 from certgate.errors import CertgateError, InputError, UsageError
@@ -14,5 +15,9 @@ __all__ = [
     "SelfSigned",
     "Store",
     "UsageError",
+    "Verdict",
+    "VerifyRequest",
     "__version__",
+    "verify",
+    "verify_fast",
 ]

@@ -52,6 +52,7 @@ def kb_id(family: str, code: str | int) -> str:
 
 
 HRESULTS: dict[str, int] = {
+    "S_OK": 0x00000000,  # what the windows engine reports for an accepted certificate
     "TRUST_E_NOSIGNATURE": 0x800B0100,
     "CERT_E_EXPIRED": 0x800B0101,
     "CERT_E_VALIDITYPERIODNESTING": 0x800B0102,
@@ -261,6 +262,7 @@ class CheckCode(StrEnum):
     REVOKED = "revoked"
     REVOCATION_UNKNOWN = "revocation-unknown"  # no usable CRL when one is required
     DISALLOWED = "disallowed"  # in the Disallowed store
+    NOT_IN_ISSUER_LIST = "not-in-issuer-list"  # Windows mode 0/1: no chain CA in the list
     LEAF_IS_CA = "leaf-is-ca"
     PATH_BUDGET_EXCEEDED = "path-budget-exceeded"
     MALFORMED = "malformed"

@@ -1,0 +1,303 @@
+"""``certgate verify``: would Windows, OpenSSL and RFC 5280 accept this client certificate?"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import click
+from cryptography import x509
+
+from certgate.bundle import load_machine
+from certgate.cli._common import (
+    at_option,
+    json_option,
+    password_prompt,
+    print_warnings,
+    read_password,
+)
+from certgate.core.checks import Purpose
+from certgate.core.engines import ENGINES, Verdict, VerifyRequest, verify
+from certgate.core.model import Certificate
+from certgate.core.settings import Setting
+from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
+from certgate.core.whatif import WhatIf, parse_what_if
+from certgate.errors import InputError, UsageError
+from certgate.formats import Loaded, LoadWarning, load_file, load_paths
+from certgate.loading import StoreInputs, build_machine
+from certgate.report.console import out_console
+from certgate.report.jsonout import dumps, iso
+from certgate.report.verify import WhatIfResult, print_verify, verify_document
+
+__all__ = ["command"]
+
+CTL_STORE = "CTL"
+
+
+class WhatIfParam(click.ParamType[WhatIf, object]):
+    name = "KEY=VALUE"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> WhatIf:
+        if isinstance(value, WhatIf):
+            return value
+        try:
+            return parse_what_if(str(value))
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
+@click.command("verify")
+@click.argument("cert", type=click.Path())
+@click.option(
+    "--chain",
+    "chain_files",
+    multiple=True,
+    type=click.Path(),
+    help="Certificates the client sends with its own (PEM, DER, PKCS#7...). Repeatable.",
+)
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(),
+    help="Trusted Root store file(s). Repeatable.",
+)
+@click.option(
+    "--ca",
+    "cas",
+    multiple=True,
+    type=click.Path(),
+    help="Intermediate (CA) store file(s). Repeatable.",
+)
+@click.option(
+    "--ctl", "ctl", type=click.Path(), help="The binding's CTL store (sslctlstorename) as a file."
+)
+@click.option(
+    "--disallowed", "disallowed", multiple=True, type=click.Path(), help="Disallowed store file(s)."
+)
+@click.option(
+    "--machine",
+    "machine_dir",
+    type=click.Path(),
+    help="A machine bundle folder (Root.sst, CA.p7b, ..., settings.toml).",
+)
+@click.option(
+    "--trust-mode",
+    type=click.Choice(["0", "1", "2"]),
+    help="ClientAuthTrustMode (default: the bundle's, else 0).",
+)
+@click.option(
+    "--send-issuer-list", is_flag=True, help="SendTrustedIssuerList=1 (default off on 2012+)."
+)
+@click.option(
+    "--engine",
+    "engine",
+    type=click.Choice([*ENGINES, "all"]),
+    default="all",
+    show_default=True,
+    help="Which engine(s) to run.",
+)
+@click.option(
+    "--purpose",
+    type=click.Choice([p.value for p in Purpose]),
+    default="client",
+    show_default=True,
+    help="EKU the leaf must allow.",
+)
+@click.option(
+    "--crl",
+    "crl_files",
+    multiple=True,
+    type=click.Path(),
+    help="CRL file(s) (PEM, DER, PKCS#7, .sst). Repeatable.",
+)
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Fetch CRLs from the certificates' distribution points (HTTP, 5 s timeout).",
+)
+@click.option(
+    "--require-revocation",
+    is_flag=True,
+    help="rfc5280/openssl: no usable CRL for a certificate is a rejection.",
+)
+@click.option(
+    "--partial-chain", is_flag=True, help="openssl: trust non-self-signed certificates in Root too."
+)
+@at_option
+@click.option(
+    "--what-if",
+    "what_ifs",
+    multiple=True,
+    type=WhatIfParam(),
+    help="Rerun the windows engine with a change: trust-mode=2, send-issuer-list=1, "
+    "move=<sha1>:Root->CA, remove=<sha1>:Root, ctl-store=NAME, cert-check-mode=N. Repeatable.",
+)
+@json_option
+@click.option("--password", help="Password for PKCS#12 files (else asked on the terminal).")
+@click.option("--password-env", metavar="VAR", help="Read the PKCS#12 password from $VAR.")
+def command(
+    cert: str,
+    chain_files: tuple[str, ...],
+    roots: tuple[str, ...],
+    cas: tuple[str, ...],
+    ctl: str | None,
+    disallowed: tuple[str, ...],
+    machine_dir: str | None,
+    trust_mode: str | None,
+    send_issuer_list: bool,
+    engine: str,
+    purpose: str,
+    crl_files: tuple[str, ...],
+    online: bool,
+    require_revocation: bool,
+    partial_chain: bool,
+    at: datetime,
+    what_ifs: tuple[WhatIf, ...],
+    as_json: bool,
+    password: str | None,
+    password_env: str | None,
+) -> int:
+    """Judge a client certificate chain as Windows (Schannel/IIS), OpenSSL and RFC 5280 would,
+    show every candidate path and failed check, and what a proposed fix would change.
+
+    \b
+    Examples:
+      certgate verify client.pem --chain chain.pem --machine bundle/
+      certgate verify client.pem --chain chain.pem --machine bundle/ --what-if trust-mode=2
+      certgate verify client.cer --root Root.sst --ca CA.p7b --crl issuing.crl --json
+    """
+    secret = read_password(password, password_env)
+    leaf, chain, warnings = _client(cert, chain_files, secret)
+    machine, notes, more = _machine(machine_dir, roots, cas, ctl, disallowed, secret)
+    warnings += more
+    machine = _settings(machine, trust_mode, send_issuer_list)
+    crls, crl_warnings = _crls(crl_files, leaf, chain, machine, online, secret)
+    warnings += crl_warnings
+    request = VerifyRequest(
+        leaf,
+        chain,
+        machine,
+        Purpose(purpose),
+        at,
+        crls,
+        partial_chain=partial_chain,
+        require_revocation=require_revocation,
+    )
+    engines = list(ENGINES) if engine == "all" else [engine]
+    verdicts = verify(request, engines)
+    results = _what_if(request, what_ifs)
+    if as_json:
+        document = verify_document(
+            leaf, verdicts, results, [str(w) for w in warnings], iso(at), notes
+        )
+        click.echo(dumps(document))
+    else:
+        print_warnings(warnings)
+        print_verify(out_console(), leaf, verdicts, results, notes)
+    return 0 if all(v.accepted for v in verdicts.values()) else 1
+
+
+def _client(
+    path: str, chain_files: tuple[str, ...], secret: bytes | None
+) -> tuple[Certificate, tuple[Certificate, ...], list[LoadWarning]]:
+    loaded = load_file(path, password=secret, prompt=password_prompt)
+    if not loaded.certificates:
+        raise InputError(path, "no certificate in this file")
+    chain = list(loaded.certificates[1:])
+    warnings: list[LoadWarning] = list(loaded.warnings)
+    if chain_files:
+        extra = load_paths(chain_files, password=secret, prompt=password_prompt)
+        chain += extra.certificates
+        warnings += extra.warnings
+    leaf = loaded.certificates[0]
+    return leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), warnings
+
+
+def _machine(
+    machine_dir: str | None,
+    roots: tuple[str, ...],
+    cas: tuple[str, ...],
+    ctl: str | None,
+    disallowed: tuple[str, ...],
+    secret: bytes | None,
+) -> tuple[Machine, tuple[str, ...], list[LoadWarning]]:
+    machine = Machine()
+    warnings: list[LoadWarning] = []
+    if machine_dir:
+        bundle = load_machine(machine_dir, password=secret, prompt=password_prompt)
+        machine = bundle.machine
+        warnings += bundle.warnings
+    inputs = [StoreInputs(ROOT, roots), StoreInputs(CA, cas), StoreInputs(DISALLOWED, disallowed)]
+    ctl_name = machine.binding.ctl_store_name.value or CTL_STORE
+    if ctl:
+        inputs.append(StoreInputs(ctl_name, (ctl,)))
+    machine, loaded = build_machine(inputs, base=machine, password=secret, prompt=password_prompt)
+    warnings += loaded.warnings
+    if ctl:
+        binding = replace(machine.binding, ctl_store_name=Setting(ctl_name, "--ctl"))
+        machine = machine.with_bindings((binding, *machine.bindings[1:]))
+    if not machine.store(ROOT).certificates:
+        warnings.append(
+            LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")
+        )
+    return machine, machine.notes, warnings
+
+
+def _settings(machine: Machine, trust_mode: str | None, send_issuer_list: bool) -> Machine:
+    schannel = machine.schannel
+    if trust_mode is not None:
+        schannel = schannel.with_trust_mode(int(trust_mode), "--trust-mode")
+    if send_issuer_list:
+        schannel = schannel.with_send_issuer_list(True, "--send-issuer-list")
+    return machine.with_schannel(schannel)
+
+
+def _crls(
+    crl_files: tuple[str, ...],
+    leaf: Certificate,
+    chain: tuple[Certificate, ...],
+    machine: Machine,
+    online: bool,
+    secret: bytes | None,
+) -> tuple[tuple[x509.CertificateRevocationList, ...], list[LoadWarning]]:
+    loaded = Loaded()
+    for path in crl_files:
+        part = load_file(path, password=secret, prompt=password_prompt)
+        if not part.crls:
+            raise InputError(path, "no CRL in this file")
+        loaded += part
+    crls = list(loaded.crls)
+    warnings: list[LoadWarning] = list(loaded.warnings)
+    if online:
+        from certgate.net.revocation import fetch_crls
+
+        fetched = fetch_crls((leaf, *chain, *machine.store(CA)))
+        crls += fetched.crls
+        warnings += [LoadWarning("--online", text) for text in fetched.warnings]
+    return tuple(crls), warnings
+
+
+def _what_if(request: VerifyRequest, changes: tuple[WhatIf, ...]) -> list[WhatIfResult]:
+    if not changes:
+        return []
+    before = verify(request, ["windows"])["windows"]
+    steps: list[tuple[str, tuple[WhatIf, ...]]] = [(str(c), (c,)) for c in changes]
+    if len(changes) > 1:
+        steps.append((" + ".join(str(c) for c in changes), changes))
+    return [_rerun(request, before, label, group) for label, group in steps]
+
+
+def _rerun(
+    request: VerifyRequest, before: Verdict, label: str, group: tuple[WhatIf, ...]
+) -> WhatIfResult:
+    machine = request.machine
+    try:
+        for change in group:
+            machine = change.apply(machine)
+    except ValueError as exc:
+        raise UsageError(f"--what-if {label}: {exc}") from exc
+    after = verify(replace(request, machine=machine), ["windows"])["windows"]
+    return WhatIfResult(label, before, after)

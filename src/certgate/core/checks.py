@@ -1,0 +1,426 @@
+"""Per-certificate checks on one candidate path, each a result with a stable code.
+
+A path is a tuple of certificates, leaf first; ``anchored`` says whether its last certificate
+is a trust anchor of the engine judging it. Engines differ in what they find fatal (SHA-1,
+anyExtendedKeyUsage on a leaf, a missing basicConstraints...), which a ``Profile`` states.
+Every check reports a pass too, so an explanation can show what held as well as what broke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+
+from cryptography import x509
+
+from certgate.core.codes import CheckCode
+from certgate.core.model import Certificate
+from certgate.core.nameconstraints import violations
+from certgate.core.revocation import RevocationPolicy, RevocationStatus, check_revocation
+from certgate.core.signatures import SignatureStatus
+
+__all__ = [
+    "KNOWN_EXTENSIONS",
+    "Check",
+    "CheckKind",
+    "CheckStatus",
+    "Profile",
+    "Purpose",
+    "path_checks",
+]
+
+ANY_EKU = "2.5.29.37.0"
+_NAME_CONSTRAINTS = "2.5.29.30"
+
+
+class Purpose(StrEnum):
+    CLIENT = "client"
+    SERVER = "server"
+
+    @property
+    def eku(self) -> str:
+        return "1.3.6.1.5.5.7.3.2" if self is Purpose.CLIENT else "1.3.6.1.5.5.7.3.1"
+
+
+class CheckKind(StrEnum):
+    PARSE = "parse"
+    SIGNATURE = "signature"
+    VALIDITY = "validity"
+    BASIC_CONSTRAINTS = "basic-constraints"
+    PATH_LENGTH = "path-length"
+    KEY_USAGE = "key-usage"
+    EKU = "extended-key-usage"
+    NAME_CONSTRAINTS = "name-constraints"
+    CRITICAL_EXTENSIONS = "critical-extensions"
+    REVOCATION = "revocation"
+    DISALLOWED = "disallowed"
+    ISSUER_LIST = "trusted-issuer-list"  # Windows only: the Schannel issuer-list rules
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"  # noted, not fatal for the engine that ran it
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: CheckKind
+    status: CheckStatus
+    code: CheckCode
+    depth: int  # 0 = the leaf
+    sha1: str
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status is CheckStatus.FAIL
+
+
+# Extensions RFC 5280 path validation recognises. Policy extensions are recognised but not
+# processed (certificate policies are outside certgate's model; see docs/pkits.md).
+KNOWN_EXTENSIONS = frozenset(
+    {
+        "2.5.29.14",  # subjectKeyIdentifier
+        "2.5.29.15",  # keyUsage
+        "2.5.29.17",  # subjectAltName
+        "2.5.29.18",  # issuerAltName
+        "2.5.29.19",  # basicConstraints
+        "2.5.29.30",  # nameConstraints
+        "2.5.29.31",  # cRLDistributionPoints
+        "2.5.29.32",  # certificatePolicies
+        "2.5.29.33",  # policyMappings
+        "2.5.29.35",  # authorityKeyIdentifier
+        "2.5.29.36",  # policyConstraints
+        "2.5.29.37",  # extKeyUsage
+        "2.5.29.46",  # freshestCRL
+        "2.5.29.54",  # inhibitAnyPolicy
+        "1.3.6.1.5.5.7.1.1",  # authorityInfoAccess
+    }
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an engine treats as fatal. The defaults are strict RFC 5280 / WebPKI."""
+
+    purpose: Purpose = Purpose.CLIENT
+    weak_signature_fatal: bool = True
+    leaf_any_eku_ok: bool = False  # cryptography's verifier refuses a leaf with only anyEKU
+    missing_basic_constraints_fatal: bool = True
+    leaf_ca_fatal: bool = True
+    check_usage: bool = True
+    check_anchor: bool = True  # apply CA checks (validity, pathLen, keyCertSign) to the anchor
+    known_extensions: frozenset[str] = KNOWN_EXTENSIONS
+    revocation: RevocationPolicy = RevocationPolicy.IF_AVAILABLE
+
+
+def path_checks(
+    path: Sequence[Certificate],
+    anchored: bool,
+    profile: Profile,
+    at: datetime,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    disallowed: frozenset[Certificate] = frozenset(),
+    *,
+    explain: bool = True,
+) -> Iterator[Check]:
+    """Every check on ``path``, leaf first. ``explain=False`` yields only warnings and failures,
+    without composing pass messages: consume until the first FAIL for a fast verdict."""
+    for check in _all_checks(path, anchored, profile, at, crls, disallowed, explain):
+        if check is not None:
+            yield check
+
+
+def _all_checks(
+    path: Sequence[Certificate],
+    anchored: bool,
+    profile: Profile,
+    at: datetime,
+    crls: Sequence[x509.CertificateRevocationList],
+    disallowed: frozenset[Certificate],
+    explain: bool,
+) -> Iterator[Check | None]:
+    top = len(path) - 1
+    for depth, cert in enumerate(path):
+        if cert.x509 is None:
+            yield _fail(CheckKind.PARSE, CheckCode.MALFORMED, depth, cert, _malformed(cert))
+            continue
+        issuer = path[depth + 1] if depth < top else None
+        if issuer is not None:
+            yield from _signature(cert, issuer, depth, profile, explain)
+        if anchored and depth == top and not profile.check_anchor and depth > 0:
+            continue
+        yield _validity(cert, depth, at, explain)
+        if depth > 0:
+            yield from _ca_checks(cert, path, depth, profile, explain)
+        else:
+            yield from _leaf_checks(cert, profile, explain)
+        if profile.check_usage:
+            yield _eku(cert, depth, profile, explain)
+        yield _critical(cert, depth, profile, explain)
+        if depth > 0:
+            yield _name_constraints(cert, path, depth, explain)
+        if disallowed:
+            yield _disallowed(cert, depth, disallowed, explain)
+        if issuer is not None and _checks_revocation(profile.revocation, crls):
+            signers = [c for c in path[depth + 2 :] if c.subject == cert.issuer]
+            yield _revocation(cert, issuer, depth, crls, at, profile.revocation, signers, explain)
+
+
+def _checks_revocation(policy: RevocationPolicy, crls: Sequence[object]) -> bool:
+    """With no CRL at all, "if available" has nothing to check: no per-certificate noise."""
+    if policy is RevocationPolicy.OFF:
+        return False
+    return bool(crls) or policy is RevocationPolicy.REQUIRED
+
+
+def _pass(kind: CheckKind, depth: int, cert: Certificate, message: str) -> Check:
+    return Check(kind, CheckStatus.PASS, CheckCode.OK, depth, cert.sha1, message)
+
+
+def _fail(kind: CheckKind, code: CheckCode, depth: int, cert: Certificate, message: str) -> Check:
+    return Check(kind, CheckStatus.FAIL, code, depth, cert.sha1, message)
+
+
+def _warn(kind: CheckKind, code: CheckCode, depth: int, cert: Certificate, message: str) -> Check:
+    return Check(kind, CheckStatus.WARN, code, depth, cert.sha1, message)
+
+
+def _malformed(cert: Certificate) -> str:
+    detail = cert.parse_issues[0] if cert.parse_issues else "unparseable"
+    return f"malformed certificate, judged fail-closed: {detail}"
+
+
+def _signature(
+    cert: Certificate, issuer: Certificate, depth: int, profile: Profile, explain: bool
+) -> Iterator[Check | None]:
+    kind = CheckKind.SIGNATURE
+    result = cert.signed_by(issuer)
+    algorithm = cert.signature_algorithm
+    if result.status is SignatureStatus.VALID:
+        if algorithm.weak:
+            text = f"signed with {algorithm.name}: a weak hash ({algorithm.hash})"
+            if profile.weak_signature_fatal:
+                yield _fail(kind, CheckCode.WEAK_SIGNATURE, depth, cert, text + ", refused")
+            else:
+                yield _warn(kind, CheckCode.WEAK_SIGNATURE, depth, cert, text + ", accepted")
+            return
+        yield (
+            None
+            if not explain
+            else _pass(kind, depth, cert, f"{algorithm.name} signature verified by {issuer.label}")
+        )
+        return
+    reason = result.reason or result.status.value
+    yield _fail(kind, CheckCode.SIGNATURE_INVALID, depth, cert, f"{issuer.label}: {reason}")
+
+
+def _validity(cert: Certificate, depth: int, at: datetime, explain: bool) -> Check | None:
+    if cert.not_before <= at <= cert.not_after:
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.VALIDITY, depth, cert, f"valid {_window(cert)}")
+        )
+    window = _window(cert)
+    if at < cert.not_before:
+        return _fail(
+            CheckKind.VALIDITY, CheckCode.NOT_YET_VALID, depth, cert, f"not valid before {window}"
+        )
+    return _fail(CheckKind.VALIDITY, CheckCode.EXPIRED, depth, cert, f"expired: valid {window}")
+
+
+@lru_cache(maxsize=4096)
+def _window(cert: Certificate) -> str:
+    return f"{cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC"
+
+
+def _ca_checks(
+    cert: Certificate, path: Sequence[Certificate], depth: int, profile: Profile, explain: bool
+) -> Iterator[Check | None]:
+    constraints = cert.basic_constraints
+    kind = CheckKind.BASIC_CONSTRAINTS
+    if constraints is None:
+        text = "issues certificates but has no basicConstraints extension"
+        if profile.missing_basic_constraints_fatal:
+            yield _fail(kind, CheckCode.NOT_A_CA, depth, cert, text)
+        else:
+            yield _warn(kind, CheckCode.NOT_A_CA, depth, cert, text + " (tolerated)")
+    elif not constraints.ca:
+        yield _fail(kind, CheckCode.NOT_A_CA, depth, cert, "issues certificates but has cA=FALSE")
+    else:
+        yield None if not explain else _pass(kind, depth, cert, "cA=TRUE")
+    if constraints is not None and constraints.path_length is not None:
+        below = sum(1 for c in path[1:depth] if not c.self_issued)
+        limit = constraints.path_length
+        text = f"pathLenConstraint {limit}, {below} intermediate(s) below"
+        if below > limit:
+            yield _fail(CheckKind.PATH_LENGTH, CheckCode.PATH_LENGTH_EXCEEDED, depth, cert, text)
+        else:
+            yield None if not explain else _pass(CheckKind.PATH_LENGTH, depth, cert, text)
+    usage = cert.key_usage
+    if usage is not None and "key_cert_sign" not in usage:
+        yield _fail(
+            CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, depth, cert, "keyUsage lacks keyCertSign"
+        )
+    else:
+        yield (
+            None if not explain else _pass(CheckKind.KEY_USAGE, depth, cert, "keyCertSign allowed")
+        )
+
+
+def _leaf_checks(cert: Certificate, profile: Profile, explain: bool) -> Iterator[Check | None]:
+    if cert.is_ca:
+        text = "the end-entity certificate has cA=TRUE"
+        if profile.leaf_ca_fatal:
+            yield _fail(CheckKind.BASIC_CONSTRAINTS, CheckCode.LEAF_IS_CA, 0, cert, text)
+        else:
+            yield _warn(CheckKind.BASIC_CONSTRAINTS, CheckCode.LEAF_IS_CA, 0, cert, text)
+    usage = cert.key_usage
+    if usage is None:
+        return
+    if "key_cert_sign" in usage and not cert.is_ca:
+        text = "an end-entity keyUsage asserts keyCertSign"
+        if profile.leaf_ca_fatal:
+            yield _fail(CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, 0, cert, text)
+            return
+        yield _warn(CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, 0, cert, text)
+    if "digital_signature" not in usage:
+        # RFC 5280 path validation does not judge an end-entity's keyUsage; TLS needs a
+        # signature from a client key, so say so without rejecting.
+        yield _warn(
+            CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, 0, cert, "keyUsage lacks digitalSignature"
+        )
+
+
+def _eku(cert: Certificate, depth: int, profile: Profile, explain: bool) -> Check | None:
+    ekus = cert.extended_key_usage
+    wanted = profile.purpose.eku
+    if ekus is None:
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, "no EKU extension: any purpose")
+        )
+    if wanted in ekus:
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, f"EKU includes {profile.purpose.value}Auth")
+        )
+    if ANY_EKU in ekus and (depth > 0 or profile.leaf_any_eku_ok):
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.EKU, depth, cert, "EKU includes anyExtendedKeyUsage")
+        )
+    listed = ", ".join(ekus) or "nothing"
+    text = f"EKU lists {listed}, not {profile.purpose.value}Auth ({wanted})"
+    return _fail(CheckKind.EKU, CheckCode.WRONG_EKU, depth, cert, text)
+
+
+def _critical(cert: Certificate, depth: int, profile: Profile, explain: bool) -> Check | None:
+    unknown = [
+        oid for oid, critical in cert.extensions if critical and oid not in profile.known_extensions
+    ]
+    if unknown:
+        text = f"unrecognised critical extension(s): {', '.join(unknown)}"
+        return _fail(
+            CheckKind.CRITICAL_EXTENSIONS, CheckCode.UNKNOWN_CRITICAL_EXTENSION, depth, cert, text
+        )
+    return (
+        None
+        if not explain
+        else _pass(
+            CheckKind.CRITICAL_EXTENSIONS, depth, cert, "every critical extension recognised"
+        )
+    )
+
+
+def _name_constraints(
+    cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool
+) -> Check | None:
+    assert cert.x509 is not None
+    if not any(oid == _NAME_CONSTRAINTS for oid, _ in cert.extensions):
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        )
+    try:
+        constraint = cert.x509.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return (
+            None
+            if not explain
+            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        )
+    except ValueError as exc:
+        return _fail(
+            CheckKind.NAME_CONSTRAINTS,
+            CheckCode.MALFORMED,
+            depth,
+            cert,
+            f"unreadable nameConstraints: {exc}",
+        )
+    for below_depth in range(depth):
+        below = path[below_depth]
+        if below_depth > 0 and below.self_issued:
+            continue  # RFC 5280 §6.1.3(b): self-issued intermediates are not constrained
+        broken = violations(constraint, below)
+        if broken:
+            text = f"{below.label} violates this CA's name constraints: {broken[0]}"
+            return _fail(CheckKind.NAME_CONSTRAINTS, CheckCode.NAME_CONSTRAINTS, depth, cert, text)
+    return (
+        None
+        if not explain
+        else _pass(
+            CheckKind.NAME_CONSTRAINTS,
+            depth,
+            cert,
+            "certificates below satisfy its name constraints",
+        )
+    )
+
+
+def _disallowed(
+    cert: Certificate, depth: int, disallowed: frozenset[Certificate], explain: bool
+) -> Check | None:
+    if cert in disallowed or any(_same_key_and_name(cert, d) for d in disallowed):
+        return _fail(
+            CheckKind.DISALLOWED, CheckCode.DISALLOWED, depth, cert, "in the Disallowed store"
+        )
+    return (
+        None
+        if not explain
+        else _pass(CheckKind.DISALLOWED, depth, cert, "not in the Disallowed store")
+    )
+
+
+def _same_key_and_name(a: Certificate, b: Certificate) -> bool:
+    return a.subject == b.subject and a.spki_der == b.spki_der
+
+
+def _revocation(
+    cert: Certificate,
+    issuer: Certificate,
+    depth: int,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
+    policy: RevocationPolicy,
+    signers: Sequence[Certificate],
+    explain: bool,
+) -> Check | None:
+    result = check_revocation(cert, issuer, crls, at, signers)
+    kind = CheckKind.REVOCATION
+    if result.status is RevocationStatus.REVOKED:
+        return _fail(kind, CheckCode.REVOKED, depth, cert, result.message)
+    if result.status is RevocationStatus.GOOD:
+        return None if not explain else _pass(kind, depth, cert, result.message)
+    if policy is RevocationPolicy.REQUIRED:
+        return _fail(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)
+    return _warn(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)

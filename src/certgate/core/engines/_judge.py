@@ -1,0 +1,55 @@
+"""Run the checks of a profile over candidate paths: all of them, or until one is valid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from certgate.core.checks import CheckStatus, Profile, path_checks
+from certgate.core.engines._base import JudgedPath, VerifyRequest, rank_paths
+from certgate.core.model import Certificate
+from certgate.core.paths import build_paths, iter_paths
+
+__all__ = ["any_valid", "judge_all"]
+
+
+def judge_all(
+    request: VerifyRequest,
+    pool: Sequence[Certificate],
+    anchors: Sequence[Certificate],
+    profile: Profile,
+    disallowed: frozenset[Certificate] = frozenset(),
+) -> tuple[list[JudgedPath], bool]:
+    """Every candidate path with every check, best first; and whether the budget ran out."""
+    search = build_paths(request.leaf, pool, anchors, request.budget)
+    judged = [
+        JudgedPath(
+            p.certificates,
+            p.end,
+            tuple(
+                path_checks(
+                    p.certificates, p.anchored, profile, request.when, request.crls, disallowed
+                )
+            ),
+        )
+        for p in search.paths
+    ]
+    return rank_paths(judged), search.exhausted
+
+
+def any_valid(
+    request: VerifyRequest,
+    pool: Sequence[Certificate],
+    anchors: Sequence[Certificate],
+    profile: Profile,
+    disallowed: frozenset[Certificate] = frozenset(),
+) -> tuple[Certificate, ...] | None:
+    """The first valid path, stopping each path at its first failure; None when none is."""
+    for path in iter_paths(request.leaf, pool, anchors, request.budget):
+        if not path.anchored:
+            continue
+        checks = path_checks(
+            path.certificates, True, profile, request.when, request.crls, disallowed, explain=False
+        )
+        if all(c.status is not CheckStatus.FAIL for c in checks):
+            return path.certificates
+    return None

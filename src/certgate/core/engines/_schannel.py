@@ -1,0 +1,136 @@
+"""What Schannel does with the machine's stores around chain validation (windows-facts §1):
+the issuer list it sends (16 KB cap), which certificate a client can then select, the
+caller-specified store of modes 1/2, and the mode-0/1 issuer-list rule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from certgate.core.checks import Check, CheckKind, CheckStatus
+from certgate.core.codes import CheckCode
+from certgate.core.engines._base import Caveat, Confidence, JudgedPath, VerifyRequest
+from certgate.core.issuers import ISSUER_LIST_LIMIT, IssuerList
+from certgate.core.model import Certificate
+from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine, Store
+
+__all__ = [
+    "LIST_RULE",
+    "client_can_select",
+    "effective_list",
+    "exclusive_store",
+    "fit_issuer_list",
+    "with_list_rule",
+]
+
+
+LIST_RULE = Caveat(
+    Confidence.INFERRED,
+    "'issued by a certificate in the trusted issuers list' is read as 'the validated chain "
+    "contains a certificate from that list' (windows-facts §1.4)",
+)
+
+
+def effective_list(issuers: IssuerList) -> tuple[tuple[Certificate, ...], list[Caveat]]:
+    caveats = [
+        Caveat(
+            Confidence.CONFIRMED,
+            f"trusted-issuer list from {issuers.source}: {issuers.reason} "
+            f"({len(issuers.certificates)} certificate(s))",
+        )
+    ]
+    if issuers.mixed_root:
+        caveats.append(
+            Caveat(
+                Confidence.CONFIRMED,
+                f"Root mixes self-signed and non-self-signed certificates: the list is reduced "
+                f"to the {len(issuers.certificates)} non-self-signed one(s) (KB 2802568)",
+            )
+        )
+    kept, truncated = fit_issuer_list(issuers.certificates)
+    if truncated:
+        caveats.append(
+            Caveat(
+                Confidence.SECONDARY,
+                f"the list is {issuers.size:,} bytes, over Schannel's 16 KB cap: truncated to "
+                f"the first {len(kept)} certificate(s), event 36885 (KB 933430); on 2012 client "
+                "authentication then fails whatever SendTrustedIssuerList says (KB 2880390)",
+            )
+        )
+        caveats.append(
+            Caveat(
+                Confidence.UNCONFIRMED,
+                "the cap counts 2 + DER subject bytes per CA, in store order",
+            )
+        )
+    return kept, caveats
+
+
+def fit_issuer_list(certs: Sequence[Certificate]) -> tuple[tuple[Certificate, ...], bool]:
+    """The prefix of ``certs`` whose certificate_authorities encoding fits in 16 KB."""
+    total = 0
+    kept: list[Certificate] = []
+    for cert in certs:
+        total += 2 + len(cert.subject.der)
+        if total > ISSUER_LIST_LIMIT:
+            return tuple(kept), True
+        kept.append(cert)
+    return tuple(kept), False
+
+
+def client_can_select(request: VerifyRequest, sent: tuple[Certificate, ...]) -> bool:
+    """A Windows client offers only certificates chaining to a CA named in the sent list."""
+    if not sent:
+        return True  # no list: the client may offer any certificate [confirmed]
+    names = {c.subject for c in sent}
+    held = (request.leaf, *request.chain)
+    reachable = {c.issuer for c in held} | {c.subject for c in held[1:]}
+    return bool(names & reachable)
+
+
+def exclusive_store(machine: Machine) -> tuple[Store, Caveat]:
+    """The caller-specified trusted issuer store of modes 1 and 2."""
+    ctl = machine.binding.ctl_store_name.value
+    if ctl:
+        return machine.store(ctl), Caveat(
+            Confidence.INFERRED,
+            f"the binding's CTL store {ctl} is the caller-specified trusted issuer store",
+        )
+    client_auth = machine.store(CLIENT_AUTH_ISSUER)
+    if len(client_auth):
+        return client_auth, Caveat(
+            Confidence.UNCONFIRMED,
+            "no CTL store is bound: ClientAuthIssuer is assumed to be the trusted issuer store",
+        )
+    return machine.store(ROOT), Caveat(
+        Confidence.SECONDARY,
+        "no CTL store is bound and ClientAuthIssuer is empty: Root serves as the trusted "
+        "issuer store (Microsoft support write-up; [unconfirmed] for mode 1)",
+    )
+
+
+def with_list_rule(path: JudgedPath, listed: tuple[Certificate, ...]) -> JudgedPath:
+    if not path.valid:
+        return path
+    keys = {(c.subject, c.spki_der) for c in listed}
+    hit = next((c for c in path.certificates[1:] if (c.subject, c.spki_der) in keys), None)
+    leaf = path.certificates[0]
+    if hit is not None:
+        check = Check(
+            CheckKind.ISSUER_LIST,
+            CheckStatus.PASS,
+            CheckCode.OK,
+            0,
+            leaf.sha1,
+            f"the chain contains {hit.label}, which is in the trusted-issuer list",
+        )
+    else:
+        check = Check(
+            CheckKind.ISSUER_LIST,
+            CheckStatus.FAIL,
+            CheckCode.NOT_IN_ISSUER_LIST,
+            0,
+            leaf.sha1,
+            "no certificate of the chain is in the trusted-issuer list, so Schannel treats the "
+            "client certificate as untrusted (CERT_E_UNTRUSTEDROOT)",
+        )
+    return JudgedPath(path.certificates, path.end, (*path.checks, check))

@@ -1,0 +1,124 @@
+"""RFC 5280 §4.2.1.10 name constraints: does a certificate's names fit a CA's subtrees?
+
+Supported forms: directoryName, dNSName, rfc822Name, URI and iPAddress. Other forms in a
+constraint are ignored (Windows reports them as "not supported"; RFC 5280 lets a verifier
+reject), which is the one place this module is lenient.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from certgate.core.model import Certificate
+from certgate.core.names import Name
+
+__all__ = ["violations"]
+
+_KINDS: tuple[type[x509.GeneralName], ...] = (
+    x509.DirectoryName,
+    x509.DNSName,
+    x509.RFC822Name,
+    x509.UniformResourceIdentifier,
+    x509.IPAddress,
+)
+
+
+def violations(constraint: x509.NameConstraints, cert: Certificate) -> list[str]:
+    """Each name of ``cert`` that the constraint forbids, as text (empty: it fits)."""
+    names = _names(cert)
+    found: list[str] = []
+    permitted = list(constraint.permitted_subtrees or ())
+    excluded = list(constraint.excluded_subtrees or ())
+    for kind in _KINDS:
+        mine = [n for n in names if isinstance(n, kind)]
+        allowed = [p for p in permitted if isinstance(p, kind)]
+        if allowed:
+            found += [
+                f"{_show(n)} is outside the permitted subtrees"
+                for n in mine
+                if not any(_match(p, n) for p in allowed)
+            ]
+        banned = [e for e in excluded if isinstance(e, kind)]
+        found += [
+            f"{_show(n)} is in an excluded subtree"
+            for n in mine
+            if any(_match(e, n) for e in banned)
+        ]
+    return found
+
+
+def _names(cert: Certificate) -> list[x509.GeneralName]:
+    assert cert.x509 is not None
+    out: list[x509.GeneralName] = []
+    if not cert.subject.is_empty:
+        out.append(x509.DirectoryName(cert.x509.subject))
+    for attribute in cert.x509.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
+        out.append(x509.RFC822Name(str(attribute.value)))
+    try:
+        san = cert.x509.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return out
+    return out + list(san)
+
+
+def _show(name: x509.GeneralName) -> str:
+    if isinstance(name, x509.DirectoryName):
+        return f"DN {Name.from_cryptography(name.value)}"
+    return f"{type(name).__name__.replace('Name', '')} {name.value}"
+
+
+def _match(constraint: x509.GeneralName, name: x509.GeneralName) -> bool:
+    if isinstance(constraint, x509.DirectoryName) and isinstance(name, x509.DirectoryName):
+        return _dn_within(constraint.value, name.value)
+    if isinstance(constraint, x509.DNSName) and isinstance(name, x509.DNSName):
+        return _dns_within(constraint.value, name.value)
+    if isinstance(constraint, x509.RFC822Name) and isinstance(name, x509.RFC822Name):
+        return _email_within(constraint.value, name.value)
+    if isinstance(constraint, x509.UniformResourceIdentifier) and isinstance(
+        name, x509.UniformResourceIdentifier
+    ):
+        return _host_within(constraint.value, urlsplit(name.value).hostname or "")
+    if isinstance(constraint, x509.IPAddress) and isinstance(name, x509.IPAddress):
+        return _ip_within(constraint.value, name.value)
+    return False
+
+
+def _dn_within(base: x509.Name, name: x509.Name) -> bool:
+    prefix = Name.from_cryptography(base).key
+    return Name.from_cryptography(name).key[: len(prefix)] == prefix
+
+
+def _dns_within(base: str, name: str) -> bool:
+    base, name = base.lower().rstrip("."), name.lower().rstrip(".")
+    if not base:
+        return True
+    if base.startswith("."):
+        return name.endswith(base)
+    return name == base or name.endswith("." + base)
+
+
+def _email_within(base: str, address: str) -> bool:
+    base, address = base.lower(), address.lower()
+    if "@" in base:
+        return address == base
+    host = address.rpartition("@")[2]
+    return _host_within(base, host)
+
+
+def _host_within(base: str, host: str) -> bool:
+    base, host = base.lower(), host.lower()
+    if base.startswith("."):
+        return host.endswith(base)
+    return host == base
+
+
+def _ip_within(base: object, address: object) -> bool:
+    if isinstance(base, (ipaddress.IPv4Network, ipaddress.IPv6Network)) and isinstance(
+        address, (ipaddress.IPv4Address, ipaddress.IPv6Address)
+    ):
+        return address.version == base.version and address in base
+    return False

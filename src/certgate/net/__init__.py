@@ -1,0 +1,1 @@
+"""Network adapters: used only when the user asks for them (``--online``), always with timeouts."""
