@@ -13,6 +13,8 @@ cannot be read is reported and the others are still read::
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,8 +109,8 @@ class LogScan:
             where = f" (at {exc.where})" if exc.where else ""
             self.files.append(_result(ctx, kind, count, item.size, error=exc.message + where))
             return
-        except OSError as exc:
-            error = str(exc.strerror or exc)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+            error = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
             self.files.append(_result(ctx, kind, count, item.size, error=error))
             return
         self.files.append(_result(ctx, kind, count, item.size))

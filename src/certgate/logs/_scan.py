@@ -70,8 +70,9 @@ def matching_lines(
         data = buf.data
         limit = data.rfind(b"\n", 0, buf.end) + 1 if more else buf.end
         if more and limit == 0:
-            if buf.end > MAX_LINE:
-                ctx.skip(f"byte {buf.base}", f"line longer than {MAX_LINE:,} bytes skipped")
+            if overlong or buf.end > MAX_LINE:
+                if not overlong:
+                    ctx.skip(f"byte {buf.base}", f"line longer than {MAX_LINE:,} bytes skipped")
                 overlong = True
                 buf.consume(buf.end)
             continue
