@@ -84,7 +84,10 @@ def test_events_as_json_lines_with_time_window(
     ]
 
 
-def test_text_summary(seed_logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_summary(
+    seed_logs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     assert main(["logs", str(seed_logs)]) == 1
     out = capsys.readouterr().out
     assert "7 event(s)" in out
