@@ -132,7 +132,9 @@ def test_matching_lines_is_chunk_size_invariant(parts: list[bytes], chunk: int) 
         _scan.CHUNK = size
         try:
             ctx = FileContext("mem")
-            return list(_scan.matching_lines(io.BytesIO(data), (b"Certificate",), ctx, prefix=b"#"))
+            return list(
+                _scan.matching_lines(io.BytesIO(data), (b"Certificate",), ctx, headers=True)
+            )
         finally:
             _scan.CHUNK = original
 

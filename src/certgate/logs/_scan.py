@@ -1,16 +1,19 @@
 """Streaming pre-filters: find the few lines or XML records that matter, at memory speed.
 
 Logs run to gigabytes and the client-certificate records are a small fraction. Scanning a
-reusable 8 MiB buffer with ``bytes.find`` for a few literal needles and parsing only the hits is
-10-15x faster than parsing every record (python-deps.md §5), and memory stays flat whatever
-the file size. Every hit is confirmed by the parser, so a needle that appears in an unrelated
-message costs time, never a wrong event.
+reusable 8 MiB buffer for a few literal needles and parsing only the hits is 10-15x faster
+than parsing every record (python-deps.md §5), and memory stays flat whatever the file size.
+Needles are found with ahocorasick-rs, one automaton per needle: a single pattern runs on
+Rust's SIMD ``memmem`` at 8-12 GB/s, where ``bytes.find`` manages 1-2 GB/s. Every hit is
+confirmed by the parser, so a needle in an unrelated message costs time, never a wrong event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
+
+from ahocorasick_rs import BytesAhoCorasick
 
 from certgate.logs._registry import FileContext
 
@@ -20,8 +23,28 @@ CHUNK = 8 << 20
 MAX_LINE = 1 << 20
 MAX_RECORD = 32 << 20
 _TAG_FOLLOW = frozenset(b" \t\r\n>/")
+_PREFIX_MARK = b"#"
 
 Progress = Callable[[int], None]
+
+
+class _Needles:
+    """Every position of any of a few literal needles in a buffer window, in order."""
+
+    def __init__(self, needles: tuple[bytes, ...]) -> None:
+        self._finders = [BytesAhoCorasick([needle]) for needle in needles]
+
+    def positions(self, data: bytearray, start: int, limit: int) -> list[int]:
+        if start >= limit:
+            return []
+        with memoryview(data) as view, view[start:limit] as window:
+            hits = [
+                start + begin
+                for finder in self._finders
+                for _index, begin, _end in finder.find_matches_as_indexes(window)
+            ]
+        hits.sort()
+        return hits
 
 
 class _Buffer:
@@ -57,11 +80,13 @@ def matching_lines(
     needles: tuple[bytes, ...],
     ctx: FileContext,
     *,
-    prefix: bytes | None = None,
+    headers: bool = False,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, int, bytes]]:
     """(1-based line number, byte offset, line without EOL) for every line containing one of
-    ``needles`` or starting with ``prefix`` (e.g. ``#`` for W3C headers)."""
+    ``needles`` or, with ``headers``, starting with ``#`` (W3C directives)."""
+    finder = _Needles(needles)
+    prefix = _Needles((b"\n" + _PREFIX_MARK,)) if headers else None
     buf = _Buffer(stream, progress)
     line_no = 1
     overlong = False
@@ -83,7 +108,7 @@ def matching_lines(
             overlong = False
         _report_binary(data, start, limit, buf.base, ctx)
         counted = start
-        for begin in sorted(_line_starts(data, start, limit, needles, prefix)):
+        for begin in sorted(_line_starts(data, start, limit, finder, prefix)):
             line_no += data.count(b"\n", counted, begin)
             counted = begin
             stop = data.find(b"\n", begin, limit)
@@ -97,27 +122,15 @@ def matching_lines(
 
 
 def _line_starts(
-    data: bytearray, start: int, limit: int, needles: tuple[bytes, ...], prefix: bytes | None
+    data: bytearray, start: int, limit: int, needles: _Needles, prefix: _Needles | None
 ) -> set[int]:
     starts: set[int] = set()
-    for needle in needles:
-        hit = data.find(needle, start, limit)
-        while hit >= 0:
-            begin = data.rfind(b"\n", start, hit) + 1 or start
-            starts.add(max(begin, start))
-            stop = data.find(b"\n", hit, limit)
-            if stop < 0:
-                break
-            hit = data.find(needle, stop, limit)
+    for hit in needles.positions(data, start, limit):
+        starts.add(data.rfind(b"\n", start, hit) + 1 or start)
     if prefix is not None:
-        if data.startswith(prefix, start, limit):
+        if data.startswith(_PREFIX_MARK, start, limit):
             starts.add(start)
-        marker = b"\n" + prefix
-        hit = data.find(marker, start, limit)
-        while hit >= 0:
-            if hit + 1 < limit:
-                starts.add(hit + 1)
-            hit = data.find(marker, hit + 1, limit)
+        starts.update(hit + 1 for hit in prefix.positions(data, start, limit) if hit + 1 < limit)
     return starts
 
 
@@ -138,16 +151,17 @@ def matching_records(
 ) -> Iterator[tuple[int, bytes]]:
     """(byte offset, record) for each ``start_tag ... end_tag`` XML record, concatenated with or
     without a root element and separators; with ``needles``, only records containing one."""
+    finder = _Needles(needles) if needles is not None else None
     buf = _Buffer(stream, progress)
     while True:
         more = buf.fill()
         data = buf.data
         last = data.rfind(end_tag, 0, buf.end)
         limit = last + len(end_tag) if last >= 0 else 0
-        if needles is None:
+        if finder is None:
             yield from _all_records(data, limit, start_tag, end_tag, buf.base, ctx)
         else:
-            yield from _records_with(data, limit, start_tag, end_tag, needles, buf.base)
+            yield from _records_with(data, limit, start_tag, end_tag, finder, buf.base)
         if not more:
             _report_tail(data, limit, buf.end, start_tag, buf.base, ctx)
             return
@@ -182,23 +196,19 @@ def _records_with(
     limit: int,
     start_tag: bytes,
     end_tag: bytes,
-    needles: tuple[bytes, ...],
+    needles: _Needles,
     base: int,
 ) -> Iterator[tuple[int, bytes]]:
-    bounds: dict[int, int] = {}
-    for needle in needles:
-        hit = data.find(needle, 0, limit)
-        while hit >= 0:
-            begin = _rfind_tag(data, start_tag, 0, hit)
-            stop = data.find(end_tag, hit, limit)
-            if stop < 0:
-                break
-            stop += len(end_tag)
-            if begin >= 0 and data.rfind(end_tag, begin, hit) < 0:
-                bounds[begin] = stop
-            hit = data.find(needle, stop, limit)
-    for begin in sorted(bounds):
-        yield base + begin, bytes(data[begin : bounds[begin]])
+    done = 0  # the end of the last record yielded: later hits inside it are the same record
+    for hit in needles.positions(data, 0, limit):
+        if hit < done:
+            continue
+        begin = _rfind_tag(data, start_tag, done, hit)
+        stop = data.find(end_tag, hit, limit)
+        if begin < 0 or stop < 0 or data.rfind(end_tag, begin, hit) >= 0:
+            continue  # outside any record (junk or a wrapper element)
+        done = stop + len(end_tag)
+        yield base + begin, bytes(data[begin:done])
 
 
 def _all_records(

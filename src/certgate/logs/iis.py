@@ -63,7 +63,7 @@ def parse_w3c(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
     """
     header = _Header()
     for number, _offset, raw in matching_lines(
-        stream, _NEEDLES, ctx, prefix=b"#", progress=ctx.progress
+        stream, _NEEDLES, ctx, headers=True, progress=ctx.progress
     ):
         line = _decode(raw, ctx)
         if line.startswith("#"):
