@@ -368,3 +368,49 @@ def test_apache_mod_ssl_log(tmp_path: Path) -> None:
 def test_unknown_content_is_refused(tmp_path: Path) -> None:
     events, result = read(tmp_path, "notes.txt", "just some text\nnothing to see\n")
     assert events == [] and result.error is not None and "not a log format" in result.error
+
+
+# --- Windows events as .evtx -------------------------------------------------------------------
+# The files come from certgate.logs.samples.evtx_file: BinXML assembled from the documented
+# format, then read by the real evtx library. No real Windows export exists on this machine.
+
+
+def _evtx_sample() -> bytes:
+    return samples.evtx_file(
+        [
+            samples.schannel_event(T0, 36887, alert=48, record_id=1),
+            samples.windows_event(T0, provider="EventLog", event_id=6005, channel="System"),
+            samples.capi2_chain_event(T0 + timedelta(seconds=1), record_id=3),
+            samples.schannel_event(T0 + timedelta(seconds=2), 36888, alert=40, record_id=4),
+        ]
+    )
+
+
+def test_evtx_schannel_and_capi2(tmp_path: Path) -> None:
+    events, result = read(tmp_path, "System.evtx", _evtx_sample())
+    assert (result.format, result.events, result.skipped) == ("evtx", 3, 0)
+    assert [e.codes for e in events] == [
+        ("schannel:36887", "tls-alert:48"),
+        ("capi2:11", "hresult:CERT_E_UNTRUSTEDROOT", "cert-trust:CERT_TRUST_IS_UNTRUSTED_ROOT"),
+        ("schannel:36888", "tls-alert:40"),
+    ]
+    assert [e.location.rsplit("#", 1)[1] for e in events] == ["1", "3", "4"]
+    assert events[1].time == T0 + timedelta(seconds=1) and events[1].subject == "client01"
+
+
+def test_evtx_inside_gzip_and_damaged_record(tmp_path: Path) -> None:
+    import gzip
+
+    events, result = read(tmp_path, "System.evtx.gz", gzip.compress(_evtx_sample()))
+    assert result.format == "evtx" and len(events) == 3
+    data = bytearray(_evtx_sample())
+    value = data.find("36887".encode("utf-16-le"))
+    data[value - 3] = 0x77  # an invalid BinXML value type in record 1
+    events, result = read(tmp_path, "damaged.evtx", bytes(data))
+    assert [e.event_id for e in events] == [11, 36888]
+    assert result.skipped == 1 and "damaged EVTX record" in result.problems[0].message
+
+
+def test_evtx_garbage_after_magic_is_refused(tmp_path: Path) -> None:
+    events, result = read(tmp_path, "junk.evtx", b"ElfFile\x00" + b"\xff" * 5000)
+    assert events == [] and result.error is not None

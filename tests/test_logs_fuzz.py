@@ -32,7 +32,9 @@ SEEDS: dict[str, bytes] = {
     "apache": samples.apache_error_line(
         T0, "AH02039: Certificate Verification: Error (20): unable to get local issuer certificate"
     ).encode(),
-    "evtx": EVTX_MAGIC + bytes(4096),
+    "evtx": samples.evtx_file(
+        [samples.schannel_event(T0, 36887, alert=48), samples.capi2_chain_event(T0, record_id=2)]
+    ),
 }
 
 
@@ -85,7 +87,12 @@ def test_parser_survives_random_bytes(format_id: str, blob: bytes) -> None:
     run(format_id, blob)
 
 
-@pytest.mark.parametrize("format_id", sorted(set(SEEDS) - {"evtx"}))
+def test_evtx_magic_with_garbage_is_refused() -> None:
+    events, _ctx = run("evtx", EVTX_MAGIC + bytes(5000))
+    assert events == []
+
+
+@pytest.mark.parametrize("format_id", sorted(SEEDS))
 def test_unmutated_seed_yields_events(format_id: str) -> None:
     """Negative control for the fuzz tests: the seeds themselves are valid input."""
     events, ctx = run(format_id, SEEDS[format_id])

@@ -1,5 +1,5 @@
 """Realistic log samples, generated: WCF svclog, System.Net traces, IIS W3C and HTTPERR,
-Windows event XML, nginx and Apache error logs.
+Windows events as XML and as ``.evtx`` (``evtx_file``), nginx and Apache error logs.
 
 Structures and strings follow windows-facts §3, §5 and §6 (the svclog skeleton and trace codes
 from the .NET reference source, the W3C default field order, the Schannel event data). Values are
@@ -14,12 +14,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
+from certgate.logs._evtx_writer import evtx_file
+
 __all__ = [
     "CAPI2_CHANNEL",
     "IIS_DEFAULT_FIELDS",
     "SCHANNEL_GUID",
     "apache_error_line",
     "capi2_chain_event",
+    "evtx_file",
     "httperr_log",
     "iis_client_cert_failures",
     "iis_header",

@@ -81,17 +81,22 @@ def parse_evtx(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
         yield from _evtx_events(records, ctx)
 
 
+_MAX_ERRORS_IN_A_ROW = 1000
+
+
 def _evtx_events(records: Iterator[Any], ctx: FileContext) -> Iterator[LogEvent]:
-    number = 0
-    while True:
+    number = errors = 0
+    while errors < _MAX_ERRORS_IN_A_ROW:
         number += 1
         try:
             record = next(records)
         except StopIteration:
             return
         except RuntimeError as exc:
+            errors += 1
             ctx.skip(f"record {number}", f"damaged EVTX record: {exc}")
             continue
+        errors = 0
         try:
             root = parse_record(str(record["data"]).encode("utf-8"))
         except RecordError as exc:
@@ -100,6 +105,7 @@ def _evtx_events(records: Iterator[Any], ctx: FileContext) -> Iterator[LogEvent]
         event = event_from_xml(root, ctx.path, "evtx", record_id=record.get("event_record_id"))
         if event is not None:
             yield event
+    ctx.skip(f"record {number}", "too many damaged records in a row: the rest is not read")
 
 
 @contextmanager
