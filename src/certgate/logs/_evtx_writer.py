@@ -77,10 +77,11 @@ class _Chunk:
 
     def _element(self, element: etree._Element, parent_namespace: str | None) -> None:
         qname = etree.QName(element)
-        attributes = [(etree.QName(key).localname, value) for key, value in element.attrib.items()]
+        attributes = [
+            (etree.QName(key).localname, str(value)) for key, value in element.attrib.items()
+        ]
         if qname.namespace and qname.namespace != parent_namespace:
             attributes.insert(0, ("xmlns", qname.namespace))
-        start = len(self.data)
         self.data.append(_OPEN_START_WITH_ATTRIBUTES if attributes else _OPEN_START)
         size_at = len(self.data)
         self.data += bytes(4)
@@ -106,7 +107,6 @@ class _Chunk:
                     self._element(child, qname.namespace)
             self.data.append(_END_ELEMENT)
         struct.pack_into("<I", self.data, size_at, len(self.data) - size_at - 4)
-        del start
 
     def _name(self, name: str) -> None:
         """A name reference: the chunk offset of the name, written inline the first time."""
