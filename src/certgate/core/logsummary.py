@@ -30,7 +30,7 @@ Describe = Callable[[str], str | None]
 # Histogram resolutions in seconds; the builder coarsens when too many buckets accumulate.
 _RESOLUTIONS = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400, 28 * 86400)
 _MAX_STORED_BUCKETS = 10_000
-_MAX_SHOWN_BUCKETS = 48
+_MAX_SHOWN_BUCKETS = 24
 _MAX_NOTES = 50
 
 

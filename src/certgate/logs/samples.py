@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from certgate.logs._evtx_writer import evtx_file
@@ -39,6 +40,7 @@ __all__ = [
     "sysnet_client_certificate",
     "sysnet_line",
     "windows_event",
+    "write_seed_case",
 ]
 
 E2E_NS = "http://schemas.microsoft.com/2004/06/E2ETraceEvent"
@@ -500,3 +502,20 @@ def apache_error_line(
     issuer certificate``."""
     stamp = when.strftime("%a %b %d %H:%M:%S.") + f"{when.microsecond:06d} {when:%Y}"
     return f"[{stamp}] [ssl:{level}] [pid 3120:tid 140234] [client {client}] {message}\n"
+
+
+def write_seed_case(
+    folder: str | Path, start: datetime, count: int = 12, interval: timedelta = timedelta(minutes=8)
+) -> list[Path]:
+    """The seed case's evidence in ``folder``: ``service.svclog`` with ``count``
+    HttpsClientCertificateInvalid 0x109 records (self-hosted WCF) and ``u_ex<date>.log`` with
+    ``count`` IIS ``403 16 2148204809`` lines among successful requests. Returns both paths."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    svclog = target / "service.svclog"
+    records = svclog_client_cert_failures(start, count, interval)
+    svclog.write_text("\r\n".join(records) + "\r\n", encoding="utf-8", newline="")
+    iis = target / f"u_ex{start:%y%m%d}.log"
+    shifted = start + timedelta(seconds=20)
+    iis.write_text(iis_client_cert_failures(shifted, count, interval), encoding="utf-8", newline="")
+    return [svclog, iis]

@@ -95,13 +95,13 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
         console.print(_groups_table(summary.groups))
     if summary.histogram:
         console.print(_histogram(summary))
-    for title, pairs in (
-        ("Client IP", summary.client_ips),
-        ("Certificate subject", summary.subjects),
-        ("Thumbprint", summary.thumbprints),
+    for title, column, pairs in (
+        ("Top client IPs", "Client IP", summary.client_ips),
+        ("Top certificate subjects", "Subject", summary.subjects),
+        ("Top certificate thumbprints", "Thumbprint", summary.thumbprints),
     ):
         if pairs:
-            console.print(_top_table(title, pairs))
+            console.print(_top_table(title, column, pairs))
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
 
@@ -123,10 +123,10 @@ def _files_table(files: Sequence[FileResult]) -> Table:
 def _groups_table(groups: tuple[CodeGroup, ...]) -> Table:
     meanings = any(group.meaning for group in groups)
     table = Table(title="Codes", title_justify="left")
-    table.add_column("Code", overflow="fold")
+    table.add_column("Code", no_wrap=True)
     table.add_column("Count", justify="right")
-    table.add_column("First")
-    table.add_column("Last")
+    table.add_column("First", overflow="fold")
+    table.add_column("Last", overflow="fold")
     if meanings:
         table.add_column("Meaning")
     for group in groups:
@@ -159,9 +159,9 @@ def _histogram(summary: LogSummary) -> Table:
     return table
 
 
-def _top_table(title: str, pairs: tuple[tuple[str, int], ...]) -> Table:
-    table = Table(title=f"Top {title.lower()}s", title_justify="left")
-    table.add_column(title)
+def _top_table(title: str, column: str, pairs: tuple[tuple[str, int], ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(column)
     table.add_column("Events", justify="right")
     for value, count in pairs:
         table.add_row(escape(value), f"{count:,}")
