@@ -131,3 +131,17 @@ def test_forced_format(seed_logs: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["logs", str(seed_logs / "u_ex240305.log"), "--format", "iis-w3c", "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert document["files"][0]["format"] == "iis-w3c"
+
+
+def test_seed_case_writer_for_the_doctor(tmp_path: Path) -> None:
+    from certgate.logs import read_events
+
+    paths = samples.write_seed_case(tmp_path / "evidence", T0, count=5)
+    assert [p.name for p in paths] == ["service.svclog", "u_ex240305.log"]
+    events, files = read_events(paths)
+    assert [(f.format, f.events, f.skipped) for f in files] == [("svclog", 5, 0), ("iis-w3c", 5, 0)]
+    assert all("hresult:CERT_E_UNTRUSTEDROOT" in e.codes for e in events)
+    assert {e.native_error for e in events if e.format == "svclog"} == {"0x109"}
+    assert {(e.status, e.substatus, e.win32_status) for e in events if e.format == "iis-w3c"} == {
+        (403, 16, 2148204809)
+    }

@@ -136,3 +136,22 @@ def test_histogram_of_a_short_burst_is_per_minute() -> None:
     summary = summarise([event(T0 + timedelta(seconds=s), "iis:403.16") for s in range(0, 600, 7)])
     assert summary.bucket_seconds == 60
     assert len(summary.histogram) == 10
+
+
+def test_log_format_registry_refuses_duplicates_bad_ids_and_missing_docs() -> None:
+    from certgate.logs import FORMATS
+    from certgate.logs._registry import log_format
+
+    def parse(stream: object, ctx: object) -> object:
+        """Doc."""
+        return iter(())
+
+    with pytest.raises(ValueError, match="registered twice"):
+        log_format("svclog", detect=lambda head: False)(parse)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lower-case"):
+        log_format("Bad Id", detect=lambda head: False)
+    undocumented = lambda stream, ctx: iter(())  # noqa: E731
+    with pytest.raises(ValueError, match="docstring"):
+        log_format("undocumented", detect=lambda head: False)(undocumented)
+    assert "undocumented" not in FORMATS
+    assert {f.title for f in FORMATS.values()} and all(f.description for f in FORMATS.values())
