@@ -78,6 +78,7 @@ def test_forced_format_and_time_window(tmp_path: Path) -> None:
     assert [e.time for e in scan] == [T0 + timedelta(minutes=m) for m in (2, 3, 4)]
     scan = LogScan([path], format="svclog")
     assert list(scan) == []
+    assert len(list(LogScan(str(path)))) == 6  # a single path, not an iterable of characters
 
 
 @pytest.mark.parametrize("chunk", [64, 97, 1000, 4096])

@@ -68,6 +68,8 @@ class LogScan:
         if format is not None and format not in FORMATS:
             known = ", ".join(sorted(FORMATS))
             raise UsageError(f"unknown log format {format!r}; known formats: {known}")
+        if isinstance(paths, str | Path):
+            paths = [paths]
         self.paths = [str(path) for path in paths]
         self.forced = FORMATS[format] if format else None
         self.since = since

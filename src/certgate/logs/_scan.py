@@ -103,7 +103,7 @@ def matching_lines(
             continue
         start = 0
         if overlong:  # drop the rest of an over-long line
-            start = data.find(b"\n", 0, limit) + 1
+            start = data.find(b"\n", 0, limit) + 1 or limit
             line_no += 1
             overlong = False
         _report_binary(data, start, limit, buf.base, ctx)
