@@ -1,0 +1,113 @@
+"""``certgate logs``: what do these traces say about client certificates?"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from certgate.cli._common import TimeParam
+from certgate.core.logsummary import SummaryBuilder
+from certgate.errors import InputError, UsageError
+from certgate.logs import FORMATS, FileResult, LogScan
+from certgate.report.console import err_console, out_console
+from certgate.report.jsonout import dumps
+from certgate.report.logs import logs_document, print_logs
+
+__all__ = ["command"]
+
+
+@click.command("logs")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--since", type=TimeParam(), help="Only events at or after TIME (ISO 8601, UTC).")
+@click.option("--until", type=TimeParam(), help="Only events at or before TIME (ISO 8601, UTC).")
+@click.option(
+    "--format",
+    "format_id",
+    type=click.Choice(sorted(FORMATS)),
+    help="Read every input as this format instead of detecting it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (certgate.logs/1).")
+@click.option("--events", "as_events", is_flag=True, help="Stream the events as JSON lines.")
+def command(
+    paths: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    format_id: str | None,
+    as_json: bool,
+    as_events: bool,
+) -> int:
+    """Read WCF svclog, System.Net traces, IIS W3C and HTTPERR logs, Schannel/CAPI2 events
+    (.evtx or XML), nginx and Apache error logs; summarise every client-certificate event.
+
+    Formats are recognised by content; .gz and .zip are read transparently; folders are walked
+    recursively. Exit 0: no client-certificate event found, 1: events found, 2: nothing
+    could be read.
+
+    \b
+    Examples:
+      certgate logs C:/inetpub/logs/LogFiles/W3SVC1 service.svclog
+      certgate logs traces.zip --since 2024-03-05T10:00Z --json
+      certgate logs u_ex240305.log --events | jq .codes
+    """
+    if as_json and as_events:
+        raise UsageError("--json and --events are exclusive: one document, or one event per line")
+    builder = SummaryBuilder()
+    with _progress() as progress:
+        scan = LogScan(paths, format=format_id, since=since, until=until, progress=progress)
+        for event in scan:
+            builder.add(event)
+            if as_events:
+                click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
+    _check_inputs(scan.files)
+    summary = builder.build()
+    if as_json:
+        click.echo(dumps(logs_document(scan.files, summary)))
+    elif not as_events:
+        print_logs(out_console(), scan.files, summary)
+    return 1 if summary.events else 0
+
+
+def _check_inputs(files: list[FileResult]) -> None:
+    """Warn about each refused file and skipped record; if nothing was readable, fail."""
+    console = err_console()
+    refused = [item for item in files if item.error is not None]
+    for item in files:
+        if item.error is not None:
+            console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(item.error)}")
+        for problem in item.problems[:5]:
+            console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(str(problem))}")
+        if item.skipped > 5:
+            console.print(
+                f"[yellow]warning:[/] {escape(item.path)}: {item.skipped:,} record(s) skipped"
+            )
+    if files and len(refused) == len(files):
+        first = refused[0]
+        raise InputError(first.path, first.error or "cannot be read")
+    if not files:
+        raise UsageError("no input files found")
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A byte progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console(),
+        transient=True,
+    )
+    task = bar.add_task("reading logs", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -1,0 +1,104 @@
+"""XML for log records, parsed safely: no entity expansion, no DTD, no network, no huge trees.
+
+A billion-laughs or external-entity (XXE) file is refused as a whole with a clear message; it
+is never expanded. Records are parsed one at a time, so one bad record costs only itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from certgate.errors import InputError
+
+__all__ = [
+    "RecordError",
+    "child_text",
+    "find",
+    "local",
+    "parse_record",
+    "parse_time",
+    "refuse_dtd",
+]
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype")
+
+
+class RecordError(ValueError):
+    """A record that is not well-formed XML (or tries to use entities)."""
+
+
+def refuse_dtd(head: bytes, path: str) -> None:
+    """Log XML never needs a DTD: one that declares entities is an attack or a mistake."""
+    for marker in _DTD_MARKERS:
+        if marker in head:
+            raise InputError(
+                path,
+                "XML with a DOCTYPE or entity declarations is refused: entities are never "
+                "expanded (billion-laughs and external-entity protection)",
+                f"byte {head.find(marker)}",
+            )
+
+
+def parse_record(record: bytes) -> etree._Element:
+    for marker in _DTD_MARKERS:
+        if marker in record:
+            raise RecordError("DOCTYPE or entity declaration inside a record refused")
+    try:
+        root = etree.fromstring(record, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise RecordError(f"not well-formed XML: {exc.msg}") from None
+    if root is None:
+        raise RecordError("empty record")
+    for _ in root.iter(etree.Entity):
+        raise RecordError("entity reference refused (entities are never expanded)")
+    return root
+
+
+def local(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def child_text(parent: etree._Element | None, name: str) -> str | None:
+    """Text of the first descendant with local name ``name``, whatever its namespace."""
+    if parent is None:
+        return None
+    for element in parent.iter():
+        if local(element) == name:
+            text = element.text
+            return text.strip() if text and text.strip() else None
+    return None
+
+
+def find(parent: etree._Element | None, name: str) -> etree._Element | None:
+    if parent is None:
+        return None
+    for element in parent.iter():
+        if local(element) == name:
+            return element
+    return None
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """ISO 8601 as Windows writes it (7 fractional digits, ``Z``); naive times are read as UTC;
+    None when absent or not a time."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
