@@ -45,6 +45,7 @@ class DemoMachine:
     client: Path  # client.pem: the user's certificate
     chain: Path  # chain.pem: the intermediate the client sends with it
     misplaced_sha1: str  # the intermediate sitting in Root
+    key: Path  # client.key: the client certificate's private key (live requests to the gate)
 
 
 def build_demo_machine(folder: Path, pki: PKI | None = None) -> DemoMachine:
@@ -67,7 +68,8 @@ def build_demo_machine(folder: Path, pki: PKI | None = None) -> DemoMachine:
     (bundle / "CA.p7b").write_bytes(pkcs7_bundle([issuing]))
     client_pem = client.write_pem(folder / "client.pem")
     chain_pem = issuing.write_pem(folder / "chain.pem")
-    return DemoMachine(bundle, client_pem, chain_pem, misplaced.sha1)
+    key = client.write_key(folder / "client.key")
+    return DemoMachine(bundle, client_pem, chain_pem, misplaced.sha1, key)
 
 
 def run(argv: list[str] | None = None) -> int:

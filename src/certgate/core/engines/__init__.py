@@ -100,13 +100,24 @@ def verify_fast(
     purpose: Purpose = Purpose.CLIENT,
     at: datetime,
     crls: Sequence[x509.CertificateRevocationList] = (),
+    partial_chain: bool = False,
+    require_revocation: bool = False,
 ) -> bool:
     """Accept or reject only: no explanation, each path abandoned at its first failure.
 
     For the gate's hot path. Same semantics as ``verify(...)[engine].accepted``; any internal
     error rejects.
     """
-    request = VerifyRequest(leaf, tuple(chain), machine, purpose, at, tuple(crls))
+    request = VerifyRequest(
+        leaf,
+        tuple(chain),
+        machine,
+        purpose,
+        at,
+        tuple(crls),
+        partial_chain=partial_chain,
+        require_revocation=require_revocation,
+    )
     try:
         return _FAST[engine](request)
     except KeyError:

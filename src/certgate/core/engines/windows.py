@@ -41,7 +41,7 @@ from certgate.core.paths import PathEnd
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, DISALLOWED, ROOT, Machine
 
-__all__ = ["EMITTED", "NAME", "accepts", "judge"]
+__all__ = ["EMITTED", "NAME", "accepts", "hresult_name_for", "judge"]
 
 NAME = "windows"
 
@@ -110,6 +110,11 @@ _MODE_RULE = {
     2: "Exclusive CA Trust (mode 2): the chain must end at a CA or root in the caller-specified "
     "store",
 }
+
+
+def hresult_name_for(code: CheckCode) -> str:
+    """The HRESULT name CryptoAPI's policy reports for a failed check (fail closed: TRUST_E_FAIL)."""
+    return "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
 
 
 def judge(request: VerifyRequest) -> Verdict:

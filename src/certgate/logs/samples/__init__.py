@@ -20,6 +20,7 @@ from certgate.logs.samples.iis import (
     iis_client_cert_failures,
     iis_header,
     iis_line,
+    w3c_line,
 )
 from certgate.logs.samples.wcf import (
     svclog_bench_records,
@@ -59,6 +60,7 @@ __all__ = [
     "sysnet_client_certificate",
     "sysnet_line",
     "trace_identifier",
+    "w3c_line",
     "windows_event",
     "write_seed_case",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+
+_WHITESPACE = re.compile(r"\s")
 
 IIS_DEFAULT_FIELDS = (
     "date",
@@ -55,10 +58,17 @@ def iis_line(fields: Sequence[str] = IIS_DEFAULT_FIELDS, **values: object) -> st
         field = key.replace("_", "-")
         field = {"cs-User-Agent": "cs(User-Agent)", "cs-Referer": "cs(Referer)"}.get(field, field)
         defaults[field] = value
+    return w3c_line(fields, defaults)
+
+
+def w3c_line(fields: Sequence[str], values: Mapping[str, object]) -> str:
+    """One W3C line in ``fields`` order: spaces become ``+``, missing values ``-`` (as IIS).
+    The gate writes its own logs with this."""
     cells = []
     for field in fields:
-        value = defaults.get(field)
-        cells.append("-" if value is None or value == "" else str(value).replace(" ", "+"))
+        value = values.get(field)
+        text = "" if value is None else str(value)
+        cells.append("-" if text == "" else _WHITESPACE.sub("+", text))
     return " ".join(cells) + "\r\n"
 
 

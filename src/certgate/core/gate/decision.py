@@ -1,0 +1,92 @@
+"""What the gate answers: allow with an identity, or deny the way IIS would, with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from certgate.core.codes import HRESULTS, hresult_forms
+from certgate.core.gate.mapping import MappingResult
+from certgate.core.model import Certificate
+
+__all__ = ["Decision", "GateCode"]
+
+
+class GateCode(StrEnum):
+    """The gate's own reasons (knowledge-base family ``certgate``)."""
+
+    NO_CERTIFICATE = "no-certificate"
+    CHAIN_TOO_LONG = "chain-too-long"
+    REQUIRED_EKU_MISSING = "required-eku-missing"
+    ISSUER_NOT_ALLOWED = "issuer-not-allowed"
+    PIN_MISMATCH = "pin-mismatch"
+    NOT_MAPPED = "not-mapped"
+    MAPPING_DENIED = "mapping-denied"
+    INTERNAL_ERROR = "internal-error"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answer. ``status``/``substatus`` as IIS logs them; ``code`` names the cause:
+    an HRESULT name (``CERT_E_UNTRUSTEDROOT``) or a ``GateCode``; ``explain`` is the
+    knowledge-base id ``certgate explain`` takes."""
+
+    status: int
+    substatus: int
+    code: str
+    explain: str
+    reason: str
+    hresult: int = 0
+    caveats: tuple[str, ...] = ()
+    certificate: Certificate | None = None
+    mapping: MappingResult | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status < 400
+
+    @property
+    def iis_status(self) -> str:
+        return f"{self.status}.{self.substatus}" if self.substatus else str(self.status)
+
+    @property
+    def hresult_hex(self) -> str:
+        return hresult_forms(self.hresult).hex
+
+    @property
+    def win32_status(self) -> int:
+        """``sc-win32-status``: the HRESULT as IIS logs it (unsigned decimal)."""
+        return hresult_forms(self.hresult).unsigned
+
+    @property
+    def identity(self) -> str | None:
+        return self.mapping.identity if self.mapping is not None and self.allowed else None
+
+
+def allow(certificate: Certificate | None, mapping: MappingResult | None) -> Decision:
+    return Decision(200, 0, "S_OK", "", "", 0, (), certificate, mapping)
+
+
+def deny(
+    iis_status: str,
+    code: str,
+    explain: str,
+    reason: str,
+    hresult_name: str,
+    *,
+    caveats: tuple[str, ...] = (),
+    certificate: Certificate | None = None,
+    mapping: MappingResult | None = None,
+) -> Decision:
+    status, _, sub = iis_status.partition(".")
+    return Decision(
+        int(status),
+        int(sub or 0),
+        code,
+        explain,
+        reason,
+        HRESULTS[hresult_name],
+        caveats,
+        certificate,
+        mapping,
+    )

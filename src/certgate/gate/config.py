@@ -1,0 +1,515 @@
+"""Read the gate's policy file (TOML) into a ``Policy``: all of it valid, or nothing.
+
+Every problem in the file is collected and reported together (``PolicyError``); a policy is
+never half-applied. Paths inside the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from certgate.bundle import load_machine
+from certgate.core.gate.mapping import (
+    CertField,
+    FieldRule,
+    ManyToOne,
+    MappingConfig,
+    OneToOne,
+    Permission,
+    SanRule,
+    SanType,
+)
+from certgate.core.gate.policy import (
+    ENGINES,
+    AnswerFormat,
+    ClientCert,
+    HintSource,
+    Limits,
+    Location,
+    Policy,
+)
+from certgate.core.names import Name
+from certgate.core.settings import Setting
+from certgate.core.stores import Machine, canonical_store_name
+from certgate.errors import CertgateError
+from certgate.formats import load_file
+
+__all__ = ["GateConfig", "LogSettings", "PolicyError", "load_crls", "load_policy", "parse_policy"]
+
+T = TypeVar("T")
+_EKU_NAMES = {
+    "clientauth": ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string,
+    "serverauth": ExtendedKeyUsageOID.SERVER_AUTH.dotted_string,
+    "emailprotection": ExtendedKeyUsageOID.EMAIL_PROTECTION.dotted_string,
+    "codesigning": ExtendedKeyUsageOID.CODE_SIGNING.dotted_string,
+    "smartcardlogon": "1.3.6.1.4.1.311.20.2.2",
+}
+# IIS <access sslFlags> names (windows-facts §4.3) -> what the gate does with the certificate
+_SSL_FLAGS = {"ssl", "sslnegotiatecert", "sslrequirecert", "sslmapcert", "ssl128", "none"}
+
+
+class PolicyError(CertgateError):
+    """The policy file is invalid; ``errors`` lists every problem found."""
+
+    def __init__(self, path: str, errors: list[str]) -> None:
+        self.path = path
+        self.errors = errors
+        super().__init__(self.diagnostics())
+
+    def diagnostics(self) -> str:
+        lines = [f"{self.path}: {len(self.errors)} error(s) in the policy, nothing applied:"]
+        return "\n".join([*lines, *(f"  - {e}" for e in self.errors)])
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    w3c_dir: Path | None = None  # u_exYYMMDD.log files, IIS W3C format
+    svclog: Path | None = None  # WCF-style records for denials
+    site: str = "W3SVC1"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    policy: Policy
+    logs: LogSettings = field(default_factory=LogSettings)
+    crl_files: tuple[Path, ...] = ()
+
+
+class _Reader:
+    """Typed access to the TOML tables; every problem is recorded, none stops the reading."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.errors: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.errors.append(f"{where}: {message}")
+
+    def table(self, doc: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = doc.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+            return {}
+        for unknown in sorted(set(value) - allowed):
+            self.fail(f"{key}.{unknown}", "unknown key")
+        return value
+
+    def get(self, table: dict[str, Any], where: str, key: str, kind: type[T], default: T) -> T:
+        value = table.get(key, default)
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)  # type: ignore[return-value]
+        if not ok:
+            self.fail(f"{where}.{key}", f"must be {kind.__name__}, not {value!r}")
+            return default
+        return value
+
+    def strings(self, table: dict[str, Any], where: str, key: str) -> list[str]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(f"{where}.{key}", "must be a list of strings")
+            return []
+        return value
+
+    def choice(self, table: dict[str, Any], where: str, key: str, enum: Callable[[str], T],
+               default: T) -> T:
+        value = table.get(key)
+        if value is None:
+            return default
+        try:
+            return enum(str(value))
+        except ValueError:
+            self.fail(f"{where}.{key}", f"{value!r} is not one of the allowed values")
+            return default
+
+    def path(self, text: str) -> Path:
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_absolute() else self.base / candidate
+
+
+def load_policy(path: str | Path) -> GateConfig:
+    """Read and check the policy file; ``PolicyError`` lists every problem."""
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(str(file), [f"not a readable TOML file: {exc}"]) from exc
+    return parse_policy(document, base=file.parent, source=str(file))
+
+
+def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy") -> GateConfig:
+    reader = _Reader(base)
+    allowed = {"trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"}
+    for unknown in sorted(set(document) - allowed):
+        reader.fail(unknown, "unknown section")
+    machine, crl_files, trust = _trust(reader, document)
+    tls = reader.table(document, "tls", {"versions", "hints", "hint_store"})
+    mapping = _mapping(reader, document)
+    policy_args: dict[str, Any] = {
+        **trust,
+        **_require(reader, document),
+        "machine": machine,
+        "crls": load_crls(crl_files, reader.fail),
+        "mapping": mapping,
+        "locations": _locations(reader, document, mapping),
+        "limits": _limits(reader, document),
+        "hints": reader.choice(tls, "tls", "hints", HintSource, HintSource.WINDOWS),
+        "hint_store": _store_name(reader, tls.get("hint_store"), "tls.hint_store"),
+        "tls_versions": _versions(reader, tls),
+        "answer_format": reader.choice(
+            reader.table(document, "answers", {"format"}),
+            "answers",
+            "format",
+            AnswerFormat,
+            AnswerFormat.AUTO,
+        ),
+        "source": source,
+    }
+    logs = _logs(reader, document)
+    if reader.errors:
+        raise PolicyError(source, reader.errors)
+    try:
+        policy = Policy(**policy_args)
+    except ValueError as exc:
+        raise PolicyError(source, [str(exc)]) from exc
+    return GateConfig(policy, logs, tuple(crl_files))
+
+
+def _trust(reader: _Reader, document: dict[str, Any]) -> tuple[Machine, list[Path], dict[str, Any]]:
+    keys = {
+        "engine", "machine", "stores", "trust_mode", "send_trusted_issuer_list", "ctl_store",
+        "crls", "crl_refresh", "require_revocation", "partial_chain",
+    }  # fmt: skip
+    table = reader.table(document, "trust", keys)
+    engine = reader.get(table, "trust", "engine", str, "windows")
+    if engine not in ENGINES:
+        reader.fail("trust.engine", f"must be one of {', '.join(ENGINES)}, not {engine!r}")
+        engine = "windows"
+    machine = _machine(reader, table)
+    crl_files = [reader.path(p) for p in reader.strings(table, "trust", "crls")]
+    options = {
+        "engine": engine,
+        "crl_refresh": reader.get(table, "trust", "crl_refresh", float, 0.0),
+        "require_revocation": reader.get(table, "trust", "require_revocation", bool, False),
+        "partial_chain": reader.get(table, "trust", "partial_chain", bool, False),
+    }
+    if options["crl_refresh"] < 0:
+        reader.fail("trust.crl_refresh", "must not be negative")
+    return machine, crl_files, options
+
+
+def _machine(reader: _Reader, table: dict[str, Any]) -> Machine:
+    machine = Machine()
+    bundle = table.get("machine")
+    if bundle is not None:
+        try:
+            machine = load_machine(reader.path(str(bundle))).machine
+        except CertgateError as exc:
+            reader.fail("trust.machine", exc.diagnostics())
+    stores = table.get("stores", {})
+    if not isinstance(stores, dict):
+        reader.fail("trust.stores", "must be a table of store name = [files]")
+        stores = {}
+    for name, files in stores.items():
+        store = _store_name(reader, name, f"trust.stores.{name}")
+        paths = reader.strings(stores, "trust.stores", name)
+        for text in paths:
+            try:
+                loaded = load_file(reader.path(text))
+            except CertgateError as exc:
+                reader.fail(f"trust.stores.{name}", exc.diagnostics())
+                continue
+            if store is not None:
+                machine = machine.adding(store, loaded.certificates)
+    return _settings(reader, table, machine)
+
+
+def _settings(reader: _Reader, table: dict[str, Any], machine: Machine) -> Machine:
+    schannel = machine.schannel
+    if "trust_mode" in table:
+        mode = table["trust_mode"]
+        if mode in (0, 1, 2) and not isinstance(mode, bool):
+            schannel = schannel.with_trust_mode(mode, "policy [trust]")
+        else:
+            reader.fail("trust.trust_mode", f"must be 0, 1 or 2, not {mode!r}")
+    if "send_trusted_issuer_list" in table:
+        send = reader.get(table, "trust", "send_trusted_issuer_list", bool, False)
+        schannel = schannel.with_send_issuer_list(send, "policy [trust]")
+    machine = machine.with_schannel(schannel)
+    if "ctl_store" in table:
+        ctl = _store_name(reader, table["ctl_store"], "trust.ctl_store")
+        binding = replace(machine.binding, ctl_store_name=Setting(ctl, "policy [trust]"))
+        machine = machine.with_bindings((binding, *machine.bindings[1:]))
+    return machine
+
+
+def _store_name(reader: _Reader, value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return canonical_store_name(str(value))
+    except ValueError as exc:
+        reader.fail(where, str(exc))
+        return None
+
+
+def load_crls(
+    files: list[Path] | tuple[Path, ...], fail: Callable[[str, str], None]
+) -> tuple[x509.CertificateRevocationList, ...]:
+    crls: list[x509.CertificateRevocationList] = []
+    for file in files:
+        try:
+            loaded = load_file(file)
+        except CertgateError as exc:
+            fail("trust.crls", exc.diagnostics())
+            continue
+        if not loaded.crls:
+            fail("trust.crls", f"{file}: no CRL in this file")
+        crls += loaded.crls
+    return tuple(crls)
+
+
+def _require(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
+    table = reader.table(document, "require", {"eku", "issuers", "pins"})
+    ekus = []
+    for text in reader.strings(table, "require", "eku"):
+        oid = _EKU_NAMES.get(text.lower(), text)
+        if not all(part.isdigit() for part in oid.split(".")) or "." not in oid:
+            reader.fail("require.eku", f"{text!r} is neither an OID nor a known EKU name")
+        ekus.append(oid)
+    issuers = []
+    for text in reader.strings(table, "require", "issuers"):
+        try:
+            issuers.append(Name.from_cryptography(x509.Name.from_rfc4514_string(_dn(text))))
+        except ValueError as exc:
+            reader.fail("require.issuers", f"{text!r} is not a distinguished name: {exc}")
+    pins = {_pin(reader, text) for text in reader.strings(table, "require", "pins")}
+    return {
+        "required_eku": tuple(ekus),
+        "allowed_issuers": tuple(issuers),
+        "pins": frozenset(p for p in pins if p),
+    }
+
+
+def _dn(text: str) -> str:
+    """Windows shows ``CN=a, O=b``; RFC 4514 wants no blank after the comma."""
+    return ",".join(part.strip() for part in text.split(","))
+
+
+def _pin(reader: _Reader, text: str) -> str:
+    value = text.strip().removeprefix("sha256/").replace(":", "")
+    if len(value) == 64:
+        try:
+            return bytes.fromhex(value).hex()
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == 32:
+        return raw.hex()
+    reader.fail("require.pins", f"{text!r} is not a SHA-256 (64 hex digits or base64)")
+    return ""
+
+
+def _mapping(reader: _Reader, document: dict[str, Any]) -> MappingConfig:
+    keys = {"enabled", "one_to_one_enabled", "many_to_one_enabled", "one_to_one",
+            "many_to_one", "san"}  # fmt: skip
+    table = reader.table(document, "mapping", keys)
+    return MappingConfig(
+        enabled=reader.get(table, "mapping", "enabled", bool, bool(table)),
+        one_to_one_enabled=reader.get(table, "mapping", "one_to_one_enabled", bool, True),
+        many_to_one_enabled=reader.get(table, "mapping", "many_to_one_enabled", bool, True),
+        one_to_one=tuple(_entries(reader, table, "one_to_one", _one_to_one)),
+        many_to_one=tuple(_entries(reader, table, "many_to_one", _many_to_one)),
+        san=tuple(_entries(reader, table, "san", _san_rule)),
+    )
+
+
+def _entries(
+    reader: _Reader,
+    table: dict[str, Any],
+    key: str,
+    build: Callable[[_Reader, dict[str, Any], str], T | None],
+) -> list[T]:
+    items = table.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        reader.fail(f"mapping.{key}", "must be an array of tables ([[mapping.%s]])" % key)
+        return []
+    built = [build(reader, item, f"mapping.{key}[{i}]") for i, item in enumerate(items)]
+    return [b for b in built if b is not None]
+
+
+def _only(reader: _Reader, item: dict[str, Any], where: str, allowed: set[str]) -> None:
+    for unknown in sorted(set(item) - allowed):
+        reader.fail(f"{where}.{unknown}", "unknown key")
+
+
+def _one_to_one(reader: _Reader, item: dict[str, Any], where: str) -> OneToOne | None:
+    _only(reader, item, where, {"certificate", "file", "user", "enabled"})
+    user = reader.get(item, where, "user", str, "")
+    der = b""
+    if "certificate" in item:
+        try:
+            der = base64.b64decode(str(item["certificate"]), validate=True)
+        except (binascii.Error, ValueError):
+            reader.fail(f"{where}.certificate", "must be the certificate's base64 DER, one line")
+    elif "file" in item:
+        try:
+            loaded = load_file(reader.path(str(item["file"])))
+            der = loaded.certificates[0].der if loaded.certificates else b""
+        except CertgateError as exc:
+            reader.fail(f"{where}.file", exc.diagnostics())
+    if not der:
+        reader.fail(where, "needs certificate (base64 DER) or file")
+    if not user:
+        reader.fail(f"{where}.user", "is required")
+    enabled = reader.get(item, where, "enabled", bool, True)
+    return OneToOne(der, user, enabled) if der and user else None
+
+
+def _many_to_one(reader: _Reader, item: dict[str, Any], where: str) -> ManyToOne | None:
+    _only(reader, item, where, {"name", "user", "permission", "enabled", "rules"})
+    name = reader.get(item, where, "name", str, where)
+    permission = reader.choice(item, where, "permission", _permission, Permission.ALLOW)
+    user = reader.get(item, where, "user", str, "")
+    if permission is Permission.ALLOW and not user:
+        reader.fail(f"{where}.user", "is required for an Allow mapping")
+    rules = item.get("rules", [])
+    if not isinstance(rules, list) or not rules or not all(isinstance(r, dict) for r in rules):
+        reader.fail(f"{where}.rules", "must be a non-empty array of rule tables")
+        return None
+    built = [_field_rule(reader, r, f"{where}.rules[{i}]") for i, r in enumerate(rules)]
+    if any(r is None for r in built):
+        return None
+    enabled = reader.get(item, where, "enabled", bool, True)
+    return ManyToOne(name, user, tuple(r for r in built if r), permission, enabled)
+
+
+def _field_rule(reader: _Reader, item: dict[str, Any], where: str) -> FieldRule | None:
+    _only(reader, item, where, {"field", "subfield", "match", "case_sensitive"})
+    field_ = reader.choice(item, where, "field", _cert_field, None)
+    subfield = reader.get(item, where, "subfield", str, "")
+    match = reader.get(item, where, "match", str, "")
+    if field_ is None or not subfield or not match:
+        reader.fail(where, "needs field (Subject|Issuer), subfield (CN, OU, ...) and match")
+        return None
+    case = reader.get(item, where, "case_sensitive", bool, True)
+    return FieldRule(field_, subfield, match, case)
+
+
+def _san_rule(reader: _Reader, item: dict[str, Any], where: str) -> SanRule | None:
+    keys = {"name", "type", "match", "user", "permission", "case_sensitive", "enabled"}
+    _only(reader, item, where, keys)
+    kind = reader.choice(item, where, "type", lambda v: SanType(v.lower()), None)
+    match = reader.get(item, where, "match", str, "")
+    if kind is None or not match:
+        reader.fail(where, "needs type (uri, spiffe, dns, email, upn) and match")
+        return None
+    user = item.get("user")
+    return SanRule(
+        reader.get(item, where, "name", str, where),
+        kind,
+        match,
+        str(user) if user is not None else None,
+        reader.choice(item, where, "permission", _permission, Permission.ALLOW),
+        reader.get(item, where, "case_sensitive", bool, False),
+        reader.get(item, where, "enabled", bool, True),
+    )
+
+
+def _permission(value: str) -> Permission:
+    return {"allow": Permission.ALLOW, "deny": Permission.DENY}[value.lower()]
+
+
+def _cert_field(value: str) -> CertField:
+    return {"subject": CertField.SUBJECT, "issuer": CertField.ISSUER}[value.lower()]
+
+
+def _locations(
+    reader: _Reader, document: dict[str, Any], mapping: MappingConfig
+) -> tuple[Location, ...]:
+    items = document.get("location", [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        reader.fail("location", "must be an array of tables ([[location]])")
+        return (Location("/"),)
+    built = [_location(reader, item, f"location[{i}]", mapping) for i, item in enumerate(items)]
+    paths = [loc.path for loc in built]
+    for duplicate in sorted({p for p in paths if paths.count(p) > 1}):
+        reader.fail("location", f"path {duplicate!r} is given twice")
+    if not any(loc.path.rstrip("/") == "" for loc in built):
+        built.append(Location("/", ClientCert.REQUIRE, mapping.enabled))
+    return tuple(built)
+
+
+def _location(
+    reader: _Reader, item: dict[str, Any], where: str, mapping: MappingConfig
+) -> Location:
+    _only(reader, item, where, {"path", "client_cert", "ssl_flags", "identity"})
+    path = reader.get(item, where, "path", str, "/")
+    if not path.startswith("/"):
+        reader.fail(f"{where}.path", f"must start with /, not {path!r}")
+    mode = reader.choice(item, where, "client_cert", ClientCert, ClientCert.REQUIRE)
+    if "ssl_flags" in item:
+        mode = _ssl_flags(reader, str(item["ssl_flags"]), f"{where}.ssl_flags")
+    identity = reader.get(item, where, "identity", str, "required" if mapping.enabled else "none")
+    if identity not in ("required", "optional", "none"):
+        reader.fail(f"{where}.identity", f"must be required, optional or none, not {identity!r}")
+    if identity == "required" and not mapping.enabled:
+        reader.fail(f"{where}.identity", "required, but [mapping] is not enabled")
+    return Location(path, mode, identity == "required")
+
+
+def _ssl_flags(reader: _Reader, text: str, where: str) -> ClientCert:
+    flags = {f.strip().lower() for f in text.split(",") if f.strip()}
+    for unknown in sorted(flags - _SSL_FLAGS):
+        reader.fail(where, f"unknown sslFlags value {unknown!r}")
+    if "sslrequirecert" in flags:
+        return ClientCert.REQUIRE
+    return ClientCert.ACCEPT if "sslnegotiatecert" in flags else ClientCert.IGNORE
+
+
+def _limits(reader: _Reader, document: dict[str, Any]) -> Limits:
+    defaults = Limits()
+    names = set(defaults.__dataclass_fields__)
+    table = reader.table(document, "limits", names)
+    values: dict[str, Any] = {}
+    for name in names:
+        default = getattr(defaults, name)
+        value = reader.get(table, "limits", name, type(default), default)
+        if value <= 0:
+            reader.fail(f"limits.{name}", "must be positive")
+            value = default
+        values[name] = value
+    return Limits(**values)
+
+
+def _versions(reader: _Reader, tls: dict[str, Any]) -> tuple[str, ...]:
+    versions = reader.strings(tls, "tls", "versions") or ["1.2", "1.3"]
+    for version in versions:
+        if version not in ("1.2", "1.3"):
+            reader.fail("tls.versions", f"{version!r}: only 1.2 and 1.3 are offered")
+    return tuple(sorted(set(versions) & {"1.2", "1.3"})) or ("1.2", "1.3")
+
+
+def _logs(reader: _Reader, document: dict[str, Any]) -> LogSettings:
+    table = reader.table(document, "logs", {"w3c_dir", "svclog", "site"})
+    w3c = table.get("w3c_dir")
+    svclog = table.get("svclog")
+    return LogSettings(
+        reader.path(str(w3c)) if w3c is not None else None,
+        reader.path(str(svclog)) if svclog is not None else None,
+        reader.get(table, "logs", "site", str, "W3SVC1"),
+    )

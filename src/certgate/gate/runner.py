@@ -1,0 +1,105 @@
+"""Run the gate: in a background reactor thread (tests, the demo) or as the main program.
+
+Twisted's reactor runs once per process; ``running_gate`` starts it in a daemon thread on
+first use and schedules each gate on it, so any number of gates can start and stop.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from twisted.internet import reactor
+from twisted.internet.threads import blockingCallFromThread
+
+from certgate.gate.backends import Backend
+from certgate.gate.config import GateConfig
+from certgate.gate.server import Clock, GateServer, _utcnow
+from certgate.gate.tls import ServerIdentity
+
+__all__ = ["RunningGate", "running_gate", "serve_forever"]
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def _ensure_reactor() -> None:
+    global _thread
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return
+        started = threading.Event()
+        reactor.callWhenRunning(started.set)  # type: ignore[attr-defined]
+        _thread = threading.Thread(
+            target=reactor.run,  # type: ignore[attr-defined]
+            kwargs={"installSignalHandlers": False},
+            name="certgate-reactor",
+            daemon=True,
+        )
+        _thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the Twisted reactor did not start")
+
+
+@dataclass(frozen=True)
+class RunningGate:
+    server: GateServer
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+
+@contextmanager
+def running_gate(
+    config: GateConfig,
+    identity: ServerIdentity | None = None,
+    backend: Backend | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock = _utcnow,
+    grace: float = 2.0,
+) -> Iterator[RunningGate]:
+    """A gate listening on ``host:port`` (0: a free port from the OS) until the block ends;
+    it is always stopped, requests in flight get ``grace`` seconds."""
+    _ensure_reactor()
+    server = GateServer(config, identity or ServerIdentity.throwaway(), backend, clock=clock)
+    bound = blockingCallFromThread(reactor, server.listen, host, port)
+    try:
+        yield RunningGate(server, host, bound)
+    finally:
+        blockingCallFromThread(reactor, server.stop, grace)
+
+
+def serve_forever(
+    config: GateConfig,
+    identity: ServerIdentity,
+    backend: Backend | None,
+    host: str,
+    port: int,
+    announce: Callable[[int], None],
+) -> None:
+    """The CLI: the reactor on the main thread; SIGTERM/SIGINT stop it gracefully."""
+    server = GateServer(config, identity, backend)
+
+    def start() -> None:
+        announce(server.listen(host, port))
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        reactor.callFromThread(_stop)  # type: ignore[attr-defined]
+
+    def _stop() -> None:
+        server.stop().addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]

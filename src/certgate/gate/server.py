@@ -1,0 +1,301 @@
+"""The gate's HTTP layer on Twisted: limits, the per-request judgement, answers, logs.
+
+One judgement per connection (the chain cannot change on it: renegotiation is off), and
+per chain across connections (``Judge``'s cache). Fail closed: an error while judging
+answers 403.16; an error after that is Twisted's 500.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from twisted.internet import defer, reactor, task
+from twisted.internet.interfaces import IHandshakeListener, IListeningPort
+from twisted.web.http import HTTPChannel
+from twisted.web.server import Request, Site
+from zope.interface import implementer
+
+from certgate.core.gate.answers import denial_body, denial_headers
+from certgate.core.gate.decision import Decision
+from certgate.core.gate.judge import Judge, internal_error
+from certgate.core.gate.policy import Policy
+from certgate.gate.backends import Backend, IdentityEcho
+from certgate.gate.config import GateConfig, load_crls
+from certgate.gate.logwriter import GateLogs, Served
+from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
+
+__all__ = ["GateServer"]
+
+Clock = Callable[[], datetime]
+_TOO_LARGE = (
+    b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@implementer(IHandshakeListener)
+class GateChannel(HTTPChannel):
+    """HTTP/1.1 with the gate's limits: handshake and header deadlines, sizes, shutdown."""
+
+    gate: GateServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chain: tuple[bytes, ...] | None = None
+        self.rejected = False
+        self._handshake_call: Any = None
+        self._header_call: Any = None
+
+    def connectionMade(self) -> None:  # noqa: N802
+        super().connectionMade()
+        limits = self.gate.policy.limits
+        self._handshake_call = reactor.callLater(  # type: ignore[attr-defined]
+            limits.handshake_timeout, self._expire, "handshake"
+        )
+        self.gate.channels.add(self)
+
+    def handshakeCompleted(self) -> None:  # noqa: N802
+        self._cancel("_handshake_call")
+
+    def lineReceived(self, line: bytes) -> None:  # noqa: N802
+        if self._header_call is None:
+            self._header_call = reactor.callLater(  # type: ignore[attr-defined]
+                self.gate.policy.limits.header_timeout, self._expire, "headers"
+            )
+        super().lineReceived(line)
+
+    def allHeadersReceived(self) -> None:  # noqa: N802
+        self._cancel("_header_call")
+        super().allHeadersReceived()
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if not self.rejected:
+            super().dataReceived(data)
+
+    def connectionLost(self, reason: Any) -> None:  # noqa: N802
+        self._cancel("_handshake_call")
+        self._cancel("_header_call")
+        self.gate.channels.discard(self)
+        super().connectionLost(reason)
+
+    def peer_chain(self) -> tuple[bytes, ...]:
+        if self.chain is None:
+            self.chain = peer_chain(self.transport.getHandle())  # type: ignore[union-attr]
+        return self.chain
+
+    def reject_oversize(self) -> None:
+        self.rejected = True
+        assert self.transport is not None
+        self.transport.write(_TOO_LARGE)
+        self.transport.loseConnection()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.requests)
+
+    def _expire(self, what: str) -> None:
+        setattr(self, "_handshake_call" if what == "handshake" else "_header_call", None)
+        if self.transport is not None:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    def _cancel(self, name: str) -> None:
+        call = getattr(self, name)
+        if call is not None and call.active():
+            call.cancel()
+        setattr(self, name, None)
+
+
+class GateRequest(Request):
+    channel: GateChannel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started_at = reactor.seconds()  # type: ignore[attr-defined]
+        self.body_bytes = 0
+        self.decision: Decision | None = None
+
+    def gotLength(self, length: int | None) -> None:  # noqa: N802
+        if length is not None and length > self.channel.gate.policy.limits.max_body_bytes:
+            self.channel.reject_oversize()
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:  # noqa: N802
+        self.body_bytes += len(data)
+        if self.body_bytes > self.channel.gate.policy.limits.max_body_bytes:
+            if not self.channel.rejected:
+                self.channel.reject_oversize()
+            return
+        super().handleContentChunk(data)
+
+    def process(self) -> None:
+        if self.channel.rejected:
+            return
+        self.channel.gate.handle(self)
+
+
+def _gate_channel(site: GateSite) -> GateChannel:
+    channel = GateChannel()
+    channel.gate = site.gate
+    limits = site.gate.policy.limits
+    channel.MAX_LENGTH = limits.max_header_bytes
+    channel.totalHeadersSize = limits.max_header_bytes
+    channel.maxHeaders = limits.max_headers
+    return channel
+
+
+class GateSite(Site):
+    protocol = _gate_channel  # type: ignore[assignment]
+    requestFactory = GateRequest  # noqa: N815
+
+    def __init__(self, gate: GateServer) -> None:
+        super().__init__(None, timeout=gate.policy.limits.idle_timeout)  # type: ignore[arg-type]
+        self.gate = gate
+
+    def log(self, request: Any) -> None:
+        self.gate.log(request)
+
+
+class GateServer:
+    """One listening gate. Start and stop it on the reactor thread (``running_gate`` does)."""
+
+    def __init__(
+        self,
+        config: GateConfig,
+        identity: ServerIdentity,
+        backend: Backend | None = None,
+        *,
+        clock: Clock = _utcnow,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.judge = Judge(self.policy)
+        self.identity = identity
+        self.backend = backend or IdentityEcho()
+        self.clock = clock
+        self.tls = GateTLS(identity, self.policy)
+        self.logs = GateLogs(config.logs.w3c_dir, config.logs.svclog)
+        self.channels: set[GateChannel] = set()
+        self.port: IListeningPort | None = None
+        self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
+        self._refresh: task.LoopingCall | None = None
+
+    def listen(self, host: str, port: int) -> int:
+        self.port = reactor.listenSSL(  # type: ignore[attr-defined]
+            port, GateSite(self), self.tls, backlog=128, interface=host
+        )
+        if self.policy.crl_refresh > 0 and self.config.crl_files:
+            self._refresh = task.LoopingCall(self.refresh_crls)
+            self._refresh.start(self.policy.crl_refresh, now=False)
+        return int(self.port.getHost().port)  # type: ignore[attr-defined]
+
+    def handle(self, request: GateRequest) -> None:
+        try:
+            decision = self._decide(request)
+        except Exception as exc:  # fail closed
+            self._warn(f"error while judging: {type(exc).__name__}: {exc}")
+            decision = internal_error(exc)
+        request.decision = decision
+        if decision.allowed:
+            self.backend.serve(request, decision)
+        else:
+            self._deny(request, decision)
+
+    def _decide(self, request: GateRequest) -> Decision:
+        # locations match the decoded, normalised path: no %2e%2e/ or ../ detours
+        path = posixpath.normpath("/" + unquote(request.path.decode("latin-1")).lstrip("/"))
+        chain = request.channel.peer_chain()
+        hints = self.tls.hints if not chain else 0
+        return self.judge.decide(path, chain, self.clock(), hints=hints)
+
+    def _deny(self, request: GateRequest, decision: Decision) -> None:
+        accept = (request.getHeader(b"accept") or b"").decode("latin-1")
+        content_type, body = denial_body(decision, self.policy.answer_format, accept)
+        request.setResponseCode(decision.status)
+        for name, value in denial_headers(decision):
+            request.setHeader(name, value)
+        request.setHeader(b"content-type", content_type.encode())
+        request.setHeader(b"content-length", str(len(body)).encode())
+        request.setHeader(b"cache-control", b"no-store")
+        request.write(body)
+        request.finish()
+
+    def log(self, request: GateRequest) -> None:
+        if self.logs.w3c_dir is None and self.logs.svclog is None:
+            return
+        try:
+            self.logs.write(_served(request, self.clock()))
+        except OSError as exc:
+            self._warn(f"cannot write the log: {exc}")
+
+    def refresh_crls(self) -> None:
+        problems: list[str] = []
+        crls = load_crls(self.config.crl_files, lambda where, text: problems.append(text))
+        if problems:
+            self._warn("CRL refresh failed, keeping the previous CRLs: " + "; ".join(problems))
+            return
+        if crls != self.policy.crls:
+            self.policy = self.policy.with_crls(crls)
+            self.judge = Judge(self.policy)
+
+    def stop(self, grace: float | None = None) -> defer.Deferred[None]:
+        """Stop listening, let requests in flight finish (up to ``grace`` s), then close."""
+        if self._refresh is not None and self._refresh.running:
+            self._refresh.stop()
+        stopped = defer.maybeDeferred(self.port.stopListening) if self.port else defer.succeed(None)
+        for channel in list(self.channels):
+            channel.persistent = False
+            if not channel.busy and channel.transport is not None:
+                channel.transport.loseConnection()
+        limit = self.policy.limits.shutdown_grace if grace is None else grace
+        done = stopped.addCallback(lambda _: self._drain(limit))
+        return done.addBoth(self._closed)
+
+    def _drain(self, limit: float) -> defer.Deferred[None]:
+        deadline = reactor.seconds() + limit  # type: ignore[attr-defined]
+
+        def check() -> defer.Deferred[None] | None:
+            if not self.channels:
+                return None
+            if reactor.seconds() >= deadline:  # type: ignore[attr-defined]
+                for channel in list(self.channels):
+                    if channel.transport is not None:
+                        channel.transport.abortConnection()  # type: ignore[attr-defined]
+                return task.deferLater(reactor, 0.05, lambda: None)  # type: ignore[arg-type]
+            return task.deferLater(reactor, 0.02, check)  # type: ignore[arg-type]
+
+        return defer.maybeDeferred(check)
+
+    def _closed(self, result: Any) -> Any:
+        self.logs.close()
+        return result
+
+
+def _served(request: GateRequest, when: datetime) -> Served:
+    server = request.getHost()
+    client = request.getClientAddress()
+    elapsed = reactor.seconds() - request.started_at  # type: ignore[attr-defined]
+    return Served(
+        when=when,
+        method=request.method.decode("latin-1"),
+        path=request.path.decode("latin-1"),
+        query=request.uri.partition(b"?")[2].decode("latin-1"),
+        server_ip=getattr(server, "host", ""),
+        server_port=getattr(server, "port", 0),
+        client_ip=getattr(client, "host", ""),
+        user_agent=(request.getHeader(b"user-agent") or b"").decode("latin-1"),
+        referer=(request.getHeader(b"referer") or b"").decode("latin-1"),
+        status=request.code,
+        time_taken_ms=int(elapsed * 1000),
+        decision=request.decision,
+        host=(request.getHeader(b"host") or b"").decode("latin-1"),
+    )
