@@ -16,6 +16,7 @@ from types import FrameType
 from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread
 
+from certgate.errors import UsageError
 from certgate.gate.backends import Backend
 from certgate.gate.config import GateConfig
 from certgate.gate.server import Clock, GateServer, _utcnow
@@ -89,9 +90,14 @@ def serve_forever(
 ) -> None:
     """The CLI: the reactor on the main thread; SIGTERM/SIGINT stop it gracefully."""
     server = GateServer(config, identity, backend)
+    failed: list[Exception] = []
 
     def start() -> None:
-        announce(server.listen(host, port))
+        try:
+            announce(server.listen(host, port))
+        except Exception as exc:  # CannotListenError, a bad certificate: stop and report
+            failed.append(exc)
+            reactor.stop()  # type: ignore[attr-defined]
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
         reactor.callFromThread(_stop)  # type: ignore[attr-defined]
@@ -103,3 +109,5 @@ def serve_forever(
     signal.signal(signal.SIGINT, shutdown)
     reactor.callWhenRunning(start)  # type: ignore[attr-defined]
     reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    if failed:
+        raise UsageError(f"cannot serve on {host}:{port}: {failed[0]}")

@@ -1,0 +1,112 @@
+"""The demo's live part: the seed's IIS server as a real gate, before and after the fix.
+
+Start the gate with the demo machine (an intermediate CA in Trusted Root, ClientAuthTrustMode
+0), send a request with the sample client certificate (403.16, CERT_E_UNTRUSTEDROOT, with the
+reason), apply the fix (move the intermediate Root -> CA, or trust mode 2), send again (200).
+Ports come from the OS; both gates are always stopped. Takes about a second.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from certgate.bundle import load_machine
+from certgate.core.gate.policy import Policy
+from certgate.core.stores import CA, ROOT, Machine
+from certgate.demo import DemoMachine, build_demo_machine
+from certgate.gate.client import ClientIdentity, Response, fetch
+from certgate.gate.config import GateConfig
+from certgate.gate.runner import running_gate
+
+__all__ = ["LiveDemo", "LiveStep", "client_identity", "main", "run_live_demo"]
+
+FIXES = ("move", "trust-mode")
+
+
+@dataclass(frozen=True)
+class LiveStep:
+    label: str
+    status: int
+    iis_status: str  # Certgate-Status, "200" when allowed
+    hresult: str | None
+    reason: str | None
+    explain: str | None
+
+
+@dataclass(frozen=True)
+class LiveDemo:
+    demo: DemoMachine
+    fix: str  # what was changed, in --what-if syntax
+    before: LiveStep
+    after: LiveStep
+
+    @property
+    def reproduced_and_fixed(self) -> bool:
+        return self.before.iis_status == "403.16" and self.after.status == 200
+
+
+def client_identity(demo: DemoMachine) -> ClientIdentity:
+    leaf = x509.load_pem_x509_certificate(demo.client.read_bytes())
+    chain = tuple(x509.load_pem_x509_certificates(demo.chain.read_bytes()))
+    key = serialization.load_pem_private_key(demo.key.read_bytes(), None)
+    return ClientIdentity(leaf, key, chain)
+
+
+def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
+    """Reproduce the seed's 403.16 on a live gate, apply ``fix`` (``move``: the intermediate
+    Root -> CA; ``trust-mode``: ClientAuthTrustMode=2), and get 200."""
+    if fix not in FIXES:
+        raise ValueError(f"fix must be one of {FIXES}, not {fix!r}")
+    target = folder or Path(tempfile.mkdtemp(prefix="certgate-live-"))
+    demo = build_demo_machine(target)
+    machine = load_machine(demo.folder).machine
+    client = client_identity(demo)
+    before = _step("seed machine (ClientAuthTrustMode=0, intermediate in Root)", machine, client)
+    fixed, change = _fixed(machine, demo, fix)
+    after = _step(f"after {change}", fixed, client)
+    return LiveDemo(demo, change, before, after)
+
+
+def _fixed(machine: Machine, demo: DemoMachine, fix: str) -> tuple[Machine, str]:
+    if fix == "move":
+        change = f"move={demo.misplaced_sha1}:{ROOT}->{CA}"
+        return machine.moving(demo.misplaced_sha1, ROOT, CA), change
+    schannel = machine.schannel.with_trust_mode(2, "live demo")
+    return machine.with_schannel(schannel), "trust-mode=2"
+
+
+def _step(label: str, machine: Machine, client: ClientIdentity) -> LiveStep:
+    config = GateConfig(Policy(engine="windows", machine=machine))
+    with running_gate(config, grace=0.5) as gate:
+        response = fetch(f"{gate.url}/Service.svc", client, timeout=10)
+    return _summary(label, response)
+
+
+def _summary(label: str, response: Response) -> LiveStep:
+    return LiveStep(
+        label,
+        response.status,
+        response.header("certgate-status") or str(response.status),
+        response.header("certgate-hresult"),
+        response.header("certgate-reason"),
+        response.header("certgate-explain"),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    result = run_live_demo(fix=args[0] if args else "move")
+    for step in (result.before, result.after):
+        detail = f" {step.hresult} {step.reason} (certgate explain {step.explain})" if step.reason else ""
+        print(f"{step.label}: HTTP {step.status} [{step.iis_status}]{detail}")
+    return 0 if result.reproduced_and_fixed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
