@@ -114,4 +114,19 @@ def _parse(raw: bytes) -> Response:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
     return Response(status, headers, body)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out, position = [], 0
+    while True:
+        end = data.find(b"\r\n", position)
+        if end < 0:
+            raise ConnectionError("truncated chunked body")
+        size = int(data[position:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[end + 2 : end + 2 + size])
+        position = end + 2 + size + 2

@@ -35,6 +35,11 @@ Clock = Callable[[], datetime]
 _TOO_LARGE = (
     b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 )
+_LINGER = 0.5  # seconds a refused connection is drained before it is closed
+_LINE_TOO_LONG = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
 
 
 def _utcnow() -> datetime:
@@ -53,6 +58,7 @@ class GateChannel(HTTPChannel):
         self.rejected = False
         self._handshake_call: Any = None
         self._header_call: Any = None
+        self._linger_call: Any = None
 
     def connectionMade(self) -> None:  # noqa: N802
         super().connectionMade()
@@ -83,6 +89,7 @@ class GateChannel(HTTPChannel):
     def connectionLost(self, reason: Any) -> None:  # noqa: N802
         self._cancel("_handshake_call")
         self._cancel("_header_call")
+        self._cancel("_linger_call")
         self.gate.channels.discard(self)
         super().connectionLost(reason)
 
@@ -91,11 +98,17 @@ class GateChannel(HTTPChannel):
             self.chain = peer_chain(self.transport.getHandle())  # type: ignore[union-attr]
         return self.chain
 
-    def reject_oversize(self) -> None:
+    def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802
+        self.reject_oversize(_LINE_TOO_LONG)
+
+    def reject_oversize(self, answer: bytes = _TOO_LARGE) -> None:
+        """Answer, then keep discarding input briefly before closing (a lingering close):
+        closing with unread input makes the kernel send RST, which can destroy the answer."""
         self.rejected = True
+        self.persistent = False
         assert self.transport is not None
-        self.transport.write(_TOO_LARGE)
-        self.transport.loseConnection()
+        self.transport.write(answer)
+        self._linger_call = reactor.callLater(_LINGER, self.loseConnection)  # type: ignore[attr-defined]
 
     @property
     def busy(self) -> bool:
@@ -125,7 +138,7 @@ class GateRequest(Request):
     def gotLength(self, length: int | None) -> None:  # noqa: N802
         if length is not None and length > self.channel.gate.policy.limits.max_body_bytes:
             self.channel.reject_oversize()
-            return
+            length = 0  # an empty body: what still arrives is discarded
         super().gotLength(length)
 
     def handleContentChunk(self, data: bytes) -> None:  # noqa: N802
