@@ -109,7 +109,8 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)  # type: ignore[return-value]
         if not ok:
-            self.fail(f"{where}.{key}", f"must be {kind.__name__}, not {value!r}")
+            wanted = {"str": "a string", "bool": "true or false", "float": "a number"}
+            self.fail(f"{where}.{key}", f"must be {wanted.get(kind.__name__, kind.__name__)}, not {value!r}")
             return default
         return value
 
@@ -293,7 +294,7 @@ def _require(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
         try:
             issuers.append(Name.from_cryptography(x509.Name.from_rfc4514_string(_dn(text))))
         except ValueError as exc:
-            reader.fail("require.issuers", f"{text!r} is not a distinguished name: {exc}")
+            reader.fail("require.issuers", f"{text!r} is not a distinguished name (CN=..., O=...)")
     pins = {_pin(reader, text) for text in reader.strings(table, "require", "pins")}
     return {
         "required_eku": tuple(ekus),
@@ -483,8 +484,8 @@ def _ssl_flags(reader: _Reader, text: str, where: str) -> ClientCert:
 
 def _limits(reader: _Reader, document: dict[str, Any]) -> Limits:
     defaults = Limits()
-    names = set(defaults.__dataclass_fields__)
-    table = reader.table(document, "limits", names)
+    names = list(defaults.__dataclass_fields__)
+    table = reader.table(document, "limits", set(names))
     values: dict[str, Any] = {}
     for name in names:
         default = getattr(defaults, name)

@@ -70,7 +70,7 @@ class Location:
 class Limits:
     max_header_bytes: int = 16384
     max_headers: int = 100
-    max_body_bytes: int = 1 << 20
+    max_body_bytes: int = 10 << 20
     idle_timeout: float = 60.0
     handshake_timeout: float = 10.0
     header_timeout: float = 10.0  # from a request's first byte to its last header

@@ -1,0 +1,164 @@
+"""The policy file: a valid one read whole, an invalid one refused with every error listed."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from certgate.cli import main
+from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
+from certgate.core.gate.mapping import Permission, SanType
+from certgate.core.gate.policy import ClientCert, HintSource
+from certgate.gate.config import GateConfig, PolicyError, load_policy, parse_policy
+from certgate.testing import PKI
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_policy() -> str:
+    section = README.read_text(encoding="utf-8").split("## Serve: the mTLS gate", 1)[1]
+    return re.search(r"```toml\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def readme_policy(tmp_path: Path, pki: PKI) -> Path:
+    """The README's example, with the files it names."""
+    root = pki.root("CN=Contoso Root CA,O=Contoso Ltd,C=US")
+    issuing = root.intermediate("CN=Contoso Issuing CA 02,O=Contoso Ltd,C=US", path_length=0)
+    (tmp_path / "stores").mkdir()
+    root.write_pem(tmp_path / "stores/Root.pem")
+    issuing.write_pem(tmp_path / "stores/CA.pem")
+    issuing.client("CN=svc-backup,O=Contoso Ltd").write_pem(tmp_path / "backup-client.pem")
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    (tmp_path / "issuing.crl").write_bytes(issuing.crl().public_bytes(Encoding.PEM))
+    path = tmp_path / "gate.toml"
+    path.write_text(_readme_policy(), encoding="utf-8")
+    return path
+
+
+def test_readme_example_reads_whole(readme_policy: Path) -> None:
+    config = load_policy(readme_policy)
+    policy = config.policy
+    assert policy.engine == "windows"
+    assert policy.machine.schannel.client_auth_trust_mode.value == 0
+    assert len(policy.machine.store("Root")) == 1 and len(policy.machine.store("CA")) == 1
+    assert len(policy.crls) == 1 and policy.crl_refresh == 300
+    assert policy.required_eku == ("1.3.6.1.5.5.7.3.2",)
+    assert policy.mapping.enabled
+    assert [m.permission for m in policy.mapping.many_to_one] == [Permission.DENY, Permission.ALLOW]
+    assert [r.type for r in policy.mapping.san] == [SanType.SPIFFE, SanType.UPN]
+    assert len(policy.mapping.one_to_one) == 1
+    assert policy.location_for("/health").client_cert is ClientCert.IGNORE
+    assert policy.location_for("/api/x").client_cert is ClientCert.REQUIRE
+    assert policy.location_for("/portal").client_cert is ClientCert.ACCEPT
+    assert policy.hints is HintSource.WINDOWS
+    assert policy.limits.max_body_bytes == 10485760
+    assert config.logs.w3c_dir == readme_policy.parent / "logs"
+
+
+def test_every_error_is_listed(tmp_path: Path) -> None:
+    document: dict[str, Any] = {
+        "trust": {"engine": "schannel", "trust_mode": 3, "stores": {"Root": ["missing.pem"]}},
+        "require": {"eku": ["notAnEku"], "pins": ["abc"], "issuers": ["not a dn"]},
+        "mapping": {"many_to_one": [{"name": "x", "rules": []}]},
+        "location": [{"path": "api", "client_cert": "sometimes"}, {"path": "api"}],
+        "limits": {"max_body_bytes": -1, "idle_timeout": "soon"},
+        "tls": {"versions": ["1.0"]},
+        "extra": {},
+    }
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, base=tmp_path, source="gate.toml")
+    errors = caught.value.errors
+    assert errors == [
+        "extra: unknown section",
+        "trust.engine: must be one of windows, openssl, rfc5280, not 'schannel'",
+        f"trust.stores.Root: {tmp_path / 'missing.pem'}: no such file or directory",
+        "trust.trust_mode: must be 0, 1 or 2, not 3",
+        "mapping.many_to_one[0].user: is required for an Allow mapping",
+        "mapping.many_to_one[0].rules: must be a non-empty array of rule tables",
+        "require.eku: 'notAnEku' is neither an OID nor a known EKU name",
+        "require.issuers: 'not a dn' is not a distinguished name (CN=..., O=...)",
+        "require.pins: 'abc' is not a SHA-256 (64 hex digits or base64)",
+        "location[0].path: must start with /, not 'api'",
+        "location[0].client_cert: 'sometimes' is not one of the allowed values",
+        "location[1].path: must start with /, not 'api'",
+        "location: path 'api' is given twice",
+        "limits.max_body_bytes: must be positive",
+        "limits.idle_timeout: must be a number, not 'soon'",
+        "tls.versions: '1.0': only 1.2 and 1.3 are offered",
+    ]
+    assert len(errors) == 16
+    assert caught.value.diagnostics().startswith("gate.toml: 16 error(s) in the policy")
+
+
+def test_sslflags_spelling(tmp_path: Path) -> None:
+    document = {
+        "location": [
+            {"path": "/a", "ssl_flags": "Ssl, SslNegotiateCert, SslRequireCert"},
+            {"path": "/b", "ssl_flags": "Ssl, SslNegotiateCert"},
+            {"path": "/c", "ssl_flags": "Ssl"},
+        ]
+    }
+    policy = parse_policy(document, base=tmp_path).policy
+    modes = [policy.location_for(p).client_cert for p in ("/a", "/b", "/c", "/")]
+    assert modes == [ClientCert.REQUIRE, ClientCert.ACCEPT, ClientCert.IGNORE, ClientCert.REQUIRE]
+    with pytest.raises(PolicyError, match="unknown sslFlags value 'sslrequire'"):
+        parse_policy({"location": [{"path": "/", "ssl_flags": "SslRequire"}]}, base=tmp_path)
+
+
+def test_identity_required_needs_mapping(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"location\[0\].identity: required, but \[mapping\]"):
+        parse_policy({"location": [{"path": "/", "identity": "required"}]}, base=tmp_path)
+
+
+def test_cli_check(readme_policy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--policy", str(readme_policy), "--check"]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[trust]\nengine = "nope"\n[limits]\nmax_headers = 0\n')
+    assert main(["serve", "--policy", str(bad), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "2 error(s) in the policy, nothing applied" in err
+    assert "trust.engine" in err and "limits.max_headers: must be positive" in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[trust\n")
+    assert main(["serve", "--policy", str(broken), "--check"]) == 2
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+_SECTIONS = ["trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(_SECTIONS), _VALUES, max_size=4))
+def test_fuzz_policy_never_half_applied(document: dict[str, Any]) -> None:
+    try:
+        result = parse_policy({k: v for k, v in document.items() if v is not None}, base=Path("/nonexistent"))
+    except PolicyError as exc:
+        assert exc.errors
+    else:
+        assert isinstance(result, GateConfig)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(list(ProxyKind)), st.text(max_size=300))
+def test_fuzz_forwarded_headers(kind: ProxyKind, value: str) -> None:
+    try:
+        chain = parse_forwarded_chain(kind, value)
+    except ValueError:
+        return
+    assert all(isinstance(der, bytes) and der for der in chain)
+
+
+def test_toml_of_readme_is_valid_toml() -> None:
+    tomllib.loads(_readme_policy())
