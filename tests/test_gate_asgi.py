@@ -1,0 +1,225 @@
+"""ClientCertMiddleware: in-process for each proxy's header, and behind a real nginx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from certgate.asgi import ClientCertMiddleware
+from certgate.core.gate.policy import Policy
+from certgate.testing import PKI, Issued
+from gate_asgi_app import echo
+from gate_support import curl, machine, write_client
+
+
+@pytest.fixture
+def tree(pki: PKI) -> dict[str, Issued]:
+    root = pki.root("CN=Root")
+    issuing = root.intermediate("CN=Issuing", path_length=0)
+    return {"root": root, "issuing": issuing, "alice": issuing.client("CN=alice")}
+
+
+def _call(middleware: ClientCertMiddleware, client: str, headers: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
+    scope = {
+        "type": "http",
+        "path": "/",
+        "client": (client, 50000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(middleware(scope, receive, send))
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def _pem(issued: Issued) -> str:
+    return issued.pem.decode()
+
+
+def test_each_proxy_header_from_a_trusted_proxy(tree: dict[str, Issued], now: datetime) -> None:
+    policy = Policy(machine=machine([tree["root"]]))  # the intermediate comes in the header
+    alice, issuing = tree["alice"], tree["issuing"]
+    nginx_leaf_only = quote(_pem(alice))
+    xfcc = f'By=spiffe://x;Hash=ab;Cert="{quote(_pem(alice))}";Chain="{quote(_pem(alice) + _pem(issuing))}";Subject="CN=alice"'
+    traefik = ",".join(
+        quote(i.pem.decode().split("-----")[2].replace("\n", "")) for i in (alice, issuing)
+    )
+    cases = [
+        ("nginx", "X-SSL-Client-Cert", nginx_leaf_only, 403, "403.16"),
+        ("envoy", "X-Forwarded-Client-Cert", "By=a;Hash=b," + xfcc, 200, None),
+        ("traefik", "X-Forwarded-Tls-Client-Cert", traefik, 200, None),
+    ]
+    for proxy, header, value, status, iis in cases:
+        middleware = ClientCertMiddleware(echo, policy, trusted_proxies=["127.0.0.0/8"], proxy=proxy, clock=lambda: now)
+        got, body = _call(middleware, "127.0.0.1", [(header, value)])
+        assert (proxy, got) == (proxy, status)
+        if iis:
+            assert body["iis_status"] == iis  # nginx sends the leaf only: chain incomplete
+        else:
+            assert body["chain"] == 2 and body["name"] == "CN=alice"
+            assert header.lower() not in body["headers"]
+
+
+def test_untrusted_sender_is_ignored(tree: dict[str, Issued], now: datetime) -> None:
+    policy = Policy(machine=machine([tree["root"]], [tree["issuing"]]))
+    middleware = ClientCertMiddleware(echo, policy, trusted_proxies=["10.0.0.1"], clock=lambda: now)
+    forged = [("X-SSL-Client-Cert", quote(_pem(tree["alice"]))), ("Certgate-Identity", "admin")]
+    status, body = _call(middleware, "127.0.0.1", forged)
+    assert (status, body["iis_status"]) == (403, "403.7")
+    trusted = ClientCertMiddleware(echo, policy, trusted_proxies=["127.0.0.1"], clock=lambda: now)
+    status, body = _call(trusted, "127.0.0.1", forged)
+    assert status == 200 and "certgate-identity" not in body["headers"]
+
+
+def test_malformed_header_is_a_denial(tree: dict[str, Issued], now: datetime) -> None:
+    middleware = ClientCertMiddleware(echo, Policy(), trusted_proxies=["127.0.0.1"], proxy="envoy", clock=lambda: now)
+    status, body = _call(middleware, "127.0.0.1", [("X-Forwarded-Client-Cert", 'Cert="unbalanced')])
+    assert (status, body["code"]) == (403, "CERT_E_MALFORMED")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # readiness poll, not a timing assumption
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {w}/body;
+    proxy_temp_path {w}/proxy;
+    fastcgi_temp_path {w}/fastcgi;
+    uwsgi_temp_path {w}/uwsgi;
+    scgi_temp_path {w}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {w}/server.pem;
+        ssl_certificate_key {w}/server.key;
+        ssl_verify_client optional_no_ca;
+        location / {{
+            proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+            proxy_pass http://127.0.0.1:{upstream};
+        }}
+    }}
+}}
+"""
+POLICY = """
+[trust.stores]
+Root = ["root.pem"]
+CA = ["issuing.pem"]
+
+[[mapping.many_to_one]]
+name = "all"
+user = "CONTOSO\\\\alice"
+rules = [{{ field = "Subject", subfield = "CN", match = "alice" }}]
+
+[[location]]
+path = "/"
+identity = "optional"
+"""
+
+
+def _start(command: list[str], env: dict[str, str] | None = None, user: str | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, env=env, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    if process.stderr:
+        process.stderr.close()
+
+
+@pytest.fixture
+def nginx_front(tree: dict[str, Issued]) -> Iterator[str]:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    from certgate.gate.tls import ServerIdentity
+
+    work = Path(tempfile.mkdtemp(prefix="certgate-nginx-"))
+    work.chmod(0o777)  # nginx runs unprivileged and writes its pid, log and temp files here
+    ServerIdentity.throwaway().write(work)
+    (work / "server.key").chmod(0o644)  # a throwaway test key, readable by the nginx user
+    tree["root"].write_pem(work / "root.pem")
+    tree["issuing"].write_pem(work / "issuing.pem")
+    (work / "gate.toml").write_text(POLICY.format())
+    upstream, port = _free_port(), _free_port()
+    (work / "nginx.conf").write_text(NGINX_CONF.format(w=work, port=port, upstream=upstream))
+    env = dict(os.environ, CERTGATE_POLICY=str(work / "gate.toml"), CERTGATE_TRUSTED="127.0.0.1")
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    app = _start(
+        [sys.executable, "-m", "uvicorn", "--factory", "gate_asgi_app:app", "--host",
+         "127.0.0.1", "--port", str(upstream), "--no-access-log", "--log-level", "warning"],
+        env,
+    )  # fmt: skip
+    user = "nobody" if os.geteuid() == 0 else None
+    proxy = _start([binary, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"], user=user)
+    try:
+        _wait_port(upstream, app)
+        _wait_port(port, proxy)
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        _stop(proxy)
+        _stop(app)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_behind_real_nginx(tree: dict[str, Issued], pki: PKI, nginx_front: str, tmp_path: Path) -> None:
+    alice = write_client(tree["alice"], tmp_path, "alice")
+    stranger = write_client(pki.root("CN=Elsewhere").client("CN=alice"), tmp_path, "stranger")
+    status, _, body = curl(nginx_front + "/x", cert=alice)
+    assert status == 200
+    seen = json.loads(body)
+    assert seen["identity"] == "CONTOSO\\alice" and seen["name"] == "CN=alice"
+    assert "x-ssl-client-cert" not in seen["headers"]
+    status, headers, _ = curl(nginx_front + "/x", cert=stranger)
+    assert (status, headers["certgate-status"]) == (403, "403.16")
+    forged = ["-H", f"X-SSL-Client-Cert: {quote(tree['alice'].pem.decode())}"]
+    status, headers, _ = curl(nginx_front + "/x", *forged)  # nginx overwrites the header
+    assert (status, headers["certgate-status"]) == (403, "403.7")
