@@ -5,8 +5,8 @@ P-256), the same client chain (RSA-2048 leaf + intermediate), TLS 1.3, no sessio
 a small 200 answer. nginx verifies with ``ssl_verify_client on`` against the same root; the
 gate judges with the windows engine (the judgement cached per chain). The same load
 generator drives both: ``CLIENTS`` processes with pyOpenSSL, each either opening a new
-connection per request (``Connection: close``) or sending requests on one kept-alive
-connection, for ``SECONDS`` each.
+connection per request (``Connection: close``) or keeping ``KEEPALIVE_CONNECTIONS``
+connections busy with one request in flight on each, for ``SECONDS`` each.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from certgate.testing import PKI, KeyType
 
 SECONDS = 5.0
 CLIENTS = 2
+KEEPALIVE_CONNECTIONS = 8  # per client process, one request in flight on each
 NGINX_CONF = """
 worker_processes 1;
 pid {w}/nginx.pid;
@@ -118,13 +119,16 @@ def _load(work: str, port: int, keepalive: bool, deadline: float, out: multiproc
     context = client_context(_identity(Path(work)), "1.3")
     count = 0
     if keepalive:
-        raw, connection = _connect(context, port)
+        pairs = [_connect(context, port) for _ in range(KEEPALIVE_CONNECTIONS)]
         request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
         while time.monotonic() < deadline:
-            connection.sendall(request)
-            _response(connection)
-            count += 1
-        raw.close()
+            for _, connection in pairs:
+                connection.sendall(request)
+            for _, connection in pairs:
+                _response(connection)
+            count += len(pairs)
+        for raw, _ in pairs:
+            raw.close()
     else:
         request = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
         while time.monotonic() < deadline:

@@ -46,9 +46,23 @@ def _replace_identity_headers(request: Request, decision: Decision) -> None:
 class IdentityEcho:
     """The default backend: 200 with who the client is, as JSON (tests, demo, benchmark)."""
 
+    def __init__(self) -> None:
+        self._facts: dict[int, tuple[Decision, str]] = {}  # per cached decision
+
     def serve(self, request: Request, decision: Decision) -> None:
+        path = json.dumps(request.path.decode("latin-1"))
+        body = f'{{{self._describe(decision)}, "path": {path}}}\n'.encode()
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-length", str(len(body)).encode())
+        request.write(body)
+        request.finish()
+
+    def _describe(self, decision: Decision) -> str:
+        known = self._facts.get(id(decision))
+        if known is not None and known[0] is decision:
+            return known[1]
         cert = decision.certificate
-        body = json.dumps(
+        facts = json.dumps(
             {
                 "schema": "certgate.identity/1",
                 "identity": decision.identity,
@@ -56,13 +70,12 @@ class IdentityEcho:
                 "subject": str(cert.subject) if cert else None,
                 "issuer": str(cert.issuer) if cert else None,
                 "sha1": cert.sha1 if cert else None,
-                "path": request.path.decode("latin-1"),
             }
-        ).encode()
-        request.setHeader(b"content-type", b"application/json")
-        request.setHeader(b"content-length", str(len(body) + 1).encode())
-        request.write(body + b"\n")
-        request.finish()
+        )[1:-1]
+        if len(self._facts) > 4096:
+            self._facts.clear()
+        self._facts[id(decision)] = (decision, facts)
+        return facts
 
 
 class UpstreamProxy:

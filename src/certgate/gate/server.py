@@ -48,7 +48,9 @@ def _utcnow() -> datetime:
 
 @implementer(IHandshakeListener)
 class GateChannel(HTTPChannel):
-    """HTTP/1.1 with the gate's limits: handshake and header deadlines, sizes, shutdown."""
+    """HTTP/1.1 with the gate's limits: handshake and header deadlines, sizes, shutdown.
+
+    A deadline is a timestamp checked by the server's sweep, not a timer per request."""
 
     gate: GateServer
 
@@ -56,30 +58,24 @@ class GateChannel(HTTPChannel):
         super().__init__()
         self.chain: tuple[bytes, ...] | None = None
         self.rejected = False
-        self._handshake_call: Any = None
-        self._header_call: Any = None
+        self.deadline: float | None = None  # handshake, then each request's headers
         self._linger_call: Any = None
 
     def connectionMade(self) -> None:  # noqa: N802
         super().connectionMade()
-        limits = self.gate.policy.limits
-        self._handshake_call = reactor.callLater(  # type: ignore[attr-defined]
-            limits.handshake_timeout, self._expire, "handshake"
-        )
+        self.deadline = reactor.seconds() + self.gate.policy.limits.handshake_timeout  # type: ignore[attr-defined]
         self.gate.channels.add(self)
 
     def handshakeCompleted(self) -> None:  # noqa: N802
-        self._cancel("_handshake_call")
+        self.deadline = None
 
     def lineReceived(self, line: bytes) -> None:  # noqa: N802
-        if self._header_call is None:
-            self._header_call = reactor.callLater(  # type: ignore[attr-defined]
-                self.gate.policy.limits.header_timeout, self._expire, "headers"
-            )
+        if self.deadline is None:
+            self.deadline = reactor.seconds() + self.gate.policy.limits.header_timeout  # type: ignore[attr-defined]
         super().lineReceived(line)
 
     def allHeadersReceived(self) -> None:  # noqa: N802
-        self._cancel("_header_call")
+        self.deadline = None
         super().allHeadersReceived()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
@@ -87,9 +83,8 @@ class GateChannel(HTTPChannel):
             super().dataReceived(data)
 
     def connectionLost(self, reason: Any) -> None:  # noqa: N802
-        self._cancel("_handshake_call")
-        self._cancel("_header_call")
-        self._cancel("_linger_call")
+        if self._linger_call is not None and self._linger_call.active():
+            self._linger_call.cancel()
         self.gate.channels.discard(self)
         super().connectionLost(reason)
 
@@ -106,6 +101,7 @@ class GateChannel(HTTPChannel):
         closing with unread input makes the kernel send RST, which can destroy the answer."""
         self.rejected = True
         self.persistent = False
+        self.deadline = None
         assert self.transport is not None
         self.transport.write(answer)
         self._linger_call = reactor.callLater(_LINGER, self.loseConnection)  # type: ignore[attr-defined]
@@ -114,16 +110,10 @@ class GateChannel(HTTPChannel):
     def busy(self) -> bool:
         return bool(self.requests)
 
-    def _expire(self, what: str) -> None:
-        setattr(self, "_handshake_call" if what == "handshake" else "_header_call", None)
-        if self.transport is not None:
+    def expire_if_late(self, now: float) -> None:
+        if self.deadline is not None and now > self.deadline and self.transport is not None:
+            self.deadline = None
             self.transport.abortConnection()  # type: ignore[attr-defined]
-
-    def _cancel(self, name: str) -> None:
-        call = getattr(self, name)
-        if call is not None and call.active():
-            call.cancel()
-        setattr(self, name, None)
 
 
 class GateRequest(Request):
@@ -201,11 +191,15 @@ class GateServer:
         self.port: IListeningPort | None = None
         self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
         self._refresh: task.LoopingCall | None = None
+        self._sweep = task.LoopingCall(self._expire_late)
 
     def listen(self, host: str, port: int) -> int:
         self.port = reactor.listenSSL(  # type: ignore[attr-defined]
             port, GateSite(self), self.tls, backlog=128, interface=host
         )
+        limits = self.policy.limits
+        tick = min(limits.handshake_timeout, limits.header_timeout) / 4
+        self._sweep.start(min(1.0, max(0.05, tick)), now=False)
         if self.policy.crl_refresh > 0 and self.config.crl_files:
             self._refresh = task.LoopingCall(self.refresh_crls)
             self._refresh.start(self.policy.crl_refresh, now=False)
@@ -242,6 +236,11 @@ class GateServer:
         request.write(body)
         request.finish()
 
+    def _expire_late(self) -> None:
+        now = reactor.seconds()  # type: ignore[attr-defined]
+        for channel in list(self.channels):
+            channel.expire_if_late(now)
+
     def log(self, request: GateRequest) -> None:
         if self.logs.w3c_dir is None and self.logs.svclog is None:
             return
@@ -262,8 +261,9 @@ class GateServer:
 
     def stop(self, grace: float | None = None) -> defer.Deferred[None]:
         """Stop listening, let requests in flight finish (up to ``grace`` s), then close."""
-        if self._refresh is not None and self._refresh.running:
-            self._refresh.stop()
+        for loop in (self._refresh, self._sweep):
+            if loop is not None and loop.running:
+                loop.stop()
         stopped = defer.maybeDeferred(self.port.stopListening) if self.port else defer.succeed(None)
         for channel in list(self.channels):
             channel.persistent = False
