@@ -197,6 +197,17 @@ def test_slow_handshake_is_dropped(tmp_path: Path, now: datetime) -> None:
         assert closed
 
 
+def test_idle_connection_is_closed(tmp_path: Path, now: datetime) -> None:
+    limits = {"location": [{"path": "/", "client_cert": "accept"}], "limits": {"idle_timeout": 0.3}}
+    with gate(config(limits, tmp_path), now) as running:
+        raw, connection = _tls(running.url)
+        connection.do_handshake()
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # kept alive, then silence
+        answer = _closed_by_server(connection, raw)
+        raw.close()
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
 def test_slow_headers_are_dropped(tmp_path: Path, now: datetime) -> None:
     with gate(config(LIMITS, tmp_path), now) as running:
         raw, connection = _tls(running.url)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from twisted.internet import defer, reactor, task
+from twisted.protocols import basic
 from twisted.internet.interfaces import IHandshakeListener, IListeningPort
 from twisted.web.http import HTTPChannel
 from twisted.web.server import Request, Site
@@ -59,11 +60,13 @@ class GateChannel(HTTPChannel):
         self.chain: tuple[bytes, ...] | None = None
         self.rejected = False
         self.deadline: float | None = None  # handshake, then each request's headers
+        self.last_active = 0.0
         self._linger_call: Any = None
 
     def connectionMade(self) -> None:  # noqa: N802
         super().connectionMade()
-        self.deadline = reactor.seconds() + self.gate.policy.limits.handshake_timeout  # type: ignore[attr-defined]
+        self.last_active = reactor.seconds()  # type: ignore[attr-defined]
+        self.deadline = self.last_active + self.gate.policy.limits.handshake_timeout
         self.gate.channels.add(self)
 
     def handshakeCompleted(self) -> None:  # noqa: N802
@@ -79,8 +82,9 @@ class GateChannel(HTTPChannel):
         super().allHeadersReceived()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.last_active = reactor.seconds()  # type: ignore[attr-defined]
         if not self.rejected:
-            super().dataReceived(data)
+            basic.LineReceiver.dataReceived(self, data)  # HTTPChannel's only adds its timer
 
     def connectionLost(self, reason: Any) -> None:  # noqa: N802
         if self._linger_call is not None and self._linger_call.active():
@@ -110,8 +114,11 @@ class GateChannel(HTTPChannel):
     def busy(self) -> bool:
         return bool(self.requests)
 
-    def expire_if_late(self, now: float) -> None:
-        if self.deadline is not None and now > self.deadline and self.transport is not None:
+    def expire_if_late(self, now: float, idle: float) -> None:
+        late = self.deadline is not None and now > self.deadline
+        if self.deadline is None and not self.requests:
+            late = now - self.last_active > idle
+        if late and self.transport is not None:
             self.deadline = None
             self.transport.abortConnection()  # type: ignore[attr-defined]
 
@@ -160,7 +167,8 @@ class GateSite(Site):
     requestFactory = GateRequest  # noqa: N815
 
     def __init__(self, gate: GateServer) -> None:
-        super().__init__(None, timeout=gate.policy.limits.idle_timeout)  # type: ignore[arg-type]
+        # idle connections are closed by the gate's sweep: no timer per request
+        super().__init__(None, timeout=None)  # type: ignore[arg-type]
         self.gate = gate
 
     def log(self, request: Any) -> None:
@@ -198,7 +206,7 @@ class GateServer:
             port, GateSite(self), self.tls, backlog=128, interface=host
         )
         limits = self.policy.limits
-        tick = min(limits.handshake_timeout, limits.header_timeout) / 4
+        tick = min(limits.handshake_timeout, limits.header_timeout, limits.idle_timeout) / 4
         self._sweep.start(min(1.0, max(0.05, tick)), now=False)
         if self.policy.crl_refresh > 0 and self.config.crl_files:
             self._refresh = task.LoopingCall(self.refresh_crls)
@@ -238,8 +246,9 @@ class GateServer:
 
     def _expire_late(self) -> None:
         now = reactor.seconds()  # type: ignore[attr-defined]
+        idle = self.policy.limits.idle_timeout
         for channel in list(self.channels):
-            channel.expire_if_late(now)
+            channel.expire_if_late(now, idle)
 
     def log(self, request: GateRequest) -> None:
         if self.logs.w3c_dir is None and self.logs.svclog is None:
