@@ -115,7 +115,13 @@ def _response(connection: SSL.Connection) -> bytes:
     return body
 
 
-def _load(work: str, port: int, keepalive: bool, deadline: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _load(
+    work: str,
+    port: int,
+    keepalive: bool,
+    deadline: float,
+    out: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     context = client_context(_identity(Path(work)), "1.3")
     count = 0
     if keepalive:
@@ -175,11 +181,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _measure(work: Path, command: list[str], port: int, user: str | None = None) -> dict[str, float]:
-    process = subprocess.Popen(command, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _measure(
+    work: Path, command: list[str], port: int, user: str | None = None
+) -> dict[str, float]:
+    process = subprocess.Popen(
+        command, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_port(port, process)
-        return {"new connections/s": _rate(work, port, False), "keep-alive requests/s": _rate(work, port, True)}
+        return {
+            "new connections/s": _rate(work, port, False),
+            "keep-alive requests/s": _rate(work, port, True),
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -217,6 +230,10 @@ def _report(results: dict[str, dict[str, float]]) -> None:
     for name, figures in results.items():
         cells = []
         for metric, value in figures.items():
-            ratio = f" ({value / baseline[metric]:.2f}x nginx)" if baseline and name.startswith("certgate") else ""
+            ratio = (
+                f" ({value / baseline[metric]:.2f}x nginx)"
+                if baseline and name.startswith("certgate")
+                else ""
+            )
             cells.append(f"{metric}: {value:,.0f}{ratio}")
         print(f"{name:32} " + "; ".join(cells))

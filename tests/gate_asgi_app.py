@@ -12,7 +12,7 @@ from typing import Any
 from certgate.asgi import ClientCertMiddleware
 
 
-async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def echo(scope: Any, receive: Any, send: Any) -> None:
     tls = scope.get("extensions", {}).get("tls", {})
     body = json.dumps(
         {

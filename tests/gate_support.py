@@ -48,9 +48,7 @@ def config(document: dict[str, Any], base: Path, machine: Machine | None = None)
 
 
 @contextmanager
-def gate(
-    cfg: GateConfig, now: datetime, backend: Backend | None = None
-) -> Iterator[RunningGate]:
+def gate(cfg: GateConfig, now: datetime, backend: Backend | None = None) -> Iterator[RunningGate]:
     with running_gate(cfg, backend=backend, clock=lambda: now, grace=1.0) as running:
         yield running
 
@@ -79,4 +77,4 @@ def curl(
     return int(lines[0].split()[1]), headers, body
 
 
-__all__ = ["LogSettings", "PKI", "config", "curl", "gate", "identity", "machine", "write_client"]
+__all__ = ["PKI", "LogSettings", "config", "curl", "gate", "identity", "machine", "write_client"]

@@ -132,8 +132,14 @@ def test_cli_check(readme_policy: Path, tmp_path: Path, capsys: pytest.CaptureFi
 
 
 _VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 70000) | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 _SECTIONS = ["trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"]
@@ -143,7 +149,9 @@ _SECTIONS = ["trust", "tls", "require", "mapping", "location", "limits", "answer
 @given(st.dictionaries(st.sampled_from(_SECTIONS), _VALUES, max_size=4))
 def test_fuzz_policy_never_half_applied(document: dict[str, Any]) -> None:
     try:
-        result = parse_policy({k: v for k, v in document.items() if v is not None}, base=Path("/nonexistent"))
+        result = parse_policy(
+            {k: v for k, v in document.items() if v is not None}, base=Path("/nonexistent")
+        )
     except PolicyError as exc:
         assert exc.errors
     else:

@@ -24,7 +24,7 @@ from certgate.core.gate.mapping import (
 )
 from certgate.core.gate.policy import AnswerFormat, ClientCert, Location, Policy
 from certgate.core.names import Name
-from certgate.testing import PKI, Issued, SERVER_AUTH
+from certgate.testing import PKI, SERVER_AUTH, Issued
 from gate_support import machine
 
 
@@ -82,9 +82,7 @@ def test_many_to_one_wildcards_case_and_first_match(tree: dict[str, Issued]) -> 
     finance = ManyToOne("finance", "fin", (_rule("Subject", "OU", "Fin*"),))
     issuer = ManyToOne("issuer", "iss", (_rule("Issuer", "CN", "contoso issuing ca *", False),))
     strict = ManyToOne("strict", "s", (_rule("Issuer", "CN", "contoso issuing ca *"),))
-    both = ManyToOne(
-        "both", "b", (_rule("Subject", "C", "US"), _rule("Subject", "CN", "*Smith"))
-    )
+    both = ManyToOne("both", "b", (_rule("Subject", "C", "US"), _rule("Subject", "CN", "*Smith")))
     deny = ManyToOne("deny", "", (_rule("Subject", "O", "Contoso"),), Permission.DENY)
     assert map_identity(MappingConfig(True, many_to_one=(finance, deny)), alice).identity == "fin"
     result = map_identity(MappingConfig(True, many_to_one=(deny, finance)), alice)
@@ -198,11 +196,14 @@ def test_each_engine_maps_to_iis_answers(
     assert (old.iis_status, old.hresult_hex) == ("403.17", "0x800B0101")
     untrusted = judge_once(policy, "/", [stranger.der, stranger.issuer.der], now)  # type: ignore[union-attr]
     assert (untrusted.iis_status, untrusted.hresult_hex) == ("403.16", "0x800B0109")
-    assert untrusted.explain == {
-        "windows": "hresult:CERT_E_UNTRUSTEDROOT",
-        "openssl": "openssl:X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN",
-        "rfc5280": "certgate:untrusted-root",
-    }[engine]
+    assert (
+        untrusted.explain
+        == {
+            "windows": "hresult:CERT_E_UNTRUSTEDROOT",
+            "openssl": "openssl:X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN",
+            "rfc5280": "certgate:untrusted-root",
+        }[engine]
+    )
 
 
 def test_garbage_fails_closed(now: datetime) -> None:

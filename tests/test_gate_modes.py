@@ -38,7 +38,7 @@ def pkix(pki: PKI) -> dict[str, Issued]:
 
 
 class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = json.dumps({"path": self.path, "headers": dict(self.headers.items())}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -64,7 +64,7 @@ def upstream() -> Iterator[str]:
 
 FORGED = {
     "Certgate-Identity": "admin",
-    "X-Forwarded-Client-Cert": "Hash=x;Subject=\"CN=admin\"",
+    "X-Forwarded-Client-Cert": 'Hash=x;Subject="CN=admin"',
     "X-SSL-Client-Cert": "forged",
     "Remote-User": "admin",
 }
@@ -94,7 +94,9 @@ def test_reverse_proxy_forwards_identity_and_strips_forgeries(
 def _wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     keys = ("certgate.identity", "REMOTE_USER", "SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN")
     seen = {k: environ.get(k) for k in keys}
-    seen["forged"] = [k for k in environ if k.startswith("HTTP_CERTGATE") or k == "HTTP_REMOTE_USER"]
+    seen["forged"] = [
+        k for k in environ if k.startswith("HTTP_CERTGATE") or k == "HTTP_REMOTE_USER"
+    ]
     body = json.dumps(seen).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
@@ -106,8 +108,18 @@ def test_wsgi_app_gets_identity_in_environ(
     policy = {
         "mapping": {
             "many_to_one": [
-                {"name": "fin", "user": "CONTOSO\\finance",
-                 "rules": [{"field": "Issuer", "subfield": "CN", "match": "iss*", "case_sensitive": False}]}
+                {
+                    "name": "fin",
+                    "user": "CONTOSO\\finance",
+                    "rules": [
+                        {
+                            "field": "Issuer",
+                            "subfield": "CN",
+                            "match": "iss*",
+                            "case_sensitive": False,
+                        }
+                    ],
+                }
             ]
         }
     }  # fmt: skip
@@ -281,9 +293,7 @@ def test_graceful_shutdown_finishes_the_request_in_flight(tmp_path: Path, now: d
         worker = threading.Thread(target=lambda: result.update(r=fetch(running.url + "/")))
         worker.start()
         assert entered.wait(20)
-        stopper = threading.Thread(
-            target=lambda: blockingCallFromThread(reactor, running.server.stop, 20.0)
-        )
+        stopper = threading.Thread(target=lambda: running.stop(20.0))
         stopper.start()
         refused = _wait_refused(running.url)
         release.set()

@@ -38,7 +38,9 @@ def _listen(text: str) -> tuple[str, int]:
     is_flag=True,
     help="Generate a self-signed server certificate for this run (tests, demos).",
 )
-@click.option("--upstream", metavar="URL", help="Reverse-proxy allowed requests to this http:// URL.")
+@click.option(
+    "--upstream", metavar="URL", help="Reverse-proxy allowed requests to this http:// URL."
+)
 @click.option("--app", metavar="MODULE:CALLABLE", help="Host this WSGI application.")
 @click.option("--check", is_flag=True, help="Check the policy file and exit (0 valid, 2 not).")
 def command(
@@ -58,8 +60,10 @@ def command(
 
     \b
     Examples:
-      certgate serve --policy gate.toml --cert server.pem --key server.key --upstream http://127.0.0.1:8080
-      certgate serve --policy gate.toml --throwaway-cert --listen 127.0.0.1:0 --app myapp:application
+      certgate serve --policy gate.toml --cert server.pem --key server.key \
+          --upstream http://127.0.0.1:8080
+      certgate serve --policy gate.toml --throwaway-cert --listen 127.0.0.1:0 \
+          --app myapp:application
       certgate serve --policy gate.toml --check
     """
     from certgate.gate.config import load_policy

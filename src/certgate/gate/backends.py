@@ -11,10 +11,10 @@ import importlib
 import io
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from twisted.internet import protocol, reactor
+from twisted.internet import protocol
 from twisted.python import failure
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool
 from twisted.web.iweb import IResponse
@@ -24,6 +24,7 @@ from twisted.web.wsgi import WSGIResource
 from certgate.core.gate.answers import identity_headers, is_forwarding_header
 from certgate.core.gate.decision import Decision
 from certgate.errors import UsageError
+from certgate.gate._twisted import reactor
 
 __all__ = ["Backend", "IdentityEcho", "UpstreamProxy", "WsgiApp", "load_wsgi_app"]
 
@@ -39,8 +40,8 @@ def _replace_identity_headers(request: Request, decision: Decision) -> None:
     for name, _ in list(headers.getAllRawHeaders()):
         if is_forwarding_header(name.decode("latin-1")):
             headers.removeHeader(name)
-    for name, value in identity_headers(decision):
-        headers.setRawHeaders(name, [value])
+    for header, value in identity_headers(decision):
+        headers.setRawHeaders(header, [value])
 
 
 class IdentityEcho:
@@ -109,7 +110,7 @@ class UpstreamProxy:
         assert request.content is not None
         request.content.seek(0)
         body = request.content.read()
-        producer = FileBodyProducer(io.BytesIO(body)) if body else None
+        producer: Any = FileBodyProducer(io.BytesIO(body)) if body else None
         sent = self.agent.request(request.method, self.base + request.uri, headers, producer)
         sent.addCallbacks(lambda r: _relay(request, r), lambda f: _bad_gateway(request, f))
 
@@ -122,18 +123,18 @@ def _relay(request: Request, response: IResponse) -> None:
     for name, values in response.headers.getAllRawHeaders():
         if name.lower() not in _HOP_BY_HOP and name.lower() != b"transfer-encoding":
             request.responseHeaders.setRawHeaders(name, values)
-    response.deliverBody(_Relay(request))
+    cast(Any, response).deliverBody(_Relay(request))
 
 
 class _Relay(protocol.Protocol):
     def __init__(self, request: Request) -> None:
         self.request = request
 
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+    def dataReceived(self, data: bytes) -> None:
         if not self.request.finished:
             self.request.write(data)
 
-    def connectionLost(self, reason: failure.Failure = protocol.connectionDone) -> None:  # noqa: N802
+    def connectionLost(self, reason: failure.Failure = protocol.connectionDone) -> None:
         if not self.request.finished and not self.request._disconnected:
             self.request.finish()
 
@@ -156,8 +157,8 @@ class WsgiApp:
 
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
-        pool = reactor.getThreadPool()  # type: ignore[attr-defined]
-        self.resource = WSGIResource(reactor, pool, self._wrapped)  # type: ignore[arg-type]
+        pool = reactor.getThreadPool()
+        self.resource = WSGIResource(reactor, pool, self._wrapped)
 
     def serve(self, request: Request, decision: Decision) -> None:
         _replace_identity_headers(request, decision)

@@ -120,7 +120,8 @@ def _parse(raw: bytes) -> Response:
 
 
 def _dechunk(data: bytes) -> bytes:
-    out, position = [], 0
+    out: list[bytes] = []
+    position = 0
     while True:
         end = data.find(b"\r\n", position)
         if end < 0:

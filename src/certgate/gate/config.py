@@ -110,9 +110,13 @@ class _Reader:
             return float(value)  # type: ignore[return-value]
         if not ok:
             wanted = {"str": "a string", "bool": "true or false", "float": "a number"}
-            self.fail(f"{where}.{key}", f"must be {wanted.get(kind.__name__, kind.__name__)}, not {value!r}")
+            self.fail(
+                f"{where}.{key}",
+                f"must be {wanted.get(kind.__name__, kind.__name__)}, not {value!r}",
+            )
             return default
-        return value
+        checked: T = value
+        return checked
 
     def strings(self, table: dict[str, Any], where: str, key: str) -> list[str]:
         value = table.get(key, [])
@@ -123,16 +127,18 @@ class _Reader:
             return []
         return value
 
-    def choice(self, table: dict[str, Any], where: str, key: str, enum: Callable[[str], T],
-               default: T) -> T:
+    def choice(
+        self, table: dict[str, Any], where: str, key: str, enum: Callable[[str], T], default: T
+    ) -> T:
         value = table.get(key)
         if value is None:
             return default
         try:
-            return enum(str(value))
+            chosen: T = enum(str(value))
         except ValueError:
             self.fail(f"{where}.{key}", f"{value!r} is not one of the allowed values")
             return default
+        return chosen
 
     def path(self, text: str) -> Path:
         candidate = Path(text).expanduser()
@@ -199,14 +205,15 @@ def _trust(reader: _Reader, document: dict[str, Any]) -> tuple[Machine, list[Pat
         engine = "windows"
     machine = _machine(reader, table)
     crl_files = [reader.path(p) for p in reader.strings(table, "trust", "crls")]
-    options = {
+    refresh = reader.get(table, "trust", "crl_refresh", float, 0.0)
+    if refresh < 0:
+        reader.fail("trust.crl_refresh", "must not be negative")
+    options: dict[str, Any] = {
         "engine": engine,
-        "crl_refresh": reader.get(table, "trust", "crl_refresh", float, 0.0),
+        "crl_refresh": refresh,
         "require_revocation": reader.get(table, "trust", "require_revocation", bool, False),
         "partial_chain": reader.get(table, "trust", "partial_chain", bool, False),
     }
-    if options["crl_refresh"] < 0:
-        reader.fail("trust.crl_refresh", "must not be negative")
     return machine, crl_files, options
 
 
@@ -222,7 +229,7 @@ def _machine(reader: _Reader, table: dict[str, Any]) -> Machine:
     if not isinstance(stores, dict):
         reader.fail("trust.stores", "must be a table of store name = [files]")
         stores = {}
-    for name, files in stores.items():
+    for name in stores:
         store = _store_name(reader, name, f"trust.stores.{name}")
         paths = reader.strings(stores, "trust.stores", name)
         for text in paths:
@@ -293,7 +300,7 @@ def _require(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
     for text in reader.strings(table, "require", "issuers"):
         try:
             issuers.append(Name.from_cryptography(x509.Name.from_rfc4514_string(_dn(text))))
-        except ValueError as exc:
+        except ValueError:
             reader.fail("require.issuers", f"{text!r} is not a distinguished name (CN=..., O=...)")
     pins = {_pin(reader, text) for text in reader.strings(table, "require", "pins")}
     return {
@@ -347,7 +354,7 @@ def _entries(
 ) -> list[T]:
     items = table.get(key, [])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        reader.fail(f"mapping.{key}", "must be an array of tables ([[mapping.%s]])" % key)
+        reader.fail(f"mapping.{key}", f"must be an array of tables ([[mapping.{key}]])")
         return []
     built = [build(reader, item, f"mapping.{key}[{i}]") for i, item in enumerate(items)]
     return [b for b in built if b is not None]

@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     result = run_live_demo(fix=args[0] if args else "move")
     for step in (result.before, result.after):
-        detail = f" {step.hresult} {step.reason} (certgate explain {step.explain})" if step.reason else ""
+        detail = (
+            f" {step.hresult} {step.reason} (certgate explain {step.explain})"
+            if step.reason
+            else ""
+        )
         print(f"{step.label}: HTTP {step.status} [{step.iis_status}]{detail}")
     return 0 if result.reproduced_and_fixed else 1
 

@@ -20,7 +20,7 @@ from certgate.core.codes import hresult_forms
 from certgate.core.gate.decision import Decision
 from certgate.logs.samples import iis_header, svclog_record, w3c_line
 
-__all__ = ["GateLogs", "W3C_FIELDS", "Served"]
+__all__ = ["W3C_FIELDS", "GateLogs", "Served"]
 
 W3C_FIELDS = (
     "date",

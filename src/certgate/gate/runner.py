@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any, cast
 
-from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread
 
 from certgate.errors import UsageError
+from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend
 from certgate.gate.config import GateConfig
 from certgate.gate.server import Clock, GateServer, _utcnow
@@ -29,14 +30,14 @@ _thread: threading.Thread | None = None
 
 
 def _ensure_reactor() -> None:
-    global _thread
+    global _thread  # noqa: PLW0603 - one reactor thread per process
     with _lock:
         if _thread is not None and _thread.is_alive():
             return
         started = threading.Event()
-        reactor.callWhenRunning(started.set)  # type: ignore[attr-defined]
+        reactor.callWhenRunning(started.set)
         _thread = threading.Thread(
-            target=reactor.run,  # type: ignore[attr-defined]
+            target=reactor.run,
             kwargs={"installSignalHandlers": False},
             name="certgate-reactor",
             daemon=True,
@@ -51,6 +52,10 @@ class RunningGate:
     server: GateServer
     host: str
     port: int
+
+    def stop(self, grace: float = 2.0) -> None:
+        """Stop now (from any thread but the reactor's): finish requests in flight, close."""
+        blockingCallFromThread(reactor, cast(Any, self.server.stop), grace)
 
     @property
     def url(self) -> str:
@@ -77,7 +82,7 @@ def running_gate(
     try:
         yield RunningGate(server, host, bound)
     finally:
-        blockingCallFromThread(reactor, server.stop, grace)
+        RunningGate(server, host, bound).stop(grace)
 
 
 def serve_forever(
@@ -97,17 +102,17 @@ def serve_forever(
             announce(server.listen(host, port))
         except Exception as exc:  # CannotListenError, a bad certificate: stop and report
             failed.append(exc)
-            reactor.stop()  # type: ignore[attr-defined]
+            reactor.stop()
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
-        reactor.callFromThread(_stop)  # type: ignore[attr-defined]
+        reactor.callFromThread(_stop)
 
     def _stop() -> None:
-        server.stop().addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+        server.stop().addBoth(lambda _: reactor.stop())
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=False)
     if failed:
         raise UsageError(f"cannot serve on {host}:{port}: {failed[0]}")

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import connectionDone
 from twisted.protocols import basic
-from twisted.internet.interfaces import IHandshakeListener, IListeningPort
+from twisted.python import failure
 from twisted.web.http import HTTPChannel
 from twisted.web.server import Request, Site
 from zope.interface import implementer
@@ -24,7 +26,7 @@ from zope.interface import implementer
 from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.judge import Judge, internal_error
-from certgate.core.gate.policy import Policy
+from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
 from certgate.gate.logwriter import GateLogs, Served
@@ -33,9 +35,7 @@ from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
 __all__ = ["GateServer"]
 
 Clock = Callable[[], datetime]
-_TOO_LARGE = (
-    b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-)
+_TOO_LARGE = b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _LINGER = 0.5  # seconds a refused connection is drained before it is closed
 _LINE_TOO_LONG = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
@@ -63,30 +63,30 @@ class GateChannel(HTTPChannel):
         self.last_active = 0.0
         self._linger_call: Any = None
 
-    def connectionMade(self) -> None:  # noqa: N802
+    def connectionMade(self) -> None:
         super().connectionMade()
-        self.last_active = reactor.seconds()  # type: ignore[attr-defined]
+        self.last_active = reactor.seconds()
         self.deadline = self.last_active + self.gate.policy.limits.handshake_timeout
         self.gate.channels.add(self)
 
-    def handshakeCompleted(self) -> None:  # noqa: N802
+    def handshakeCompleted(self) -> None:
         self.deadline = None
 
-    def lineReceived(self, line: bytes) -> None:  # noqa: N802
+    def lineReceived(self, line: bytes) -> None:
         if self.deadline is None:
-            self.deadline = reactor.seconds() + self.gate.policy.limits.header_timeout  # type: ignore[attr-defined]
+            self.deadline = reactor.seconds() + self.gate.policy.limits.header_timeout
         super().lineReceived(line)
 
-    def allHeadersReceived(self) -> None:  # noqa: N802
+    def allHeadersReceived(self) -> None:
         self.deadline = None
         super().allHeadersReceived()
 
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802
-        self.last_active = reactor.seconds()  # type: ignore[attr-defined]
+    def dataReceived(self, data: bytes) -> None:
+        self.last_active = reactor.seconds()
         if not self.rejected:
             basic.LineReceiver.dataReceived(self, data)  # HTTPChannel's only adds its timer
 
-    def connectionLost(self, reason: Any) -> None:  # noqa: N802
+    def connectionLost(self, reason: failure.Failure = connectionDone) -> None:
         if self._linger_call is not None and self._linger_call.active():
             self._linger_call.cancel()
         self.gate.channels.discard(self)
@@ -97,7 +97,7 @@ class GateChannel(HTTPChannel):
             self.chain = peer_chain(self.transport.getHandle())  # type: ignore[union-attr]
         return self.chain
 
-    def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802
+    def lineLengthExceeded(self, line: bytes) -> None:
         self.reject_oversize(_LINE_TOO_LONG)
 
     def reject_oversize(self, answer: bytes = _TOO_LARGE) -> None:
@@ -106,9 +106,9 @@ class GateChannel(HTTPChannel):
         self.rejected = True
         self.persistent = False
         self.deadline = None
-        assert self.transport is not None
-        self.transport.write(answer)
-        self._linger_call = reactor.callLater(_LINGER, self.loseConnection)  # type: ignore[attr-defined]
+        transport: Any = self.transport
+        transport.write(answer)
+        self._linger_call = reactor.callLater(_LINGER, self.loseConnection)
 
     @property
     def busy(self) -> bool:
@@ -120,7 +120,7 @@ class GateChannel(HTTPChannel):
             late = now - self.last_active > idle
         if late and self.transport is not None:
             self.deadline = None
-            self.transport.abortConnection()  # type: ignore[attr-defined]
+            self.transport.abortConnection()
 
 
 class GateRequest(Request):
@@ -128,17 +128,17 @@ class GateRequest(Request):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.started_at = reactor.seconds()  # type: ignore[attr-defined]
+        self.started_at = reactor.seconds()
         self.body_bytes = 0
         self.decision: Decision | None = None
 
-    def gotLength(self, length: int | None) -> None:  # noqa: N802
+    def gotLength(self, length: int | None) -> None:
         if length is not None and length > self.channel.gate.policy.limits.max_body_bytes:
             self.channel.reject_oversize()
             length = 0  # an empty body: what still arrives is discarded
         super().gotLength(length)
 
-    def handleContentChunk(self, data: bytes) -> None:  # noqa: N802
+    def handleContentChunk(self, data: bytes) -> None:
         self.body_bytes += len(data)
         if self.body_bytes > self.channel.gate.policy.limits.max_body_bytes:
             if not self.channel.rejected:
@@ -164,11 +164,11 @@ def _gate_channel(site: GateSite) -> GateChannel:
 
 class GateSite(Site):
     protocol = _gate_channel  # type: ignore[assignment]
-    requestFactory = GateRequest  # noqa: N815
+    requestFactory = GateRequest
 
     def __init__(self, gate: GateServer) -> None:
         # idle connections are closed by the gate's sweep: no timer per request
-        super().__init__(None, timeout=None)  # type: ignore[arg-type]
+        super().__init__(None, timeout=None)
         self.gate = gate
 
     def log(self, request: Any) -> None:
@@ -196,22 +196,22 @@ class GateServer:
         self.tls = GateTLS(identity, self.policy)
         self.logs = GateLogs(config.logs.w3c_dir, config.logs.svclog)
         self.channels: set[GateChannel] = set()
-        self.port: IListeningPort | None = None
+        self.port: Any = None  # IListeningPort
         self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
         self._refresh: task.LoopingCall | None = None
         self._sweep = task.LoopingCall(self._expire_late)
+        self._waiting: list[defer.Deferred[None]] = []
+        self._stopped = False
 
     def listen(self, host: str, port: int) -> int:
-        self.port = reactor.listenSSL(  # type: ignore[attr-defined]
-            port, GateSite(self), self.tls, backlog=128, interface=host
-        )
+        self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
         limits = self.policy.limits
         tick = min(limits.handshake_timeout, limits.header_timeout, limits.idle_timeout) / 4
         self._sweep.start(min(1.0, max(0.05, tick)), now=False)
         if self.policy.crl_refresh > 0 and self.config.crl_files:
             self._refresh = task.LoopingCall(self.refresh_crls)
             self._refresh.start(self.policy.crl_refresh, now=False)
-        return int(self.port.getHost().port)  # type: ignore[attr-defined]
+        return int(self.port.getHost().port)
 
     def handle(self, request: GateRequest) -> None:
         try:
@@ -245,7 +245,7 @@ class GateServer:
         request.finish()
 
     def _expire_late(self) -> None:
-        now = reactor.seconds()  # type: ignore[attr-defined]
+        now = reactor.seconds()
         idle = self.policy.limits.idle_timeout
         for channel in list(self.channels):
             channel.expire_if_late(now, idle)
@@ -269,43 +269,52 @@ class GateServer:
             self.judge = Judge(self.policy)
 
     def stop(self, grace: float | None = None) -> defer.Deferred[None]:
-        """Stop listening, let requests in flight finish (up to ``grace`` s), then close."""
+        """Stop listening, let requests in flight finish (up to ``grace`` s), then close.
+        Calling it again waits for the same shutdown."""
+        done: defer.Deferred[None] = defer.Deferred()
+        self._waiting.append(done)
+        if len(self._waiting) > 1 or self._stopped:
+            if self._stopped:
+                self._release()
+            return done
         for loop in (self._refresh, self._sweep):
             if loop is not None and loop.running:
                 loop.stop()
-        stopped = defer.maybeDeferred(self.port.stopListening) if self.port else defer.succeed(None)
+        if self.port is not None:
+            stopped: Any = defer.maybeDeferred(self.port.stopListening)
+            stopped.addErrback(lambda reason: self._warn(f"stop listening: {reason.value}"))
         for channel in list(self.channels):
             channel.persistent = False
-            if not channel.busy and channel.transport is not None:
-                channel.transport.loseConnection()
+            if not channel.busy:
+                channel.loseConnection()
         limit = self.policy.limits.shutdown_grace if grace is None else grace
-        done = stopped.addCallback(lambda _: self._drain(limit))
-        return done.addBoth(self._closed)
+        self._drain(reactor.seconds() + limit)
+        return done
 
-    def _drain(self, limit: float) -> defer.Deferred[None]:
-        deadline = reactor.seconds() + limit  # type: ignore[attr-defined]
+    def _drain(self, deadline: float) -> None:
+        """Poll until every connection is gone; past the deadline, abort what is left."""
+        if not self.channels:
+            self.logs.close()
+            self._stopped = True
+            self._release()
+            return
+        if reactor.seconds() >= deadline:
+            for channel in list(self.channels):
+                transport: Any = channel.transport
+                if transport is not None:
+                    transport.abortConnection()
+        reactor.callLater(0.02, self._drain, deadline)
 
-        def check() -> defer.Deferred[None] | None:
-            if not self.channels:
-                return None
-            if reactor.seconds() >= deadline:  # type: ignore[attr-defined]
-                for channel in list(self.channels):
-                    if channel.transport is not None:
-                        channel.transport.abortConnection()  # type: ignore[attr-defined]
-                return task.deferLater(reactor, 0.05, lambda: None)  # type: ignore[arg-type]
-            return task.deferLater(reactor, 0.02, check)  # type: ignore[arg-type]
-
-        return defer.maybeDeferred(check)
-
-    def _closed(self, result: Any) -> Any:
-        self.logs.close()
-        return result
+    def _release(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            waiter.callback(None)
 
 
 def _served(request: GateRequest, when: datetime) -> Served:
     server = request.getHost()
     client = request.getClientAddress()
-    elapsed = reactor.seconds() - request.started_at  # type: ignore[attr-defined]
+    elapsed = reactor.seconds() - request.started_at
     return Served(
         when=when,
         method=request.method.decode("latin-1"),

@@ -132,7 +132,7 @@ class GateTLS:
         self.hints = len(policy.hint_certificates()) if policy.requests_certificate else 0
         self.context = build_context(identity, policy)
 
-    def serverConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:  # noqa: N802
+    def serverConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
         return SSL.Connection(self.context, None)
 
 
@@ -146,5 +146,8 @@ def peer_chain(connection: SSL.Connection) -> tuple[bytes, ...]:
     if leaf is None:
         return ()
     first = crypto.dump_certificate(crypto.FILETYPE_ASN1, leaf)
-    rest = [crypto.dump_certificate(crypto.FILETYPE_ASN1, c) for c in connection.get_peer_cert_chain() or ()]
+    rest = [
+        crypto.dump_certificate(crypto.FILETYPE_ASN1, c)
+        for c in connection.get_peer_cert_chain() or ()
+    ]
     return (first, *(der for der in rest if der != first))

@@ -113,7 +113,7 @@ _MODE_RULE = {
 
 
 def hresult_name_for(code: CheckCode) -> str:
-    """The HRESULT name CryptoAPI's policy reports for a failed check (fail closed: TRUST_E_FAIL)."""
+    """The HRESULT CryptoAPI's policy reports for a failed check (unknown: TRUST_E_FAIL)."""
     return "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
 
 

@@ -98,7 +98,7 @@ def denial_body(decision: Decision, fmt: AnswerFormat, accept: str = "") -> tupl
 
 
 def _wants_html(accept: str) -> bool:
-    first = accept.split(",")[0].strip().lower()
+    first = accept.split(",", maxsplit=1)[0].strip().lower()
     return first.startswith("text/html")
 
 

@@ -92,7 +92,9 @@ def _pair(item: str) -> tuple[str, str]:
 
 def _split(text: str, separator: str) -> list[str]:
     """Split on ``separator`` outside double quotes (backslash escapes a quote)."""
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for ch in text:
         if escaped:
             escaped = False

@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from certgate.core.checks import Purpose
@@ -157,12 +156,27 @@ def judge_certificates(
             "CERT_E_CHAINING",
             certificate=leaf,
         )
-    options = {"partial_chain": policy.partial_chain, "require_revocation": policy.require_revocation}
-    if not verify_fast(
-        leaf, chain, machine, engine=policy.engine, at=at, crls=policy.crls, **options
-    ):
-        request = VerifyRequest(leaf, tuple(chain), machine, Purpose.CLIENT, at, policy.crls)
-        request = replace(request, **options)
+    accepted = verify_fast(
+        leaf,
+        chain,
+        machine,
+        engine=policy.engine,
+        at=at,
+        crls=policy.crls,
+        partial_chain=policy.partial_chain,
+        require_revocation=policy.require_revocation,
+    )
+    if not accepted:
+        request = VerifyRequest(
+            leaf,
+            tuple(chain),
+            machine,
+            Purpose.CLIENT,
+            at,
+            policy.crls,
+            partial_chain=policy.partial_chain,
+            require_revocation=policy.require_revocation,
+        )
         return _from_verdict(verify(request, [policy.engine])[policy.engine], leaf)
     problem = _requirements(policy, leaf)
     if problem is not None:
@@ -222,8 +236,9 @@ def _from_verdict(verdict: Verdict, leaf: Certificate) -> Decision:
         status = iis_status_for(HRESULTS[name])
     if status == "403.7":  # the windows engine's "client could not select": not live here
         status = "403.16"
-    return deny(status, verdict.code, explain, verdict.message, name, caveats=caveats,
-                certificate=leaf)
+    return deny(
+        status, verdict.code, explain, verdict.message, name, caveats=caveats, certificate=leaf
+    )
 
 
 def _check_hresult(code: str) -> str:
@@ -293,4 +308,3 @@ def _boundaries(policy: Policy) -> list[datetime]:
         if crl.next_update_utc is not None:
             times.append(crl.next_update_utc)
     return sorted(times)
-

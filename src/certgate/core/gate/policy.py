@@ -11,9 +11,9 @@ from enum import StrEnum
 
 from cryptography import x509
 
+from certgate.core.engines._schannel import fit_issuer_list
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.issuers import trusted_issuer_list
-from certgate.core.engines._schannel import fit_issuer_list
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 from certgate.core.stores import Machine
@@ -63,7 +63,7 @@ class Location:
         """Prefix match on whole segments, case-insensitive as IIS matches paths."""
         prefix = self.path.rstrip("/").casefold()
         path = path.casefold()
-        return prefix == "" or path == prefix or path.startswith(prefix + "/")
+        return prefix in ("", path) or path.startswith(prefix + "/")
 
 
 @dataclass(frozen=True)
@@ -133,4 +133,3 @@ class Policy:
 
     def with_machine(self, machine: Machine) -> Policy:
         return replace(self, machine=machine)
-
