@@ -32,6 +32,7 @@ from certgate.core.settings import (
 )
 
 __all__ = [
+    "IIS_APP_ID",
     "BundleSpec",
     "application_host_config",
     "certutil_store",
@@ -39,6 +40,7 @@ __all__ = [
     "format_table",
     "local_time",
     "netsh_sslcert",
+    "one_to_one_certificate",
     "reg_export",
     "schannel_reg",
     "sslbinding_reg",
@@ -164,7 +166,7 @@ def netsh_sslcert(bindings: Iterable[SslBinding], *, field_set: str = "2016") ->
 
 
 def _row(label: str, value: object) -> str:
-    return f"    {label:<29}: {value}"
+    return f"    {label:<28} : {value}"
 
 
 def _netsh_block(b: SslBinding, field_set: str) -> list[str]:

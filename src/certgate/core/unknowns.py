@@ -21,8 +21,9 @@ def unknowns(machine: Machine) -> tuple[str, ...]:
 
 
 def _stores(machine: Machine) -> list[str]:
+    ctl_names = [b.ctl_store_name.value for b in machine.bindings if b.ctl_store_name.value]
     out: list[str] = []
-    for name in _TRUST_STORES:
+    for name in dict.fromkeys([*_TRUST_STORES, *ctl_names]):
         if machine.knows(name):
             continue
         listed = machine.listed_in(name)
@@ -31,15 +32,13 @@ def _stores(machine: Machine) -> list[str]:
                 f"{name} store: known only from a listing ({len(listed)} certificate(s)); "
                 "signatures, keys and extensions not checked"
             )
+        elif name in ctl_names:
+            out.append(
+                f"{name} store (the CTL store a binding names): not exported, unknown; if it "
+                "does not exist or is empty, no client certificate is trusted"
+            )
         else:
             out.append(f"{name} store: unknown (not exported)")
-    for binding in machine.bindings:
-        ctl = binding.ctl_store_name.value
-        if ctl and not machine.knows(ctl):
-            out.append(
-                f"CTL store {ctl} named by binding {binding.endpoint}: not exported, unknown "
-                "(if it does not exist or is empty, no client certificate is trusted)"
-            )
     return out
 
 

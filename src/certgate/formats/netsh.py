@@ -44,6 +44,7 @@ from certgate.formats._text import decode_text
 __all__ = ["looks_like_netsh", "parse_netsh_sslcert"]
 
 _ROW = re.compile(r"^\s*(?P<label>\S.*?)\s+:\s?(?P<value>.*?)\s*$")
+_ROW_TIGHT = re.compile(r"^\s*(?P<label>[^:\s][^:]*?):\s(?P<value>.*?)\s*$")  # no space before ':'
 _STARTS = {"ip:port": "ipport", "hostname:port": "hostnameport", "central certificate store": "ccs"}
 # label -> (bit, True when "Enabled"/"Set" sets the bit) in DefaultCertCheckMode
 _CHECK_ROWS = {
@@ -127,7 +128,7 @@ def _blocks(text: str, path: str) -> list[_Block]:
         if line.casefold() == "extended properties:":
             in_extended = _require_block(blocks, path, number) is not None
             continue
-        match = _ROW.match(raw)
+        match = _ROW.match(raw) or _ROW_TIGHT.match(raw)
         if not match:
             raise InputError(path, f"unexpected line {line[:60]!r}", f"line {number}")
         label, value = match["label"], match["value"]

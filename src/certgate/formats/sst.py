@@ -9,7 +9,9 @@ real ``-generateSSTFromWU`` file (434 certificates, each preceded by its friendl
 
 from __future__ import annotations
 
+import hashlib
 import struct
+from collections.abc import Iterable
 
 from cryptography import x509
 
@@ -17,13 +19,14 @@ from certgate.core.model import Certificate
 from certgate.errors import InputError
 from certgate.formats._base import Loaded, LoadWarning, make_certificate
 
-__all__ = ["MAGIC", "load_sst"]
+__all__ = ["MAGIC", "dump_sst", "load_sst"]
 
 MAGIC = b"\x00\x00\x00\x00CERT"
 CERT_ELEMENT = 0x20
 CRL_ELEMENT = 0x21
 CTL_ELEMENT = 0x22
 FRIENDLY_NAME = 11
+SHA1_HASH = 3
 _HEADER = struct.Struct("<III")
 
 
@@ -81,3 +84,22 @@ def load_sst(data: bytes, path: str) -> Loaded:
 def _friendly_name(body: bytes) -> str | None:
     text = body.decode("utf-16-le", errors="replace").split("\x00", 1)[0].strip()
     return text or None
+
+
+def dump_sst(entries: Iterable[tuple[bytes, str | None]]) -> bytes:
+    """A serialized store of DER certificates with their friendly names, properties first (as
+    ``Export-Certificate -Type SST`` lays them out). Nothing else is written: no key-provider
+    information, so no pointer to any private key.
+    """
+
+    def element(prop_id: int, data: bytes) -> bytes:
+        return _HEADER.pack(prop_id, 1, len(data)) + data
+
+    out = bytearray(MAGIC)
+    for der, friendly in entries:
+        if friendly:
+            out += element(FRIENDLY_NAME, (friendly + "\x00").encode("utf-16-le"))
+        out += element(SHA1_HASH, hashlib.sha1(der).digest())
+        out += element(CERT_ELEMENT, der)
+    out += bytes(_HEADER.size)
+    return bytes(out)

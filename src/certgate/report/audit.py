@@ -11,6 +11,7 @@ from rich.table import Table
 
 from certgate.core.audit import AuditReport
 from certgate.core.issuers import ISSUER_LIST_LIMIT
+from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report.jsonout import cert_detail, cert_ref, iso
@@ -50,6 +51,7 @@ def audit_document(
             for store in report.machine.stores
             for cert in store
         ],
+        "listed_certificates": [_listed(c) for c in report.machine.listed],
         "findings": [_finding(f) for f in report.findings],
         "issuer_list": {
             "source": issuers.source,
@@ -68,7 +70,35 @@ def audit_document(
             "message": line,
         },
         "warnings": [str(w) for w in warnings],
+        "unknowns": list(report.machine.notes),
     }
+
+
+def _listed(c: ListedCertificate) -> dict[str, Any]:
+    return {
+        "sha1": c.thumbprint,
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "store": c.store,
+        "not_before": iso(c.not_before) if c.not_before else None,
+        "not_after": iso(c.not_after) if c.not_after else None,
+        "source": c.source,
+        "listed": True,
+    }
+
+
+def _certificate(finding: Finding) -> dict[str, Any] | None:
+    if finding.certificate is not None:
+        return cert_ref(finding.certificate)
+    if finding.listed is not None:
+        listed = finding.listed
+        return {
+            "sha1": listed.thumbprint,
+            "subject": listed.subject,
+            "issuer": listed.issuer,
+            "listed": True,
+        }
+    return None
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
@@ -77,7 +107,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "title": finding.title,
         "store": finding.store,
-        "certificate": cert_ref(finding.certificate) if finding.certificate else None,
+        "certificate": _certificate(finding),
         "message": finding.message,
         "references": list(finding.references),
         "fix": finding.fix,
@@ -86,18 +116,21 @@ def _finding(finding: Finding) -> dict[str, Any]:
 
 
 def print_audit(console: Console, report: AuditReport, fail_on: Severity | None) -> None:
-    stores = ", ".join(f"{s.name} ({len(s)})" for s in report.machine.stores) or "no stores"
-    console.print(f"Audited {stores} at {report.at:%Y-%m-%d %H:%M} UTC")
+    machine = report.machine
+    stores = [f"{s.name} ({len(s)})" for s in machine.stores]
+    stores += [f"{n} ({len(machine.listed_in(n))} listed)" for n in machine.listed_store_names()]
+    console.print(f"Audited {', '.join(stores) or 'no stores'} at {report.at:%Y-%m-%d %H:%M} UTC")
     if report.findings:
         console.print(_table(report.findings))
     else:
         console.print("No findings.")
     for finding in report.findings:
-        if finding.rule == "root::not-self-signed" and finding.certificate is not None:
+        subject = finding.certificate or finding.listed
+        if finding.rule == "root::not-self-signed" and subject is not None:
             console.print(
                 Panel(
                     escape(finding.fix),
-                    title=f"Fix for {escape(finding.certificate.label)}",
+                    title=f"Fix for {escape(subject.label)}",
                     title_align="left",
                     border_style="red",
                 )
@@ -113,6 +146,10 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
         ),
         markup=False,
     )
+    if machine.notes:
+        console.print("Unknown, or Windows default assumed:")
+        for note in machine.notes:
+            console.print(f"  - {note}", markup=False)
     failed, line = verdict(report, fail_on)
     console.print(f"[{'bold red' if failed else 'bold green'}]{escape(line)}[/]")
 
@@ -126,11 +163,14 @@ def _table(findings: tuple[Finding, ...]) -> Table:
     table.add_column("Finding")
     for f in findings:
         cert = f"{f.certificate.subject}\n{f.certificate.sha1}" if f.certificate else "-"
+        if f.listed is not None:
+            cert = f"{f.listed.subject or '?'}\n{f.listed.thumbprint or '?'} (listed)"
+        message = f.message + "".join(f"\n  [{e}]" for e in f.evidence if f.listed)
         table.add_row(
             f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
             escape(f.rule),
             escape(f.store or "-"),
             escape(cert),
-            escape(f.message),
+            escape(message),
         )
     return table
