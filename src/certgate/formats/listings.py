@@ -54,7 +54,7 @@ class Listing:
 
 
 def looks_like_listing(text: str) -> bool:
-    head = text[:8192]
+    head = text[:8192].replace("\r\n", "\n")
     return bool(
         re.search(r"^=+ Certificate \d+ =+$", head, re.MULTILINE)
         or re.search(r"^Thumbprint\s*: ", head, re.MULTILINE)
@@ -68,7 +68,7 @@ def parse_listing(data: bytes, path: str, default_store: str | None = None) -> L
     text = decode_text(data, path)
     lines = text.splitlines()
     order = _date_order(text)
-    if any(_CERTUTIL_BLOCK.match(ln.strip()) for ln in lines):
+    if any(_CERTUTIL_BLOCK.match(ln.strip()) or ln.startswith("CertUtil:") for ln in lines):
         builder = _Builder(path, default_store, order, "certutil -store")
         _certutil(lines, builder)
     elif any(_DASHES.match(ln) and ln.strip() for ln in lines):

@@ -101,15 +101,22 @@ def looks_like_netsh(text: str) -> bool:
 def parse_netsh_sslcert(data: bytes, path: str) -> tuple[SslBinding, ...]:
     """Parse the whole output; an empty binding list is a valid answer (no binding exists)."""
     text = decode_text(data, path)
-    blocks = _blocks(text, path)
-    if not blocks and not _only_header(text):
+    if not _has_start(text) and not _only_header(text):
         raise InputError(
             path,
             "no 'IP:port', 'Hostname:port' or 'Central Certificate Store' row: not English "
             "`netsh http show sslcert` output (for a localized Windows, export "
             "HKLM\\SYSTEM\\CurrentControlSet\\Services\\HTTP\\Parameters\\SslBindingInfo instead)",
         )
-    return tuple(_binding(block, path) for block in blocks)
+    return tuple(_binding(block, path) for block in _blocks(text, path))
+
+
+def _has_start(text: str) -> bool:
+    for line in text.splitlines():
+        match = _ROW.match(line)
+        if match and match["label"].casefold() in _STARTS:
+            return True
+    return False
 
 
 def _only_header(text: str) -> bool:

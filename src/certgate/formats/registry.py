@@ -63,6 +63,7 @@ def schannel_from_reg(reg: RegFile, base: SchannelSettings | None = None) -> Sch
             settings = _messaging(settings, key, reg.path)
         elif sub.casefold().startswith("protocols\\") and sub.count("\\") == 2:
             settings = _protocol(settings, key, sub.split("\\")[1:], reg.path)
+            settings = _misplaced(settings, key, reg.path)
         else:
             settings = _misplaced(settings, key, reg.path)
     return replace(settings, source=reg.path) if found else settings
@@ -152,7 +153,7 @@ def _protocol(
 ) -> SchannelSettings:
     protocol, side = parts
     if side.casefold() not in ("client", "server"):
-        return _misplaced(settings, key, path)
+        return settings
     current = settings.protocol(protocol, side)
     others = tuple(p for p in settings.protocols if p is not current)
     for value in key.values:
