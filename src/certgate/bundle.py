@@ -201,9 +201,15 @@ class _Loader:
     def part(self, file: BundleFile, kind: str, argument: str | None) -> None:
         try:
             detail = self._read(file, kind, argument)
-        except InputError as exc:
+        except InputError as error:
+            # Parsers cite the bundle-relative name; the error names the real file.
+            exc = (
+                InputError(file.display, error.message, error.where)
+                if (error.path == file.name)
+                else error
+            )
             if self.strict:
-                raise
+                raise exc from error
             self.errors.append(exc)
             self.parts.append(BundlePart(file.name, kind, "error", exc.diagnostics()))
             return

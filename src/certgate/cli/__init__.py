@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CertgateError as exc:
         if verbose:
             traceback.print_exc()
-        errors.print(f"certgate: {exc.diagnostics()}", markup=False)
+        errors.print(f"certgate: {exc.diagnostics()}", markup=False, soft_wrap=True)
         return EXIT_INPUT
     except KeyboardInterrupt:
         errors.print("certgate: interrupted")

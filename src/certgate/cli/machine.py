@@ -46,5 +46,5 @@ def show(path: str, as_json: bool, password: str | None, password_env: str | Non
         print_warnings(loaded.warnings)
         print_machine(out_console(), loaded)
     for error in loaded.errors:
-        err_console().print(f"certgate: {error.diagnostics()}", markup=False)
+        err_console().print(f"certgate: {error.diagnostics()}", markup=False, soft_wrap=True)
     return 2 if loaded.errors else 0

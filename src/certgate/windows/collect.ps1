@@ -38,7 +38,7 @@
 param(
     [string]$OutFile = '',
     [int]$LogDays = 7,
-    [long]$MaxLogBytes = 200MB
+    [long]$MaxLogBytes = 209715200  # 200 MB
 )
 
 Set-StrictMode -Version 2

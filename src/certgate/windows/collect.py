@@ -202,7 +202,10 @@ def _expand(path: str, host: WindowsHost) -> str:
         "systemdrive": str(host.system_drive).rstrip("\\/"),
         **{k.casefold(): v for k, v in host.env.items()},
     }
-    return re.sub(r"%([^%]+)%", lambda m: variables.get(m.group(1).casefold(), m.group(0)), path)
+    expanded = re.sub(
+        r"%([^%]+)%", lambda m: variables.get(m.group(1).casefold(), m.group(0)), path
+    )
+    return expanded.replace("\\", os.sep)  # a no-op on Windows; lets fakes use real folders
 
 
 def _logs(bundle: _Zip, host: WindowsHost, config: list[bytes], since: datetime) -> str:
