@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,7 +69,7 @@ def _seed(pki: PKI) -> tuple[Issued, Issued, BundleSpec]:
     return root, issuing, spec
 
 
-def _show(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+def _show(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
     code = main(["machine", "show", str(path), "--json"])
     return code, json.loads(capsys.readouterr().out)
 

@@ -212,7 +212,9 @@ def _windows_tree(root: Path, now: datetime) -> Path:
   <system.applicationHost>
     <sites>
       <site name="Default Web Site" id="1">
-        <application path="/"><virtualDirectory path="/" physicalPath="%SystemDrive%\\inetpub\\wwwroot" /></application>
+        <application path="/">
+          <virtualDirectory path="/" physicalPath="%SystemDrive%\\inetpub\\wwwroot" />
+        </application>
         <bindings><binding protocol="https" bindingInformation="*:443:" /></bindings>
       </site>
       <siteDefaults><logFile directory="{root}/logs-here" /></siteDefaults>
@@ -221,7 +223,9 @@ def _windows_tree(root: Path, now: datetime) -> Path:
   <location path="Default Web Site">
     <system.webServer><security><authentication>
       <iisClientCertificateMappingAuthentication enabled="true">
-        <oneToOneMappings><add certificate="QUJD" userName="alice" password="[enc:AesProvider:secret:enc]" /></oneToOneMappings>
+        <oneToOneMappings>
+          <add certificate="QUJD" userName="alice" password="[enc:AesProvider:secret:enc]" />
+        </oneToOneMappings>
       </iisClientCertificateMappingAuthentication>
     </authentication></security></system.webServer>
   </location>
@@ -262,7 +266,7 @@ def _host(pki: PKI, tmp_path: Path, now: datetime, run: Any = None) -> WindowsHo
             return b""
         raise OSError(f"unexpected command {argv}")
 
-    stores = {
+    stores: dict[str, list[tuple[bytes, str | None]]] = {
         "Root": [(root.der, "Contoso Root"), (issuing.der, None)],
         "CA": [(issuing.der, None)],
         "ContosoCTL": [(issuing.der, None)],

@@ -91,17 +91,23 @@ def parse_listing(data: bytes, path: str, default_store: str | None = None) -> L
 # -- dates ------------------------------------------------------------------------------------
 
 
+_SLASH_DATE = re.compile(
+    r"(?<!\d)(\d{1,2})/(\d{1,2})/\d{4} \d{1,2}:\d{2}(?::\d{2})?(?![:\d])(?! ?[AaPp])"
+)
+
+
 def _date_order(text: str) -> str | None:
     """'dmy' or 'mdy' for ambiguous 24-hour slash dates, from the file's unambiguous ones."""
     orders = set()
-    for match in re.finditer(
-        r"\b(\d{1,2})/(\d{1,2})/\d{4} \d{1,2}:\d{2}(?::\d{2})?(?![:\d])(?! ?[AaPp])", text
-    ):
-        first, second = int(match.group(1)), int(match.group(2))
-        if first > 12:
-            orders.add("dmy")
-        elif second > 12:
-            orders.add("mdy")
+    for line in text.splitlines():
+        if "/" not in line or ":" not in line:
+            continue
+        for match in _SLASH_DATE.finditer(line):
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12:
+                orders.add("dmy")
+            elif second > 12:
+                orders.add("mdy")
     return orders.pop() if len(orders) == 1 else None
 
 
