@@ -80,13 +80,16 @@ def test_audit_machine_with_malformed_part_exits_2(
     assert err.count("\n") == 0 and "schannel.reg: not a .reg export" in err and "line 1" in err
 
 
-def test_machine_show_text(pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_machine_show_text(
+    pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     bundle, _, issuing = _bundle(pki, tmp_path)
     assert main(["machine", "show", str(bundle)]) == 0
     out = capsys.readouterr().out
     assert "ClientAuthTrustMode" in out and "schannel.reg:4" in out
     assert "Listed certificates" in out and issuing[:12] in out
-    assert "HTTP.sys SSL bindings: not exported" in out
+    assert "  - HTTP.sys SSL bindings: not exported (netsh http show sslcert); HTTP.sys" in out
 
 
 def test_collect_out_refuses_off_windows(

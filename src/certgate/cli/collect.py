@@ -77,7 +77,7 @@ def _print_recipe(recipe: Recipe) -> None:
     ):
         console.print(f"[bold]{title}[/]" if not text else f"\n[bold]{title}[/]")
         if text:
-            console.print(text, markup=False, highlight=False)
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _collect(out: Path, log_days: int) -> int:  # the Windows part is exercised by fakes only

@@ -149,7 +149,7 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
     if machine.notes:
         console.print("Unknown, or Windows default assumed:")
         for note in machine.notes:
-            console.print(f"  - {note}", markup=False)
+            console.print(f"  - {note}", markup=False, soft_wrap=True)
     failed, line = verdict(report, fail_on)
     console.print(f"[{'bold red' if failed else 'bold green'}]{escape(line)}[/]")
 
