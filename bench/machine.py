@@ -18,10 +18,10 @@ from certgate.bundle import load_machine
 from certgate.core.iis import LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
 from certgate.testing import PKI, sst_bundle
+from certgate.testing_listings import format_list
 from certgate.testing_windows import (
     BundleSpec,
     application_host_config,
-    format_list,
     netsh_sslcert,
     schannel_reg,
     write_bundle,

@@ -23,11 +23,11 @@ from certgate.core.iis import (
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import InputError
 from certgate.testing import PKI, Issued, sst_bundle
+from certgate.testing_listings import format_list
 from certgate.testing_windows import (
     IIS_APP_ID,
     BundleSpec,
     application_host_config,
-    format_list,
     netsh_sslcert,
     schannel_reg,
     sslbinding_reg,
