@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certgate._bundlefiles import list_bundle
 from certgate.bundle import classify, load_machine
@@ -262,3 +264,33 @@ def test_not_a_bundle() -> None:
 )
 def test_classify(name: str, expected: tuple[str, str | None]) -> None:
     assert classify(name) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.binary(max_size=600), st.sampled_from(["bundle.zip", "schannel.reg", "Root.txt", "x.config"])
+)
+def test_fuzz_single_files_and_zips(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, name: str
+) -> None:
+    target = tmp_path_factory.mktemp("fuzz") / name
+    target.write_bytes(b"PK\x03\x04" + data if name.endswith(".zip") else data)
+    try:
+        loaded = load_machine(target, strict=False)
+    except InputError:
+        return
+    assert loaded.format in ("zip", "file")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="abc./\\:stores", min_size=1, max_size=20), max_size=6))
+def test_fuzz_zip_member_names(tmp_path_factory: pytest.TempPathFactory, names: list[str]) -> None:
+    target = tmp_path_factory.mktemp("fuzz") / "b.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for index, name in enumerate(names):
+            archive.writestr(f"{name}{index}", b"x")
+    try:
+        loaded = load_machine(target, strict=False)
+    except InputError:
+        return
+    assert all(".." not in p.name.split("/") for p in loaded.parts)
