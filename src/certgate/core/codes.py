@@ -1,9 +1,11 @@
 """The shared vocabulary of codes: HRESULTs, CERT_TRUST bits, TLS alerts, and knowledge-base ids.
 
 Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers
-are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]) and
-RFC 5246/8446. Knowledge-base ids are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``,
-``iis:403.16``, ``tls-alert:48``, ``openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``,
+are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]),
+RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself (X509_V_*,
+generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base ids
+are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
+``tls-alert:48``, ``openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``,
 ``certgate:untrusted-root``.
 """
 
@@ -12,12 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from certgate.core._openssl_tables import ALERT_REASONS, X509_V_CODES
+
 __all__ = [
     "CERT_TRUST_ERRORS",
     "CERT_TRUST_INFO",
     "FAMILIES",
     "HRESULTS",
+    "OPENSSL_ALERT_REASONS",
     "TLS_ALERTS",
+    "WCF_TRACE_CODES",
+    "X509_V_ERRORS",
+    "X509_V_MESSAGES",
     "CheckCode",
     "HresultForms",
     "decode_trust_bits",
@@ -25,6 +33,7 @@ __all__ = [
     "hresult_name",
     "iis_status_for",
     "kb_id",
+    "x509_v_name",
 ]
 
 # Knowledge-base families (the part of an id before the colon).
@@ -238,6 +247,28 @@ TLS_ALERTS: dict[int, str] = {
     115: "unknown_psk_identity",
     116: "certificate_required",
     120: "no_application_protocol",
+}
+
+
+# OpenSSL's reason text for a received alert ("tlsv1 alert unknown ca"), by alert number.
+OPENSSL_ALERT_REASONS: dict[int, tuple[str, ...]] = dict(ALERT_REASONS)
+
+# OpenSSL verify results: X509_V_OK and every X509_V_ERR_* that OpenSSL 3.0 (and the newer
+# OpenSSL bundled with pyOpenSSL) can return, with the text X509_verify_cert_error_string gives.
+X509_V_ERRORS: dict[str, int] = {name: number for name, number, _ in X509_V_CODES}
+X509_V_MESSAGES: dict[str, tuple[str, ...]] = {name: texts for name, _, texts in X509_V_CODES}
+_X509_V_BY_NUMBER = {number: name for name, number in X509_V_ERRORS.items()}
+
+
+def x509_v_name(number: int) -> str | None:
+    """``20`` -> ``X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``; None for unknown numbers."""
+    return _X509_V_BY_NUMBER.get(number)
+
+
+# WCF trace codes (svclog EventID): TraceCode.Channels 0x40000 + n (RS TraceCode.cs, [confirmed]).
+WCF_TRACE_CODES: dict[str, int] = {
+    "HttpsClientCertificateInvalid": 0x4000F,
+    "HttpsClientCertificateNotPresent": 0x40010,
 }
 
 
