@@ -185,7 +185,9 @@ def test_describe_is_one_line() -> None:
     line = describe("hresult:CERT_E_UNTRUSTEDROOT")
     assert line is not None and line.startswith("CERT_E_UNTRUSTEDROOT (0x800B0109): ")
     assert "\n" not in line
-    assert describe("iis:403.16") == "403.16: Client certificate is untrusted or invalid."
+    assert describe("iis:403.16") == "IIS 403.16: Client certificate is untrusted or invalid."
+    assert (describe("schannel:36885") or "").startswith("Schannel event 36885: ")
+    assert (describe("tls-alert:48") or "").startswith("unknown_ca (48): ")
     assert describe("hresult:NO_SUCH_THING") is None
     assert KB.describe("nope") is None
 

@@ -17,12 +17,12 @@ class Found:
     query: str
     matches: dict[str, Match] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
-    spans: list[tuple[int, int]] = field(default_factory=list)
+    read: bytearray = field(init=False)  # 1 where a recogniser already read the query
+    alone: bool = field(init=False)  # one token: bare numbers and generic names read freely
 
-    @property
-    def alone(self) -> bool:
-        """The whole input is one token: bare numbers and generic names may be read freely."""
-        return len(self.query.split()) == 1
+    def __post_init__(self) -> None:
+        self.read = bytearray(len(self.query))
+        self.alone = len(self.query.split(maxsplit=1)) == 1
 
     def add(self, entry: Entry, kind: MatchKind, text: str, why: str, score: int) -> None:
         best = self.matches.get(entry.id)
@@ -32,11 +32,12 @@ class Found:
             self.matches[entry.id] = Match(entry, kind, text, why, score)
 
     def consume(self, match: re.Match[str]) -> None:
-        self.spans.append(match.span())
+        start, end = match.span()
+        self.read[start:end] = b"\x01" * (end - start)
 
     def consumed(self, match: re.Match[str]) -> bool:
         start, end = match.span()
-        return any(start < s_end and s_start < end for s_start, s_end in self.spans)
+        return any(self.read[start:end])
 
     def ranked(self) -> list[Match]:
         ordered = sorted(self.order, key=lambda i: -self.matches[i].score)

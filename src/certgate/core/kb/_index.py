@@ -34,6 +34,10 @@ class Index:
         for entry in entries:
             self._add(entry)
         self.messages.sort(key=lambda item: -len(item[0]))
+        groups: dict[str, list[tuple[str, Entry]]] = defaultdict(list)
+        for message, original, entry in self.messages:
+            groups[message].append((original, entry))
+        self.message_groups = list(groups.items())  # longest message first
 
     def _add(self, entry: Entry) -> None:
         self.by_id[entry.id] = entry

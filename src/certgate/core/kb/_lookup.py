@@ -49,16 +49,18 @@ def _ids(index: Index, found: Found) -> None:
 
 
 def _messages(index: Index, found: Found) -> None:
+    """Known texts inside the input, longest first: a text inside a longer one that already
+    matched there ("self-signed certificate" in "... in certificate chain") does not count."""
     text = normalize(found.query)
-    taken: list[tuple[int, int]] = []
-    for message, original, entry in index.messages:  # longest first: a longer message wins
+    taken = bytearray(len(text))
+    for message, group in index.message_groups:
         if len(message) < 6 and message != text:
             continue
-        for start in _occurrences(text, message):
-            end = start + len(message)
-            if any(start >= s and end <= e for s, e in taken if (s, e) != (start, end)):
-                continue
-            taken.append((start, end))
+        size = len(message)
+        starts = [s for s in _occurrences(text, message) if not all(taken[s : s + size])]
+        for start in starts:
+            taken[start : start + size] = b"\x01" * size
+        for original, entry in group if starts else ():
             found.add(entry, MatchKind.MESSAGE, original, f'the text contains "{original}"', 90)
 
 

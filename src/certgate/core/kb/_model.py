@@ -102,10 +102,21 @@ class Entry:
     common: bool = False  # seen often in client-certificate failures: ranks first when ambiguous
 
     def describe(self) -> str:
-        """One line: ``CERT_E_UNTRUSTEDROOT (0x800B0109): <summary>``."""
+        """One line: ``CERT_E_UNTRUSTEDROOT (0x800B0109): <summary>``, ``IIS 403.16: ...``."""
+        label = self.name
+        if label[:1].isdigit() and self.family in _NUMBER_LABELS:
+            label = f"{_NUMBER_LABELS[self.family]} {label}"
         shown = self.forms[0][1] if self.forms and self.forms[0][1] != self.name else None
-        label = f"{self.name} ({shown})" if shown else self.name
-        return f"{label}: {self.summary}"
+        return f"{label} ({shown}): {self.summary}" if shown else f"{label}: {self.summary}"
+
+
+# What a bare number is, for families whose names are numbers.
+_NUMBER_LABELS = {
+    "iis": "IIS",
+    "schannel": "Schannel event",
+    "capi2": "CAPI2 event",
+    "nginx": "nginx",
+}
 
 
 class MatchKind(StrEnum):

@@ -211,7 +211,7 @@ def _hex(index: Index, found: Found, m: re.Match[str], value: int) -> None:
     if index.number("hresult", value) or not value:
         return
     low_words = index.low_words.get(value, []) if value <= 0xFFFF else []
-    native = bool(_NATIVE.search(found.query[: m.start()]))
+    native = bool(_NATIVE.search(found.query[max(0, m.start() - 40) : m.start()]))
     _low_word(index, found, m.group(0), value, 95 if native else 80)
     if found.alone and not decode_trust_bits(value)[1]:  # every bit is a known CERT_TRUST bit
         _trust_bits(index, found, m.group(0), value, "dwErrorStatus", 35 if low_words else 60)
@@ -221,9 +221,11 @@ def _low_word(index: Index, found: Found, text: str, value: int, score: int, how
     candidates = sorted(index.low_words.get(value, ()), key=lambda e: not _is_error(e))
     for entry in candidates:
         full = entry.forms[0][1]
+        # The facility is lost, so naming the full HRESULT is an inference (windows-facts §2.1).
         why = (
             f"{how}0x{value:X} is the low 16 bits of {full}: self-hosted WCF prints HTTP.sys "
-            f"CertFlags this way ('native error code 0x{value:X}'), losing the upper bits"
+            f"CertFlags this way ('native error code 0x{value:X}'); the upper bits are lost, "
+            "so this reading is [inferred]"
         )
         if len(candidates) > 1:
             why += f"; {len(candidates)} known HRESULTs share this low word, errors first"
