@@ -252,6 +252,7 @@ def test_a_good_entry_loads() -> None:
         ("hresult", "CERT_E_CHAINING", {"confidence": "sure"}, "sure"),
         ("hresult", "CERT_E_CHAINING", {"colour": "red"}, "unknown keys"),
         ("hresult", "CERT_E_CHAINING", {"causes": [{"text": "t"}]}, "confirm"),
+        ("hresult", "CERT_E_CHAINING", {"related": "iis:403.16"}, "list of str"),
     ],
 )
 def test_malformed_entries_are_refused(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import CertificateRevocationList
 
 from certgate.core.kb import knowledge_base
 from certgate.testing import PKI, Issued, pem_bundle
@@ -24,35 +25,36 @@ def ids(text: str) -> list[str]:
 
 
 def verify(
-    tmp_path: Path, now: datetime, leaf: Issued, *, ca: list[Issued], **options: object
+    tmp_path: Path,
+    now: datetime,
+    leaf: Issued,
+    ca: list[Issued],
+    untrusted: list[Issued] | None = None,
+    purpose: str | None = None,
+    crl: CertificateRevocationList | None = None,
 ) -> str:
     """Run ``openssl verify`` at ``now``; return what it printed (stdout and stderr)."""
     (tmp_path / "ca.pem").write_bytes(pem_bundle(ca))
     leaf.write_pem(tmp_path / "leaf.pem")
     command = ["openssl", "verify", "-attime", str(int(now.timestamp()))]
     command += ["-CAfile", str(tmp_path / "ca.pem")]
-    if untrusted := options.get("untrusted"):
-        (tmp_path / "untrusted.pem").write_bytes(pem_bundle(untrusted))  # type: ignore[arg-type]
+    if untrusted:
+        (tmp_path / "untrusted.pem").write_bytes(pem_bundle(untrusted))
         command += ["-untrusted", str(tmp_path / "untrusted.pem")]
-    if purpose := options.get("purpose"):
-        command += ["-purpose", str(purpose)]
-    if crl := options.get("crl"):
-        (tmp_path / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))  # type: ignore[attr-defined]
+    if purpose:
+        command += ["-purpose", purpose]
+    if crl is not None:
+        (tmp_path / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         command += ["-crl_check", "-CRLfile", str(tmp_path / "crl.pem")]
-    done = subprocess.run(
-        [*command, str(tmp_path / "leaf.pem")],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    command.append(str(tmp_path / "leaf.pem"))
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
     return done.stdout + done.stderr
 
 
 def test_a_missing_intermediate_is_error_20(pki: PKI, now: datetime, tmp_path: Path) -> None:
     root = pki.root("Root")
     leaf = root.intermediate("Issuing CA").client("alice")
-    output = verify(tmp_path, now, leaf, ca=[root])
+    output = verify(tmp_path, now, leaf, [root])
     assert "error 20 at 0 depth lookup" in output
     assert ids(output)[0] == "openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
 
@@ -63,9 +65,26 @@ def test_the_complete_chain_verifies_and_explains_nothing(
     """Positive control of the test above: with the intermediate, OpenSSL says OK."""
     root = pki.root("Root")
     issuing = root.intermediate("Issuing CA")
-    output = verify(tmp_path, now, issuing.client("alice"), ca=[root], untrusted=[issuing])
+    output = verify(tmp_path, now, issuing.client("alice"), [root], untrusted=[issuing])
     assert output.strip().endswith(": OK")
     assert not [i for i in ids(output) if i.startswith("openssl:X509_V_ERR")]
+
+
+def _failure(pki: PKI, now: datetime, tmp_path: Path, case: str) -> str:
+    root = pki.root("Root")
+    issuing = root.intermediate("Issuing CA")
+    if case == "expired":
+        return verify(tmp_path, now, issuing.client("a", expired=True), [root], [issuing])
+    if case == "untrusted-root":
+        other = pki.root("Other")
+        return verify(tmp_path, now, issuing.client("a"), [other], [issuing, root])
+    if case == "self-signed":
+        return verify(tmp_path, now, pki.root("a", ca=False), [root])
+    if case == "server-eku":
+        server = issuing.server("www.example.test")
+        return verify(tmp_path, now, server, [root], [issuing], purpose="sslclient")
+    leaf = issuing.client("a")
+    return verify(tmp_path, now, leaf, [root, issuing], crl=issuing.crl(revoked=[leaf]))
 
 
 @pytest.mark.parametrize(
@@ -81,28 +100,7 @@ def test_the_complete_chain_verifies_and_explains_nothing(
 def test_openssl_verify_failures(
     pki: PKI, now: datetime, tmp_path: Path, case: str, expected: str, printed: str
 ) -> None:
-    root = pki.root("Root")
-    issuing = root.intermediate("Issuing CA")
-    options: dict[str, object] = {"untrusted": [issuing]}
-    ca = [root]
-    if case == "expired":
-        leaf = issuing.client("alice", expired=True)
-    elif case == "untrusted-root":
-        leaf, ca, options = (
-            issuing.client("alice"),
-            [pki.root("Other")],
-            {"untrusted": [issuing, root]},
-        )
-    elif case == "self-signed":
-        leaf = pki.root("alice", ca=False)
-    elif case == "server-eku":
-        leaf, options["purpose"] = issuing.server("www.example.test"), "sslclient"
-    else:
-        leaf = issuing.client("alice")
-        options["crl"] = issuing.crl(revoked=[leaf])
-        ca = [root, issuing]
-        options["untrusted"] = []
-    output = verify(tmp_path, now, leaf, ca=ca, **options)
+    output = _failure(pki, now, tmp_path, case)
     assert printed in output
     assert ids(output)[0] == expected
 

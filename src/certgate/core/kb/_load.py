@@ -107,9 +107,9 @@ def _entry(family: str, key: str, raw: dict[str, Any], default: Confidence) -> E
         fixes=tuple(_text(fix) for fix in _list(raw["fixes"], str)),
         references=tuple(Reference.parse(r) for r in _list(raw["references"], str)),
         confidence=confidence,
-        aliases=_unique(bound.aliases + tuple(raw.get("aliases", ()))),
-        messages=_unique(bound.messages + tuple(raw.get("messages", ()))),
-        related=tuple(raw.get("related", ())),
+        aliases=_unique(bound.aliases + _optional(raw, "aliases")),
+        messages=_unique(bound.messages + _optional(raw, "messages")),
+        related=_optional(raw, "related"),
         value=bound.value,
         forms=bound.forms,
         group=bound.group,
@@ -135,6 +135,10 @@ def _list(value: Any, kind: type) -> list[Any]:
     if not isinstance(value, list) or not value or not all(isinstance(v, kind) for v in value):
         raise ValueError(f"expected a non-empty list of {kind.__name__}")
     return value
+
+
+def _optional(raw: dict[str, Any], key: str) -> tuple[str, ...]:
+    return tuple(_list(raw[key], str)) if key in raw else ()
 
 
 def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
