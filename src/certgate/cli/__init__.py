@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit, collect, logs, machine, verify
+from certgate.cli import audit, collect, explain, logs, machine, verify
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -35,6 +35,7 @@ def cli(verbose: bool) -> None:
 for _command in (
     audit.command,
     verify.command,
+    explain.command,
     logs.command,
     machine.command,
     collect.command,
