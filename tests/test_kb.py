@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections import Counter
-from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from importlib import resources
 from typing import Any

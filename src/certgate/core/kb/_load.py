@@ -201,8 +201,10 @@ def _event(low: int, high: int) -> Callable[[str, dict[str, Any]], _Bound]:
 
 
 def _iis(key: str, raw: dict[str, Any]) -> _Bound:
+    if re.fullmatch(r"httperr-[A-Za-z_]+", key):  # an HTTP.sys HTTPERR log reason
+        return _Bound(key, key.removeprefix("httperr-"), forms=(("httperr", key[8:]),))
     if not re.fullmatch(r"[1-5]\d\d\.\d{1,3}", key):
-        raise ValueError("an IIS code is status.substatus, e.g. 403.16")
+        raise ValueError("an IIS code is status.substatus (e.g. 403.16) or httperr-<Reason>")
     return _Bound(key, key, forms=(("status", key), ("log", key.replace(".", " "))))
 
 
