@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit
+from certgate.cli import audit, probe
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -32,7 +32,7 @@ def cli(verbose: bool) -> None:
     """Diagnose, verify and enforce TLS client-certificate authentication."""
 
 
-for _command in (audit.command,):
+for _command in (audit.command, probe.command):
     cli.add_command(_command)
 
 
