@@ -439,3 +439,23 @@ def test_silent_server_times_out_as_a_result() -> None:
     assert all(v.paths[0].without_certificate.outcome is Outcome.TIMEOUT for v in result.versions)
     assert result.requirement is Requirement.UNKNOWN
     assert result.target.sni is None  # no SNI for an IP address
+
+
+def test_without_the_message_tap_the_names_still_come_from_openssl(
+    files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyOpenSSL without the private msg-callback binding cannot run here: simulate it."""
+    monkeypatch.setattr(
+        "certgate.tls.connection.tap_handshake_messages", lambda context, sink: False
+    )
+    options = ("-Verify", "1", "-CAfile", str(files.two_roots), "-verify_return_error")
+    with s_server(files.folder, files.server, files.server_key, *options) as port:
+        result = run(port)
+    names = [files.root.x509.subject, files.other.x509.subject]
+    for version in result.versions:
+        request = version.handshake_request
+        assert request is not None and not request.from_message
+        assert request.signature_algorithms is None and request.certificate_types is None
+        assert [n.der for n in request.ca_names] == [n.public_bytes() for n in names]
+        assert request.ca_names_bytes == sum(2 + len(n.public_bytes()) for n in names)
+    assert set(verdicts(result).values()) == {Requirement.REQUIRED}
