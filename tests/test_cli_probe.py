@@ -77,7 +77,10 @@ def test_json_document(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None
     assert path["with_certificate"] is None and document["certificate_refused"] is None
 
 
-def test_text_output(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_output(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # xdist workers get COLUMNS=80
     code, out, _ = cli(capsys, f"localhost:{setup.port}")
     assert code == 0
     assert "TLS alert 40 handshake_failure" in out and "TLS alert 116" in out

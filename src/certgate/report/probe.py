@@ -303,6 +303,5 @@ def _print_findings(
 _QUIET = {
     "probe-optional",
     "probe-required-tls",
-    "probe-required-http",
     "probe-certificate-accepted",
 }
