@@ -208,6 +208,9 @@ def test_target_parse() -> None:
     for bad in ("", ":443", "host:0", "host:x", "[::1", "a b"):
         with pytest.raises(UsageError):
             Target.parse(bad)
+    for bad_sni in ("a..b", "x" * 300):
+        with pytest.raises(UsageError, match="is not a server name"):
+            Target.parse("h", sni=bad_sni)
 
 
 @settings(max_examples=200, deadline=None)

@@ -44,7 +44,13 @@ _MAX_TARGETS_FILE = 64 * 1024 * 1024
     show_default=True,
     help="Seconds to wait for each step: connect, handshake, answer.",
 )
-@click.option("-f", "--file", "targets_file", type=click.Path(), help="Probe every target in it.")
+@click.option(
+    "-f",
+    "--file",
+    "targets_file",
+    type=click.Path(),
+    help="Probe every target in it; prints JSON Lines.",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=256),

@@ -211,7 +211,7 @@ def print_probe(console: Console, result: ProbeResult, describe: Describe | None
         _print_requests(console, version)
     _print_findings(console, result.findings, describe)
     style = _STYLE[result.requirement]
-    line = f"Client certificate: [{style}]{result.requirement.value}[/]"
+    line = f"Verdict: client certificate [{style}]{result.requirement.value}[/]"
     if result.certificate_refused is not None:
         verdict = "[bold red]refused[/]" if result.certificate_refused else "[green]accepted[/]"
         line += f"; the given certificate was {verdict}"

@@ -161,6 +161,7 @@ class _Exchange:
     handshake_completed: bool = False
     data: bytes = b""
     detail: str = ""
+    cut_short: bool = False  # the answer stopped coming before it was complete
 
 
 def _exchange(
@@ -197,6 +198,7 @@ def _read_answer(
         except (SSL.SysCallError, TimeoutError):
             if not state.data:
                 raise
+            state.cut_short = True
             break
         if not chunk:
             break
@@ -241,7 +243,7 @@ def _attempt(
     exchange: _Exchange,
     pha: bool,
 ) -> Attempt:
-    http = parse_answer(exchange.data, truncated=exchange.outcome is not Outcome.ANSWERED)
+    http = parse_answer(exchange.data, truncated=exchange.cut_short)
     outcome = exchange.outcome
     if outcome is Outcome.ANSWERED and http is None:
         outcome = Outcome.CLOSED  # bytes that are no HTTP answer: not a web server

@@ -148,7 +148,7 @@ def _read(path: str, limit: int = 64 * 1024 * 1024) -> bytes:
         raise InputError(path, (exc.strerror or str(exc)).lower()) from exc
 
 
-def describe(credentials: Credentials) -> tuple[Certificate, tuple[Certificate, ...]]:
+def certificates_of(credentials: Credentials) -> tuple[Certificate, tuple[Certificate, ...]]:
     """certgate's view of the certificates (for the report); the key stays out."""
     leaf = Certificate.from_cryptography(credentials.certificate, source="client certificate")
     extra = tuple(Certificate.from_cryptography(c, source="chain") for c in credentials.chain)

@@ -29,7 +29,7 @@ from certgate.core.probe import (
 )
 from certgate.errors import UsageError
 from certgate.tls.connection import Credentials, Endpoint, Unreachable, run_attempt
-from certgate.tls.credentials import describe
+from certgate.tls.credentials import certificates_of
 
 __all__ = ["ALL_VERSIONS", "ProbeOptions", "Target", "probe", "probe_many"]
 
@@ -49,6 +49,8 @@ class Target:
         """``HOST``, ``HOST:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
         host, port = _split_host_port(text.strip())
         chosen = tuple(paths) or ("/",)
+        if sni:
+            _check_server_name(sni)
         for path in chosen:
             if not path.startswith("/") or any(c in path for c in " \r\n\t"):
                 raise UsageError(f"{path!r} is not a path (it starts with /, without spaces)")
@@ -58,7 +60,13 @@ class Target:
     def server_name(self) -> str | None:
         if self.sni is not None:
             return self.sni or None
-        return None if _is_ip(self.host) else self.host
+        if _is_ip(self.host):
+            return None
+        try:
+            _check_server_name(self.host)
+        except UsageError:
+            return None  # a host name that cannot be sent as SNI is probed without one
+        return self.host
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ def _chain(credentials: Credentials | None) -> tuple[tuple[Name, Name], ...]:
 def _client_certificate(credentials: Credentials | None) -> ClientCertificate | None:
     if credentials is None:
         return None
-    leaf, extra = describe(credentials)
+    leaf, extra = certificates_of(credentials)
     return ClientCertificate(
         leaf.subject, leaf.issuer, leaf.sha1, tuple((c.subject, c.issuer) for c in extra)
     )
@@ -205,6 +213,15 @@ def _endpoint(target: Target, timeout: float) -> Endpoint:
     if target.port != DEFAULT_PORT:
         host_header = f"{host_header}:{target.port}"
     return Endpoint(address, target.port, target.server_name, host_header)
+
+
+def _check_server_name(name: str) -> None:
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError as exc:
+        raise UsageError(f"{name!r} is not a server name ({exc})") from exc
+    if len(encoded) > 253 or b"\x00" in encoded:
+        raise UsageError(f"{name!r} is not a server name")
 
 
 def _is_ip(host: str) -> bool:

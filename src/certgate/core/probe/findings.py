@@ -15,6 +15,7 @@ from certgate.core.probe.model import (
     Basis,
     CertificateRequest,
     Outcome,
+    PageKind,
     PathResult,
     ProbeCode,
     ProbeError,
@@ -54,7 +55,8 @@ def describe_attempt(attempt: Attempt) -> str:
     if attempt.outcome is Outcome.ANSWERED and attempt.http is not None:
         http = attempt.http
         status = http.substatus or str(http.status)
-        page = f" ({http.page.value} page)" if http.page and http.page.value != "iis" else ""
+        nginx = http.page is not None and http.page is not PageKind.IIS
+        page = f" ({http.page.value} page)" if nginx and http.page else ""
         code = f" 0x{http.error_code:08X}" if http.error_code is not None else ""
         return f"HTTP {status} {http.reason}{code}{page}".strip()
     if attempt.outcome is Outcome.TIMEOUT:
