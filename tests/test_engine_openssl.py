@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from certgate.core.checks import Purpose
+from certgate.core.codes import x509_v_name
 from certgate.core.engines import EMITTED_CODES, Verdict, VerifyRequest, verify
-from certgate.core.engines.openssl import X509_V_ERRORS
 from certgate.core.stores import Machine, Store
 from certgate.testing import PKI, SERVER_AUTH, Issued
 
@@ -88,9 +88,9 @@ def test_error_table_matches_the_openssl_cli(tmp_path: Path, pki: PKI) -> None:
         check=False,
     )
     assert "error 10 at 0 depth lookup: certificate has expired" in result.stdout + result.stderr
-    assert X509_V_ERRORS[10] == "X509_V_ERR_CERT_HAS_EXPIRED"
+    assert x509_v_name(10) == "X509_V_ERR_CERT_HAS_EXPIRED"
 
 
 @pytest.mark.parametrize("number", [0, 2, 7, 18, 19, 20, 21, 23, 26, 79, 95])
 def test_emitted_codes_cover_the_table(number: int) -> None:
-    assert X509_V_ERRORS[number] in EMITTED_CODES["openssl"]
+    assert x509_v_name(number) in EMITTED_CODES["openssl"]

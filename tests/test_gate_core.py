@@ -23,6 +23,7 @@ from certgate.core.gate.mapping import (
     san_values,
 )
 from certgate.core.gate.policy import AnswerFormat, ClientCert, Location, Policy
+from certgate.core.kb import describe
 from certgate.core.names import Name
 from certgate.testing import PKI, SERVER_AUTH, Issued
 from gate_support import machine
@@ -258,3 +259,36 @@ def test_identity_headers(tree: dict[str, Issued], now: datetime) -> None:
     assert headers["Certgate-Client-Cert"].startswith("-----BEGIN%20CERTIFICATE-----%0A")
     anonymous = judge_once(Policy(locations=(Location("/", ClientCert.ACCEPT),)), "/", None, now)
     assert dict(identity_headers(anonymous)) == {"Certgate-Client-Verify": "NONE"}
+
+
+def test_every_gate_code_and_explain_id_is_in_the_knowledge_base(
+    tree: dict[str, Issued], pki: PKI, now: datetime
+) -> None:
+    for code in GateCode:
+        assert describe(f"certgate:{code.value}") is not None, code
+    trusted = machine([tree["root"]], [tree["issuing"]])
+    deny_all = MappingConfig(
+        True, many_to_one=(ManyToOne("d", "", (_rule("Subject", "CN", "*"),), Permission.DENY),)
+    )
+    nobody = MappingConfig(True, many_to_one=(ManyToOne("n", "n", (_rule("Subject", "CN", "x"),)),))
+    policies = [
+        Policy(machine=trusted, mapping=deny_all),
+        Policy(
+            machine=trusted, mapping=nobody, locations=(Location("/", ClientCert.REQUIRE, True),)
+        ),
+        Policy(machine=trusted, pins=frozenset({"00" * 32})),
+        Policy(),
+    ]
+    chains = [
+        _chain(tree["alice"]),
+        None,
+        [b"junk"],
+        _chain(tree["issuing"].client("CN=o", expired=True)),
+    ]
+    for policy in policies:
+        for chain in chains:
+            decision = judge_once(policy, "/", chain, now)
+            if not decision.allowed:
+                assert describe(decision.explain) is not None, decision.explain
+                document = json.loads(denial_body(decision, AnswerFormat.JSON)[1])
+                assert document["explanation"] == describe(decision.explain)

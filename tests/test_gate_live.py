@@ -124,7 +124,7 @@ def test_unmapped_identity_is_401_2(pki: PKI, tmp_path: Path, now: datetime) -> 
         denied = fetch(running.url + "/", identity(nobody))
         allowed = fetch(running.url + "/", identity(finance))
     assert (denied.status, denied.header("certgate-status")) == (401, "401.2")
-    assert json.loads(denied.body)["explain"] == "iis:401.2"
+    assert json.loads(denied.body)["explain"] == "certgate:not-mapped"
     assert allowed.status == 200
     assert json.loads(allowed.body)["identity"] == "fin"
 

@@ -12,7 +12,7 @@ from certgate.core.codes import (
     HRESULTS,
     X509_V_ERRORS,
     hresult_from_low_word,
-    openssl_verify_name,
+    x509_v_name,
 )
 from certgate.core.events import LogEvent, code_name, native_error_codes
 from certgate.core.logsummary import SummaryBuilder, summarise
@@ -50,13 +50,13 @@ def test_every_cert_and_trust_low_word_is_unambiguous() -> None:
 
 def test_openssl_table_matches_the_linked_openssl() -> None:
     checked = 0
-    for number, name in X509_V_ERRORS.items():
+    for name, number in X509_V_ERRORS.items():
         if hasattr(openssl_lib, name):
             assert getattr(openssl_lib, name) == number, name
             checked += 1
     assert checked >= 50
-    assert openssl_verify_name(20) == "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
-    assert openssl_verify_name(9999) is None
+    assert x509_v_name(20) == "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+    assert x509_v_name(9999) is None
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,25 @@
-"""Read a *machine bundle*: a folder describing one Windows machine's client-cert trust.
+"""Read a *machine bundle*: a folder or zip describing one Windows machine's client-cert trust.
 
 Layout (every part optional; what is missing is reported as unknown, Windows defaults assumed)::
 
-    <bundle>/
-      Root.sst, CA.p7b, ClientAuthIssuer.pem, ...   one file per store, named after the store
-      stores/<StoreName>.<ext>                        the same, in a sub-folder
-      settings.toml                                   trust mode, issuer list, binding settings
+    <bundle>/ or <bundle>.zip
+      stores/<StoreName>.<ext>      certificates of one LocalMachine store: .sst, .p7b, .pem, .cer,
+                                    .der, .crt, .pfx (certificates only); <StoreName>.<ext> at the
+                                    top level and stores/<StoreName>/<any>.<ext> work too
+      stores/<StoreName>.txt        a listing of that store when it could not be exported:
+                                    Format-List * / Format-Table output, or certutil -store
+      listings/<any>.txt            listings that name their store themselves (PSParentPath)
+      schannel.reg                  reg export of ...\\SecurityProviders\\SCHANNEL; any *.reg at
+                                    the top level or in registry/ is read (SslBindingInfo too)
+      netsh-sslcert.txt             netsh http show sslcert (wins over SslBindingInfo .reg)
+      applicationHost.config        or iis/applicationHost.config
+      iis/sites/<Site>[/<app>]/web.config
+      logs/...                      any logs; listed for `certgate logs` and the doctor
+      manifest.json                 written by the collectors: host, time, steps that failed
+      settings.toml                 overrides, applied last: it wins over everything above
+
+A zip is never extracted to disk: members are read in memory (size-capped) and names that
+would escape the bundle (``..``, absolute paths) make the whole bundle refused.
 
 ``settings.toml``::
 
@@ -13,7 +27,7 @@ Layout (every part optional; what is missing is reported as unknown, Windows def
     client_auth_trust_mode = 0          # ClientAuthTrustMode
     send_trusted_issuer_list = false    # SendTrustedIssuerList
 
-    [binding]                           # the HTTP.sys binding being judged
+    [binding]                           # the HTTP.sys binding being judged (the first one)
     endpoint = "0.0.0.0:443"
     ctl_store_name = "ClientAuthIssuer" # sslctlstorename
     cert_check_mode = 0                 # DefaultCertCheckMode
@@ -22,26 +36,66 @@ Layout (every part optional; what is missing is reported as unknown, Windows def
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from certgate._bundlefiles import BundleFile, list_bundle
+from certgate.core.iis import IisConfig
 from certgate.core.settings import FLAG_NEGOTIATE_CLIENT_CERT, SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine, canonical_store_name
+from certgate.core.unknowns import unknowns
 from certgate.errors import InputError
-from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_file
+from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes
+from certgate.formats._text import decode_text
+from certgate.formats.iisconfig import merge_iis, parse_iis_config
+from certgate.formats.listings import looks_like_listing, parse_listing
+from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
+from certgate.formats.reg import parse_reg
+from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 
-__all__ = ["LoadedMachine", "load_machine", "parse_settings"]
+__all__ = [
+    "BundleFile",
+    "BundlePart",
+    "LoadedMachine",
+    "apply_settings",
+    "classify",
+    "load_machine",
+    "parse_settings",
+]
 
 SETTINGS_FILE = "settings.toml"
+NETSH_FILE = "netsh-sslcert.txt"
+SCHANNEL_FILE = "schannel.reg"
+MANIFEST_FILE = "manifest.json"
 _STORE_SUFFIXES = {".sst", ".p7b", ".p7c", ".pem", ".crt", ".cer", ".der", ".pfx", ".p12"}
+_LISTING_SUFFIXES = {".txt", ".list"}
+# Kinds in the order they are applied: later ones refine or override earlier ones.
+_ORDER = ("store", "listing", "text", "registry", "netsh", "iis", "webconfig", "settings")
+
+
+@dataclass(frozen=True)
+class BundlePart:
+    """One file of the bundle and what became of it."""
+
+    name: str
+    kind: str  # store, listing, registry, netsh, iis, webconfig, settings, manifest, log, ignored
+    status: str  # read, error, ignored
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class LoadedMachine:
     machine: Machine
-    loaded: Loaded  # certificates and warnings from the store files
+    loaded: Loaded  # certificates and warnings from the store files (and listings)
+    logs: tuple[BundleFile, ...] = ()
+    parts: tuple[BundlePart, ...] = ()
+    errors: tuple[InputError, ...] = ()  # only when loaded with strict=False
+    collected: tuple[tuple[str, str], ...] = ()  # manifest.json: what collected it, when
+    path: str = ""
+    format: str = ""  # folder, zip, file
 
     @property
     def warnings(self) -> tuple[LoadWarning, ...]:
@@ -53,56 +107,242 @@ def load_machine(
     *,
     password: bytes | None = None,
     prompt: PasswordPrompt | None = None,
+    strict: bool = True,
 ) -> LoadedMachine:
-    folder = Path(path)
-    if not folder.is_dir():
-        raise InputError(str(path), "a machine bundle must be a folder")
-    machine = Machine()
-    loaded = Loaded()
-    for store_name, file in _store_files(folder):
-        part = load_file(file, password=password, prompt=prompt)
-        machine = machine.adding(store_name, part.certificates)
-        loaded += part
-    settings = folder / SETTINGS_FILE
-    if settings.is_file():
-        machine = parse_settings(settings, machine)
-    notes = list(machine.notes)
-    if not machine.stores:
-        notes.append("no store files found: every store is unknown")
-    if machine.schannel.client_auth_trust_mode.is_default:
-        notes.append("ClientAuthTrustMode not given: Windows default 0 (Machine Trust) assumed")
-    return LoadedMachine(replace(machine, notes=tuple(notes)), loaded)
+    """Read a bundle folder, zip or single exported file.
+
+    ``strict`` (the default) raises the first unreadable part as ``InputError``; with
+    ``strict=False`` every other part is still read and the errors are returned.
+    """
+    listing = list_bundle(Path(path))
+    loader = _Loader(password, prompt, strict)
+    classified = [(file, *classify(file.name)) for file in listing.files]
+    for kind in _ORDER:
+        for file, file_kind, argument in classified:
+            if file_kind == kind:
+                loader.part(file, kind, argument)
+    for file, file_kind, _ in classified:
+        if file_kind in ("log", "manifest", "ignored"):
+            loader.other(file, file_kind)
+    machine = loader.machine.noting(*unknowns(loader.machine))
+    return LoadedMachine(
+        machine,
+        loader.loaded,
+        tuple(loader.logs),
+        tuple(loader.parts),
+        tuple(loader.errors),
+        loader.collected,
+        str(path),
+        listing.format,
+    )
 
 
-def _store_files(folder: Path) -> list[tuple[str, Path]]:
-    found: list[tuple[str, Path]] = []
-    for directory in (folder, folder / "stores"):
-        if not directory.is_dir():
-            continue
-        for file in sorted(directory.iterdir()):
-            if file.is_file() and file.suffix.lower() in _STORE_SUFFIXES:
-                try:
-                    found.append((canonical_store_name(file.stem), file))
-                except ValueError as exc:
-                    raise InputError(str(file), f"file name is not a store name: {exc}") from exc
-    return found
+def classify(name: str) -> tuple[str, str | None]:
+    """(kind, argument) for a bundle-relative name: the store name, web.config's IIS path."""
+    parts = name.split("/")
+    top, leaf = parts[0].casefold(), parts[-1]
+    suffix = Path(leaf).suffix.casefold()
+    if len(parts) == 1:
+        return _top_level(leaf, suffix)
+    if top == "logs":
+        return "log", None
+    if top == "stores":
+        if len(parts) == 3 and suffix in _STORE_SUFFIXES:
+            return "store", parts[1]
+        if len(parts) == 2 and suffix in _STORE_SUFFIXES:
+            return "store", Path(leaf).stem
+        if len(parts) == 2 and suffix in _LISTING_SUFFIXES:
+            return "listing", Path(leaf).stem
+    if top == "listings" and suffix in _LISTING_SUFFIXES:
+        return "listing", None
+    if top == "registry" and suffix == ".reg":
+        return "registry", None
+    if top == "iis" and len(parts) == 2 and leaf.casefold() == "applicationhost.config":
+        return "iis", None
+    in_sites = top == "iis" and len(parts) >= 4 and parts[1].casefold() == "sites"
+    if in_sites and leaf.casefold() == "web.config":
+        return "webconfig", "/".join(parts[2:-1])
+    return "ignored", None
+
+
+def _top_level(leaf: str, suffix: str) -> tuple[str, str | None]:
+    folded = leaf.casefold()
+    if folded == SETTINGS_FILE:
+        return "settings", None
+    if folded == MANIFEST_FILE:
+        return "manifest", None
+    if folded == NETSH_FILE:
+        return "netsh", None
+    if folded == "applicationhost.config":
+        return "iis", None
+    if suffix == ".reg":
+        return "registry", None
+    if suffix in _STORE_SUFFIXES:
+        return "store", Path(leaf).stem
+    if suffix in _LISTING_SUFFIXES:
+        return "text", None  # netsh output or a listing: decided by content
+    return "ignored", None
+
+
+class _Loader:
+    def __init__(self, password: bytes | None, prompt: PasswordPrompt | None, strict: bool) -> None:
+        self.password = password
+        self.prompt = prompt
+        self.strict = strict
+        self.machine = Machine()
+        self.loaded = Loaded()
+        self.logs: list[BundleFile] = []
+        self.parts: list[BundlePart] = []
+        self.errors: list[InputError] = []
+        self.collected: tuple[tuple[str, str], ...] = ()
+        self.iis: IisConfig | None = None
+        self.netsh_seen = False
+
+    def part(self, file: BundleFile, kind: str, argument: str | None) -> None:
+        try:
+            detail = self._read(file, kind, argument)
+        except InputError as error:
+            # Parsers cite the bundle-relative name; the error names the real file.
+            exc = (
+                InputError(file.display, error.message, error.where)
+                if (error.path == file.name)
+                else error
+            )
+            if self.strict:
+                raise exc from error
+            self.errors.append(exc)
+            self.parts.append(BundlePart(file.name, kind, "error", exc.diagnostics()))
+            return
+        self.parts.append(BundlePart(file.name, kind, "read", detail))
+
+    def other(self, file: BundleFile, kind: str) -> None:
+        if kind == "log":
+            self.logs.append(file)
+            self.parts.append(BundlePart(file.name, "log", "read", f"{file.size:,} bytes"))
+        elif kind == "manifest":
+            self.part(file, "manifest", None)
+        else:
+            self.parts.append(BundlePart(file.name, "ignored", "ignored", "not a bundle part"))
+
+    def _read(self, file: BundleFile, kind: str, argument: str | None) -> str:
+        data = file.read()
+        if kind == "text":
+            kind = self._sniff(file, data)
+        reader = getattr(self, f"_{kind}")
+        result: str = reader(file, data, argument)
+        return result
+
+    def _sniff(self, file: BundleFile, data: bytes) -> str:
+        text = decode_text(data, file.display)
+        if looks_like_netsh(text):
+            return "netsh"
+        if looks_like_listing(text):
+            return "listing"
+        raise InputError(file.display, "neither netsh http show sslcert output nor a listing")
+
+    def _store(self, file: BundleFile, data: bytes, store: str | None) -> str:
+        name = _store_name(store or "", file)
+        part = load_bytes(data, file.name, password=self.password, prompt=self.prompt)
+        self.machine = self.machine.adding(name, part.certificates)
+        self.loaded += part
+        return f"{len(part.certificates)} certificate(s) in {name}"
+
+    def _listing(self, file: BundleFile, data: bytes, store: str | None) -> str:
+        default = _store_name(store, file) if store else None
+        listing = parse_listing(data, file.name, default)
+        for store_name, cert in listing.recovered:
+            self.machine = self.machine.adding(store_name, [cert])
+        self.machine = self.machine.with_listed(listing.listed)
+        self.loaded += Loaded(tuple(c for _, c in listing.recovered), warnings=listing.warnings)
+        recovered = (
+            f", {len(listing.recovered)} recovered whole from RawData" if listing.recovered else ""
+        )
+        return f"{listing.kind}: {len(listing.listed)} listed certificate(s){recovered}"
+
+    def _registry(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        reg = parse_reg(data, file.name)
+        before = self.machine.schannel
+        schannel = schannel_from_reg(reg, before)
+        self.machine = self.machine.with_schannel(schannel)
+        found = ["SCHANNEL"] if schannel is not before else []
+        if has_bindings(reg):
+            found.append("SslBindingInfo")
+            if not self.netsh_seen:
+                self.machine = self.machine.with_bindings(bindings_from_reg(reg), file.name)
+        return f"{len(reg.keys)} key(s): {', '.join(found) or 'nothing certgate reads'}"
+
+    def _netsh(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        bindings = parse_netsh_sslcert(data, file.name)
+        if self.machine.bindings_source and not self.netsh_seen:
+            self.machine = self.machine.noting(
+                f"bindings read from {file.name}; {self.machine.bindings_source} not used for them"
+            )
+            self.machine = replace(self.machine, bindings=(), bindings_source=None)
+        self.netsh_seen = True
+        self.machine = self.machine.with_bindings(self.machine.bindings + bindings, file.name)
+        return f"{len(bindings)} binding(s)"
+
+    def _iis(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        config = parse_iis_config(data, file.name)
+        self.iis = merge_iis(self.iis, config)
+        self.machine = self.machine.with_iis(self.iis)
+        return f"{len(config.sites)} site(s), {len(config.locations)} configured path(s)"
+
+    def _webconfig(self, file: BundleFile, data: bytes, base: str | None) -> str:
+        config = parse_iis_config(data, file.name, base or "")
+        self.iis = merge_iis(self.iis, config)
+        self.machine = self.machine.with_iis(self.iis)
+        return f"web.config for {base}: {len(config.locations)} configured path(s)"
+
+    def _settings(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(file.display, f"not UTF-8 text: {exc.reason}") from exc
+        self.machine = apply_settings(text, file.name, self.machine)
+        return "overrides applied"
+
+    def _manifest(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        try:
+            document = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(file.display, f"not JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise InputError(file.display, "must be a JSON object")
+        self.collected = tuple(
+            (str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()
+        )
+        return f"collected by {document.get('collector', 'unknown')}"
+
+
+def _store_name(name: str, file: BundleFile) -> str:
+    try:
+        return canonical_store_name(name)
+    except ValueError as exc:
+        raise InputError(file.display, f"file name is not a store name: {exc}") from exc
 
 
 def parse_settings(path: Path, machine: Machine) -> Machine:
     """Apply ``settings.toml`` to ``machine``; unknown keys and bad values are errors."""
-    name = str(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"not a readable settings file: {exc}") from exc
+    return apply_settings(text, str(path), machine)
+
+
+def apply_settings(text: str, name: str, machine: Machine) -> Machine:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(name, f"not a readable settings file: {exc}") from exc
     unknown = set(document) - {"schannel", "binding"}
     if unknown:
         raise InputError(name, f"unknown section(s): {', '.join(sorted(unknown))}")
     schannel = _schannel(document.get("schannel", {}), name, machine.schannel)
     binding = _binding(document.get("binding", {}), name, machine.binding)
-    return machine.with_schannel(schannel).with_bindings(
-        (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
-    )
+    bindings = (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
+    return replace(machine.with_schannel(schannel), bindings=bindings)
 
 
 def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> SchannelSettings:
@@ -123,7 +363,7 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
     keys = {"endpoint", "ctl_store_name", "cert_check_mode", "negotiate_client_cert"}
     _only(table, keys, name, "binding")
     source = f"{name} [binding]"
-    binding = replace(base, source=source)
+    binding = replace(base, source=source) if table else base
     if "endpoint" in table:
         binding = replace(binding, endpoint=str(table["endpoint"]))
     if "ctl_store_name" in table:

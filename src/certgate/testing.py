@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
@@ -41,7 +40,8 @@ from cryptography.x509 import CertificateRevocationList
 from cryptography.x509 import Name as X509Name
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certgate.core.model import Certificate
+from certgate.core.model import KEY_USAGE_NAMES, Certificate
+from certgate.formats.sst import dump_sst
 
 __all__ = [
     "ANY_EKU",
@@ -445,28 +445,11 @@ def sst_bundle(
     ``(cert, name)``), key identifier (20), subject-name MD5 (29) and SHA-1 hash (3), the
     order seen in a real Windows export.
     """
-
-    def element(prop_id: int, data: bytes) -> bytes:
-        return struct.pack("<III", prop_id, 1, len(data)) + data
-
-    out = bytearray(b"\x00\x00\x00\x00CERT")
+    entries = []
     for item in certs:
         cert, friendly = item if isinstance(item, tuple) else (item, None)
-        parsed = _x509_of(cert)
-        der = parsed.public_bytes(serialization.Encoding.DER)
-        if friendly is not None:
-            out += element(11, (friendly + "\x00").encode("utf-16-le"))
-        try:
-            ski = parsed.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-            out += element(20, ski.value.digest)
-        except x509.ExtensionNotFound:
-            pass
-        out += element(29, hashlib.md5(parsed.subject.public_bytes()).digest())
-        out += element(3, hashlib.sha1(der).digest())
-        out += element(0x20, der)
-    if terminator:
-        out += b"\x00" * 12
-    return bytes(out)
+        entries.append((_x509_of(cert).public_bytes(serialization.Encoding.DER), friendly))
+    return dump_sst(entries, terminator=terminator)
 
 
 def _x509_of(item: Issued | x509.Certificate) -> x509.Certificate:
@@ -498,17 +481,7 @@ def _key_usage(names: Iterable[str] | None, ca: bool, key: PrivateKey) -> x509.K
         else:
             names = ("digital_signature",)
     chosen = set(names)
-    fields = (
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-        "encipher_only",
-        "decipher_only",
-    )
+    fields = KEY_USAGE_NAMES
     unknown = chosen - set(fields)
     if unknown:
         raise ValueError(f"unknown key usage {sorted(unknown)}")

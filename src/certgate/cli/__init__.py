@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit, logs, serve, verify
+from certgate.cli import audit, collect, explain, logs, machine, probe, serve, verify
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -32,7 +32,16 @@ def cli(verbose: bool) -> None:
     """Diagnose, verify and enforce TLS client-certificate authentication."""
 
 
-for _command in (audit.command, verify.command, logs.command, serve.command):
+for _command in (
+    audit.command,
+    verify.command,
+    explain.command,
+    logs.command,
+    machine.command,
+    collect.command,
+    probe.command,
+    serve.command,
+):
     cli.add_command(_command)
 
 
@@ -53,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CertgateError as exc:
         if verbose:
             traceback.print_exc()
-        errors.print(f"certgate: {exc.diagnostics()}", markup=False)
+        errors.print(f"certgate: {exc.diagnostics()}", markup=False, soft_wrap=True)
         return EXIT_INPUT
     except KeyboardInterrupt:
         errors.print("certgate: interrupted")

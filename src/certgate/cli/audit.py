@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 
+from certgate.bundle import load_machine
 from certgate.cli._common import (
     STORE_NAME,
     StoreAssignment,
@@ -18,7 +19,8 @@ from certgate.cli._common import (
 )
 from certgate.core.audit import audit
 from certgate.core.rules import Severity
-from certgate.core.stores import ROOT
+from certgate.core.stores import ROOT, Machine
+from certgate.formats import LoadWarning
 from certgate.formats.system import load_system_stores
 from certgate.loading import StoreInputs, build_machine, machine_from_loaded
 from certgate.report.audit import audit_document, print_audit, verdict
@@ -50,6 +52,13 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 )
 @click.option("--system", is_flag=True, help="Audit this machine's own trust store(s) too.")
 @click.option(
+    "--machine",
+    "bundle",
+    type=click.Path(),
+    help="A machine bundle (folder or zip, see README) or one exported file; PATHs and --add "
+    "are added to its stores.",
+)
+@click.option(
     "--send-issuer-list",
     is_flag=True,
     help="Assume SendTrustedIssuerList=1 (the issuer list is sent; 0 is the 2012+ default).",
@@ -70,6 +79,7 @@ def command(
     store: str,
     extra: tuple[tuple[str, str], ...],
     system: bool,
+    bundle: str | None,
     send_issuer_list: bool,
     at: datetime,
     as_json: bool,
@@ -85,18 +95,22 @@ def command(
       certgate audit root.sst
       certgate audit exported-roots/ --add CA=intermediate.p7b --json
       certgate audit --system --fail-on warning
+      certgate audit --machine bundle.zip
     """
-    if not paths and not system and not extra:
-        raise click.UsageError("give at least one PATH, --add STORE=PATH or --system")
+    if not paths and not system and not extra and not bundle:
+        raise click.UsageError("give at least one PATH, --add STORE=PATH, --machine or --system")
+    secret = read_password(password, password_env)
+    base: Machine | None = None
+    warnings: tuple[LoadWarning, ...] = ()
+    if bundle:
+        from_bundle = load_machine(bundle, password=secret, prompt=password_prompt)
+        base, warnings = from_bundle.machine, from_bundle.warnings
     inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
     with file_progress("Reading") as on_file:
         machine, loaded = build_machine(
-            inputs,
-            password=read_password(password, password_env),
-            prompt=password_prompt,
-            on_file=on_file,
+            inputs, base=base, password=secret, prompt=password_prompt, on_file=on_file
         )
-    warnings = loaded.warnings
+    warnings += loaded.warnings
     if system:
         system_stores = load_system_stores()
         machine = machine_from_loaded(system_stores, machine)

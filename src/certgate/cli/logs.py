@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from certgate.cli._common import TimeParam
+from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
 from certgate.logs import FORMATS, FileResult, LogScan
@@ -66,7 +67,7 @@ def command(
             if as_events:
                 click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
     _check_inputs(scan.files)
-    summary = builder.build()
+    summary = builder.build(knowledge_base().describe)
     if as_json:
         click.echo(dumps(logs_document(scan.files, summary)))
     elif not as_events:

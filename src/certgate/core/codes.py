@@ -1,9 +1,11 @@
 """The shared vocabulary of codes: HRESULTs, CERT_TRUST bits, TLS alerts, and knowledge-base ids.
 
 Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers
-are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]) and
-RFC 5246/8446. Knowledge-base ids are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``,
-``iis:403.16``, ``tls-alert:48``, ``openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``,
+are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]),
+RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself (X509_V_*,
+generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base ids
+are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
+``tls-alert:48``, ``openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``,
 ``certgate:untrusted-root``.
 """
 
@@ -12,14 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from certgate.core._openssl_tables import ALERT_REASONS, X509_V_CODES
+
 __all__ = [
     "CERT_TRUST_ERRORS",
     "CERT_TRUST_INFO",
     "FAMILIES",
     "HRESULTS",
+    "OPENSSL_ALERT_REASONS",
     "TLS_ALERTS",
+    "WCF_TRACE_CODES",
     "X509_V_ERRORS",
+    "X509_V_MESSAGES",
     "CheckCode",
+    "GateCode",
     "HresultForms",
     "decode_trust_bits",
     "hresult_forms",
@@ -27,7 +35,7 @@ __all__ = [
     "hresult_name",
     "iis_status_for",
     "kb_id",
-    "openssl_verify_name",
+    "x509_v_name",
 ]
 
 # Knowledge-base families (the part of an id before the colon).
@@ -261,6 +269,28 @@ TLS_ALERTS: dict[int, str] = {
 }
 
 
+# OpenSSL's reason text for a received alert ("tlsv1 alert unknown ca"), by alert number.
+OPENSSL_ALERT_REASONS: dict[int, tuple[str, ...]] = dict(ALERT_REASONS)
+
+# OpenSSL verify results: X509_V_OK and every X509_V_ERR_* that OpenSSL 3.0 (and the newer
+# OpenSSL bundled with pyOpenSSL) can return, with the text X509_verify_cert_error_string gives.
+X509_V_ERRORS: dict[str, int] = {name: number for name, number, _ in X509_V_CODES}
+X509_V_MESSAGES: dict[str, tuple[str, ...]] = {name: texts for name, _, texts in X509_V_CODES}
+_X509_V_BY_NUMBER = {number: name for name, number in X509_V_ERRORS.items()}
+
+
+def x509_v_name(number: int) -> str | None:
+    """``20`` -> ``X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``; None for unknown numbers."""
+    return _X509_V_BY_NUMBER.get(number)
+
+
+# WCF trace codes (svclog EventID): TraceCode.Channels 0x40000 + n (RS TraceCode.cs, [confirmed]).
+WCF_TRACE_CODES: dict[str, int] = {
+    "HttpsClientCertificateInvalid": 0x4000F,
+    "HttpsClientCertificateNotPresent": 0x40010,
+}
+
+
 class CheckCode(StrEnum):
     """certgate's own verdict and per-certificate check codes (knowledge-base family
     ``certgate``). The rfc5280 engine's verdict code is one of these."""
@@ -289,105 +319,15 @@ class CheckCode(StrEnum):
     INTERNAL_ERROR = "internal-error"  # fail closed: a check crashed, so reject
 
 
-# OpenSSL X509_V_ERR_* verification errors by number (OpenSSL 3.0 x509_vfy.h). nginx logs
-# "(20:unable to get local issuer certificate)", Apache "Error (20): ...": both print the number.
-X509_V_ERRORS: dict[int, str] = {
-    1: "X509_V_ERR_UNSPECIFIED",
-    2: "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT",
-    3: "X509_V_ERR_UNABLE_TO_GET_CRL",
-    4: "X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE",
-    5: "X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE",
-    6: "X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
-    7: "X509_V_ERR_CERT_SIGNATURE_FAILURE",
-    8: "X509_V_ERR_CRL_SIGNATURE_FAILURE",
-    9: "X509_V_ERR_CERT_NOT_YET_VALID",
-    10: "X509_V_ERR_CERT_HAS_EXPIRED",
-    11: "X509_V_ERR_CRL_NOT_YET_VALID",
-    12: "X509_V_ERR_CRL_HAS_EXPIRED",
-    13: "X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD",
-    14: "X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD",
-    15: "X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD",
-    16: "X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD",
-    17: "X509_V_ERR_OUT_OF_MEM",
-    18: "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT",
-    19: "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN",
-    20: "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-    21: "X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-    22: "X509_V_ERR_CERT_CHAIN_TOO_LONG",
-    23: "X509_V_ERR_CERT_REVOKED",
-    24: "X509_V_ERR_NO_ISSUER_PUBLIC_KEY",
-    25: "X509_V_ERR_PATH_LENGTH_EXCEEDED",
-    26: "X509_V_ERR_INVALID_PURPOSE",
-    27: "X509_V_ERR_CERT_UNTRUSTED",
-    28: "X509_V_ERR_CERT_REJECTED",
-    29: "X509_V_ERR_SUBJECT_ISSUER_MISMATCH",
-    30: "X509_V_ERR_AKID_SKID_MISMATCH",
-    31: "X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH",
-    32: "X509_V_ERR_KEYUSAGE_NO_CERTSIGN",
-    33: "X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER",
-    34: "X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION",
-    35: "X509_V_ERR_KEYUSAGE_NO_CRL_SIGN",
-    36: "X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION",
-    37: "X509_V_ERR_INVALID_NON_CA",
-    38: "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED",
-    39: "X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE",
-    40: "X509_V_ERR_PROXY_CERTIFICATES_NOT_ALLOWED",
-    41: "X509_V_ERR_INVALID_EXTENSION",
-    42: "X509_V_ERR_INVALID_POLICY_EXTENSION",
-    43: "X509_V_ERR_NO_EXPLICIT_POLICY",
-    44: "X509_V_ERR_DIFFERENT_CRL_SCOPE",
-    45: "X509_V_ERR_UNSUPPORTED_EXTENSION_FEATURE",
-    46: "X509_V_ERR_UNNESTED_RESOURCE",
-    47: "X509_V_ERR_PERMITTED_VIOLATION",
-    48: "X509_V_ERR_EXCLUDED_VIOLATION",
-    49: "X509_V_ERR_SUBTREE_MINMAX",
-    50: "X509_V_ERR_APPLICATION_VERIFICATION",
-    51: "X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE",
-    52: "X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX",
-    53: "X509_V_ERR_UNSUPPORTED_NAME_SYNTAX",
-    54: "X509_V_ERR_CRL_PATH_VALIDATION_ERROR",
-    55: "X509_V_ERR_PATH_LOOP",
-    56: "X509_V_ERR_SUITE_B_INVALID_VERSION",
-    57: "X509_V_ERR_SUITE_B_INVALID_ALGORITHM",
-    58: "X509_V_ERR_SUITE_B_INVALID_CURVE",
-    59: "X509_V_ERR_SUITE_B_INVALID_SIGNATURE_ALGORITHM",
-    60: "X509_V_ERR_SUITE_B_LOS_NOT_ALLOWED",
-    61: "X509_V_ERR_SUITE_B_CANNOT_SIGN_P_384_WITH_P_256",
-    62: "X509_V_ERR_HOSTNAME_MISMATCH",
-    63: "X509_V_ERR_EMAIL_MISMATCH",
-    64: "X509_V_ERR_IP_ADDRESS_MISMATCH",
-    65: "X509_V_ERR_DANE_NO_MATCH",
-    66: "X509_V_ERR_EE_KEY_TOO_SMALL",
-    67: "X509_V_ERR_CA_KEY_TOO_SMALL",
-    68: "X509_V_ERR_CA_MD_TOO_WEAK",
-    69: "X509_V_ERR_INVALID_CALL",
-    70: "X509_V_ERR_STORE_LOOKUP",
-    71: "X509_V_ERR_NO_VALID_SCTS",
-    72: "X509_V_ERR_PROXY_SUBJECT_NAME_VIOLATION",
-    73: "X509_V_ERR_OCSP_VERIFY_NEEDED",
-    74: "X509_V_ERR_OCSP_VERIFY_FAILED",
-    75: "X509_V_ERR_OCSP_CERT_UNKNOWN",
-    76: "X509_V_ERR_UNSUPPORTED_SIGNATURE_ALGORITHM",
-    77: "X509_V_ERR_SIGNATURE_ALGORITHM_MISMATCH",
-    78: "X509_V_ERR_SIGNATURE_ALGORITHM_INCONSISTENCY",
-    79: "X509_V_ERR_INVALID_CA",
-    80: "X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA",
-    81: "X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN",
-    82: "X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA",
-    83: "X509_V_ERR_ISSUER_NAME_EMPTY",
-    84: "X509_V_ERR_SUBJECT_NAME_EMPTY",
-    85: "X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER",
-    86: "X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER",
-    87: "X509_V_ERR_EMPTY_SUBJECT_ALT_NAME",
-    88: "X509_V_ERR_EMPTY_SUBJECT_SAN_NOT_CRITICAL",
-    89: "X509_V_ERR_CA_BCONS_NOT_CRITICAL",
-    90: "X509_V_ERR_AUTHORITY_KEY_IDENTIFIER_CRITICAL",
-    91: "X509_V_ERR_SUBJECT_KEY_IDENTIFIER_CRITICAL",
-    92: "X509_V_ERR_CA_CERT_MISSING_KEY_USAGE",
-    93: "X509_V_ERR_EXTENSIONS_REQUIRE_VERSION_3",
-    94: "X509_V_ERR_EC_KEY_EXPLICIT_PARAMS",
-}
+class GateCode(StrEnum):
+    """``certgate serve``'s own denial reasons (knowledge-base family ``certgate``, beside
+    ``CheckCode``, whose values the first and last share)."""
 
-
-def openssl_verify_name(number: int) -> str | None:
-    return X509_V_ERRORS.get(number)
+    NO_CERTIFICATE = "no-certificate"
+    CHAIN_TOO_LONG = "chain-too-long"
+    REQUIRED_EKU_MISSING = "required-eku-missing"
+    ISSUER_NOT_ALLOWED = "issuer-not-allowed"
+    PIN_MISMATCH = "pin-mismatch"
+    NOT_MAPPED = "not-mapped"
+    MAPPING_DENIED = "mapping-denied"
+    INTERNAL_ERROR = "internal-error"

@@ -17,7 +17,7 @@ from certgate.core.codes import (
     hresult_from_low_word,
     hresult_name,
     kb_id,
-    openssl_verify_name,
+    x509_v_name,
 )
 
 __all__ = [
@@ -147,7 +147,7 @@ def tls_alert_codes(alert: int | None) -> tuple[str, ...]:
 
 
 def openssl_codes(number: int) -> tuple[str, ...]:
-    name = openssl_verify_name(number)
+    name = x509_v_name(number)
     return (kb_id("openssl", name),) if name else ()
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from certgate.core._cache import cached
+from certgate.core.iis import IisConfig
+from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.settings import SchannelSettings, SslBinding
 
@@ -116,12 +118,18 @@ class Machine:
 
     A store absent from ``stores`` is *unknown* (nobody exported it), which is different from
     a store known to be empty; ``store()`` returns an empty store for both, ``knows()`` tells.
+    Certificates known only from a listing (no DER) are in ``listed``, not in ``stores``.
+    ``bindings_source`` is None when nobody exported the HTTP.sys bindings (unknown, which is
+    different from an export with no binding); ``iis`` is None when no IIS configuration was read.
     """
 
     stores: tuple[Store, ...] = ()
     schannel: SchannelSettings = field(default_factory=SchannelSettings)
     bindings: tuple[SslBinding, ...] = ()
     notes: tuple[str, ...] = ()
+    listed: tuple[ListedCertificate, ...] = ()
+    iis: IisConfig | None = None
+    bindings_source: str | None = None
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stores]
@@ -168,5 +176,21 @@ class Machine:
     def with_schannel(self, schannel: SchannelSettings) -> Machine:
         return replace(self, schannel=schannel)
 
-    def with_bindings(self, bindings: tuple[SslBinding, ...]) -> Machine:
-        return replace(self, bindings=bindings)
+    def with_bindings(self, bindings: tuple[SslBinding, ...], source: str | None = None) -> Machine:
+        return replace(self, bindings=bindings, bindings_source=source or self.bindings_source)
+
+    def listed_in(self, name: str) -> tuple[ListedCertificate, ...]:
+        wanted = canonical_store_name(name)
+        return tuple(c for c in self.listed if c.store == wanted)
+
+    def listed_store_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.store for c in self.listed))
+
+    def with_listed(self, listed: Iterable[ListedCertificate]) -> Machine:
+        return replace(self, listed=self.listed + tuple(listed))
+
+    def with_iis(self, iis: IisConfig | None) -> Machine:
+        return replace(self, iis=iis)
+
+    def noting(self, *notes: str) -> Machine:
+        return replace(self, notes=self.notes + tuple(n for n in notes if n not in self.notes))

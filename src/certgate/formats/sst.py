@@ -9,7 +9,9 @@ real ``-generateSSTFromWU`` file (434 certificates, each preceded by its friendl
 
 from __future__ import annotations
 
+import hashlib
 import struct
+from collections.abc import Iterable
 
 from cryptography import x509
 
@@ -17,13 +19,16 @@ from certgate.core.model import Certificate
 from certgate.errors import InputError
 from certgate.formats._base import Loaded, LoadWarning, make_certificate
 
-__all__ = ["MAGIC", "load_sst"]
+__all__ = ["MAGIC", "dump_sst", "load_sst"]
 
 MAGIC = b"\x00\x00\x00\x00CERT"
 CERT_ELEMENT = 0x20
 CRL_ELEMENT = 0x21
 CTL_ELEMENT = 0x22
 FRIENDLY_NAME = 11
+KEY_IDENTIFIER = 20
+SUBJECT_NAME_MD5 = 29
+SHA1_HASH = 3
 _HEADER = struct.Struct("<III")
 
 
@@ -81,3 +86,30 @@ def load_sst(data: bytes, path: str) -> Loaded:
 def _friendly_name(body: bytes) -> str | None:
     text = body.decode("utf-16-le", errors="replace").split("\x00", 1)[0].strip()
     return text or None
+
+
+def dump_sst(entries: Iterable[tuple[bytes, str | None]], *, terminator: bool = True) -> bytes:
+    """A serialized store of DER certificates, properties first, as Windows writes them.
+
+    Per certificate: friendly name (11), key identifier (20, from the SKI), subject-name MD5
+    (29) and SHA-1 hash (3), then the certificate (0x20): the order of a real
+    ``certutil -generateSSTFromWU`` export. Nothing else is written: no key-provider
+    information, so no pointer to any private key.
+    """
+
+    def element(prop_id: int, data: bytes) -> bytes:
+        return _HEADER.pack(prop_id, 1, len(data)) + data
+
+    out = bytearray(MAGIC)
+    for der, friendly in entries:
+        if friendly:
+            out += element(FRIENDLY_NAME, (friendly + "\x00").encode("utf-16-le"))
+        cert = Certificate.from_der(der)
+        if cert.subject_key_identifier:
+            out += element(KEY_IDENTIFIER, cert.subject_key_identifier)
+        out += element(SUBJECT_NAME_MD5, hashlib.md5(cert.subject.der).digest())
+        out += element(SHA1_HASH, hashlib.sha1(der).digest())
+        out += element(CERT_ELEMENT, der)
+    if terminator:
+        out += bytes(_HEADER.size)
+    return bytes(out)

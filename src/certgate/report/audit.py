@@ -10,6 +10,7 @@ from rich.table import Table
 
 from certgate.core.audit import AuditReport
 from certgate.core.issuers import ISSUER_LIST_LIMIT
+from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report.jsonout import cert_detail, cert_ref, iso
@@ -49,6 +50,7 @@ def audit_document(
             for store in report.machine.stores
             for cert in store
         ],
+        "listed_certificates": [_listed(c) for c in report.machine.listed],
         "findings": [_finding(f) for f in report.findings],
         "issuer_list": {
             "source": issuers.source,
@@ -67,7 +69,35 @@ def audit_document(
             "message": line,
         },
         "warnings": [str(w) for w in warnings],
+        "unknowns": list(report.machine.notes),
     }
+
+
+def _listed(c: ListedCertificate) -> dict[str, Any]:
+    return {
+        "sha1": c.thumbprint,
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "store": c.store,
+        "not_before": iso(c.not_before) if c.not_before else None,
+        "not_after": iso(c.not_after) if c.not_after else None,
+        "source": c.source,
+        "listed": True,
+    }
+
+
+def _certificate(finding: Finding) -> dict[str, Any] | None:
+    if finding.certificate is not None:
+        return cert_ref(finding.certificate)
+    if finding.listed is not None:
+        listed = finding.listed
+        return {
+            "sha1": listed.thumbprint,
+            "subject": listed.subject,
+            "issuer": listed.issuer,
+            "listed": True,
+        }
+    return None
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
@@ -76,7 +106,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "title": finding.title,
         "store": finding.store,
-        "certificate": cert_ref(finding.certificate) if finding.certificate else None,
+        "certificate": _certificate(finding),
         "message": finding.message,
         "references": list(finding.references),
         "fix": finding.fix,
@@ -85,16 +115,19 @@ def _finding(finding: Finding) -> dict[str, Any]:
 
 
 def print_audit(console: Console, report: AuditReport, fail_on: Severity | None) -> None:
-    stores = ", ".join(f"{s.name} ({len(s)})" for s in report.machine.stores) or "no stores"
-    console.print(f"Audited {stores} at {report.at:%Y-%m-%d %H:%M} UTC")
+    machine = report.machine
+    stores = [f"{s.name} ({len(s)})" for s in machine.stores]
+    stores += [f"{n} ({len(machine.listed_in(n))} listed)" for n in machine.listed_store_names()]
+    console.print(f"Audited {', '.join(stores) or 'no stores'} at {report.at:%Y-%m-%d %H:%M} UTC")
     if report.findings:
         console.print(_table(report.findings))
     else:
         console.print("No findings.")
     for finding in report.findings:
-        if finding.rule == "root::not-self-signed" and finding.certificate is not None:
+        subject = finding.certificate or finding.listed
+        if finding.rule == "root::not-self-signed" and subject is not None:
             # Never wrapped: these lines are meant to be copied into PowerShell as they are.
-            console.print(f"\n[bold red]Fix for {escape(finding.certificate.label)}:[/]")
+            console.print(f"\n[bold red]Fix for {escape(subject.label)}:[/]")
             console.print(escape(finding.fix), soft_wrap=True)
     issuers = report.issuer_list
     console.print(
@@ -107,6 +140,10 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
         ),
         markup=False,
     )
+    if machine.notes:
+        console.print("Unknown, or Windows default assumed:")
+        for note in machine.notes:
+            console.print(f"  - {note}", markup=False, soft_wrap=True)
     failed, line = verdict(report, fail_on)
     console.print(f"[{'bold red' if failed else 'bold green'}]{escape(line)}[/]")
 
@@ -120,11 +157,14 @@ def _table(findings: tuple[Finding, ...]) -> Table:
     table.add_column("Finding")
     for f in findings:
         cert = f.certificate.label if f.certificate else "-"
+        if f.listed is not None:
+            cert = f"{f.listed.label} (listed)"
+        message = f.message + "".join(f"\n  [{e}]" for e in f.evidence if f.listed)
         table.add_row(
             f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
             escape(f.rule),
             escape(f.store or "-"),
             escape(cert),
-            escape(f.message),
+            escape(message),
         )
     return table

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.mapping import SanType, san_values
 from certgate.core.gate.policy import AnswerFormat
+from certgate.core.kb import describe
 
 __all__ = [
     "IDENTITY_PREFIX",
@@ -79,6 +80,7 @@ def denial_document(decision: Decision) -> dict[str, object]:
         "win32_status": decision.win32_status,
         "reason": decision.reason,
         "explain": decision.explain,
+        "explanation": describe(decision.explain),
         "explain_command": f"certgate explain {decision.explain}",
         "caveats": list(decision.caveats),
         "certificate": None
@@ -112,7 +114,8 @@ def _html(decision: Decision, document: dict[str, object]) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
         f"<body><h1>{escape(title)} ({escape(decision.iis_status)})</h1>"
-        f"<p>{escape(decision.reason)}</p><table>{rows}</table>"
+        f"<p>{escape(decision.reason)}</p>"
+        f"<p>{escape(str(document['explanation'] or ''))}</p><table>{rows}</table>"
         f"{'<ul>' + caveats + '</ul>' if caveats else ''}"
         f"<p>Explain: <code>certgate explain {escape(decision.explain)}</code></p>"
         "</body></html>\n"

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from certgate.core.codes import HRESULTS, hresult_forms
+from certgate.core.codes import HRESULTS, GateCode, hresult_forms
 from certgate.core.gate.mapping import MappingResult
 from certgate.core.model import Certificate
 
 __all__ = ["Decision", "GateCode"]
-
-
-class GateCode(StrEnum):
-    """The gate's own reasons (knowledge-base family ``certgate``)."""
-
-    NO_CERTIFICATE = "no-certificate"
-    CHAIN_TOO_LONG = "chain-too-long"
-    REQUIRED_EKU_MISSING = "required-eku-missing"
-    ISSUER_NOT_ALLOWED = "issuer-not-allowed"
-    PIN_MISMATCH = "pin-mismatch"
-    NOT_MAPPED = "not-mapped"
-    MAPPING_DENIED = "mapping-denied"
-    INTERNAL_ERROR = "internal-error"
 
 
 @dataclass(frozen=True)

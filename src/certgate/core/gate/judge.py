@@ -128,7 +128,7 @@ def for_location(location: Location, judged: Decision | None, hints: int = 0) ->
         return deny(
             "401.1",
             GateCode.MAPPING_DENIED.value,
-            kb_id("iis", "401.1"),
+            kb_id("certgate", GateCode.MAPPING_DENIED.value),
             f"the certificate matches {mapping.reason}, which denies access",
             "E_ACCESSDENIED",
             caveats=(_MAPPING_CAVEAT,),
@@ -273,7 +273,7 @@ def _not_mapped(judged: Decision | None) -> Decision:
     return deny(
         "401.2",
         GateCode.NOT_MAPPED.value,
-        kb_id("iis", "401.2"),
+        kb_id("certgate", GateCode.NOT_MAPPED.value),
         reason,
         "E_ACCESSDENIED",
         certificate=judged.certificate if judged else None,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from inspect import cleandoc
 from typing import Any, Generic, TypeVar
 
+from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 
 __all__ = ["Finding", "Hit", "Registry", "Rule", "Severity"]
@@ -42,6 +43,7 @@ class Hit:
     severity: Severity | None = None  # overrides the rule's default
     evidence: tuple[str, ...] = ()
     fix: str | None = None  # overrides the rule's fix text
+    listed: ListedCertificate | None = None  # a certificate known only from a listing
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class Finding:
     references: tuple[str, ...] = ()
     fix: str = ""
     evidence: tuple[str, ...] = ()
+    listed: ListedCertificate | None = None
+
+
+Check = Callable[[C], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
@@ -66,26 +72,36 @@ class Rule(Generic[C]):
     references: tuple[str, ...]
     fix: str
     check: Callable[[C], Iterable[Hit]] = field(repr=False)
+    # Further checks for the same finding on other evidence (Registry.also), run after ``check``.
+    more_checks: tuple[Callable[[C], Iterable[Hit]], ...] = field(default=(), repr=False)
 
     def run(self, context: C) -> list[Finding]:
-        """Run the check; an exception inside it becomes an error finding (fail closed)."""
-        try:
-            hits = list(self.check(context))
-        except Exception as exc:
-            return [
-                Finding(
-                    self.id,
-                    Severity.ERROR,
-                    self.title,
-                    f"internal error while checking, result unknown: {type(exc).__name__}: {exc}",
+        """Run every check; an exception inside one becomes an error finding (fail closed)."""
+        findings: list[Finding] = []
+        for check in (self.check, *self.more_checks):
+            try:
+                hits = list(check(context))
+            except Exception as exc:
+                findings.append(
+                    Finding(
+                        self.id,
+                        Severity.ERROR,
+                        self.title,
+                        "internal error while checking, result unknown: "
+                        f"{type(exc).__name__}: {exc}",
+                    )
                 )
-            ]
-        return [self._finding(hit) for hit in hits]
+                continue
+            findings.extend(self._finding(hit) for hit in hits)
+        return findings
 
     def _finding(self, hit: Hit) -> Finding:
         fix = hit.fix if hit.fix is not None else self.fix
-        if hit.certificate is not None:
-            fix = fix.replace("{sha1}", hit.certificate.sha1).replace("{store}", hit.store or "")
+        thumbprint = hit.certificate.sha1 if hit.certificate is not None else None
+        if hit.listed is not None:
+            thumbprint = hit.listed.thumbprint or "<thumbprint>"
+        if thumbprint is not None:
+            fix = fix.replace("{sha1}", thumbprint).replace("{store}", hit.store or "")
         return Finding(
             rule=self.id,
             severity=hit.severity or self.severity,
@@ -96,6 +112,7 @@ class Rule(Generic[C]):
             references=self.references,
             fix=fix,
             evidence=hit.evidence,
+            listed=hit.listed,
         )
 
 
@@ -143,6 +160,27 @@ class Registry(Generic[C]):
                 tuple(references),
                 cleandoc(fix) if fix else "",
                 check,
+            )
+            return check
+
+        return register
+
+    def also(self, rule_id: str) -> Callable[[Check[C]], Check[C]]:
+        """Add a check to an already registered rule: the same finding (id, severity, title,
+        references, fix) decided on other evidence, such as a certificate known only from a
+        listing. The check's docstring is appended to the rule's explanation.
+        """
+        if rule_id not in self._rules:
+            raise ValueError(f"rule {rule_id} is not registered: nothing to extend")
+
+        def register(check: Check[C]) -> Check[C]:
+            if not check.__doc__:
+                raise ValueError(f"a further check for {rule_id} needs a docstring")
+            rule = self._rules[rule_id]
+            self._rules[rule_id] = replace(
+                rule,
+                explanation=f"{rule.explanation}\n\n{cleandoc(check.__doc__)}",
+                more_checks=(*rule.more_checks, check),
             )
             return check
 

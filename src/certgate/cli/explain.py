@@ -1,0 +1,81 @@
+"""``certgate explain``: what does this code, number or log line mean, and how is it fixed?"""
+
+from __future__ import annotations
+
+import click
+
+from certgate.cli._common import json_option
+from certgate.core.codes import FAMILIES
+from certgate.core.kb import knowledge_base
+from certgate.report.console import out_console
+from certgate.report.explain import (
+    explain_document,
+    list_document,
+    print_list,
+    print_matches,
+    print_unknown,
+)
+from certgate.report.jsonout import dumps
+
+__all__ = ["command"]
+
+MAX_INPUT = 100_000  # characters; a pasted log excerpt, not a whole log file
+
+
+@click.command("explain", context_settings={"ignore_unknown_options": True})
+@click.argument("inputs", nargs=-1)
+@click.option(
+    "--list",
+    "list_entries",
+    is_flag=True,
+    help=f"List the knowledge base, or one FAMILY of it ({', '.join(FAMILIES)}).",
+)
+@json_option
+def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
+    """Explain an error code, a name or a pasted log line: meaning, likely causes (with how to
+    confirm each), fixes and references. Numbers are read in every form Windows prints them.
+
+    \b
+    Examples:
+      certgate explain 0x109                  # WCF "native error code 0x109"
+      certgate explain 2148204809             # IIS sc-win32-status
+      certgate explain 403.16
+      certgate explain alert 48
+      certgate explain "error 20 at 0 depth lookup: unable to get local issuer certificate"
+      certgate explain PartialChain --json
+      certgate explain --list schannel
+    """
+    if list_entries:
+        return _list(inputs, as_json)
+    if not inputs:
+        raise click.UsageError("give a code, a name or a log line to explain (or --list)")
+    query = " ".join(inputs)
+    if len(query) > MAX_INPUT:
+        raise click.UsageError(f"the input is {len(query)} characters; paste at most {MAX_INPUT}")
+    kb = knowledge_base()
+    matches = kb.lookup(query)
+    suggestions = [] if matches else kb.suggest(query)
+    if as_json:
+        click.echo(dumps(explain_document(query, matches, suggestions)))
+    elif matches:
+        print_matches(out_console(), query, matches)
+    else:
+        print_unknown(out_console(), query, suggestions)
+    return 0 if matches else 1
+
+
+def _list(inputs: tuple[str, ...], as_json: bool) -> int:
+    if len(inputs) > 1:
+        raise click.UsageError("--list takes at most one FAMILY")
+    kb = knowledge_base()
+    family = inputs[0] if inputs else None
+    try:
+        entries = kb.entries(family)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    families = kb.families()
+    if as_json:
+        click.echo(dumps(list_document(entries, families)))
+    else:
+        print_list(out_console(), entries, families)
+    return 0
