@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from certgate.errors import UsageError
 from certgate.report.console import err_console
+
+if TYPE_CHECKING:  # Twisted is imported only when the gate really starts
+    from certgate.gate.backends import Backend
+    from certgate.gate.tls import ServerIdentity
 
 __all__ = ["command"]
 
@@ -90,7 +96,7 @@ def command(
     return 0
 
 
-def _identity(cert: str | None, key: str | None, throwaway: bool):  # type: ignore[no-untyped-def]
+def _identity(cert: str | None, key: str | None, throwaway: bool) -> ServerIdentity:
     from certgate.gate.tls import ServerIdentity
 
     if throwaway:
@@ -102,7 +108,7 @@ def _identity(cert: str | None, key: str | None, throwaway: bool):  # type: igno
     return ServerIdentity.from_files(cert, key)
 
 
-def _backend(upstream: str | None, app: str | None):  # type: ignore[no-untyped-def]
+def _backend(upstream: str | None, app: str | None) -> Backend | None:
     from certgate.gate.backends import UpstreamProxy, WsgiApp, load_wsgi_app
 
     if upstream and app:

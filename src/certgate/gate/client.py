@@ -4,6 +4,7 @@ by default. For the live demo, the tests and the benchmark; not a general HTTP c
 from __future__ import annotations
 
 import socket
+import struct
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -85,8 +86,6 @@ def fetch(
 
 
 def _timeval(seconds: float) -> bytes:
-    import struct
-
     whole = int(seconds)
     return struct.pack("ll", whole, int((seconds - whole) * 1e6))
 

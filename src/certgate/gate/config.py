@@ -12,22 +12,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certgate.bundle import load_machine
-from certgate.core.gate.mapping import (
-    CertField,
-    FieldRule,
-    ManyToOne,
-    MappingConfig,
-    OneToOne,
-    Permission,
-    SanRule,
-    SanType,
-)
+from certgate.core.gate.mapping import MappingConfig
 from certgate.core.gate.policy import (
     ENGINES,
     AnswerFormat,
@@ -42,10 +33,11 @@ from certgate.core.settings import Setting
 from certgate.core.stores import Machine, canonical_store_name
 from certgate.errors import CertgateError
 from certgate.formats import load_file
+from certgate.gate._mapping_config import parse_mapping
+from certgate.gate._reader import Reader
 
 __all__ = ["GateConfig", "LogSettings", "PolicyError", "load_crls", "load_policy", "parse_policy"]
 
-T = TypeVar("T")
 _EKU_NAMES = {
     "clientauth": ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string,
     "serverauth": ExtendedKeyUsageOID.SERVER_AUTH.dotted_string,
@@ -84,67 +76,6 @@ class GateConfig:
     crl_files: tuple[Path, ...] = ()
 
 
-class _Reader:
-    """Typed access to the TOML tables; every problem is recorded, none stops the reading."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.errors: list[str] = []
-
-    def fail(self, where: str, message: str) -> None:
-        self.errors.append(f"{where}: {message}")
-
-    def table(self, doc: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
-        value = doc.get(key, {})
-        if not isinstance(value, dict):
-            self.fail(key, "must be a table")
-            return {}
-        for unknown in sorted(set(value) - allowed):
-            self.fail(f"{key}.{unknown}", "unknown key")
-        return value
-
-    def get(self, table: dict[str, Any], where: str, key: str, kind: type[T], default: T) -> T:
-        value = table.get(key, default)
-        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)  # type: ignore[return-value]
-        if not ok:
-            wanted = {"str": "a string", "bool": "true or false", "float": "a number"}
-            self.fail(
-                f"{where}.{key}",
-                f"must be {wanted.get(kind.__name__, kind.__name__)}, not {value!r}",
-            )
-            return default
-        checked: T = value
-        return checked
-
-    def strings(self, table: dict[str, Any], where: str, key: str) -> list[str]:
-        value = table.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(f"{where}.{key}", "must be a list of strings")
-            return []
-        return value
-
-    def choice(
-        self, table: dict[str, Any], where: str, key: str, enum: Callable[[str], T], default: T
-    ) -> T:
-        value = table.get(key)
-        if value is None:
-            return default
-        try:
-            chosen: T = enum(str(value))
-        except ValueError:
-            self.fail(f"{where}.{key}", f"{value!r} is not one of the allowed values")
-            return default
-        return chosen
-
-    def path(self, text: str) -> Path:
-        candidate = Path(text).expanduser()
-        return candidate if candidate.is_absolute() else self.base / candidate
-
-
 def load_policy(path: str | Path) -> GateConfig:
     """Read and check the policy file; ``PolicyError`` lists every problem."""
     file = Path(path)
@@ -156,13 +87,13 @@ def load_policy(path: str | Path) -> GateConfig:
 
 
 def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy") -> GateConfig:
-    reader = _Reader(base)
+    reader = Reader(base)
     allowed = {"trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"}
     for unknown in sorted(set(document) - allowed):
         reader.fail(unknown, "unknown section")
     machine, crl_files, trust = _trust(reader, document)
     tls = reader.table(document, "tls", {"versions", "hints", "hint_store"})
-    mapping = _mapping(reader, document)
+    mapping = parse_mapping(reader, document)
     policy_args: dict[str, Any] = {
         **trust,
         **_require(reader, document),
@@ -193,7 +124,7 @@ def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy"
     return GateConfig(policy, logs, tuple(crl_files))
 
 
-def _trust(reader: _Reader, document: dict[str, Any]) -> tuple[Machine, list[Path], dict[str, Any]]:
+def _trust(reader: Reader, document: dict[str, Any]) -> tuple[Machine, list[Path], dict[str, Any]]:
     keys = {
         "engine", "machine", "stores", "trust_mode", "send_trusted_issuer_list", "ctl_store",
         "crls", "crl_refresh", "require_revocation", "partial_chain",
@@ -217,7 +148,7 @@ def _trust(reader: _Reader, document: dict[str, Any]) -> tuple[Machine, list[Pat
     return machine, crl_files, options
 
 
-def _machine(reader: _Reader, table: dict[str, Any]) -> Machine:
+def _machine(reader: Reader, table: dict[str, Any]) -> Machine:
     machine = Machine()
     bundle = table.get("machine")
     if bundle is not None:
@@ -243,7 +174,7 @@ def _machine(reader: _Reader, table: dict[str, Any]) -> Machine:
     return _settings(reader, table, machine)
 
 
-def _settings(reader: _Reader, table: dict[str, Any], machine: Machine) -> Machine:
+def _settings(reader: Reader, table: dict[str, Any], machine: Machine) -> Machine:
     schannel = machine.schannel
     if "trust_mode" in table:
         mode = table["trust_mode"]
@@ -262,7 +193,7 @@ def _settings(reader: _Reader, table: dict[str, Any], machine: Machine) -> Machi
     return machine
 
 
-def _store_name(reader: _Reader, value: Any, where: str) -> str | None:
+def _store_name(reader: Reader, value: Any, where: str) -> str | None:
     if value is None:
         return None
     try:
@@ -288,7 +219,7 @@ def load_crls(
     return tuple(crls)
 
 
-def _require(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
+def _require(reader: Reader, document: dict[str, Any]) -> dict[str, Any]:
     table = reader.table(document, "require", {"eku", "issuers", "pins"})
     ekus = []
     for text in reader.strings(table, "require", "eku"):
@@ -315,7 +246,7 @@ def _dn(text: str) -> str:
     return ",".join(part.strip() for part in text.split(","))
 
 
-def _pin(reader: _Reader, text: str) -> str:
+def _pin(reader: Reader, text: str) -> str:
     value = text.strip().removeprefix("sha256/").replace(":", "")
     if len(value) == 64:
         try:
@@ -332,122 +263,8 @@ def _pin(reader: _Reader, text: str) -> str:
     return ""
 
 
-def _mapping(reader: _Reader, document: dict[str, Any]) -> MappingConfig:
-    keys = {"enabled", "one_to_one_enabled", "many_to_one_enabled", "one_to_one",
-            "many_to_one", "san"}  # fmt: skip
-    table = reader.table(document, "mapping", keys)
-    return MappingConfig(
-        enabled=reader.get(table, "mapping", "enabled", bool, bool(table)),
-        one_to_one_enabled=reader.get(table, "mapping", "one_to_one_enabled", bool, True),
-        many_to_one_enabled=reader.get(table, "mapping", "many_to_one_enabled", bool, True),
-        one_to_one=tuple(_entries(reader, table, "one_to_one", _one_to_one)),
-        many_to_one=tuple(_entries(reader, table, "many_to_one", _many_to_one)),
-        san=tuple(_entries(reader, table, "san", _san_rule)),
-    )
-
-
-def _entries(
-    reader: _Reader,
-    table: dict[str, Any],
-    key: str,
-    build: Callable[[_Reader, dict[str, Any], str], T | None],
-) -> list[T]:
-    items = table.get(key, [])
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        reader.fail(f"mapping.{key}", f"must be an array of tables ([[mapping.{key}]])")
-        return []
-    built = [build(reader, item, f"mapping.{key}[{i}]") for i, item in enumerate(items)]
-    return [b for b in built if b is not None]
-
-
-def _only(reader: _Reader, item: dict[str, Any], where: str, allowed: set[str]) -> None:
-    for unknown in sorted(set(item) - allowed):
-        reader.fail(f"{where}.{unknown}", "unknown key")
-
-
-def _one_to_one(reader: _Reader, item: dict[str, Any], where: str) -> OneToOne | None:
-    _only(reader, item, where, {"certificate", "file", "user", "enabled"})
-    user = reader.get(item, where, "user", str, "")
-    der = b""
-    if "certificate" in item:
-        try:
-            der = base64.b64decode(str(item["certificate"]), validate=True)
-        except (binascii.Error, ValueError):
-            reader.fail(f"{where}.certificate", "must be the certificate's base64 DER, one line")
-    elif "file" in item:
-        try:
-            loaded = load_file(reader.path(str(item["file"])))
-            der = loaded.certificates[0].der if loaded.certificates else b""
-        except CertgateError as exc:
-            reader.fail(f"{where}.file", exc.diagnostics())
-    if not der:
-        reader.fail(where, "needs certificate (base64 DER) or file")
-    if not user:
-        reader.fail(f"{where}.user", "is required")
-    enabled = reader.get(item, where, "enabled", bool, True)
-    return OneToOne(der, user, enabled) if der and user else None
-
-
-def _many_to_one(reader: _Reader, item: dict[str, Any], where: str) -> ManyToOne | None:
-    _only(reader, item, where, {"name", "user", "permission", "enabled", "rules"})
-    name = reader.get(item, where, "name", str, where)
-    permission = reader.choice(item, where, "permission", _permission, Permission.ALLOW)
-    user = reader.get(item, where, "user", str, "")
-    if permission is Permission.ALLOW and not user:
-        reader.fail(f"{where}.user", "is required for an Allow mapping")
-    rules = item.get("rules", [])
-    if not isinstance(rules, list) or not rules or not all(isinstance(r, dict) for r in rules):
-        reader.fail(f"{where}.rules", "must be a non-empty array of rule tables")
-        return None
-    built = [_field_rule(reader, r, f"{where}.rules[{i}]") for i, r in enumerate(rules)]
-    if any(r is None for r in built):
-        return None
-    enabled = reader.get(item, where, "enabled", bool, True)
-    return ManyToOne(name, user, tuple(r for r in built if r), permission, enabled)
-
-
-def _field_rule(reader: _Reader, item: dict[str, Any], where: str) -> FieldRule | None:
-    _only(reader, item, where, {"field", "subfield", "match", "case_sensitive"})
-    field_ = reader.choice(item, where, "field", _cert_field, None)
-    subfield = reader.get(item, where, "subfield", str, "")
-    match = reader.get(item, where, "match", str, "")
-    if field_ is None or not subfield or not match:
-        reader.fail(where, "needs field (Subject|Issuer), subfield (CN, OU, ...) and match")
-        return None
-    case = reader.get(item, where, "case_sensitive", bool, True)
-    return FieldRule(field_, subfield, match, case)
-
-
-def _san_rule(reader: _Reader, item: dict[str, Any], where: str) -> SanRule | None:
-    keys = {"name", "type", "match", "user", "permission", "case_sensitive", "enabled"}
-    _only(reader, item, where, keys)
-    kind = reader.choice(item, where, "type", lambda v: SanType(v.lower()), None)
-    match = reader.get(item, where, "match", str, "")
-    if kind is None or not match:
-        reader.fail(where, "needs type (uri, spiffe, dns, email, upn) and match")
-        return None
-    user = item.get("user")
-    return SanRule(
-        reader.get(item, where, "name", str, where),
-        kind,
-        match,
-        str(user) if user is not None else None,
-        reader.choice(item, where, "permission", _permission, Permission.ALLOW),
-        reader.get(item, where, "case_sensitive", bool, False),
-        reader.get(item, where, "enabled", bool, True),
-    )
-
-
-def _permission(value: str) -> Permission:
-    return {"allow": Permission.ALLOW, "deny": Permission.DENY}[value.lower()]
-
-
-def _cert_field(value: str) -> CertField:
-    return {"subject": CertField.SUBJECT, "issuer": CertField.ISSUER}[value.lower()]
-
-
 def _locations(
-    reader: _Reader, document: dict[str, Any], mapping: MappingConfig
+    reader: Reader, document: dict[str, Any], mapping: MappingConfig
 ) -> tuple[Location, ...]:
     items = document.get("location", [])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -462,10 +279,8 @@ def _locations(
     return tuple(built)
 
 
-def _location(
-    reader: _Reader, item: dict[str, Any], where: str, mapping: MappingConfig
-) -> Location:
-    _only(reader, item, where, {"path", "client_cert", "ssl_flags", "identity"})
+def _location(reader: Reader, item: dict[str, Any], where: str, mapping: MappingConfig) -> Location:
+    reader.only(item, where, {"path", "client_cert", "ssl_flags", "identity"})
     path = reader.get(item, where, "path", str, "/")
     if not path.startswith("/"):
         reader.fail(f"{where}.path", f"must start with /, not {path!r}")
@@ -480,7 +295,7 @@ def _location(
     return Location(path, mode, identity == "required")
 
 
-def _ssl_flags(reader: _Reader, text: str, where: str) -> ClientCert:
+def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCert:
     flags = {f.strip().lower() for f in text.split(",") if f.strip()}
     for unknown in sorted(flags - _SSL_FLAGS):
         reader.fail(where, f"unknown sslFlags value {unknown!r}")
@@ -489,7 +304,7 @@ def _ssl_flags(reader: _Reader, text: str, where: str) -> ClientCert:
     return ClientCert.ACCEPT if "sslnegotiatecert" in flags else ClientCert.IGNORE
 
 
-def _limits(reader: _Reader, document: dict[str, Any]) -> Limits:
+def _limits(reader: Reader, document: dict[str, Any]) -> Limits:
     defaults = Limits()
     names = list(defaults.__dataclass_fields__)
     table = reader.table(document, "limits", set(names))
@@ -504,7 +319,7 @@ def _limits(reader: _Reader, document: dict[str, Any]) -> Limits:
     return Limits(**values)
 
 
-def _versions(reader: _Reader, tls: dict[str, Any]) -> tuple[str, ...]:
+def _versions(reader: Reader, tls: dict[str, Any]) -> tuple[str, ...]:
     versions = reader.strings(tls, "tls", "versions") or ["1.2", "1.3"]
     for version in versions:
         if version not in ("1.2", "1.3"):
@@ -512,7 +327,7 @@ def _versions(reader: _Reader, tls: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(set(versions) & {"1.2", "1.3"})) or ("1.2", "1.3")
 
 
-def _logs(reader: _Reader, document: dict[str, Any]) -> LogSettings:
+def _logs(reader: Reader, document: dict[str, Any]) -> LogSettings:
     table = reader.table(document, "logs", {"w3c_dir", "svclog", "site"})
     w3c = table.get("w3c_dir")
     svclog = table.get("svclog")

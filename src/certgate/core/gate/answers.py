@@ -7,6 +7,7 @@ server's key, files or configuration.
 
 from __future__ import annotations
 
+import base64
 import json
 from html import escape
 from urllib.parse import quote
@@ -147,8 +148,6 @@ def identity_headers(decision: Decision) -> list[tuple[str, str]]:
 
 
 def cert_pem(der: bytes) -> str:
-    import base64
-
     body = base64.b64encode(der).decode()
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
