@@ -91,6 +91,21 @@ def test_reverse_proxy_forwards_identity_and_strips_forgeries(
     assert anonymous.header("certgate-status") == "403.7"  # forged headers do not authenticate
 
 
+def test_unreachable_upstream_is_502(
+    pkix: dict[str, Issued], tmp_path: Path, now: datetime
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    cfg = config({}, tmp_path, machine([pkix["root"]], [pkix["issuing"]]))
+    with gate(cfg, now, UpstreamProxy(f"http://127.0.0.1:{closed}")) as running:
+        response = fetch(running.url + "/", identity(pkix["alice"]))
+    assert (response.status, response.body) == (
+        502,
+        b"502 Bad Gateway: the upstream could not be reached\n",
+    )
+
+
 def _wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     keys = ("certgate.identity", "REMOTE_USER", "SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN")
     seen = {k: environ.get(k) for k in keys}

@@ -112,35 +112,40 @@ class UpstreamProxy:
         body = request.content.read()
         producer: Any = FileBodyProducer(io.BytesIO(body)) if body else None
         sent = self.agent.request(request.method, self.base + request.uri, headers, producer)
-        sent.addCallbacks(lambda r: _relay(request, r), lambda f: _bad_gateway(request, f))
+        gone: list[bool] = []  # the client went away: nothing more to write
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+        sent.addCallbacks(
+            lambda r: _relay(request, r, gone), lambda f: _bad_gateway(request, f, gone)
+        )
 
 
 _HOP_BY_HOP = (b"connection", b"keep-alive", b"te", b"trailer", b"upgrade", b"proxy-connection")
 
 
-def _relay(request: Request, response: IResponse) -> None:
+def _relay(request: Request, response: IResponse, gone: list[bool]) -> None:
     request.setResponseCode(response.code, response.phrase)
     for name, values in response.headers.getAllRawHeaders():
         if name.lower() not in _HOP_BY_HOP and name.lower() != b"transfer-encoding":
             request.responseHeaders.setRawHeaders(name, values)
-    cast(Any, response).deliverBody(_Relay(request))
+    cast(Any, response).deliverBody(_Relay(request, gone))
 
 
 class _Relay(protocol.Protocol):
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, gone: list[bool]) -> None:
         self.request = request
+        self.gone = gone
 
     def dataReceived(self, data: bytes) -> None:
-        if not self.request.finished:
+        if not self.request.finished and not self.gone:
             self.request.write(data)
 
     def connectionLost(self, reason: failure.Failure = protocol.connectionDone) -> None:
-        if not self.request.finished and not self.request._disconnected:
+        if not self.request.finished and not self.gone:
             self.request.finish()
 
 
-def _bad_gateway(request: Request, reason: failure.Failure) -> None:
-    if request.finished or request._disconnected:
+def _bad_gateway(request: Request, reason: failure.Failure, gone: list[bool]) -> None:
+    if request.finished or gone:
         return
     body = b"502 Bad Gateway: the upstream could not be reached\n"
     request.setResponseCode(502)
