@@ -57,8 +57,11 @@ class Server:
         self.ca = [self.issuing]
         server = self.issuing.server("appsrv01.contoso.test")
         self.binding = SslBinding(
-            endpoint="0.0.0.0:443", cert_hash=server.sha1, app_id=IIS_APP_ID,
-            flags=Setting(FLAG_NEGOTIATE_CLIENT_CERT, "x"), url_retrieval_timeout=15000,
+            endpoint="0.0.0.0:443",
+            cert_hash=server.sha1,
+            app_id=IIS_APP_ID,
+            flags=Setting(FLAG_NEGOTIATE_CLIENT_CERT, "x"),
+            url_retrieval_timeout=15000,
         )
         self.locations = [LocationConfig("Orders", "", "", access_ssl_flags=Setting(0x68, "x"))]
 
@@ -69,7 +72,9 @@ class Server:
         spec.add("stores/CA.sst", sst_bundle([(c, c.name) for c in self.ca]))
         spec.add("schannel.reg", schannel_reg(**self.schannel))
         spec.add("netsh-sslcert.txt", netsh_sslcert([self.binding]))
-        site = Site("Orders", "1", (SiteBinding("https", "*:443:", Setting(0)),), (Application("/"),))
+        site = Site(
+            "Orders", "1", (SiteBinding("https", "*:443:", Setting(0)),), (Application("/"),)
+        )
         spec.add("applicationHost.config", application_host_config([site], self.locations))
         for name, text in self.logs.items():
             spec.add(f"logs/{name}", text)
@@ -86,8 +91,9 @@ def iis_log(start: datetime, rows: Sequence[tuple[int, int, int]], count: int = 
     for i in range(count):
         for j, (status, sub, win32) in enumerate(rows):
             when = start + timedelta(minutes=i, seconds=j)
-            lines.append(iis_line(when=when, sc_status=status, sc_substatus=sub,
-                                  sc_win32_status=win32))
+            lines.append(
+                iis_line(when=when, sc_status=status, sc_substatus=sub, sc_win32_status=win32)
+            )
     return "".join(lines)
 
 
@@ -106,8 +112,9 @@ def seed_like(pki: PKI, **schannel: Any) -> Server:
     server = Server(pki)
     server.misplaced = [server.root.intermediate("CN=Contoso Issuing CA 01,O=Contoso Ltd,C=US")]
     server.schannel |= schannel
-    server.logs["u_ex260601.log"] = iis_log(pki.now - timedelta(hours=1),
-                                            [(403, 16, CERT_E_UNTRUSTEDROOT)])
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(403, 16, CERT_E_UNTRUSTEDROOT)]
+    )
     return server
 
 
@@ -138,8 +145,9 @@ def issuer_list_too_large(pki: PKI) -> Server:
 def client_expired(pki: PKI) -> Server:
     server = Server(pki)
     server.client = server.issuing.client("CN=carol,O=Contoso Ltd,C=US", expired=True)
-    server.logs["u_ex260601.log"] = iis_log(pki.now - timedelta(hours=1),
-                                            [(403, 17, CERT_E_EXPIRED)])
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(403, 17, CERT_E_EXPIRED)]
+    )
     return server
 
 
@@ -151,8 +159,9 @@ def client_wrong_eku(pki: PKI) -> Server:
 
 def revocation_offline(pki: PKI) -> Server:
     server = Server(pki)
-    server.logs["u_ex260601.log"] = iis_log(pki.now - timedelta(hours=1),
-                                            [(403, 16, CRYPT_E_REVOCATION_OFFLINE)])
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(403, 16, CRYPT_E_REVOCATION_OFFLINE)]
+    )
     return server
 
 
@@ -166,8 +175,9 @@ def ctl_store_empty(pki: PKI) -> Server:
 def renegotiation(pki: PKI) -> Server:
     server = Server(pki)
     server.binding = replace(server.binding, flags=Setting(0, "x"))
-    server.logs["u_ex260601.log"] = iis_log(pki.now - timedelta(hours=1),
-                                            [(500, 0, ERROR_NOT_SUPPORTED)])
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(500, 0, ERROR_NOT_SUPPORTED)]
+    )
     return server
 
 

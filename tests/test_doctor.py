@@ -79,8 +79,9 @@ def test_seed_case_reads_like_the_support_answer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     case = build_seed_case(tmp_path)
-    code, document = doctor(capsys, str(case.folder), "--client-cert", str(case.client),
-                            "--at", case.at.isoformat())
+    code, document = doctor(
+        capsys, str(case.folder), "--client-cert", str(case.client), "--at", case.at.isoformat()
+    )
     assert code == 1
     top = document["causes"][0]
     assert top["id"] == "cause::root-not-self-signed" and top["confidence"] == "high"
@@ -125,7 +126,7 @@ def test_list_sent_mode_1_and_fix_b_also_stops_the_list(
 ) -> None:
     server = sc.seed_like(pki, trust_mode=1, send_issuer_list=1)
     server.logs["u_ex260601.log"] = sc.iis_log(now, [(403, 7, 5)])
-    code, document = run_scenario(capsys, tmp_path, server, now)
+    _code, document = run_scenario(capsys, tmp_path, server, now)
     top = document["causes"][0]
     assert top["id"] == "cause::root-not-self-signed" and "403.7" in top["summary"]
     assert document["clients"][0]["iis_status"] == "403.7"
@@ -148,7 +149,7 @@ def test_unexplained_symptoms_are_listed(
 ) -> None:
     server = sc.healthy(pki)
     server.logs["u_ex260601.log"] = sc.iis_log(now, [(403, 16, sc.CERT_E_UNTRUSTEDROOT)], 3)
-    code, document = run_scenario(capsys, tmp_path, server, now)
+    _code, document = run_scenario(capsys, tmp_path, server, now)
     assert document["causes"] == []
     assert [(s["label"], s["count"]) for s in document["unexplained"]] == [
         ("IIS 403.16 / 2148204809", 3)
@@ -169,8 +170,11 @@ def test_every_explained_code_is_in_the_knowledge_base(pki: PKI, now: datetime) 
 
 
 def test_a_crashing_rule_is_reported_never_claimed(now: datetime) -> None:
-    @DIAGNOSIS_RULES.rule("cause::test-crash", severity=DIAGNOSIS_RULES["cause::renegotiation"].severity,
-                          title="crash")
+    @DIAGNOSIS_RULES.rule(
+        "cause::test-crash",
+        severity=DIAGNOSIS_RULES["cause::renegotiation"].severity,
+        title="crash",
+    )
     def crash(ctx: DoctorContext) -> list[Any]:
         """Always fails."""
         raise RuntimeError("boom")
@@ -200,9 +204,17 @@ def test_loose_inputs_root_settings_logs(
     server = sc.seed_like(pki)
     bundle, client = server.write(tmp_path)
     code, document = doctor(
-        capsys, "--root", str(bundle / "stores/Root.sst"), "--settings",
-        str(bundle / "schannel.reg"), "--logs", str(bundle / "logs"),
-        "--client-cert", str(client), "--at", now.isoformat(),
+        capsys,
+        "--root",
+        str(bundle / "stores/Root.sst"),
+        "--settings",
+        str(bundle / "schannel.reg"),
+        "--logs",
+        str(bundle / "logs"),
+        "--client-cert",
+        str(client),
+        "--at",
+        now.isoformat(),
     )
     assert code == 1 and document["causes"][0]["id"] == "cause::root-not-self-signed"
     assert document["symptoms"][0]["count"] == 5

@@ -17,16 +17,26 @@ from certgate.cli import main
 from certgate.demo import build_seed_case
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (CI installs it)"
+)
 
 
 def browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
     profile = tmp_path / "profile"
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
@@ -56,8 +66,19 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("html")
     case = build_seed_case(folder)
     html = folder / "report.html"
-    code = main(["doctor", str(case.folder), "--client-cert", str(case.client), "--at",
-                 case.at.isoformat(), "--html", str(html), "--json"])
+    code = main(
+        [
+            "doctor",
+            str(case.folder),
+            "--client-cert",
+            str(case.client),
+            "--at",
+            case.at.isoformat(),
+            "--html",
+            str(html),
+            "--json",
+        ]
+    )
     assert code == 1
     return html
 
@@ -71,8 +92,7 @@ def test_report_is_self_contained(report: Path) -> None:
 
 def test_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
-    result = browser(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600",
-                     report.as_uri())
+    result = browser(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", report.as_uri())
     assert shot.exists(), result.stderr[-2000:]
     blank = tmp_path / "blank.png"
     empty = tmp_path / "empty.html"
@@ -83,12 +103,18 @@ def test_renders_in_chromium(report: Path, tmp_path: Path) -> None:
 
 
 def test_dom_has_the_answer_and_the_copy_button_works(report: Path, tmp_path: Path) -> None:
-    result = browser(tmp_path, "--virtual-time-budget=5000", "--dump-dom",
-                     report.as_uri() + "#selftest")
+    result = browser(
+        tmp_path, "--virtual-time-budget=5000", "--dump-dom", report.as_uri() + "#selftest"
+    )
     dom = result.stdout
     assert "Root cause: Non-self-signed certificates in LocalMachine\\Root" in dom, result.stderr
-    for text in ("KB 2802568", "1,204 HttpsClientCertificateInvalid 0x109 events",
-                 "move-root-to-ca.ps1", "[inferred]", "Log timeline"):
+    for text in (
+        "KB 2802568",
+        "1,204 HttpsClientCertificateInvalid 0x109 events",
+        "move-root-to-ca.ps1",
+        "[inferred]",
+        "Log timeline",
+    ):
         assert text in dom, text
     match = re.search(r'data-selftest="copied:(\w+):(\d+)"', dom)
     assert match, dom[:500]

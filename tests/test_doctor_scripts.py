@@ -67,11 +67,17 @@ def test_powershell_scripts_parse(pki: PKI) -> None:
     move = move_script(MoveCertificates(refs, "Root", "CA"), "A", "Move")
     imported = import_script(
         ImportCertificates("ClientAuthIssuer", tuple(r.certificate for r in refs if r.certificate)),
-        ["ClientAuthIssuer-1.cer", "ClientAuthIssuer-2.cer"], "B", "Import it's",
+        ["ClientAuthIssuer-1.cer", "ClientAuthIssuer-2.cer"],
+        "B",
+        "Import it's",
     )
     assert ps_errors(move) == [] and ps_errors(imported) == []
-    for needle in ("Export-Certificate -Cert $all -Type SST", "-WhatIf:$DryRun", "[switch]$Apply",
-                   "Nothing to do"):
+    for needle in (
+        "Export-Certificate -Cert $all -Type SST",
+        "-WhatIf:$DryRun",
+        "[switch]$Apply",
+        "Nothing to do",
+    ):
         assert needle in move
     assert all(r.sha1 in move for r in refs)
     assert ps_errors(move.replace("foreach ($cert in $present) {", "foreach ($cert in {", 1))
@@ -79,10 +85,15 @@ def test_powershell_scripts_parse(pki: PKI) -> None:
 
 def _binding() -> SslBinding:
     return SslBinding(
-        endpoint="0.0.0.0:8443", cert_hash="AB" * 20, app_id=IIS_APP_ID,
-        cert_store_name="WebHosting", cert_check_mode=Setting(0x2 | 0x10000),
-        revocation_freshness_time=3600, url_retrieval_timeout=15000,
-        ctl_identifier="Partner List", flags=Setting(0x1),
+        endpoint="0.0.0.0:8443",
+        cert_hash="AB" * 20,
+        app_id=IIS_APP_ID,
+        cert_store_name="WebHosting",
+        cert_check_mode=Setting(0x2 | 0x10000),
+        revocation_freshness_time=3600,
+        url_retrieval_timeout=15000,
+        ctl_identifier="Partner List",
+        flags=Setting(0x1),
     )
 
 
@@ -96,7 +107,9 @@ def _binding() -> SslBinding:
         (("sslctlstorename", ""),),
     ],
 )
-def test_netsh_lines_parse_and_keep_every_other_setting(changes: tuple[tuple[str, str], ...]) -> None:
+def test_netsh_lines_parse_and_keep_every_other_setting(
+    changes: tuple[tuple[str, str], ...],
+) -> None:
     binding = replace(_binding(), ctl_store_name=Setting("Partner CAs"))
     script = netsh_script(UpdateBinding(binding, changes), "A", "t")
     commands = [netsh_part(line) for line in script.split("\r\n") if line.startswith("netsh http ")]
@@ -105,8 +118,15 @@ def test_netsh_lines_parse_and_keep_every_other_setting(changes: tuple[tuple[str
     assert len(writes) == 1
     expected = updated_binding(binding, changes)
     got = binding_from_command(writes[0])
-    for name in ("endpoint", "cert_hash", "app_id", "cert_store_name", "revocation_freshness_time",
-                 "url_retrieval_timeout", "ctl_identifier"):
+    for name in (
+        "endpoint",
+        "cert_hash",
+        "app_id",
+        "cert_store_name",
+        "revocation_freshness_time",
+        "url_retrieval_timeout",
+        "ctl_identifier",
+    ):
         assert getattr(got, name) == getattr(expected, name), name
     assert got.cert_check_mode.value == expected.cert_check_mode.value
     assert got.flags.value == expected.flags.value
@@ -148,10 +168,12 @@ def test_netsh_parser_fuzz(text: str) -> None:
 
 
 def test_reg_file_parses_applies_and_is_idempotent() -> None:
-    data = schannel_reg([
-        SetSchannelValue("ClientAuthTrustMode", 2),
-        SetSchannelValue("SendTrustedIssuerList", 0, remove=("SendTrustedIssuers",)),
-    ])
+    data = schannel_reg(
+        [
+            SetSchannelValue("ClientAuthTrustMode", 2),
+            SetSchannelValue("SendTrustedIssuerList", 0, remove=("SendTrustedIssuers",)),
+        ]
+    )
     reg = parse_reg(data, "schannel.reg")
     (key,) = reg.keys
     assert [(v.name, v.type, v.data) for v in key.values] == [
@@ -182,20 +204,33 @@ def test_store_file_move_is_idempotent(pki: PKI, tmp_path: Path) -> None:
     second = move_in_files(out / "Root.sst", out / "CA.sst", [misplaced.sha1])
     assert second == first
     assert [c.sha1 for c in load_file(out / "Root.sst").certificates] == [root.sha1]
-    assert [c.sha1 for c in load_file(out / "CA.sst").certificates] == [issuing.sha1, misplaced.sha1]
+    assert [c.sha1 for c in load_file(out / "CA.sst").certificates] == [
+        issuing.sha1,
+        misplaced.sha1,
+    ]
 
 
 def test_cleaned_pem_bundle_is_stable_and_beside_the_original(
     pki: PKI, now: datetime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = sc.seed_like(pki)
-    bundle, client = server.write(tmp_path)
+    _bundle, client = server.write(tmp_path)
     roots = tmp_path / "roots.pem"
     original = pem_bundle([server.root, *server.others, *server.misplaced])
     roots.write_bytes(original)
     fixes = tmp_path / "fixes"
-    args = ["doctor", "--root", str(roots), "--client-cert", str(client), "--at", now.isoformat(),
-            "--fix-dir", str(fixes), "--json"]
+    args = [
+        "doctor",
+        "--root",
+        str(roots),
+        "--client-cert",
+        str(client),
+        "--at",
+        now.isoformat(),
+        "--fix-dir",
+        str(fixes),
+        "--json",
+    ]
     assert main(args) == 1
     capsys.readouterr()
     cleaned = cleaned_name(roots)
@@ -219,12 +254,27 @@ def test_cleaned_pem_bundle_is_stable_and_beside_the_original(
 def test_fix_dir_scripts_for_every_scenario_parse(
     pki: PKI, now: datetime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for make in (sc.renegotiation, sc.ctl_store_empty, sc.missing_root,
-                 sc.send_issuer_list_misspelled):
+    for make in (
+        sc.renegotiation,
+        sc.ctl_store_empty,
+        sc.missing_root,
+        sc.send_issuer_list_misspelled,
+    ):
         folder = tmp_path / make.__name__
         bundle, client = make(PKI(now=now)).write(folder)
-        main(["doctor", str(bundle), "--client-cert", str(client), "--at", now.isoformat(),
-              "--fix-dir", str(folder / "fixes"), "--json"])
+        main(
+            [
+                "doctor",
+                str(bundle),
+                "--client-cert",
+                str(client),
+                "--at",
+                now.isoformat(),
+                "--fix-dir",
+                str(folder / "fixes"),
+                "--json",
+            ]
+        )
         capsys.readouterr()
         files = [p for p in (folder / "fixes").rglob("*") if p.is_file()]
         assert files

@@ -36,20 +36,50 @@ EXIT_RULE_FAILED = 3
 
 @click.command("doctor")
 @click.argument("bundle", required=False, type=click.Path())
-@click.option("--root", "roots", multiple=True, type=click.Path(),
-              help="Trusted Root store file(s) (PEM, SST, PKCS#7...). Repeatable.")
-@click.option("--settings", "settings", type=click.Path(),
-              help="settings.toml, a SCHANNEL/SslBindingInfo .reg export or netsh output.")
-@click.option("--logs", "log_paths", multiple=True, type=click.Path(),
-              help="Log files or folders (svclog, IIS, HTTPERR, events...). Repeatable.")
-@click.option("--client-cert", "client_files", multiple=True, type=click.Path(),
-              help="A sample client certificate, its chain after it. Repeatable.")
-@click.option("--at", "at", type=TimeParam(), default=None,
-              help="Judge at this time (ISO 8601, naive = UTC; default now, demo: its time).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (certgate.doctor/1).")
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(),
+    help="Trusted Root store file(s) (PEM, SST, PKCS#7...). Repeatable.",
+)
+@click.option(
+    "--settings",
+    "settings",
+    type=click.Path(),
+    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export or netsh output.",
+)
+@click.option(
+    "--logs",
+    "log_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Log files or folders (svclog, IIS, HTTPERR, events...). Repeatable.",
+)
+@click.option(
+    "--client-cert",
+    "client_files",
+    multiple=True,
+    type=click.Path(),
+    help="A sample client certificate, its chain after it. Repeatable.",
+)
+@click.option(
+    "--at",
+    "at",
+    type=TimeParam(),
+    default=None,
+    help="Judge at this time (ISO 8601, naive = UTC; default now, demo: its time).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document (certgate.doctor/1)."
+)
 @click.option("--html", "html_file", type=click.Path(), help="Write a self-contained HTML report.")
-@click.option("--fix-dir", "fix_dir", type=click.Path(),
-              help="Write every fix as scripts with a README per fix.")
+@click.option(
+    "--fix-dir",
+    "fix_dir",
+    type=click.Path(),
+    help="Write every fix as scripts with a README per fix.",
+)
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
 def command(
     bundle: str | None,
@@ -90,7 +120,10 @@ def command(
     _read_logs(builder, loaded, log_paths)
     kb = knowledge_base()
     diagnosis = diagnose(
-        machine, when, clients=[_client(path) for path in clients], symptoms=builder,
+        machine,
+        when,
+        clients=[_client(path) for path in clients],
+        symptoms=builder,
         describe=kb.describe,
     )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))

@@ -45,8 +45,8 @@ __all__ = [
     "move_in_files",
     "pem_text",
     "store_bytes",
-    "write_fix_dir",
     "write_files",
+    "write_fix_dir",
 ]
 
 
@@ -81,7 +81,7 @@ def write_files(planned: dict[Path, bytes]) -> list[Path]:
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            os.replace(temporary, path)
+            Path(temporary).replace(path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -123,7 +123,9 @@ def _render(fix: Fix, machine: Machine) -> tuple[dict[str, bytes], str]:
     return files, "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
 
 
-def _render_action(action: Action, fix: Fix, machine: Machine, files: dict[str, bytes]) -> list[str]:
+def _render_action(
+    action: Action, fix: Fix, machine: Machine, files: dict[str, bytes]
+) -> list[str]:
     if isinstance(action, MoveCertificates):
         name = f"move-{action.source}-to-{action.target}.ps1".lower()
         files[name] = move_script(action, fix.label, fix.title).encode("utf-8-sig")
@@ -162,8 +164,9 @@ def _store_equivalents(action: MoveCertificates, machine: Machine) -> dict[str, 
     if not len(source):
         return {}
     fmt = "sst" if ".sst" in (source.certificates[0].source or "").casefold() else "pem"
-    kept, added = move_between(source.certificates, target.certificates,
-                               [r.sha1 for r in action.certificates])
+    kept, added = move_between(
+        source.certificates, target.certificates, [r.sha1 for r in action.certificates]
+    )
     return {
         f"stores/{action.source}.{fmt}": store_bytes(kept, fmt),
         f"stores/{action.target}.{fmt}": store_bytes(added, fmt),
@@ -188,8 +191,12 @@ def _readme(cause: Cause, fix: Fix, check: FixCheck, steps: str, names: list[str
         *_what_if_lines(check),
     ]
     if keys:
-        lines += ["", "Rerun it yourself: `certgate verify CLIENT.pem --machine BUNDLE "
-                  + " ".join(f"--what-if {k}" for k in keys) + "`"]
+        lines += [
+            "",
+            "Rerun it yourself: `certgate verify CLIENT.pem --machine BUNDLE "
+            + " ".join(f"--what-if {k}" for k in keys)
+            + "`",
+        ]
     if fix.reboot or fix.notes:
         lines += ["", "## Notes", ""]
         lines += ["- **Reboot required.**"] if fix.reboot else []
@@ -202,12 +209,15 @@ def _readme(cause: Cause, fix: Fix, check: FixCheck, steps: str, names: list[str
 
 def _what_if_lines(check: FixCheck) -> list[str]:
     if not check.modelled:
-        return ["Not modelled: this fix is outside the machine (the client side, or a manual step)."]
+        return [
+            "Not modelled: this fix is outside the machine (the client side, or a manual step)."
+        ]
     if check.error:
         return [f"Could not be applied to the copy of the machine: {check.error}."]
     out = [f"- the cause {'no longer holds' if check.cause_gone else 'still holds'} after the fix"]
     out += [
-        f"- '{c.subject}' [{c.sha1[:8]}]: {c.before} ({c.before_code}) -> {c.after} ({c.after_code})"
+        f"- '{c.subject}' [{c.sha1[:8]}]: {c.before} ({c.before_code}) -> {c.after} "
+        f"({c.after_code})"
         for c in check.clients
     ]
     return out if check.clients else [*out, "- no sample client certificate was given"]

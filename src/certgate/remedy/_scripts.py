@@ -153,7 +153,7 @@ def netsh_script(action: UpdateBinding, label: str, title: str) -> str:
         f"{shown}\r\n"
         "  exit /b 0\r\n"
         ")\r\n"
-        f"netsh http show sslcert {endpoint} > \"%~dp0binding-before.txt\"\r\n"
+        f'netsh http show sslcert {endpoint} > "%~dp0binding-before.txt"\r\n'
         f"{run}\r\n"
         f"netsh http show sslcert {endpoint}\r\n"
     )

@@ -20,7 +20,9 @@ def pem_text(certs: Iterable[Certificate]) -> bytes:
     for cert in certs:
         body = base64.b64encode(cert.der).decode()
         lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        out.append("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n")
+        out.append(
+            "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+        )
     return "".join(out).encode()
 
 
@@ -47,9 +49,7 @@ def move_between(
     return kept, added
 
 
-def move_in_files(
-    source: Path, target: Path | None, sha1s: Iterable[str]
-) -> tuple[bytes, bytes]:
+def move_in_files(source: Path, target: Path | None, sha1s: Iterable[str]) -> tuple[bytes, bytes]:
     """The new contents of two store files after the move, in each file's own format."""
     source_certs = list(load_file(source).certificates)
     target_certs = list(load_file(target).certificates) if target and target.exists() else []

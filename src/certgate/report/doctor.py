@@ -129,14 +129,24 @@ def _action(action: Action) -> dict[str, Any]:
         return {
             "type": "import-certificates",
             "store": action.store,
-            "certificates": [{"sha1": c.sha1, "subject": str(c.subject)} for c in action.certificates],
+            "certificates": [
+                {"sha1": c.sha1, "subject": str(c.subject)} for c in action.certificates
+            ],
         }
     if isinstance(action, SetSchannelValue):
-        return {"type": "set-schannel-value", "name": action.name, "value": action.value,
-                "remove": list(action.remove), "reboot": action.reboot}
+        return {
+            "type": "set-schannel-value",
+            "name": action.name,
+            "value": action.value,
+            "remove": list(action.remove),
+            "reboot": action.reboot,
+        }
     if isinstance(action, UpdateBinding):
-        return {"type": "update-binding", "endpoint": action.binding.endpoint,
-                "changes": dict(action.changes)}
+        return {
+            "type": "update-binding",
+            "endpoint": action.binding.endpoint,
+            "changes": dict(action.changes),
+        }
     if isinstance(action, MoveMappingSection):
         return {"type": "move-mapping-section", "path": action.path, "target": action.target}
     assert isinstance(action, Manual)
@@ -204,9 +214,7 @@ def what_if_text(check: FixCheck) -> str:
         return "not modelled (outside the machine)"
     if check.error:
         return f"cannot apply: {check.error}"
-    clients = "; ".join(
-        f"{c.subject.split(',')[0]} {c.before} -> {c.after}" for c in check.clients
-    )
+    clients = "; ".join(f"{c.subject.split(',')[0]} {c.before} -> {c.after}" for c in check.clients)
     gone = "cause gone" if check.cause_gone else "cause remains"
     return f"{gone}; {clients}" if clients else f"{gone} (no sample client)"
 
@@ -233,8 +241,10 @@ def print_doctor(console: Console, diagnosis: Diagnosis) -> None:
 
 def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
     if not diagnosis.causes:
-        console.print("[bold green]No cause found.[/] Nothing in the configuration, the sample "
-                      "client certificates or the logs points to a client-certificate problem.")
+        console.print(
+            "[bold green]No cause found.[/] Nothing in the configuration, the sample "
+            "client certificates or the logs points to a client-certificate problem."
+        )
     for index, cause in enumerate(diagnosis.causes, 1):
         style = _STYLE[cause.confidence.value]
         head = "ROOT CAUSE" if index == 1 else f"Cause {index}"

@@ -20,18 +20,26 @@ from certgate.report.doctor import what_if_text
 __all__ = ["doctor_html"]
 
 _CSS = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1b1f24;
+background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 8px} h2{font-size:18px;margin:28px 0 8px} h3{font-size:16px;margin:16px 0 6px}
-.verdict{background:#fff;border-left:6px solid #c62828;padding:16px 20px;border-radius:6px;box-shadow:0 1px 3px #0002}
+h1{font-size:22px;margin:0 0 8px} h2{font-size:18px;margin:28px 0 8px} h3{font-size:16px;
+margin:16px 0 6px}
+.verdict{background:#fff;border-left:6px solid #c62828;padding:16px 20px;border-radius:6px;
+box-shadow:0 1px 3px #0002}
 .verdict.ok{border-color:#2e7d32}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;color:#fff;background:#607d8b}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;color:#fff;
+background:#607d8b}
 .high{background:#c62828}.medium{background:#ef6c00}.low{background:#0277bd}
-.card{background:#fff;border-radius:6px;padding:12px 16px;margin:12px 0;box-shadow:0 1px 3px #0002}
+.card{background:#fff;border-radius:6px;padding:12px 16px;margin:12px 0;
+box-shadow:0 1px 3px #0002}
 .mark{color:#ef6c00;font-weight:600} .src{color:#57606a;font-size:13px}
-pre{background:#0d1117;color:#e6edf3;padding:12px;border-radius:6px;overflow:auto;font-size:12.5px;max-height:360px}
-button.copy{float:right;margin:4px 0;padding:4px 10px;border:1px solid #888;border-radius:4px;background:#fff;cursor:pointer}
-table{border-collapse:collapse;width:100%;background:#fff} td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left;font-size:13.5px;vertical-align:top}
+pre{background:#0d1117;color:#e6edf3;padding:12px;border-radius:6px;overflow:auto;
+font-size:12.5px;max-height:360px}
+button.copy{float:right;margin:4px 0;padding:4px 10px;border:1px solid #888;border-radius:4px;
+background:#fff;cursor:pointer}
+table{border-collapse:collapse;width:100%;background:#fff} td,th{border-bottom:1px solid #ddd;
+padding:6px;text-align:left;font-size:13.5px;vertical-align:top}
 svg text{font-family:system-ui,sans-serif}
 """
 
@@ -45,10 +53,12 @@ function copyText(button){
     try{ok=document.execCommand('copy');}catch(e){ok=false;}
     document.body.removeChild(area);return done(ok?'execCommand':'selected');}
   if(navigator.clipboard&&window.isSecureContext){
-    return navigator.clipboard.writeText(text).then(function(){return done('clipboard');},fallback);}
+    return navigator.clipboard.writeText(text).then(function(){return done('clipboard');}
+,fallback);}
   return Promise.resolve(fallback());
 }
-document.addEventListener('click',function(e){var b=e.target.closest('button.copy');if(b){copyText(b);}});
+document.addEventListener('click',function(e){var b=e.target.closest('button.copy');
+if(b){copyText(b);}});
 window.addEventListener('load',function(){
   if(location.hash!=='#selftest'){return;}
   var b=document.querySelector('button.copy');
@@ -176,8 +186,10 @@ def _chains(diagnosis: Diagnosis) -> str:
             bad = not verdict.accepted and cert is path[0]
             shapes.append(_box(8, y, width - 16, _name(cert), cert.sha1[:16], bad))
             if depth:
-                shapes.append(f"<line x1='40' y1='{y - 20}' x2='40' y2='{y}' stroke='#546e7a' "
-                              "stroke-width='2' marker-end='url(#arrow)'/>")
+                shapes.append(
+                    f"<line x1='40' y1='{y - 20}' x2='40' y2='{y}' stroke='#546e7a' "
+                    "stroke-width='2' marker-end='url(#arrow)'/>"
+                )
         parts.append(
             f"<svg role='img' aria-label='chain' width='{width}' height='{height}' "
             f"xmlns='http://www.w3.org/2000/svg'>{_ARROW}{''.join(shapes)}</svg>"
@@ -203,8 +215,10 @@ def _stores(machine: Machine) -> str:
     for column, name in enumerate(names):
         certs = machine.store(name).certificates[:12]
         x = 8 + column * 300
-        shapes = [f"<text x='{x}' y='18' font-size='14' font-weight='600'>LocalMachine\\"
-                  f"{escape(name)} ({len(machine.store(name))})</text>"]
+        shapes = [
+            f"<text x='{x}' y='18' font-size='14' font-weight='600'>LocalMachine\\"
+            f"{escape(name)} ({len(machine.store(name))})</text>"
+        ]
         for row, cert in enumerate(certs):
             bad = name == ROOT and cert.self_signed is not SelfSigned.YES
             sub = "not self-signed: breaks client auth" if bad else cert.sha1[:16]
@@ -248,10 +262,14 @@ def _timeline(diagnosis: Diagnosis) -> str:
 
 
 def _unknowns(diagnosis: Diagnosis) -> str:
-    items = [*(f"unknown: {n}" for n in diagnosis.notes),
-             *(f"unexplained: {s.count:,} {s.label}" for s in diagnosis.unexplained)]
+    items = [
+        *(f"unknown: {n}" for n in diagnosis.notes),
+        *(f"unexplained: {s.count:,} {s.label}" for s in diagnosis.unexplained),
+    ]
     if not items:
         return ""
-    return "<section><h2>Unknowns</h2><ul>" + "".join(
-        f"<li>{escape(i)}</li>" for i in items
-    ) + "</ul></section>"
+    return (
+        "<section><h2>Unknowns</h2><ul>"
+        + "".join(f"<li>{escape(i)}</li>" for i in items)
+        + "</ul></section>"
+    )

@@ -102,9 +102,7 @@ def _apply(machine: Machine, action: Action) -> Machine:
 
 def _apply_binding(machine: Machine, action: UpdateBinding) -> Machine:
     bindings = list(machine.bindings) or [SslBinding()]
-    index = next(
-        (i for i, b in enumerate(bindings) if b.endpoint == action.binding.endpoint), None
-    )
+    index = next((i for i, b in enumerate(bindings) if b.endpoint == action.binding.endpoint), None)
     if index is None:
         raise ValueError(f"no binding {action.binding.endpoint} on this machine")
     bindings[index] = updated_binding(bindings[index], action.changes)
@@ -128,7 +126,8 @@ def updated_binding(binding: SslBinding, changes: tuple[tuple[str, str], ...]) -
             raise ValueError(f"netsh parameter {name} is not modelled")
     return replace(
         binding,
-        cert_check_mode=Setting(mode, SOURCE) if mode != binding.cert_check_mode.value
+        cert_check_mode=Setting(mode, SOURCE)
+        if mode != binding.cert_check_mode.value
         else binding.cert_check_mode,
         flags=Setting(flags, SOURCE) if flags != binding.flags.value else binding.flags,
     )
@@ -141,8 +140,15 @@ def _move_mapping(machine: Machine, action: MoveMappingSection) -> Machine:
     for loc in machine.iis.locations:
         if loc.path == action.path and loc.iis_mapping is not None:
             locations.append(replace(loc, iis_mapping=None))
-            locations.append(replace(loc, path=action.target, access_ssl_flags=None,
-                                     anonymous_enabled=None, ad_mapping_enabled=None))
+            locations.append(
+                replace(
+                    loc,
+                    path=action.target,
+                    access_ssl_flags=None,
+                    anonymous_enabled=None,
+                    ad_mapping_enabled=None,
+                )
+            )
         else:
             locations.append(loc)
     return machine.with_iis(replace(machine.iis, locations=tuple(locations)))

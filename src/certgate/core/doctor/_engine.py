@@ -51,9 +51,7 @@ def diagnose(
     """Diagnose ``machine`` at ``at`` (aware) from its configuration, the sample client
     certificates and the log events fed to ``symptoms``."""
     builder = symptoms or SymptomBuilder()
-    ctx = DoctorContext(
-        machine, at, tuple(clients), builder.symptoms(describe), builder.observed()
-    )
+    ctx = DoctorContext(machine, at, tuple(clients), builder.symptoms(describe), builder.observed())
     causes: list[Cause] = []
     errors: list[str] = []
     for finding in DIAGNOSIS_RULES.run(ctx):
@@ -135,7 +133,8 @@ def _what_if(ctx: DoctorContext, rule_id: str, claim: Claim, fix: Fix) -> FixChe
     except ValueError as exc:
         return FixCheck(fix.id, fix.label, True, error=str(exc))
     still = [
-        f for f in DIAGNOSIS_RULES[rule_id].run(after)
+        f
+        for f in DIAGNOSIS_RULES[rule_id].run(after)
         if not isinstance(f.detail, Claim) or f.detail.key == claim.key
     ]
     clients = tuple(_change(client, before, after.judge(client)) for client, before in ctx.verdicts)
@@ -222,8 +221,11 @@ def _outcome(checks: Sequence[FixCheck]) -> str:
     judged = [c for c in working if c.clients]
     if not working:
         return ""
-    who = "the sample client certificate is" if _one_client(judged) else "the sample client " \
-        "certificates are"
+    who = (
+        "the sample client certificate is"
+        if _one_client(judged)
+        else "the sample client certificates are"
+    )
     if judged and len(working) == len(checks) and len(checks) > 1:
         return f"after either, {who} accepted (what-if)"
     labels = " or ".join(c.label for c in working)

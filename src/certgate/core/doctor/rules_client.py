@@ -110,8 +110,7 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
     evidence += [
         Evidence(
             EvidenceKind.LOG,
-            f"client certificate '{seen.subject or seen.thumbprint}' seen "
-            f"{seen.count} time(s)",
+            f"client certificate '{seen.subject or seen.thumbprint}' seen {seen.count} time(s)",
             seen.location,
         )
         for seen in ctx.observed[:3]
@@ -121,8 +120,12 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
     summary = f"client certificates are {problem.what}" + (
         f": {count:,} logged rejection(s) say so" if count else ""
     )
-    fix = Fix(f"client-{problem.check}", "Give the clients valid certificates",
-              (Manual(problem.fix),), preferred=True)
+    fix = Fix(
+        f"client-{problem.check}",
+        "Give the clients valid certificates",
+        (Manual(problem.fix),),
+        preferred=True,
+    )
     hit_claim = Claim(
         problem.title,
         summary,
@@ -208,7 +211,8 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
     if not binding.checks_revocation or not (logged or clients):
         return
     row = binding.cert_check_mode.source or (
-        "HTTP.sys default: bindings not exported" if ctx.machine.bindings_source is None
+        "HTTP.sys default: bindings not exported"
+        if ctx.machine.bindings_source is None
         else binding.source
     )
     evidence = (
@@ -233,16 +237,22 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         Fix(
             "reach-crl",
             "Make the CRL / OCSP URLs reachable from the server",
-            (Manual("From the server, as SYSTEM (psexec -s), run certutil -verify -urlfetch "
-                    "client.cer and open the CDP/AIA URLs it names in the firewall or proxy."),),
+            (
+                Manual(
+                    "From the server, as SYSTEM (psexec -s), run certutil -verify -urlfetch "
+                    "client.cer and open the CDP/AIA URLs it names in the firewall or proxy."
+                ),
+            ),
             preferred=True,
         ),
         Fix(
             "revocation-off",
             "Turn off client revocation checking on the binding (weakens security)",
             (UpdateBinding(binding, (("verifyclientcertrevocation", "disable"),)),),
-            notes=("Revoked client certificates are then accepted: use only until the CRL is "
-                   "reachable again.",),
+            notes=(
+                "Revoked client certificates are then accepted: use only until the CRL is "
+                "reachable again.",
+            ),
         ),
     )
     claim = Claim(
@@ -255,4 +265,3 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
     yield Hit(summary, detail=claim)
-

@@ -69,7 +69,8 @@ def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
         Evidence(
             EvidenceKind.BINDING,
             "TLS 1.3 and HTTP/2 are not disabled on the binding"
-            if tls13 and http2 else ("TLS 1.3 is not disabled" if tls13 else "HTTP/2 is on"),
+            if tls13 and http2
+            else ("TLS 1.3 is not disabled" if tls13 else "HTTP/2 is on"),
             binding.source or "HTTP.sys default",
             Confidence.SECONDARY,
         ),
@@ -92,8 +93,10 @@ def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
             "disable-tls13-http2",
             "Disable TLS 1.3 and HTTP/2 on the binding, so renegotiation works again",
             (UpdateBinding(binding, (("disabletls13", "enable"), ("disablehttp2", "enable"))),),
-            notes=("The netsh parameter names disabletls13 / disablehttp2 are [unconfirmed]; "
-                   "IIS Manager has the same switches on the site binding.",),
+            notes=(
+                "The netsh parameter names disabletls13 / disablehttp2 are [unconfirmed]; "
+                "IIS Manager has the same switches on the site binding.",
+            ),
         ),
     )
     claim = Claim(
@@ -125,7 +128,9 @@ def _renegotiation_blocked(ctx: DoctorContext) -> tuple[bool, bool]:
     http2 = not binding.disables_http2
     iis = ctx.machine.iis
     site_flags = [
-        b.ssl_flags.value for s in (iis.sites if iis else ()) for b in s.bindings
+        b.ssl_flags.value
+        for s in (iis.sites if iis else ())
+        for b in s.bindings
         if b.protocol == "https"
     ]
     if site_flags and all(f & BindingSslFlags.DISABLE_TLS13_OVER_TCP for f in site_flags):
@@ -183,7 +188,7 @@ def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
                         f"In IIS Manager open site '{site}' > Configuration Editor > "
                         "system.webServer/security/authentication/"
                         "iisClientCertificateMappingAuthentication, add the mappings there "
-                        f"(appcmd: appcmd set config \"{site}\" -section:system.webServer/"
+                        f'(appcmd: appcmd set config "{site}" -section:system.webServer/'
                         "security/authentication/iisClientCertificateMappingAuthentication "
                         "/enabled:true /commit:apphost), then remove them from "
                         f"'{path}'."
@@ -201,7 +206,11 @@ def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
 def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
     for loc in iis.locations:
         mapping = loc.iis_mapping
-        if mapping is None or not mapping.enabled.value or iis.level(loc.path).value == "below-site":
+        if (
+            mapping is None
+            or not mapping.enabled.value
+            or iis.level(loc.path).value == "below-site"
+        ):
             continue
         if mapping.many_to_one and mapping.many_to_one_enabled.value:
             continue  # many-to-one rules may match: not decided here
@@ -211,7 +220,8 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
                 continue
             summary = (
                 f"'{client.leaf.subject}' [{client.leaf.sha1[:8]}] has no one-to-one mapping at "
-                f"'{loc.path or '(server)'}' and no many-to-one rule exists: IIS maps no user (401.2)"
+                f"'{loc.path or '(server)'}' and no many-to-one rule exists: IIS maps no user "
+                "(401.2)"
             )
             claim = Claim(
                 "IIS certificate mappings cannot match (401.2)",
@@ -219,8 +229,7 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
                 (
                     Evidence(
                         EvidenceKind.IIS,
-                        f"{len(mapped)} enabled one-to-one mapping(s), none for "
-                        f"{client.leaf.sha1}",
+                        f"{len(mapped)} enabled one-to-one mapping(s), none for {client.leaf.sha1}",
                         mapping.source or loc.source,
                     ),
                 ),
@@ -229,10 +238,14 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
                     Fix(
                         "map-certificate",
                         "Add a one-to-one mapping for this certificate (or a many-to-one rule)",
-                        (Manual("IIS Manager > site > Configuration Editor > "
+                        (
+                            Manual(
+                                "IIS Manager > site > Configuration Editor > "
                                 "iisClientCertificateMappingAuthentication > oneToOneMappings: "
                                 f"add the certificate {client.leaf.sha1} (base64 DER) with its "
-                                "user."),),
+                                "user."
+                            ),
+                        ),
                         preferred=True,
                     ),
                 ),

@@ -73,8 +73,12 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
         f"ClientAuthTrustMode={mode}"
         + (" (default)" if machine.schannel.client_auth_trust_mode.is_default else "")
         + " Schannel rejects every client certificate (KB 2802568)"
-        + ("; SendTrustedIssuerList=1 sends only these CAs, so clients cannot select a "
-           "certificate (403.7)" if sent else "")
+        + (
+            "; SendTrustedIssuerList=1 sends only these CAs, so clients cannot select a "
+            "certificate (403.7)"
+            if sent
+            else ""
+        )
     )
     evidence = (
         *(_cert_evidence(f) for f in found),
@@ -101,8 +105,10 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
             "Move them to the Intermediate Certification Authorities (CA) store (script)",
             (MoveCertificates(refs, ROOT, CA),),
             preferred=True,
-            notes=("The script backs up Root (Export-Certificate -Type SST) before moving; "
-                   "no reboot is needed.",),
+            notes=(
+                "The script backs up Root (Export-Certificate -Type SST) before moving; "
+                "no reboot is needed.",
+            ),
         ),
         Fix(
             "trust-mode-2",
@@ -371,9 +377,11 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
         Claim(
             "Trusted-issuer list over Schannel's 16 KB limit",
             f"the trusted-issuer list is {issuers.size:,} bytes, over Schannel's 16 KB: "
-            + ("it is sent truncated, so clients of the cut CAs cannot select a certificate"
-               if sent else "on Windows Server 2012 that breaks client authentication "
-               "(KB 2880390)"),
+            + (
+                "it is sent truncated, so clients of the cut CAs cannot select a certificate"
+                if sent
+                else "on Windows Server 2012 that breaks client authentication (KB 2880390)"
+            ),
             evidence,
             NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},
             tuple(fixes),
@@ -384,9 +392,7 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
 
 
 def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
-    roots = tuple(
-        dict.fromkeys(v.path[-1] for _, v in ctx.verdicts if v.path and len(v.path) > 1)
-    )
+    roots = tuple(dict.fromkeys(v.path[-1] for _, v in ctx.verdicts if v.path and len(v.path) > 1))
     if not roots:
         return Fix(
             "client-auth-issuer-store",
@@ -405,8 +411,10 @@ def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
         "Put only the sample clients' roots into ClientAuthIssuer",
         (ImportCertificates(CLIENT_AUTH_ISSUER, roots),),
         preferred=preferred,
-        notes=("When ClientAuthIssuer holds certificates, Schannel builds the list from it "
-               "instead of Root (windows-facts §1.3).",),
+        notes=(
+            "When ClientAuthIssuer holds certificates, Schannel builds the list from it "
+            "instead of Root (windows-facts §1.3).",
+        ),
     )
 
 
@@ -439,7 +447,8 @@ def ctl_store_empty(ctx: DoctorContext) -> Iterator[Hit]:
         ),
         Evidence(
             EvidenceKind.CERTIFICATE if known else EvidenceKind.UNKNOWN,
-            f"LocalMachine\\{name} is empty" if known
+            f"LocalMachine\\{name} is empty"
+            if known
             else f"LocalMachine\\{name} is not in the bundle: it does not exist or was not "
             "exported",
             name if known else "not exported",
@@ -474,8 +483,12 @@ def _fill_ctl(ctx: DoctorContext, name: str) -> Fix:
     return Fix(
         "fill-ctl-store",
         f"Import the CAs that issue your client certificates into LocalMachine\\{name}",
-        (Manual(f"Import-Certificate -FilePath <ca>.cer -CertStoreLocation "
-                f"Cert:\\LocalMachine\\{name}, for each CA whose clients must be accepted."),),
+        (
+            Manual(
+                f"Import-Certificate -FilePath <ca>.cer -CertStoreLocation "
+                f"Cert:\\LocalMachine\\{name}, for each CA whose clients must be accepted."
+            ),
+        ),
         preferred=True,
     )
 
@@ -505,7 +518,8 @@ def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Hit]:
     """
     machine = ctx.machine
     wrong = [
-        m for m in machine.schannel.misspelled
+        m
+        for m in machine.schannel.misspelled
         if intended_value_name(m.value) == "SendTrustedIssuerList"
     ]
     if not wrong:
@@ -534,13 +548,18 @@ def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Hit]:
                 Fix(
                     "spell-send-issuer-list",
                     "Delete the misspelled value and set SendTrustedIssuerList=0, then reboot",
-                    (SetSchannelValue(
-                        "SendTrustedIssuerList", 0, remove=tuple(m.value for m in wrong)
-                    ),),
+                    (
+                        SetSchannelValue(
+                            "SendTrustedIssuerList", 0, remove=tuple(m.value for m in wrong)
+                        ),
+                    ),
                     preferred=True,
                     reboot=True,
-                    notes=(REBOOT, "Set 1 instead only if clients need the list to choose a "
-                           "certificate, and keep it under 16 KB."),
+                    notes=(
+                        REBOOT,
+                        "Set 1 instead only if clients need the list to choose a "
+                        "certificate, and keep it under 16 KB.",
+                    ),
                 ),
             ),
             Strength.LIKELY if sent and symptoms else Strength.POSSIBLE,
