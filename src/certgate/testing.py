@@ -40,7 +40,7 @@ from cryptography.x509 import CertificateRevocationList
 from cryptography.x509 import Name as X509Name
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certgate.core.model import Certificate
+from certgate.core.model import KEY_USAGE_NAMES, Certificate
 from certgate.formats.sst import dump_sst
 
 __all__ = [
@@ -481,17 +481,7 @@ def _key_usage(names: Iterable[str] | None, ca: bool, key: PrivateKey) -> x509.K
         else:
             names = ("digital_signature",)
     chosen = set(names)
-    fields = (
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-        "encipher_only",
-        "decipher_only",
-    )
+    fields = KEY_USAGE_NAMES
     unknown = chosen - set(fields)
     if unknown:
         raise ValueError(f"unknown key usage {sorted(unknown)}")

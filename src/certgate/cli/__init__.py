@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit, collect, doctor, explain, logs, machine, verify
+from certgate.cli import audit, collect, doctor, explain, logs, machine, probe, verify
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -40,6 +40,7 @@ for _command in (
     machine.command,
     collect.command,
     doctor.command,
+    probe.command,
 ):
     cli.add_command(_command)
 

@@ -32,7 +32,7 @@ from certgate.core.signatures import (
     verify_signature,
 )
 
-__all__ = ["BasicConstraints", "Certificate", "KeyInfo", "SelfSigned"]
+__all__ = ["KEY_USAGE_NAMES", "BasicConstraints", "Certificate", "KeyInfo", "SelfSigned"]
 
 
 class SelfSigned(StrEnum):
@@ -64,7 +64,8 @@ class KeyInfo:
         return f"{self.algorithm} {self.size}"
 
 
-_KEY_USAGE_NAMES = (
+# KeyUsage bits as cryptography names them; the last two only mean something with key_agreement.
+KEY_USAGE_NAMES = (
     "digital_signature",
     "content_commitment",
     "key_encipherment",
@@ -72,6 +73,8 @@ _KEY_USAGE_NAMES = (
     "key_agreement",
     "key_cert_sign",
     "crl_sign",
+    "encipher_only",
+    "decipher_only",
 )
 
 
@@ -327,7 +330,7 @@ class Certificate:
         value = self._safe_extension(ExtensionOID.KEY_USAGE)
         if not isinstance(value, x509.KeyUsage):
             return None
-        names = {n for n in _KEY_USAGE_NAMES if getattr(value, n)}
+        names = {n for n in KEY_USAGE_NAMES[:7] if getattr(value, n)}
         if value.key_agreement:
             names |= {n for n in ("encipher_only", "decipher_only") if getattr(value, n)}
         return frozenset(names)

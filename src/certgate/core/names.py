@@ -81,6 +81,17 @@ class Name:
         """Decoded at once: asn1crypto parses lazily, and errors must surface while loading."""
         return cls(name.dump(), _asn1_rdns(name))
 
+    @classmethod
+    def from_der(cls, der: bytes) -> Name:
+        """A name seen only as DER (a CA name in a CertificateRequest); decoded on first use."""
+
+        def decode() -> tuple[tuple[Attribute, ...], ...]:
+            from asn1crypto import x509 as asn1_x509
+
+            return _asn1_rdns(asn1_x509.Name.load(der, strict=True))
+
+        return cls(der, decode)
+
     @property
     def rdns(self) -> tuple[tuple[Attribute, ...], ...]:
         return self._decoded[0]

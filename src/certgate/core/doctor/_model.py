@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from certgate.core.engines import Confidence, Verdict
+from certgate.core.confidence import Confidence
+from certgate.core.engines import Verdict
 from certgate.core.logsummary import LogSummary, Occurrence
 from certgate.core.model import Certificate
 from certgate.core.settings import SslBinding

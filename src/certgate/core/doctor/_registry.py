@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from certgate.core.confidence import Confidence
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import Evidence, EvidenceKind
-from certgate.core.engines import Confidence
 from certgate.core.rules import Registry
 from certgate.core.settings import Setting
 from certgate.core.stores import Machine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from certgate.core.confidence import Confidence
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
     Claim,
@@ -16,7 +17,6 @@ from certgate.core.doctor._model import (
     UpdateBinding,
 )
 from certgate.core.doctor._registry import DIAGNOSIS_RULES
-from certgate.core.engines import Confidence
 from certgate.core.iis import AccessSslFlags, BindingSslFlags, IisConfig, flag_text
 from certgate.core.rules import Hit, Severity
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from functools import cached_property
 
 from cryptography import x509
 
 from certgate.core.checks import Check, CheckStatus, Purpose
 from certgate.core.codes import decode_trust_bits, hresult_forms
+from certgate.core.confidence import Confidence
 from certgate.core.model import Certificate
 from certgate.core.paths import Budget, PathEnd
 from certgate.core.stores import Machine
@@ -25,15 +25,6 @@ __all__ = [
     "VerifyRequest",
     "WindowsDetail",
 ]
-
-
-class Confidence(StrEnum):
-    """The marks of windows-facts.md: how sure we are of a rule an engine applied."""
-
-    CONFIRMED = "confirmed"
-    SECONDARY = "secondary"
-    INFERRED = "inferred"
-    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from certgate.core.confidence import Confidence
+
 __all__ = ["Cause", "Confidence", "Entry", "Match", "MatchKind", "Reference"]
-
-
-class Confidence(StrEnum):
-    """How sure certgate is of a fact, in windows-facts' terms."""
-
-    CONFIRMED = "confirmed"  # a primary source: vendor docs, headers, the product's own source
-    SECONDARY = "secondary"  # a reputable secondary source: vendor support blogs, reimplementations
-    INFERRED = "inferred"  # derived by certgate from confirmed facts
-    UNCONFIRMED = "unconfirmed"  # reported, not verified
 
 
 _RFC = re.compile(r"^RFC (\d{3,5})(?: §(\d+(?:\.\d+)*))?$")

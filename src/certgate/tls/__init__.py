@@ -1,0 +1,1 @@
+"""Network adapters for TLS: probing live servers (``certgate.tls.probe``)."""
