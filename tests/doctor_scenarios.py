@@ -101,6 +101,7 @@ EMPTY_STORE = dump_sst([])
 CERT_E_UNTRUSTEDROOT = 2148204809
 CERT_E_EXPIRED = 2148204801
 CRYPT_E_REVOCATION_OFFLINE = 2148081683
+CRYPT_E_REVOKED = 2148081680
 ERROR_NOT_SUPPORTED = 2147942450
 
 
@@ -147,6 +148,14 @@ def client_expired(pki: PKI) -> Server:
     server.client = server.issuing.client("CN=carol,O=Contoso Ltd,C=US", expired=True)
     server.logs["u_ex260601.log"] = iis_log(
         pki.now - timedelta(hours=1), [(403, 17, CERT_E_EXPIRED)]
+    )
+    return server
+
+
+def client_revoked(pki: PKI) -> Server:
+    server = Server(pki)
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(403, 13, CRYPT_E_REVOKED)]
     )
     return server
 

@@ -12,11 +12,21 @@ from typing import Any
 import pytest
 
 import doctor_scenarios as sc
+from certgate.bundle import load_machine
 from certgate.cli import main
-from certgate.core.doctor import DIAGNOSIS_RULES, DoctorContext, diagnose
+from certgate.core.doctor import (
+    DIAGNOSIS_RULES,
+    Claim,
+    ClientCert,
+    DoctorContext,
+    SymptomBuilder,
+    diagnose,
+)
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import Machine
-from certgate.demo import SEED_EVENTS, build_seed_case
+from certgate.demo import LIVE_STEPS, SEED_EVENTS, SeedCase, build_seed_case
+from certgate.formats import load_file
+from certgate.logs import LogScan
 from certgate.testing import PKI
 
 
@@ -39,6 +49,7 @@ SCENARIOS: list[tuple[Callable[[PKI], sc.Server], str]] = [
     (sc.missing_root, "cause::missing-issuer"),
     (sc.issuer_list_too_large, "cause::issuer-list-too-large"),
     (sc.client_expired, "cause::client-expired"),
+    (sc.client_revoked, "cause::client-revoked"),
     (sc.client_wrong_eku, "cause::client-wrong-eku"),
     (sc.revocation_offline, "cause::revocation-unreachable"),
     (sc.ctl_store_empty, "cause::ctl-store-empty"),
@@ -156,17 +167,49 @@ def test_unexplained_symptoms_are_listed(
     ]
 
 
-def test_every_explained_code_is_in_the_knowledge_base(pki: PKI, now: datetime) -> None:
+def test_every_code_a_cause_explains_is_in_the_knowledge_base(
+    pki: PKI, now: datetime, tmp_path: Path
+) -> None:
     kb = knowledge_base()
-    for rule in DIAGNOSIS_RULES:
-        assert rule.id.startswith("cause::") and rule.explanation
-    server = sc.seed_like(pki)
-    # the claims carry their code sets; every id must resolve
-    from certgate.core.doctor._registry import CHAINING, NOT_SELECTABLE, UNTRUSTED
+    assert all(r.id.startswith("cause::") and r.explanation for r in DIAGNOSIS_RULES)
+    seen = set()
+    for make, _ in SCENARIOS:
+        folder = tmp_path / make.__name__
+        bundle, client = make(PKI(now=now)).write(folder)
+        builder = SymptomBuilder()
+        for event in LogScan([bundle / "logs"]) if (bundle / "logs").exists() else ():
+            builder.add(event)
+        context = DoctorContext(
+            load_machine(bundle).machine, now, (ClientCert(*_chain(client)),), builder.symptoms()
+        )
+        for finding in DIAGNOSIS_RULES.run(context):
+            assert isinstance(finding.detail, Claim), finding.message
+            seen.add(finding.rule)
+            missing = [code for code in finding.detail.explains if kb.get(code) is None]
+            assert missing == [], (finding.rule, missing)
+    assert seen == {rule.id for rule in DIAGNOSIS_RULES}
 
-    for code in CHAINING | NOT_SELECTABLE | UNTRUSTED:
-        assert kb.get(code) is not None, code
-    assert server.misplaced
+
+def _chain(path: Path) -> tuple[Any, tuple[Any, ...]]:
+    leaf, *chain = load_file(path).certificates
+    return leaf, tuple(chain)
+
+
+def test_demo_live_steps_run_after_the_diagnosis(capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[Path] = []
+
+    def step(case: SeedCase) -> int:
+        calls.append(case.folder)
+        return 0 if len(calls) == 1 else 5
+
+    LIVE_STEPS.append(step)
+    try:
+        assert main(["doctor", "--demo"]) == 1
+        assert main(["doctor", "--demo"]) == 5  # a failing live step ends the demo
+    finally:
+        LIVE_STEPS.remove(step)
+    assert len(calls) == 2 and calls[0] != calls[1]
+    capsys.readouterr()
 
 
 def test_a_crashing_rule_is_reported_never_claimed(now: datetime) -> None:

@@ -252,7 +252,7 @@ def test_cleaned_pem_bundle_is_stable_and_beside_the_original(
 
 
 def test_fix_dir_scripts_for_every_scenario_parse(
-    pki: PKI, now: datetime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    now: datetime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for make in (
         sc.renegotiation,
@@ -287,4 +287,3 @@ def test_fix_dir_scripts_for_every_scenario_parse(
                 for line in path.read_text().split("\r\n"):
                     if line.startswith("netsh http"):
                         parse_netsh_command(netsh_part(line))
-    assert pki

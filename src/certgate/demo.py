@@ -9,6 +9,7 @@ certificate; ``certgate doctor --demo`` diagnoses it. ``python -m certgate.demo`
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from certgate.testing_windows import (
 )
 
 __all__ = [
+    "LIVE_STEPS",
     "SEED_AT",
     "SEED_START",
     "DemoMachine",
@@ -101,6 +103,12 @@ class SeedCase:
     client: Path  # client.pem: the user's certificate and the intermediate it sends
     misplaced: tuple[str, ...]  # thumbprints of the intermediates sitting in Root
     at: datetime
+
+
+# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case
+# (the gate appends its run here: start on the seed machine, 403.16 with the reason, apply the
+# fix, 200). An exit code other than 0 ends the demo with that code.
+LIVE_STEPS: list[Callable[[SeedCase], int]] = []
 
 
 def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:

@@ -14,6 +14,7 @@ from certgate.cli._common import TimeParam, print_warnings
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
+from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case
 from certgate.errors import InputError
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.netsh import parse_netsh_sslcert
@@ -27,7 +28,7 @@ from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
 from certgate.report.jsonout import dumps
 
-__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command", "demo_hook"]
+__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command"]
 
 EXIT_NO_CAUSE = 0
 EXIT_CAUSES = 1
@@ -108,8 +109,10 @@ def command(
       certgate doctor --demo
     """
     clients = [*client_files]
+    case = None
     if demo:
-        bundle, clients, at = _demo(bundle, clients, at)
+        case = _demo(bundle)
+        bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
     loaded = load_machine(bundle) if bundle else None
     machine = loaded.machine if loaded else Machine()
     machine, warnings = _stores(machine, roots)
@@ -128,25 +131,21 @@ def command(
     )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
     _outputs(diagnosis, as_json, html_file, fix_dir, roots)
+    if case is not None and not as_json:
+        for step in LIVE_STEPS:
+            if code := step(case):
+                return code
     if diagnosis.causes:
         return EXIT_CAUSES
     return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
 
 
-def _demo(
-    bundle: str | None, clients: list[str], at: datetime | None
-) -> tuple[str, list[str], datetime]:
-    from certgate.demo import build_seed_case
-
+def _demo(bundle: str | None) -> SeedCase:
     if bundle:
         raise click.UsageError("--demo builds its own bundle: give no BUNDLE")
     case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
     err_console().print(f"Demo: the seed case written to {case.folder} (client: {case.client})")
-    return str(case.folder), [str(case.client), *clients], at or case.at
-
-
-def demo_hook() -> None:
-    """Where a live part of the demo (the gate: 403.16, then 200 after the fix) plugs in."""
+    return case
 
 
 def _stores(machine: Machine, roots: tuple[str, ...]) -> tuple[Machine, list[LoadWarning]]:
@@ -258,4 +257,3 @@ def _outputs(
         click.echo(dumps(doctor_document(diagnosis)))
     else:
         print_doctor(out_console(), diagnosis)
-        demo_hook()

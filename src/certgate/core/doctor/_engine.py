@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from certgate.core.doctor import rules_client, rules_iis, rules_trust  # noqa: F401 (registers)
+from certgate.core.doctor import (  # noqa: F401 (importing registers the rules)
+    rules_chain,
+    rules_client,
+    rules_iis,
+    rules_settings,
+    rules_trust,
+)
 from certgate.core.doctor._apply import apply_actions
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (

@@ -6,8 +6,8 @@ from typing import Any
 
 from certgate.core.confidence import Confidence
 from certgate.core.doctor._context import DoctorContext
-from certgate.core.doctor._model import Evidence, EvidenceKind
-from certgate.core.rules import Registry
+from certgate.core.doctor._model import Claim, Evidence, EvidenceKind
+from certgate.core.rules import Hit, Registry
 from certgate.core.settings import Setting
 from certgate.core.stores import Machine
 
@@ -15,12 +15,21 @@ __all__ = [
     "CHAINING",
     "DIAGNOSIS_RULES",
     "NOT_SELECTABLE",
+    "REBOOT",
     "UNTRUSTED",
+    "hit",
     "setting_evidence",
     "setting_source",
 ]
 
 DIAGNOSIS_RULES: Registry[DoctorContext] = Registry("diagnosis")
+REBOOT = "Schannel reads this value at start-up: reboot the server for it to take effect."
+
+
+def hit(claim: Claim) -> Hit:
+    """A rule's result: the claim rides in ``Hit.detail``."""
+    return Hit(claim.summary, detail=claim)
+
 
 # What each failure leaves in logs and verdicts (knowledge-base ids).
 _CHAIN_TRACES = frozenset({"wcf:HttpsClientCertificateInvalid", "capi2:11", "capi2:30"})
