@@ -1,21 +1,48 @@
 """``make demo``: the support case behind certgate, built and diagnosed on any machine.
 
-An IIS server whose LocalMachine\\Root holds an intermediate CA next to real roots: every
-client certificate gets 403.16. The demo writes that store as a Windows .sst export and
-audits it.
+An IIS server whose LocalMachine\\Root holds intermediate CAs next to real roots: every client
+certificate gets 403.16. ``build_seed_case`` writes that server as a machine bundle with its
+logs (a WCF svclog with 0x109 events, an IIS log with ``403 16 2148204809``) and a sample client
+certificate; ``certgate doctor --demo`` diagnoses it. ``python -m certgate.demo`` is an alias.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from certgate.cli import main
+from certgate.core.iis import Application, LocationConfig, Site, SiteBinding
+from certgate.core.settings import Setting, SslBinding
+from certgate.logs.samples import write_seed_case
 from certgate.testing import PKI, Issued, KeyType, pkcs7_bundle, sst_bundle
+from certgate.testing_windows import (
+    IIS_APP_ID,
+    BundleSpec,
+    application_host_config,
+    netsh_sslcert,
+    schannel_reg,
+    write_bundle,
+)
 
-__all__ = ["DemoMachine", "build_demo_machine", "build_demo_store", "run"]
+__all__ = [
+    "LIVE_STEPS",
+    "SEED_AT",
+    "SEED_START",
+    "DemoMachine",
+    "SeedCase",
+    "build_demo_machine",
+    "build_demo_store",
+    "build_seed_case",
+    "run",
+]
+
+SEED_START = datetime(2024, 3, 5, 10, 2, tzinfo=UTC)  # first failure in the logs
+SEED_EVENTS = 1204  # HttpsClientCertificateInvalid records, and as many IIS 403.16 lines
+SEED_INTERVAL = timedelta(minutes=98) / (SEED_EVENTS - 1)  # the last one at 11:40
+SEED_AT = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)  # when the support engineer looks
 
 
 def _demo_pki(pki: PKI) -> tuple[Issued, Issued, list[tuple[Issued, str]]]:
@@ -72,13 +99,85 @@ def build_demo_machine(folder: Path, pki: PKI | None = None) -> DemoMachine:
     return DemoMachine(bundle, client_pem, chain_pem, misplaced.sha1, key)
 
 
+@dataclass(frozen=True)
+class SeedCase:
+    folder: Path  # the machine bundle: stores/, schannel.reg, netsh-sslcert.txt, IIS, logs/
+    client: Path  # client.pem: the user's certificate and the intermediate it sends
+    misplaced: tuple[str, ...]  # thumbprints of the intermediates sitting in Root
+    at: datetime
+
+
+# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case
+# (the gate appends its run here: start on the seed machine, 403.16 with the reason, apply the
+# fix, 200). An exit code other than 0 ends the demo with that code.
+LIVE_STEPS: list[Callable[[SeedCase], int]] = []
+
+
+def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
+    """The support case the project starts from, as a bundle collected from the server.
+
+    Root holds three genuine roots and three intermediates that belong in the CA store; the
+    SCHANNEL key sets no ClientAuthTrustMode (default 0); the binding does not ask for the
+    certificate up front and the site requires one; the logs hold 1,204 WCF
+    HttpsClientCertificateInvalid 0x109 records and as many IIS 403 16 2148204809 lines, from
+    10:02 to 11:40 UTC. alice's certificate, issued by Contoso Issuing CA 02 (in CA), is
+    rejected: 403.16.
+    """
+    pki = pki or PKI(now=SEED_AT)
+    contoso = pki.root("CN=Contoso Root CA,O=Contoso Ltd,C=US")
+    fabrikam = pki.root("CN=Fabrikam Root CA,O=Fabrikam Inc,C=US", key=KeyType.P256)
+    northwind = pki.root("CN=Northwind Root CA,O=Northwind Traders,C=GB")
+    misplaced = [
+        contoso.intermediate("CN=Contoso Issuing CA 01,O=Contoso Ltd,C=US", path_length=0),
+        fabrikam.intermediate("CN=Fabrikam Issuing CA,O=Fabrikam Inc,C=US", path_length=0),
+        northwind.intermediate("CN=Northwind Partner CA,O=Northwind Traders,C=GB"),
+    ]
+    issuing = contoso.intermediate("CN=Contoso Issuing CA 02,O=Contoso Ltd,C=US", path_length=0)
+    client = issuing.client(
+        "CN=alice,OU=Finance,O=Contoso Ltd,C=US", san=["email:alice@contoso.example"]
+    )
+    server = issuing.server("appsrv01.contoso.example")
+    roots = [(r, r.name) for r in (contoso, fabrikam, northwind)]
+    spec = BundleSpec()
+    spec.add("stores/Root.sst", sst_bundle([*roots, *((m, m.name) for m in misplaced)]))
+    spec.add("stores/CA.sst", sst_bundle([(issuing, issuing.name)]))
+    spec.add("schannel.reg", schannel_reg(event_logging=1))
+    spec.add("netsh-sslcert.txt", netsh_sslcert([_seed_binding(server)]))
+    spec.add("applicationHost.config", _seed_iis())
+    bundle = write_bundle(folder / "bundle", spec)
+    write_seed_case(bundle / "logs", SEED_START, SEED_EVENTS, SEED_INTERVAL)
+    client_pem = client.write_pem(folder / "client.pem", chain=True)
+    return SeedCase(bundle, client_pem, tuple(m.sha1 for m in misplaced), SEED_AT)
+
+
+def _seed_binding(server: Issued) -> SslBinding:
+    return SslBinding(
+        endpoint="0.0.0.0:8443",
+        cert_hash=server.sha1,
+        app_id=IIS_APP_ID,
+        cert_store_name="My",
+        url_retrieval_timeout=0,
+        flags=Setting(0, "seed"),
+    )
+
+
+def _seed_iis() -> str:
+    site = Site(
+        "Orders",
+        "2",
+        (SiteBinding("https", "*:8443:", Setting(0)),),
+        (Application("/"),),
+    )
+    access = LocationConfig("Orders", "", "", access_ssl_flags=Setting(0x68, "seed"))
+    return application_host_config([site], [access])
+
+
 def run(argv: list[str] | None = None) -> int:
-    folder = Path(tempfile.mkdtemp(prefix="certgate-demo-"))
-    store = build_demo_store(folder)
-    print(f"Demo: an IIS server's Trusted Root store, exported as {store}")
-    print(f"$ certgate audit {store}\n")
-    code = main(["audit", str(store), *(argv or [])])
-    return 0 if code in (0, 1) else code  # finding the planted problem is the demo's success
+    """``python -m certgate.demo``: the same as ``certgate doctor --demo``."""
+    from certgate.cli import main
+
+    code = main(["doctor", "--demo", *(argv or [])])
+    return 0 if code in (0, 1) else code  # finding the planted cause is the demo's success
 
 
 if __name__ == "__main__":

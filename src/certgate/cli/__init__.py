@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit, collect, explain, logs, machine, probe, serve, verify
+from certgate.cli import audit, collect, doctor, explain, logs, machine, probe, serve, verify
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -39,6 +39,7 @@ for _command in (
     logs.command,
     machine.command,
     collect.command,
+    doctor.command,
     probe.command,
     serve.command,
 ):

@@ -240,6 +240,8 @@ def dump_reg(keys: Iterable[RegKey]) -> str:
 def _dump_value(value: RegValue) -> str:
     name = "@" if value.name == "" else f'"{_escape(value.name)}"'
     data = value.data
+    if value.type is RegType.DELETE:
+        return f"{name}=-"
     if value.type is RegType.SZ and isinstance(data, str):
         return f'{name}="{_escape(data)}"'
     if value.type is RegType.DWORD and isinstance(data, int):

@@ -44,6 +44,9 @@ class Hit:
     evidence: tuple[str, ...] = ()
     fix: str | None = None  # overrides the rule's fix text
     listed: ListedCertificate | None = None  # a certificate known only from a listing
+    # A registry-specific payload carried to the finding untouched (the doctor's structured
+    # claim: evidence, explained symptoms, fixes); audit rules leave it None.
+    detail: object | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Finding:
     fix: str = ""
     evidence: tuple[str, ...] = ()
     listed: ListedCertificate | None = None
+    detail: object | None = None
 
 
 Check = Callable[[C], Iterable[Hit]]
@@ -113,6 +117,7 @@ class Rule(Generic[C]):
             fix=fix,
             evidence=hit.evidence,
             listed=hit.listed,
+            detail=hit.detail,
         )
 
 

@@ -1,0 +1,259 @@
+"""``certgate doctor``: from a machine bundle and its logs to a ranked root cause, evidence and
+tested fixes."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
+from certgate.cli._common import TimeParam, print_warnings
+from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
+from certgate.core.kb import knowledge_base
+from certgate.core.stores import ROOT, Machine
+from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case
+from certgate.errors import InputError
+from certgate.formats import LoadWarning, load_file
+from certgate.formats.netsh import parse_netsh_sslcert
+from certgate.formats.reg import parse_reg
+from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.loading import StoreInputs, build_machine
+from certgate.logs import LogScan
+from certgate.remedy import write_files, write_fix_dir
+from certgate.report.console import err_console, out_console
+from certgate.report.doctor import doctor_document, print_doctor
+from certgate.report.doctor_html import doctor_html
+from certgate.report.jsonout import dumps
+
+__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command"]
+
+EXIT_NO_CAUSE = 0
+EXIT_CAUSES = 1
+EXIT_RULE_FAILED = 3
+
+
+@click.command("doctor")
+@click.argument("bundle", required=False, type=click.Path())
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(),
+    help="Trusted Root store file(s) (PEM, SST, PKCS#7...). Repeatable.",
+)
+@click.option(
+    "--settings",
+    "settings",
+    type=click.Path(),
+    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export or netsh output.",
+)
+@click.option(
+    "--logs",
+    "log_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Log files or folders (svclog, IIS, HTTPERR, events...). Repeatable.",
+)
+@click.option(
+    "--client-cert",
+    "client_files",
+    multiple=True,
+    type=click.Path(),
+    help="A sample client certificate, its chain after it. Repeatable.",
+)
+@click.option(
+    "--at",
+    "at",
+    type=TimeParam(),
+    default=None,
+    help="Judge at this time (ISO 8601, naive = UTC; default now, demo: its time).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document (certgate.doctor/1)."
+)
+@click.option("--html", "html_file", type=click.Path(), help="Write a self-contained HTML report.")
+@click.option(
+    "--fix-dir",
+    "fix_dir",
+    type=click.Path(),
+    help="Write every fix as scripts with a README per fix.",
+)
+@click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
+def command(
+    bundle: str | None,
+    roots: tuple[str, ...],
+    settings: str | None,
+    log_paths: tuple[str, ...],
+    client_files: tuple[str, ...],
+    at: datetime | None,
+    as_json: bool,
+    html_file: str | None,
+    fix_dir: str | None,
+    demo: bool,
+) -> int:
+    """Diagnose client-certificate authentication on a Windows/IIS server: rank the causes,
+    show the evidence (certificates, settings with their source, log lines), and the fixes as
+    scripts, each re-judged on a copy of the machine (what-if).
+
+    Exit codes: 0 no cause found, 1 cause(s) found, 2 bad input, 3 a rule failed (internal).
+
+    \b
+    Examples:
+      certgate doctor bundle.zip --client-cert alice.pem
+      certgate doctor --root Root.sst --settings schannel.reg --logs u_ex240305.log
+      certgate doctor bundle/ --json > diagnosis.json
+      certgate doctor bundle/ --html report.html --fix-dir fixes/
+      certgate doctor --demo
+    """
+    clients = [*client_files]
+    case = None
+    if demo:
+        case = _demo(bundle)
+        bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
+    loaded = load_machine(bundle) if bundle else None
+    machine = loaded.machine if loaded else Machine()
+    machine, warnings = _stores(machine, roots)
+    if settings:
+        machine = apply_settings_file(Path(settings), machine)
+    when = at or datetime.now().astimezone()
+    builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
+    _read_logs(builder, loaded, log_paths)
+    kb = knowledge_base()
+    diagnosis = diagnose(
+        machine,
+        when,
+        clients=[_client(path) for path in clients],
+        symptoms=builder,
+        describe=kb.describe,
+    )
+    print_warnings(warnings + list(loaded.warnings if loaded else ()))
+    _outputs(diagnosis, as_json, html_file, fix_dir, roots)
+    if case is not None and not as_json:
+        for step in LIVE_STEPS:
+            if code := step(case):
+                return code
+    if diagnosis.causes:
+        return EXIT_CAUSES
+    return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
+
+
+def _demo(bundle: str | None) -> SeedCase:
+    if bundle:
+        raise click.UsageError("--demo builds its own bundle: give no BUNDLE")
+    case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
+    err_console().print(f"Demo: the seed case written to {case.folder} (client: {case.client})")
+    return case
+
+
+def _stores(machine: Machine, roots: tuple[str, ...]) -> tuple[Machine, list[LoadWarning]]:
+    if not roots:
+        return machine, []
+    machine, loaded = build_machine([StoreInputs(ROOT, roots)], base=machine)
+    return machine, list(loaded.warnings)
+
+
+def apply_settings_file(path: Path, machine: Machine) -> Machine:
+    """Apply ``--settings``: recognised as the bundle recognises its own parts."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
+    kind, _ = classify(path.name)
+    if kind == "settings":
+        try:
+            return apply_settings(data.decode("utf-8"), str(path), machine)
+        except UnicodeDecodeError as exc:
+            raise InputError(str(path), f"not UTF-8 text: {exc.reason}") from exc
+    if kind == "registry":
+        reg = parse_reg(data, str(path))
+        machine = machine.with_schannel(schannel_from_reg(reg, machine.schannel))
+        if has_bindings(reg):
+            machine = machine.with_bindings(bindings_from_reg(reg), str(path))
+        return machine
+    if kind in ("netsh", "text"):
+        return machine.with_bindings(parse_netsh_sslcert(data, str(path)), str(path))
+    raise InputError(str(path), "not settings.toml, a .reg export or netsh output")
+
+
+def _client(path: str) -> ClientCert:
+    loaded = load_file(path)
+    if not loaded.certificates:
+        raise InputError(path, "no certificate in this file")
+    leaf, *chain = loaded.certificates
+    return ClientCert(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
+
+
+def _read_logs(
+    builder: SymptomBuilder, loaded: LoadedMachine | None, paths: tuple[str, ...]
+) -> None:
+    inputs = list(paths)
+    if loaded and loaded.logs:
+        container = loaded.logs[0].container
+        inputs += [str(container)] if loaded.format == "zip" else [f.display for f in loaded.logs]
+    if not inputs:
+        return
+    scan = LogScan(inputs)
+    for event in scan:
+        builder.add(event)
+    console = err_console()
+    for item in scan.files:
+        if item.error and (loaded is None or loaded.format != "zip" or "logs/" in item.path):
+            console.print(f"[yellow]warning:[/] {item.path}: {item.error}", markup=True)
+
+
+class _Locator:
+    """``file@offset`` -> ``file:line`` (reading up to the offset), paths relative to the
+    bundle when they are inside it."""
+
+    def __init__(self, bundle: Path | None) -> None:
+        self.bundle = bundle.resolve() if bundle and bundle.is_dir() else None
+
+    def __call__(self, location: str) -> str:
+        path, at, offset = location.rpartition("@")
+        if at and offset.isdigit() and Path(path).is_file():
+            location = f"{path}:{_line_at(Path(path), int(offset))}"
+        return self._short(location)
+
+    def _short(self, location: str) -> str:
+        if self.bundle is None:
+            return location
+        try:
+            return str(Path(location).resolve().relative_to(self.bundle))
+        except (ValueError, OSError):
+            return location
+
+
+def _line_at(path: Path, offset: int) -> int:
+    count = 0
+    with path.open("rb") as stream:
+        left = offset
+        while left > 0:
+            chunk = stream.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count + 1
+
+
+def _outputs(
+    diagnosis: Diagnosis,
+    as_json: bool,
+    html_file: str | None,
+    fix_dir: str | None,
+    roots: tuple[str, ...],
+) -> None:
+    console = err_console()
+    if html_file:
+        write_files({Path(html_file): doctor_html(diagnosis).encode("utf-8")})
+        console.print(f"wrote {html_file}", markup=False)
+    if fix_dir:
+        written = write_fix_dir(diagnosis, Path(fix_dir), [Path(r) for r in roots])
+        console.print(f"wrote {len(written)} file(s) under {fix_dir}", markup=False)
+    if as_json:
+        click.echo(dumps(doctor_document(diagnosis)))
+    else:
+        print_doctor(out_console(), diagnosis)

@@ -1,0 +1,267 @@
+"""Causes in the client certificates themselves, and in revocation checking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from certgate.core.checks import CheckStatus
+from certgate.core.doctor._context import DoctorContext
+from certgate.core.doctor._model import (
+    Claim,
+    Evidence,
+    EvidenceKind,
+    Fix,
+    Manual,
+    Strength,
+    UpdateBinding,
+)
+from certgate.core.doctor._registry import DIAGNOSIS_RULES
+from certgate.core.rules import Hit, Severity
+
+__all__: list[str] = []
+
+rule = DIAGNOSIS_RULES.rule
+_TRACES = frozenset({"wcf:HttpsClientCertificateInvalid", "capi2:11", "capi2:30"})
+
+
+@dataclass(frozen=True)
+class _Problem:
+    title: str
+    check: str  # certgate check code on the sample's verdict
+    logged: frozenset[str]  # codes that only this problem leaves in logs
+    also: frozenset[str]  # codes it shares with other failures
+    what: str
+    fix: str
+
+
+_EXPIRED = _Problem(
+    "Client certificates are expired or not yet valid",
+    "expired",
+    frozenset(
+        {
+            "iis:403.17",
+            "hresult:CERT_E_EXPIRED",
+            "hresult:SEC_E_CERT_EXPIRED",
+            "cert-trust:CERT_TRUST_IS_NOT_TIME_VALID",
+            "certgate:expired",
+            "tls-alert:45",
+        }
+    ),
+    _TRACES,
+    "outside their validity period",
+    "Issue new client certificates (or fix the client's clock for not-yet-valid ones); no "
+    "server change fixes this.",
+)
+_REVOKED = _Problem(
+    "Client certificates are revoked",
+    "revoked",
+    frozenset(
+        {
+            "iis:403.13",
+            "hresult:CRYPT_E_REVOKED",
+            "cert-trust:CERT_TRUST_IS_REVOKED",
+            "certgate:revoked",
+            "tls-alert:44",
+        }
+    ),
+    _TRACES,
+    "revoked by their CA",
+    "Find out why the CA revoked them and issue new certificates; no server change fixes this.",
+)
+_WRONG_EKU = _Problem(
+    "Client certificates are not valid for client authentication (EKU)",
+    "wrong-eku",
+    frozenset(
+        {
+            "hresult:CERT_E_WRONG_USAGE",
+            "hresult:SEC_E_CERT_WRONG_USAGE",
+            "cert-trust:CERT_TRUST_IS_NOT_VALID_FOR_USAGE",
+            "certgate:wrong-eku",
+            "tls-alert:43",
+        }
+    ),
+    _TRACES | {"iis:403.16"},
+    "lacking the Client Authentication EKU (1.3.6.1.5.5.7.3.2)",
+    "Issue client certificates with the Client Authentication EKU; public TLS server "
+    "certificates are losing clientAuth from 2026 [secondary]. Turning off the binding's usage "
+    "check (usagecheck=disable) would accept them, and weaken every check.",
+)
+
+
+def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
+    logged = ctx.symptoms_with(problem.logged)
+    clients = [
+        (c, v)
+        for c, v in ctx.verdicts
+        if any(r.code.value == problem.check and r.status is CheckStatus.FAIL for r in v.reasons)
+    ]
+    if not logged and not clients:
+        return
+    evidence = [
+        Evidence(
+            EvidenceKind.VERDICT,
+            f"'{c.leaf.subject}' [{c.leaf.sha1[:8]}]: {v.message}",
+            c.source or "sample client certificate",
+            sha1=c.leaf.sha1,
+        )
+        for c, v in clients
+    ]
+    evidence += [
+        Evidence(
+            EvidenceKind.LOG,
+            f"client certificate '{seen.subject or seen.thumbprint}' seen {seen.count} time(s)",
+            seen.location,
+        )
+        for seen in ctx.observed[:3]
+        if logged
+    ]
+    count = sum(s.count for s in logged)
+    summary = f"client certificates are {problem.what}" + (
+        f": {count:,} logged rejection(s) say so" if count else ""
+    )
+    fix = Fix(
+        f"client-{problem.check}",
+        "Give the clients valid certificates",
+        (Manual(problem.fix),),
+        preferred=True,
+    )
+    hit_claim = Claim(
+        problem.title,
+        summary,
+        tuple(evidence),
+        problem.logged | problem.also,
+        (fix,),
+        Strength.PROVEN,
+        verdict_codes=frozenset({f"certgate:{problem.check}"}),
+    )
+    yield Hit(summary, detail=hit_claim)
+
+
+@rule(
+    "cause::client-expired",
+    severity=Severity.ERROR,
+    title=_EXPIRED.title,
+    references=("RFC 5280 §4.1.2.5", "windows-facts §3.1"),
+)
+def client_expired(ctx: DoctorContext) -> Iterator[Hit]:
+    """Client certificates outside their validity period: IIS 403.17, CERT_E_EXPIRED
+    (0x800B0101), seen in logs or in a sample client certificate's verdict.
+    """
+    return _client_problem(ctx, _EXPIRED)
+
+
+@rule(
+    "cause::client-revoked",
+    severity=Severity.ERROR,
+    title=_REVOKED.title,
+    references=("RFC 5280 §6.3", "windows-facts §3.1"),
+)
+def client_revoked(ctx: DoctorContext) -> Iterator[Hit]:
+    """Client certificates their CA revoked: IIS 403.13, CRYPT_E_REVOKED (0x80092010), seen in
+    logs or in a sample client certificate's verdict (given a CRL).
+    """
+    return _client_problem(ctx, _REVOKED)
+
+
+@rule(
+    "cause::client-wrong-eku",
+    severity=Severity.ERROR,
+    title=_WRONG_EKU.title,
+    references=("RFC 5280 §4.2.1.12", "windows-facts §3.1"),
+)
+def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
+    """Client certificates whose Extended Key Usage lacks Client Authentication, while the
+    binding checks usage (the default): CERT_E_WRONG_USAGE (0x800B0110), IIS 403.16.
+    """
+    return _client_problem(ctx, _WRONG_EKU)
+
+
+# -- revocation checking with an unreachable CRL / OCSP responder ---------------------------
+
+_OFFLINE = frozenset(
+    {
+        "hresult:CRYPT_E_REVOCATION_OFFLINE",
+        "hresult:CRYPT_E_NO_REVOCATION_CHECK",
+        "cert-trust:CERT_TRUST_IS_OFFLINE_REVOCATION",
+        "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN",
+        "certgate:revocation-unknown",
+    }
+)
+
+
+@rule(
+    "cause::revocation-unreachable",
+    severity=Severity.ERROR,
+    title="Revocation is checked, but the CRL or OCSP responder cannot be reached",
+    references=("windows-facts §4.2", "KB 884115"),
+)
+def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
+    """The binding checks client-certificate revocation (HTTP.sys default) and the server
+    cannot fetch the CRL or reach the OCSP responder: CRYPT_E_REVOCATION_OFFLINE (0x80092013)
+    or CRYPT_E_NO_REVOCATION_CHECK, IIS 403.16 (403.13 on old IIS [secondary]).
+    """
+    binding = ctx.machine.binding
+    logged = ctx.symptoms_with(_OFFLINE)
+    clients = [
+        (c, v)
+        for c, v in ctx.verdicts
+        if any(r.code.value == "revocation-unknown" and r.failed for r in v.reasons)
+    ]
+    if not binding.checks_revocation or not (logged or clients):
+        return
+    row = binding.cert_check_mode.source or (
+        "HTTP.sys default: bindings not exported"
+        if ctx.machine.bindings_source is None
+        else binding.source
+    )
+    evidence = (
+        Evidence(
+            EvidenceKind.BINDING,
+            f"binding {binding.endpoint}: Verify Client Certificate Revocation is enabled "
+            f"(DefaultCertCheckMode={binding.cert_check_mode.value})",
+            row,
+        ),
+        *(
+            Evidence(EvidenceKind.VERDICT, f"'{c.leaf.subject}': {v.message}", c.source)
+            for c, v in clients
+        ),
+    )
+    count = sum(s.count for s in logged)
+    summary = (
+        f"binding {binding.endpoint} checks client-certificate revocation and the server cannot "
+        "reach the CRL or OCSP responder"
+        + (f" ({count:,} logged revocation-offline failure(s))" if count else "")
+    )
+    fixes = (
+        Fix(
+            "reach-crl",
+            "Make the CRL / OCSP URLs reachable from the server",
+            (
+                Manual(
+                    "From the server, as SYSTEM (psexec -s), run certutil -verify -urlfetch "
+                    "client.cer and open the CDP/AIA URLs it names in the firewall or proxy."
+                ),
+            ),
+            preferred=True,
+        ),
+        Fix(
+            "revocation-off",
+            "Turn off client revocation checking on the binding (weakens security)",
+            (UpdateBinding(binding, (("verifyclientcertrevocation", "disable"),)),),
+            notes=(
+                "Revoked client certificates are then accepted: use only until the CRL is "
+                "reachable again.",
+            ),
+        ),
+    )
+    claim = Claim(
+        "Revocation is checked, but the CRL or OCSP responder cannot be reached",
+        summary,
+        evidence,
+        _OFFLINE | _TRACES | {"iis:403.16", "iis:403.13"},
+        fixes,
+        Strength.PROVEN,
+        verdict_codes=frozenset({"certgate:revocation-unknown"}),
+    )
+    yield Hit(summary, detail=claim)

@@ -1,0 +1,255 @@
+"""Causes in how IIS and HTTP.sys ask for the certificate and map it to a user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from certgate.core.confidence import Confidence
+from certgate.core.doctor._context import DoctorContext
+from certgate.core.doctor._model import (
+    Claim,
+    Evidence,
+    EvidenceKind,
+    Fix,
+    Manual,
+    MoveMappingSection,
+    Strength,
+    UpdateBinding,
+)
+from certgate.core.doctor._registry import DIAGNOSIS_RULES
+from certgate.core.iis import AccessSslFlags, BindingSslFlags, IisConfig, flag_text
+from certgate.core.rules import Hit, Severity
+
+__all__: list[str] = []
+
+rule = DIAGNOSIS_RULES.rule
+_RENEGOTIATION = frozenset(
+    {
+        "iis:500.0",
+        "hresult:ERROR_NOT_SUPPORTED",
+        "iis:httperr-Connection_Dropped",
+        "iis:httperr-Client_Reset",
+    }
+)
+_CERT_FLAGS = AccessSslFlags.SSL_NEGOTIATE_CERT | AccessSslFlags.SSL_REQUIRE_CERT
+
+
+@rule(
+    "cause::renegotiation",
+    severity=Severity.ERROR,
+    title="The certificate is asked for by renegotiation, which TLS 1.3 and HTTP/2 forbid",
+    references=("windows-facts §8", "RFC 8446 §4.6.2", "RFC 7540 §9.2.1"),
+)
+def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
+    """IIS asks for the client certificate per path (access sslFlags SslNegotiateCert or
+    SslRequireCert) while the binding does not negotiate it in the initial handshake: HTTP.sys
+    must renegotiate, which TLS 1.3 and HTTP/2 do not allow. Windows 11 24H2 / Server 2025 answer
+    500.0 with 0x80070032 (ERROR_NOT_SUPPORTED), earlier builds reset the connection. Claimed
+    only when logs show those symptoms.
+    """
+    machine = ctx.machine
+    binding = machine.binding
+    if machine.iis is None or binding.negotiates_client_cert:
+        return
+    paths = _certificate_paths(machine.iis)
+    tls13, http2 = _renegotiation_blocked(ctx)
+    logged = ctx.symptoms_with(_RENEGOTIATION)
+    if not paths or not (tls13 or http2) or not logged:
+        return
+    evidence = (
+        *(
+            Evidence(EvidenceKind.IIS, f"'{path or '(server)'}': access sslFlags={text}", where)
+            for path, text, where in paths
+        ),
+        Evidence(
+            EvidenceKind.BINDING,
+            f"binding {binding.endpoint}: Negotiate Client Certificate is disabled",
+            binding.flags.source or binding.source or "HTTP.sys default: bindings not exported",
+        ),
+        Evidence(
+            EvidenceKind.BINDING,
+            "TLS 1.3 and HTTP/2 are not disabled on the binding"
+            if tls13 and http2
+            else ("TLS 1.3 is not disabled" if tls13 else "HTTP/2 is on"),
+            binding.source or "HTTP.sys default",
+            Confidence.SECONDARY,
+        ),
+    )
+    count = sum(s.count for s in logged)
+    summary = (
+        "IIS asks for the client certificate after the handshake (renegotiation) on "
+        f"{len(paths)} path(s) and the binding does not negotiate it up front; "
+        f"with TLS 1.3 or HTTP/2 that fails ({count:,} logged 500.0 0x80070032 / reset(s))"
+    )
+    fixes = (
+        Fix(
+            "negotiate-client-cert",
+            "Ask for the certificate in the initial handshake (clientcertnegotiation=enable)",
+            (UpdateBinding(binding, (("clientcertnegotiation", "enable"),)),),
+            preferred=True,
+            notes=("Microsoft's recommendation for HTTP.sys (ASP.NET Core docs) [confirmed].",),
+        ),
+        Fix(
+            "disable-tls13-http2",
+            "Disable TLS 1.3 and HTTP/2 on the binding, so renegotiation works again",
+            (UpdateBinding(binding, (("disabletls13", "enable"), ("disablehttp2", "enable"))),),
+            notes=(
+                "The netsh parameter names disabletls13 / disablehttp2 are [unconfirmed]; "
+                "IIS Manager has the same switches on the site binding.",
+            ),
+        ),
+    )
+    claim = Claim(
+        "The certificate is asked for by renegotiation, which TLS 1.3 and HTTP/2 forbid",
+        summary,
+        evidence,
+        _RENEGOTIATION,
+        fixes,
+        Strength.PROVEN,
+    )
+    yield Hit(summary, detail=claim)
+
+
+def _certificate_paths(iis: IisConfig) -> list[tuple[str, str, str]]:
+    found = []
+    for loc in iis.locations:
+        flags = loc.access_ssl_flags
+        if flags is not None and flags.value & _CERT_FLAGS:
+            found.append((loc.path, flag_text(flags.value), flags.source or loc.source))
+    return found
+
+
+def _renegotiation_blocked(ctx: DoctorContext) -> tuple[bool, bool]:
+    """(TLS 1.3 possible, HTTP/2 possible) on the binding and the IIS site bindings."""
+    binding = ctx.machine.binding
+    tls13 = not binding.disables_tls13
+    if ctx.machine.schannel.protocol("TLS 1.3", "Server").enabled.value is False:
+        tls13 = False
+    http2 = not binding.disables_http2
+    iis = ctx.machine.iis
+    site_flags = [
+        b.ssl_flags.value
+        for s in (iis.sites if iis else ())
+        for b in s.bindings
+        if b.protocol == "https"
+    ]
+    if site_flags and all(f & BindingSslFlags.DISABLE_TLS13_OVER_TCP for f in site_flags):
+        tls13 = False
+    if site_flags and all(f & BindingSslFlags.DISABLE_HTTP2 for f in site_flags):
+        http2 = False
+    return tls13, http2
+
+
+@rule(
+    "cause::mapping-cannot-match",
+    severity=Severity.ERROR,
+    title="IIS certificate mappings cannot match (401.2)",
+    references=("windows-facts §3.1", "windows-facts §4.3"),
+)
+def mapping_cannot_match(ctx: DoctorContext) -> Iterator[Hit]:
+    """IIS client-certificate mapping that can never map a user, so requests end in 401.2:
+    iisClientCertificateMappingAuthentication set below site level, which IIS ignores
+    [secondary]; or only one-to-one mappings, none of them for the sample client certificate.
+    """
+    iis = ctx.machine.iis
+    if iis is None:
+        return
+    for loc in iis.mappings_below_site():
+        yield _below_site(ctx, loc.path, loc.source)
+    yield from _one_to_one_misses(ctx, iis)
+
+
+def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
+    site = path.replace("\\", "/").strip("/").split("/")[0]
+    summary = (
+        f"iisClientCertificateMappingAuthentication is set at '{path}', below site level, where "
+        "IIS ignores it: no user is mapped and requests get 401.2"
+    )
+    claim = Claim(
+        "IIS certificate mappings cannot match (401.2)",
+        summary,
+        (
+            Evidence(EvidenceKind.IIS, f"mapping section at '{path}' (below site level)", source),
+            Evidence(
+                EvidenceKind.IIS,
+                "IIS reads certificate mappings at server or site level only",
+                "IIS Support Blog (windows-facts §3.1)",
+                Confidence.SECONDARY,
+            ),
+        ),
+        frozenset({"iis:401.2"}),
+        (
+            Fix(
+                "mapping-to-site",
+                f"Configure the mappings at site level ('{site}')",
+                (
+                    MoveMappingSection(path, site),
+                    Manual(
+                        f"In IIS Manager open site '{site}' > Configuration Editor > "
+                        "system.webServer/security/authentication/"
+                        "iisClientCertificateMappingAuthentication, add the mappings there "
+                        f'(appcmd: appcmd set config "{site}" -section:system.webServer/'
+                        "security/authentication/iisClientCertificateMappingAuthentication "
+                        "/enabled:true /commit:apphost), then remove them from "
+                        f"'{path}'."
+                    ),
+                ),
+                preferred=True,
+            ),
+        ),
+        Strength.PROVEN,
+        key=path,
+    )
+    return Hit(summary, detail=claim)
+
+
+def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
+    for loc in iis.locations:
+        mapping = loc.iis_mapping
+        if (
+            mapping is None
+            or not mapping.enabled.value
+            or iis.level(loc.path).value == "below-site"
+        ):
+            continue
+        if mapping.many_to_one and mapping.many_to_one_enabled.value:
+            continue  # many-to-one rules may match: not decided here
+        mapped = {m.sha1 for m in mapping.one_to_one if m.enabled}
+        for client, _ in ctx.verdicts:
+            if client.leaf.sha1 in mapped:
+                continue
+            summary = (
+                f"'{client.leaf.subject}' [{client.leaf.sha1[:8]}] has no one-to-one mapping at "
+                f"'{loc.path or '(server)'}' and no many-to-one rule exists: IIS maps no user "
+                "(401.2)"
+            )
+            claim = Claim(
+                "IIS certificate mappings cannot match (401.2)",
+                summary,
+                (
+                    Evidence(
+                        EvidenceKind.IIS,
+                        f"{len(mapped)} enabled one-to-one mapping(s), none for {client.leaf.sha1}",
+                        mapping.source or loc.source,
+                    ),
+                ),
+                frozenset({"iis:401.2", "iis:401.1"}),
+                (
+                    Fix(
+                        "map-certificate",
+                        "Add a one-to-one mapping for this certificate (or a many-to-one rule)",
+                        (
+                            Manual(
+                                "IIS Manager > site > Configuration Editor > "
+                                "iisClientCertificateMappingAuthentication > oneToOneMappings: "
+                                f"add the certificate {client.leaf.sha1} (base64 DER) with its "
+                                "user."
+                            ),
+                        ),
+                        preferred=True,
+                    ),
+                ),
+                Strength.PROVEN,
+                key=f"{loc.path}|{client.leaf.sha1}",
+            )
+            yield Hit(summary, detail=claim)

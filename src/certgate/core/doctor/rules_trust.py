@@ -1,0 +1,265 @@
+"""Causes in the machine's trust configuration: stores, the issuer list, Schannel values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from certgate.core.doctor._context import DoctorContext
+from certgate.core.doctor._model import (
+    CertRef,
+    Claim,
+    Evidence,
+    EvidenceKind,
+    Fix,
+    ImportCertificates,
+    Manual,
+    MoveCertificates,
+    SetSchannelValue,
+    Strength,
+)
+from certgate.core.doctor._registry import (
+    DIAGNOSIS_RULES,
+    NOT_SELECTABLE,
+    REBOOT,
+    UNTRUSTED,
+    hit,
+    setting_evidence,
+)
+from certgate.core.engines import Confidence
+from certgate.core.issuers import ISSUER_LIST_LIMIT
+from certgate.core.rules import Finding, Hit, Severity
+from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT
+
+__all__: list[str] = []
+
+rule = DIAGNOSIS_RULES.rule
+
+
+# -- non-self-signed certificates in Root (KB 2802568) ---------------------------------------
+
+
+@rule(
+    "cause::root-not-self-signed",
+    severity=Severity.ERROR,
+    title="Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
+    references=("KB 2802568", "KB 942061", "windows-facts §1.4"),
+)
+def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
+    """A Root store that mixes self-signed roots with certificates another CA issued shrinks
+    Schannel's trusted-issuer list to those non-self-signed certificates (when the list comes
+    from Root: no CTL store bound, ClientAuthIssuer empty). Under ClientAuthTrustMode 0 or 1 a
+    client chain must contain a certificate from that list, so every normally chained client
+    certificate is rejected: IIS 403.16 / 2148204809 (0x800B0109), WCF native error 0x109; with
+    SendTrustedIssuerList=1 the client cannot even select a certificate (403.7). Built on the
+    audit's root::not-self-signed and root::self-signature-invalid findings.
+    """
+    machine = ctx.machine
+    mode = machine.schannel.client_auth_trust_mode.value
+    found = ctx.findings("root::not-self-signed", "root::self-signature-invalid")
+    if mode == 2 or not found or ctx.audit.issuer_list.source != ROOT:
+        return
+    refs = tuple(_ref(f) for f in found)
+    sent = machine.schannel.send_trusted_issuer_list.value
+    names = ", ".join(_short(r.subject) for r in refs)
+    summary = (
+        f"{len(refs)} non-self-signed certificate(s) in LocalMachine\\Root ({names}); with "
+        f"ClientAuthTrustMode={mode}"
+        + (" (default)" if machine.schannel.client_auth_trust_mode.is_default else "")
+        + " Schannel rejects every client certificate (KB 2802568)"
+        + (
+            "; SendTrustedIssuerList=1 sends only these CAs, so clients cannot select a "
+            "certificate (403.7)"
+            if sent
+            else ""
+        )
+    )
+    evidence = (
+        *(_cert_evidence(f) for f in found),
+        setting_evidence(machine, "ClientAuthTrustMode"),
+        setting_evidence(machine, "SendTrustedIssuerList"),
+        Evidence(
+            EvidenceKind.CERTIFICATE,
+            f"the trusted-issuer list (from Root) is reduced to these {len(refs)} "
+            "non-self-signed certificate(s)",
+            "Root",
+        ),
+        Evidence(
+            EvidenceKind.VERDICT,
+            "a client chain must contain a certificate from that list; a normal chain (leaf, "
+            "issuing CA, self-signed root) contains none, so Schannel reports "
+            "CERT_E_UNTRUSTEDROOT (0x800B0109)",
+            "windows-facts §1.4",
+            Confidence.INFERRED,
+        ),
+    )
+    fixes = (
+        Fix(
+            "move-to-intermediate",
+            "Move them to the Intermediate Certification Authorities (CA) store (script)",
+            (MoveCertificates(refs, ROOT, CA),),
+            preferred=True,
+            notes=(
+                "The script backs up Root (Export-Certificate -Type SST) before moving; "
+                "no reboot is needed.",
+            ),
+        ),
+        Fix(
+            "trust-mode-2",
+            "Set ClientAuthTrustMode=2 (Exclusive CA Trust)"
+            + (" and SendTrustedIssuerList=0" if sent else "")
+            + ", then reboot",
+            (
+                SetSchannelValue("ClientAuthTrustMode", 2),
+                *((SetSchannelValue("SendTrustedIssuerList", 0),) if sent else ()),
+            ),
+            reboot=True,
+            notes=(
+                REBOOT,
+                "[secondary] Microsoft prefers mode 0 with a clean Root; with mode 2 and no CTL "
+                "store on the binding, Root serves as the trusted issuer store.",
+            ),
+        ),
+    )
+    yield hit(
+        Claim(
+            "Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
+            summary,
+            evidence,
+            UNTRUSTED | (NOT_SELECTABLE if sent else frozenset()),
+            fixes,
+            verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
+        )
+    )
+
+
+def _short(subject: str) -> str:
+    """``CN=Contoso Issuing CA 01, O=...`` -> ``Contoso Issuing CA 01``."""
+    for part in subject.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.upper() == "CN" and value:
+            return value
+    return subject
+
+
+def _ref(finding: Finding) -> CertRef:
+    if finding.certificate is not None:
+        cert = finding.certificate
+        return CertRef(cert.sha1, str(cert.subject), cert)
+    listed = finding.listed
+    assert listed is not None
+    return CertRef(listed.thumbprint or "", listed.subject or "(no subject shown)")
+
+
+def _cert_evidence(finding: Finding) -> Evidence:
+    ref = _ref(finding)
+    if finding.certificate is not None:
+        cert = finding.certificate
+        return Evidence(
+            EvidenceKind.CERTIFICATE,
+            f"'{cert.subject}' in Root is issued by '{cert.issuer}' [{cert.sha1}]",
+            cert.source or "Root",
+            sha1=cert.sha1,
+        )
+    listed = finding.listed
+    assert listed is not None
+    return Evidence(
+        EvidenceKind.CERTIFICATE,
+        f"'{ref.subject}' in Root is issued by '{listed.issuer}' [{ref.sha1}], decided by names "
+        "only (known from a listing, signature not checked)",
+        listed.source,
+        Confidence.INFERRED,
+        sha1=ref.sha1,
+    )
+
+
+# -- the issuer list over 16 KB ----------------------------------------------------------------
+
+
+@rule(
+    "cause::issuer-list-too-large",
+    severity=Severity.ERROR,
+    title="Trusted-issuer list over Schannel's 16 KB limit",
+    references=("KB 933430", "KB 2880390", "Schannel event 36885", "windows-facts §1.5"),
+)
+def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
+    """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
+    it is truncated (event 36885) and clients whose CA was cut cannot select a certificate
+    (403.7); on Windows Server 2012 an oversized list breaks client authentication even when it
+    is not sent (KB 2880390). Built on the audit's issuer-list::too-large finding.
+    """
+    if not ctx.findings("issuer-list::too-large"):
+        return
+    machine = ctx.machine
+    issuers = ctx.audit.issuer_list
+    sent = machine.schannel.send_trusted_issuer_list.value
+    evidence = (
+        Evidence(
+            EvidenceKind.CERTIFICATE,
+            f"the trusted-issuer list from {issuers.source} has {len(issuers.certificates)} CAs, "
+            f"{issuers.size:,} bytes, over the {ISSUER_LIST_LIMIT:,}-byte limit",
+            issuers.source,
+        ),
+        Evidence(
+            EvidenceKind.CERTIFICATE,
+            "the byte count (2 + DER subject per CA) is certgate's reading of the cap",
+            "windows-facts §1.5",
+            Confidence.UNCONFIRMED,
+        ),
+        setting_evidence(machine, "SendTrustedIssuerList"),
+    )
+    fixes = []
+    if sent:
+        fixes.append(
+            Fix(
+                "stop-sending-list",
+                "Set SendTrustedIssuerList=0 (send no list), then reboot",
+                (SetSchannelValue("SendTrustedIssuerList", 0),),
+                preferred=True,
+                reboot=True,
+                notes=(REBOOT,),
+            )
+        )
+    fixes.append(_own_issuer_store(ctx, preferred=not sent))
+    yield hit(
+        Claim(
+            "Trusted-issuer list over Schannel's 16 KB limit",
+            f"the trusted-issuer list is {issuers.size:,} bytes, over Schannel's 16 KB: "
+            + (
+                "it is sent truncated, so clients of the cut CAs cannot select a certificate"
+                if sent
+                else "on Windows Server 2012 that breaks client authentication (KB 2880390)"
+            ),
+            evidence,
+            NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},
+            tuple(fixes),
+            Strength.PROVEN if sent else Strength.LIKELY,
+            verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
+        )
+    )
+
+
+def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
+    roots = tuple(dict.fromkeys(v.path[-1] for _, v in ctx.verdicts if v.path and len(v.path) > 1))
+    if not roots:
+        return Fix(
+            "client-auth-issuer-store",
+            "Put only the CAs that issue client certificates into ClientAuthIssuer",
+            (
+                Manual(
+                    "Import the roots of your client certificates into "
+                    "Cert:\\LocalMachine\\ClientAuthIssuer: when it holds certificates, Schannel "
+                    "builds the list from it instead of Root (windows-facts §1.3)."
+                ),
+            ),
+            preferred=preferred,
+        )
+    return Fix(
+        "client-auth-issuer-store",
+        "Put only the sample clients' roots into ClientAuthIssuer",
+        (ImportCertificates(CLIENT_AUTH_ISSUER, roots),),
+        preferred=preferred,
+        notes=(
+            "When ClientAuthIssuer holds certificates, Schannel builds the list from it "
+            "instead of Root (windows-facts §1.3).",
+        ),
+    )
