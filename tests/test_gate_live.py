@@ -225,3 +225,17 @@ def test_path_tricks_do_not_escape_a_location(
         assert (
             fetch(running.url + "/PUBLIC/x").status == 200
         )  # IIS matches paths case-insensitively
+
+
+def test_make_demo_live_part_reproduces_and_fixes_the_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certgate.demo import build_seed_case
+    from certgate.gate.demo import run_seed_live
+
+    case = build_seed_case(tmp_path)
+    assert run_seed_live(case) == 0
+    out = capsys.readouterr().out
+    assert "as collected: HTTP 403 [403.16] 0x800B0109" in out
+    assert "after fix A (3 certificate(s) Root -> CA): HTTP 200 [200]" in out
+    assert "Reproduced live, and fixed by fix A." in out

@@ -105,12 +105,19 @@ class SeedCase:
     client: Path  # client.pem: the user's certificate and the intermediate it sends
     misplaced: tuple[str, ...]  # thumbprints of the intermediates sitting in Root
     at: datetime
+    key: Path  # client.key: the client certificate's key, for live requests to the gate
 
 
-# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case
-# (the gate appends its run here: start on the seed machine, 403.16 with the reason, apply the
-# fix, 200). An exit code other than 0 ends the demo with that code.
-LIVE_STEPS: list[Callable[[SeedCase], int]] = []
+def _live_gate(case: SeedCase) -> int:
+    """The seed's server as a live gate: 403.16 with the reason, fix A, then 200."""
+    from certgate.gate.demo import run_seed_live  # the gate imports this module
+
+    return run_seed_live(case)
+
+
+# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case.
+# An exit code other than 0 ends the demo with that code.
+LIVE_STEPS: list[Callable[[SeedCase], int]] = [_live_gate]
 
 
 def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
@@ -147,7 +154,8 @@ def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
     bundle = write_bundle(folder / "bundle", spec)
     write_seed_case(bundle / "logs", SEED_START, SEED_EVENTS, SEED_INTERVAL)
     client_pem = client.write_pem(folder / "client.pem", chain=True)
-    return SeedCase(bundle, client_pem, tuple(m.sha1 for m in misplaced), SEED_AT)
+    key = client.write_key(folder / "client.key")
+    return SeedCase(bundle, client_pem, tuple(m.sha1 for m in misplaced), SEED_AT, key)
 
 
 def _seed_binding(server: Issued) -> SslBinding:

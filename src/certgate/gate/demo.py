@@ -11,20 +11,30 @@ from __future__ import annotations
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from rich.markup import escape
 
 from certgate.bundle import load_machine
 from certgate.core.gate.policy import Policy
 from certgate.core.stores import CA, ROOT, Machine
-from certgate.demo import DemoMachine, build_demo_machine
+from certgate.demo import DemoMachine, SeedCase, build_demo_machine
 from certgate.gate.client import ClientIdentity, Response, fetch
 from certgate.gate.config import GateConfig
 from certgate.gate.runner import running_gate
+from certgate.report.console import out_console
 
-__all__ = ["LiveDemo", "LiveStep", "client_identity", "main", "run_live_demo"]
+__all__ = [
+    "LiveDemo",
+    "LiveStep",
+    "client_identity",
+    "main",
+    "run_live_demo",
+    "run_seed_live",
+]
 
 FIXES = ("move", "trust-mode")
 
@@ -37,6 +47,14 @@ class LiveStep:
     hresult: str | None
     reason: str | None
     explain: str | None
+
+    def describe(self) -> str:
+        detail = (
+            f" {self.hresult} {self.reason} (certgate explain {self.explain})"
+            if self.reason
+            else ""
+        )
+        return f"{self.label}: HTTP {self.status} [{self.iis_status}]{detail}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,30 @@ def client_identity(demo: DemoMachine) -> ClientIdentity:
     chain = tuple(x509.load_pem_x509_certificates(demo.chain.read_bytes()))
     key = serialization.load_pem_private_key(demo.key.read_bytes(), None)
     return ClientIdentity(leaf, key, chain)
+
+
+def run_seed_live(case: SeedCase) -> int:
+    """``make demo``'s live part on the doctor's seed case: the bundle's own machine judged by
+    a real gate (403.16), then fix A applied (every misplaced intermediate Root -> CA): 200.
+    The clock is the seed's, so the answer matches the diagnosis."""
+    machine = load_machine(case.folder).machine
+    client = _identity(case.client, case.key)
+    console = out_console()
+    console.print("\n[bold]Live: the same server as a certgate gate[/]")
+    before = _step("as collected", machine, client, case.at)
+    fixed = machine
+    for sha1 in case.misplaced:
+        fixed = fixed.moving(sha1, ROOT, CA)
+    after = _step(
+        f"after fix A ({len(case.misplaced)} certificate(s) Root -> CA)", fixed, client, case.at
+    )
+    for step in (before, after):
+        console.print(f"  {escape(step.describe())}", soft_wrap=True)
+    if before.iis_status == "403.16" and after.status == 200:
+        console.print("[bold green]Reproduced live, and fixed by fix A.[/]")
+        return 0
+    console.print("[bold red]The live gate did not reproduce the diagnosis.[/]")
+    return 1
 
 
 def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
@@ -81,11 +123,23 @@ def _fixed(machine: Machine, demo: DemoMachine, fix: str) -> tuple[Machine, str]
     return machine.with_schannel(schannel), "trust-mode=2"
 
 
-def _step(label: str, machine: Machine, client: ClientIdentity) -> LiveStep:
+def _step(
+    label: str, machine: Machine, client: ClientIdentity, at: datetime | None = None
+) -> LiveStep:
     config = GateConfig(Policy(engine="windows", machine=machine))
-    with running_gate(config, grace=0.5) as gate:
+
+    def clock() -> datetime:
+        return at if at is not None else datetime.now(UTC)
+
+    with running_gate(config, grace=0.5, clock=clock) as gate:
         response = fetch(f"{gate.url}/Service.svc", client, timeout=10)
     return _summary(label, response)
+
+
+def _identity(chain_pem: Path, key_pem: Path) -> ClientIdentity:
+    leaf, *chain = x509.load_pem_x509_certificates(chain_pem.read_bytes())
+    key = serialization.load_pem_private_key(key_pem.read_bytes(), None)
+    return ClientIdentity(leaf, key, tuple(chain))
 
 
 def _summary(label: str, response: Response) -> LiveStep:
@@ -103,12 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     result = run_live_demo(fix=args[0] if args else "move")
     for step in (result.before, result.after):
-        detail = (
-            f" {step.hresult} {step.reason} (certgate explain {step.explain})"
-            if step.reason
-            else ""
-        )
-        print(f"{step.label}: HTTP {step.status} [{step.iis_status}]{detail}")
+        print(step.describe())
     return 0 if result.reproduced_and_fixed else 1
 
 
