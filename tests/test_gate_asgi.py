@@ -25,6 +25,7 @@ from certgate.core.gate.policy import Policy
 from certgate.testing import PKI, Issued
 from gate_asgi_app import echo
 from gate_support import curl, machine, write_client
+from servers import need
 
 
 @pytest.fixture
@@ -186,9 +187,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def nginx_front(tree: dict[str, Issued]) -> Iterator[str]:
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.skip("nginx is not installed (.ci/run installs it)")
+    binary = need("nginx")
     from certgate.gate.tls import ServerIdentity
 
     work = Path(tempfile.mkdtemp(prefix="certgate-nginx-"))

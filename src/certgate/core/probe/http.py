@@ -1,5 +1,6 @@
 """Read an HTTP/1.x answer far enough to classify it: status, Server, and the error pages that
-name a client-certificate problem (IIS substatus pages, nginx's 495/496 pages).
+name a client-certificate problem (IIS substatus pages, nginx's 495/496 pages, the
+``Certgate-Status`` headers of a certgate gate).
 
 IIS shows the substatus only on its *detailed* error page ("HTTP Error 403.16 - Forbidden"),
 which by default only local clients get (errorMode DetailedLocalOnly, windows-facts §3.1);
@@ -25,6 +26,8 @@ _IIS_SUBSTATUS = (
 _IIS_ERROR_CODE = re.compile(
     r"Error Code(?:\s|&nbsp;|:|<[^>]{0,40}>){0,40}0x([0-9A-Fa-f]{8})\b", re.IGNORECASE
 )
+_GATE_STATUS = re.compile(r"(\d{3})\.(\d{1,3})")
+_GATE_HRESULT = re.compile(r"0x([0-9A-Fa-f]{8})")
 _NGINX_PAGES = (
     ("No required SSL certificate was sent", PageKind.NGINX_NO_CERT),
     ("The SSL certificate error", PageKind.NGINX_CERT_ERROR),
@@ -81,7 +84,9 @@ def parse_answer(data: bytes, *, truncated: bool = False) -> HttpAnswer | None:
     head, body = parts if parts is not None else (data, b"")
     headers = _headers(head)
     text = body[:BODY_LIMIT].decode("latin-1")
-    substatus, error_code, page = _iis(text)
+    substatus, error_code, page = _certgate(headers)
+    if page is None:
+        substatus, error_code, page = _iis(text)
     if page is None:
         page = next((kind for marker, kind in _NGINX_PAGES if marker in text), None)
     return HttpAnswer(
@@ -93,6 +98,16 @@ def parse_answer(data: bytes, *, truncated: bool = False) -> HttpAnswer | None:
         page=page,
         truncated=truncated or parts is None,
     )
+
+
+def _certgate(headers: dict[str, str]) -> tuple[str | None, int | None, PageKind | None]:
+    """A certgate gate states its IIS-style answer in headers (``Certgate-Status: 403.16``)."""
+    status = _GATE_STATUS.fullmatch(headers.get("certgate-status", ""))
+    if status is None:
+        return None, None, None
+    hresult = _GATE_HRESULT.fullmatch(headers.get("certgate-hresult", ""))
+    error = int(hresult.group(1), 16) if hresult else None
+    return f"{status.group(1)}.{int(status.group(2))}", error, PageKind.CERTGATE
 
 
 def _iis(text: str) -> tuple[str | None, int | None, PageKind | None]:

@@ -94,6 +94,7 @@ class PageKind(StrEnum):
     IIS = "iis"  # "HTTP Error 403.16 - Forbidden" (IIS detailed error page)
     NGINX_NO_CERT = "nginx-496"  # "400 No required SSL certificate was sent"
     NGINX_CERT_ERROR = "nginx-495"  # "400 The SSL certificate error"
+    CERTGATE = "certgate"  # a certgate gate's denial: Certgate-Status / Certgate-HRESULT headers
 
 
 @dataclass(frozen=True)

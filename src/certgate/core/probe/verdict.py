@@ -33,7 +33,7 @@ def refusal_page(http: HttpAnswer) -> bool:
     """An error page that names a client-certificate problem."""
     if http.page in (PageKind.NGINX_NO_CERT, PageKind.NGINX_CERT_ERROR):
         return True
-    if http.page is PageKind.IIS and http.substatus:
+    if http.page in (PageKind.IIS, PageKind.CERTGATE) and http.substatus:
         if http.substatus.startswith(("403.", "401.")):
             return True
         return http.error_code is not None and hresult_name(http.error_code) == _NOT_SUPPORTED
