@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certgate.errors import InputError
 from certgate.formats import detect_format, load_bytes, load_file, load_paths
-from certgate.testing import PKI, Issued, pem_bundle, pkcs7_bundle, sst_bundle
+from certgate.testing import PKI, Issued, pem_bundle, pkcs7_bundle, sst_bundle, tampered
 
 
 @pytest.fixture
@@ -183,3 +183,19 @@ def test_one_bad_file_among_many_is_a_warning(tmp_path: Path, trio: list[Issued]
         load_paths([bad])
     with pytest.raises(InputError, match="no such file"):
         load_paths([tmp_path / "nope.pem"])
+
+
+def test_der_crl_is_recognised_and_a_v1_certificate_is_not_taken_for_one(pki: PKI) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from certgate.core.der import signed_kind
+
+    root = pki.root("Root")
+    crl = root.crl(revoked=[root.client("gone")]).public_bytes(Encoding.DER)
+    assert detect_format(crl) == "crl"
+    loaded = load_bytes(crl, "issuing.crl")
+    assert (len(loaded.certificates), len(loaded.crls)) == (0, 1)
+    assert signed_kind(root.der) == "certificate"
+    v1 = tampered(root, version=1)  # no [0] version: starts with the serial, like a v2 CRL
+    assert v1[8] == 0x02 and signed_kind(v1) == "certificate"
+    assert detect_format(root.der) == "der"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DerHeader", "der_header", "suspicious_name", "tbs_names"]
+__all__ = ["DerHeader", "der_header", "signed_kind", "suspicious_name", "tbs_names"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,35 @@ def der_header(data: bytes | memoryview, offset: int = 0) -> DerHeader | None:
         return None  # indefinite (BER) or absurd lengths are not what exporters write
     length = int.from_bytes(data[offset + 2 : offset + 2 + count], "big")
     return DerHeader(tag, 2 + count, length)
+
+
+def signed_kind(data: bytes) -> str | None:
+    """``certificate`` or ``crl`` for a DER SIGNED{...} structure, by the shape of its TBS.
+
+    A TBSCertificate starts with [0] version or the serial INTEGER and has a Validity SEQUENCE
+    after the issuer; a TBSCertList starts with the version INTEGER or the AlgorithmIdentifier
+    SEQUENCE and has a Time (thisUpdate) after the issuer.
+    """
+    outer = der_header(data)
+    if outer is None or outer.tag != 0x30:
+        return None
+    start = outer.header_length
+    tbs = der_header(data, start)
+    if tbs is None or tbs.tag != 0x30:
+        return None
+    first = start + tbs.header_length
+    if first >= len(data):
+        return None
+    if data[first] == 0xA0:
+        return "certificate"
+    if data[first] == 0x30:
+        return "crl"  # v1 CRL: no version, the AlgorithmIdentifier comes first
+    position = _skip(data, first)  # serial (certificate) or version (CRL)
+    position = _skip(data, position)  # AlgorithmIdentifier
+    position = _skip(data, position)  # issuer Name
+    if position >= len(data):
+        return None
+    return "crl" if data[position] in (0x17, 0x18) else "certificate"
 
 
 def tbs_names(tbs: bytes) -> tuple[bytes, bytes] | None:

@@ -11,6 +11,9 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from cryptography import x509
+
+from certgate.core.der import signed_kind
 from certgate.errors import InputError
 from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate
 from certgate.formats.pem import load_pem, looks_like_pem
@@ -40,7 +43,7 @@ _PKCS7_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 
 
 def detect_format(data: bytes) -> str:
-    """``sst``, ``pem``, ``der``, ``pkcs7``, ``pkcs12`` or ``unknown``."""
+    """``sst``, ``pem``, ``der``, ``crl``, ``pkcs7``, ``pkcs12`` or ``unknown``."""
     if data.startswith(SST_MAGIC):
         return "sst"
     outer = der_header(data)
@@ -49,7 +52,7 @@ def detect_format(data: bytes) -> str:
         if inner is not None:
             start = outer.header_length
             if inner.tag == 0x30:
-                return "der"
+                return "crl" if signed_kind(data) == "crl" else "der"
             if data[start : start + len(_PKCS7_SIGNED_DATA_OID)] == _PKCS7_SIGNED_DATA_OID:
                 return "pkcs7"
             if inner.tag == 0x06:
@@ -82,6 +85,8 @@ def load_bytes(
         return load_pkcs12(data, path, password, prompt)
     if kind == "der":
         return _load_der(data, path)
+    if kind == "crl":
+        return _load_crl(data, path)
     raise InputError(
         path, "not a certificate file (no PEM block; not DER, PKCS#7, PKCS#12 or .sst data)"
     )
@@ -107,6 +112,14 @@ def _load_der(data: bytes, path: str) -> Loaded:
         )
     cert, cert_warnings = make_certificate(data[: header.total], path, "")
     return Loaded((cert,), (), tuple(warnings + cert_warnings), ((path, "der"),))
+
+
+def _load_crl(data: bytes, path: str) -> Loaded:
+    try:
+        crl = x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise InputError(path, f"not a readable CRL: {exc}") from exc
+    return Loaded((), (crl,), (), ((path, "crl"),))
 
 
 def load_file(
