@@ -294,3 +294,15 @@ def test_fuzz_zip_member_names(tmp_path_factory: pytest.TempPathFactory, names: 
     except InputError:
         return
     assert all(".." not in p.name.split("/") for p in loaded.parts)
+
+
+def test_a_file_or_folder_with_no_bundle_part_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01 not a bundle")
+    with pytest.raises(InputError, match="not a machine bundle part"):
+        load_machine(junk)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.docx").write_bytes(b"PK")
+    with pytest.raises(InputError, match="no machine bundle part in it"):
+        load_machine(folder)

@@ -117,6 +117,8 @@ def load_machine(
     listing = list_bundle(Path(path))
     loader = _Loader(password, prompt, strict)
     classified = [(file, *classify(file.name)) for file in listing.files]
+    if classified and all(kind == "ignored" for _, kind, _ in classified):
+        raise InputError(str(path), _NOTHING_KNOWN[listing.format == "file"])
     for kind in _ORDER:
         for file, file_kind, argument in classified:
             if file_kind == kind:
@@ -135,6 +137,14 @@ def load_machine(
         str(path),
         listing.format,
     )
+
+
+_NOTHING_KNOWN = (
+    "no machine bundle part in it (stores/<Store>.sst, schannel.reg, netsh-sslcert.txt, "
+    "applicationHost.config, settings.toml, logs/...)",
+    "not a machine bundle part: give a folder or .zip, or one exported part named like "
+    "<Store>.sst, schannel.reg, netsh-sslcert.txt, applicationHost.config or settings.toml",
+)
 
 
 def classify(name: str) -> tuple[str, str | None]:

@@ -79,6 +79,9 @@ def _check_inputs(files: list[FileResult]) -> None:
     """Warn about each refused file and skipped record; if nothing was readable, fail."""
     console = err_console()
     refused = [item for item in files if item.error is not None]
+    if files and len(refused) == len(files):
+        first = refused[0]
+        raise InputError(first.path, first.error or "cannot be read")
     for item in files:
         if item.error is not None:
             console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(item.error)}")
@@ -88,9 +91,6 @@ def _check_inputs(files: list[FileResult]) -> None:
             console.print(
                 f"[yellow]warning:[/] {escape(item.path)}: {item.skipped:,} record(s) skipped"
             )
-    if files and len(refused) == len(files):
-        first = refused[0]
-        raise InputError(first.path, first.error or "cannot be read")
     if not files:
         raise UsageError("no input files found")
 

@@ -8,6 +8,8 @@ never backtracks to another path; its error number and depth are reported as it 
 
 from __future__ import annotations
 
+import warnings
+
 from OpenSSL import crypto
 from OpenSSL._util import lib as _lib  # pyOpenSSL has no public purpose setter
 
@@ -81,7 +83,7 @@ def judge(request: VerifyRequest) -> Verdict:
         chain = context.get_verified_chain()
     except crypto.X509StoreContextError as exc:
         return _rejected(request, exc)
-    path = tuple(Certificate.from_cryptography(c.to_cryptography()) for c in chain)
+    path = tuple(_ours(c) for c in chain)
     message = f"verified: chain of {len(path)} to {path[-1].label}"
     return Verdict(
         NAME,
@@ -107,8 +109,7 @@ def accepts(request: VerifyRequest) -> bool:
 def _rejected(request: VerifyRequest, exc: crypto.X509StoreContextError) -> Verdict:
     number, depth, text = int(exc.errors[0]), int(exc.errors[1]), str(exc.errors[2])
     name = x509_v_name(number) or "X509_V_ERR_UNSPECIFIED"
-    failing = exc.certificate.to_cryptography() if exc.certificate is not None else None
-    where = Certificate.from_cryptography(failing).label if failing is not None else "?"
+    where = _ours(exc.certificate).label if exc.certificate is not None else "?"
     message = f"{text} (error {number} at depth {depth}: {where})"
     return Verdict(
         NAME,
@@ -119,3 +120,11 @@ def _rejected(request: VerifyRequest, exc: crypto.X509StoreContextError) -> Verd
         caveats=(_SEMANTICS,),
         openssl=OpenSSLDetail(number, depth, text),
     )
+
+
+def _ours(cert: crypto.X509) -> Certificate:
+    """Back from OpenSSL's object to ours. Converting re-parses it, and a certificate with a
+    negative serial warns again: it is already in ``parse_issues``, so the warning is muted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Certificate.from_cryptography(cert.to_cryptography())
