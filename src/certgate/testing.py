@@ -109,7 +109,7 @@ class _KeyPool:
             )
             tmp.replace(path)
         except OSError:
-            pass  # a read-only home only costs speed
+            return key  # a read-only home only costs speed
         return key
 
 

@@ -18,26 +18,12 @@ from typing import TextIO
 
 from certgate.core.codes import hresult_forms
 from certgate.core.gate.decision import Decision
-from certgate.logs.samples import iis_header, svclog_record, w3c_line
+from certgate.logs.samples import IIS_DEFAULT_FIELDS, iis_header, svclog_record, w3c_line
 
 __all__ = ["W3C_FIELDS", "GateLogs", "Served"]
 
 W3C_FIELDS = (
-    "date",
-    "time",
-    "s-ip",
-    "cs-method",
-    "cs-uri-stem",
-    "cs-uri-query",
-    "s-port",
-    "cs-username",
-    "c-ip",
-    "cs(User-Agent)",
-    "cs(Referer)",
-    "sc-status",
-    "sc-substatus",
-    "sc-win32-status",
-    "time-taken",
+    *IIS_DEFAULT_FIELDS,
     "x-client-cert-thumbprint",
     "x-client-cert-subject",
     "x-client-cert-issuer",

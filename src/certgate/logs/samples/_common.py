@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from certgate.core.codes import WCF_TRACE_CODES
+
 E2E_NS = "http://schemas.microsoft.com/2004/06/E2ETraceEvent"
 SYSTEM_NS = "http://schemas.microsoft.com/2004/06/windows/eventlog/system"
 RECORD_NS = "http://schemas.microsoft.com/2004/10/E2ETraceEvent/TraceRecord"
@@ -14,10 +16,7 @@ CAPI2_CHANNEL = "Microsoft-Windows-CAPI2/Operational"
 FWLINK = "http://go.microsoft.com/fwlink/?LinkId=187517"
 
 LEVELS = {"Critical": 1, "Error": 2, "Warning": 4, "Information": 8, "Verbose": 16}
-WCF_CODES = {
-    "HttpsClientCertificateInvalid": 262159,
-    "HttpsClientCertificateNotPresent": 262160,
-}
+WCF_CODES = WCF_TRACE_CODES  # EventID of the client-certificate traces
 
 
 def dotnet_time(when: datetime) -> str:
