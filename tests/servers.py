@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["apache", "free_ports", "need", "nginx", "s_server"]
+__all__ = ["apache", "free_ports", "need", "nginx", "running", "s_server"]
 
 _APACHE_MODULES = Path("/usr/lib/apache2/modules")
 
@@ -63,10 +63,13 @@ def _wait(ports: Sequence[int], process: subprocess.Popen[bytes], log: Path) -> 
 
 
 @contextmanager
-def _running(command: list[str], ports: Sequence[int], log: Path) -> Iterator[None]:
+def running(
+    command: list[str], ports: Sequence[int], log: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    """Run ``command`` until the block ends; ready once every port accepts connections."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
         )
     try:
         _wait(ports, process, log)
@@ -86,7 +89,7 @@ def s_server(folder: Path, cert: Path, key: Path, *options: str) -> Iterator[int
     (port,) = free_ports(1)
     command = [need("openssl"), "s_server", "-accept", f"127.0.0.1:{port}", "-www", "-quiet"]
     command += ["-cert", str(cert), "-key", str(key), *options]
-    with _running(command, [port], folder / f"s_server-{port}.log"):
+    with running(command, [port], folder / f"s_server-{port}.log"):
         yield port
 
 
@@ -124,7 +127,7 @@ def nginx(folder: Path, cert: Path, key: Path, servers: Sequence[str]) -> Iterat
     user = "user nobody nogroup;" if os.geteuid() == 0 else ""
     config.write_text(_NGINX.format(dir=folder, cert=cert, key=key, servers=blocks, user=user))
     command = [need("nginx"), "-p", str(folder), "-c", str(config), "-g", "daemon off;"]
-    with _running(command, ports, folder / "error.log"):
+    with running(command, ports, folder / "error.log"):
         yield ports
 
 
@@ -183,7 +186,7 @@ def apache(folder: Path, cert: Path, key: Path, ca: Path, locations: str) -> Ite
     )
     command = [need("apache2"), "-f", str(config), "-X"]
     try:
-        with _running(command, [port], folder / "error.log"):
+        with running(command, [port], folder / "error.log"):
             yield port
     finally:
         shutil.rmtree(www, ignore_errors=True)

@@ -6,12 +6,8 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +21,7 @@ from certgate.core.gate.policy import Policy
 from certgate.testing import PKI, Issued
 from gate_asgi_app import echo
 from gate_support import curl, machine, write_client
-from servers import need
+from servers import free_ports, nginx, running
 
 
 @pytest.fixture
@@ -106,49 +102,6 @@ def test_malformed_header_is_a_denial(tree: dict[str, Issued], now: datetime) ->
     assert (status, body["code"]) == (403, "CERT_E_MALFORMED")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # readiness poll, not a timing assumption
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-NGINX_CONF = """
-worker_processes 1;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {w}/server.pem;
-        ssl_certificate_key {w}/server.key;
-        ssl_verify_client optional_no_ca;
-        location / {{
-            proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
-            proxy_pass http://127.0.0.1:{upstream};
-        }}
-    }}
-}}
-"""
 POLICY = """
 [trust.stores]
 Root = ["root.pem"]
@@ -165,29 +118,16 @@ identity = "optional"
 """
 
 
-def _start(
-    command: list[str], env: dict[str, str] | None = None, user: str | None = None
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command, env=env, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+PROXY = """    ssl_verify_client optional_no_ca;
+    location / {{
+      proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+      proxy_pass http://127.0.0.1:{upstream};
+    }}"""
 
 
 @pytest.fixture
 def nginx_front(tree: dict[str, Issued]) -> Iterator[str]:
-    binary = need("nginx")
+    """nginx terminating TLS and passing the certificate to the app under uvicorn."""
     from certgate.gate.tls import ServerIdentity
 
     work = Path(tempfile.mkdtemp(prefix="certgate-nginx-"))
@@ -197,26 +137,21 @@ def nginx_front(tree: dict[str, Issued]) -> Iterator[str]:
     tree["root"].write_pem(work / "root.pem")
     tree["issuing"].write_pem(work / "issuing.pem")
     (work / "gate.toml").write_text(POLICY.format())
-    upstream, port = _free_port(), _free_port()
-    (work / "nginx.conf").write_text(NGINX_CONF.format(w=work, port=port, upstream=upstream))
+    (upstream,) = free_ports(1)
     env = dict(os.environ, CERTGATE_POLICY=str(work / "gate.toml"), CERTGATE_TRUSTED="127.0.0.1")
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
-    app = _start(
-        [sys.executable, "-m", "uvicorn", "--factory", "gate_asgi_app:app", "--host",
-         "127.0.0.1", "--port", str(upstream), "--no-access-log", "--log-level", "warning"],
-        env,
-    )  # fmt: skip
-    user = "nobody" if os.geteuid() == 0 else None
-    proxy = _start(
-        [binary, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"], user=user
-    )
+    app = [sys.executable, "-m", "uvicorn", "--factory", "gate_asgi_app:app"]
+    app += ["--host", "127.0.0.1", "--port", str(upstream), "--no-access-log"]
+    app += ["--log-level", "warning"]
     try:
-        _wait_port(upstream, app)
-        _wait_port(port, proxy)
-        yield f"https://127.0.0.1:{port}"
+        with (
+            running(app, [upstream], work / "uvicorn.log", env),
+            nginx(
+                work, work / "server.pem", work / "server.key", [PROXY.format(upstream=upstream)]
+            ) as (port,),
+        ):
+            yield f"https://127.0.0.1:{port}"
     finally:
-        _stop(proxy)
-        _stop(app)
         shutil.rmtree(work, ignore_errors=True)
 
 

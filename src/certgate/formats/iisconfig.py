@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from lxml import etree
 from lxml.etree import _Element
 
+from certgate._xml import safe_parser
 from certgate.core.iis import (
     ACCESS_FLAG_NAMES,
     Application,
@@ -61,15 +62,8 @@ def merge_iis(first: IisConfig | None, second: IisConfig) -> IisConfig:
 
 
 def _parse_xml(data: bytes, path: str) -> _Element:
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         raise InputError(path, f"not well-formed XML: {exc.msg}", f"line {line}") from exc

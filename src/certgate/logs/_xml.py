@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from certgate._xml import DTD_MARKERS, safe_parser
 from certgate.errors import InputError
 
 __all__ = [
@@ -22,16 +23,8 @@ __all__ = [
     "refuse_dtd",
 ]
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
-_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype")
+_PARSER = safe_parser()
+_DTD_MARKERS = DTD_MARKERS
 
 
 class RecordError(ValueError):
