@@ -6,6 +6,7 @@ Exit codes (every command): 0 success / nothing to report at the chosen threshol
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 import click
 
 from certgate import __version__
-from certgate.cli import audit, collect, doctor, explain, logs, machine, probe, serve, verify
 from certgate.errors import CertgateError
 from certgate.report.console import err_console
 
@@ -25,25 +25,41 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Sub-command name -> module; a module is imported only when its command runs (or for --help),
+# so `certgate explain` does not pay for Twisted and OpenSSL.
+COMMANDS = {
+    "audit": "certgate.cli.audit",
+    "verify": "certgate.cli.verify",
+    "explain": "certgate.cli.explain",
+    "logs": "certgate.cli.logs",
+    "machine": "certgate.cli.machine",
+    "collect": "certgate.cli.collect",
+    "doctor": "certgate.cli.doctor",
+    "probe": "certgate.cli.probe",
+    "serve": "certgate.cli.serve",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(module).command
+        return command
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="certgate")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 def cli(verbose: bool) -> None:
     """Diagnose, verify and enforce TLS client-certificate authentication."""
-
-
-for _command in (
-    audit.command,
-    verify.command,
-    explain.command,
-    logs.command,
-    machine.command,
-    collect.command,
-    doctor.command,
-    probe.command,
-    serve.command,
-):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
