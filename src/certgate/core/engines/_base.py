@@ -148,11 +148,6 @@ class Verdict:
         return "accept" if self.accepted else "reject"
 
 
-def first_failure(path: JudgedPath) -> Check | None:
-    failures = path.failures
-    return failures[0] if failures else None
-
-
 def rank_paths(paths: Sequence[JudgedPath]) -> list[JudgedPath]:
     """Valid paths first, then anchored ones, then those with the fewest failures."""
     return sorted(
