@@ -213,6 +213,9 @@ def test_planted_certificate_found_in_every_store_format(
         "root.p7b": pkcs7_bundle(items),
         "root.p7c": pkcs7_bundle(items, pem=True),
         "root.sst": sst_bundle(items),
+        # A PFX of the planted CA's chain: the planted certificate, its root (no password).
+        "root.pfx": planted.pfx(None),
+        "root.der": planted.der,
     }
     for name, blob in files.items():
         (folder / name).write_bytes(blob)
