@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from certgate.core.codes import HRESULTS, GateCode, hresult_forms
+from certgate.core.codes import HRESULTS, GateCode, hresult_forms, kb_id
 from certgate.core.gate.mapping import MappingResult
 from certgate.core.model import Certificate
 
@@ -51,6 +51,30 @@ class Decision:
 
 def allow(certificate: Certificate | None, mapping: MappingResult | None) -> Decision:
     return Decision(200, 0, "S_OK", "", "", 0, (), certificate, mapping)
+
+
+def gate_deny(
+    iis_status: str,
+    code: GateCode,
+    reason: str,
+    hresult_name: str,
+    *,
+    caveats: tuple[str, ...] = (),
+    certificate: Certificate | None = None,
+    mapping: MappingResult | None = None,
+) -> Decision:
+    """A denial for one of the gate's own reasons, explained by its knowledge-base entry."""
+    explain = kb_id("certgate", code.value)
+    return deny(
+        iis_status,
+        code.value,
+        explain,
+        reason,
+        hresult_name,
+        caveats=caveats,
+        certificate=certificate,
+        mapping=mapping,
+    )
 
 
 def deny(

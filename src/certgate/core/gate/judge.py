@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 from certgate.core.checks import Purpose
 from certgate.core.codes import HRESULTS, CheckCode, iis_status_for, kb_id
-from certgate.core.engines import Verdict, VerifyRequest, verify, verify_fast
+from certgate.core.engines import Verdict, VerifyRequest, accepts, verify
 from certgate.core.engines._base import Confidence
 from certgate.core.engines.windows import hresult_name_for
-from certgate.core.gate.decision import Decision, GateCode, allow, deny
+from certgate.core.gate.decision import Decision, GateCode, allow, deny, gate_deny
 from certgate.core.gate.mapping import Permission, map_identity
 from certgate.core.gate.policy import ClientCert, Location, Policy
 from certgate.core.model import Certificate
@@ -125,10 +125,9 @@ def for_location(location: Location, judged: Decision | None, hints: int = 0) ->
         return judged
     mapping = judged.mapping
     if mapping is not None and mapping.permission is Permission.DENY:
-        return deny(
+        return gate_deny(
             "401.1",
-            GateCode.MAPPING_DENIED.value,
-            kb_id("certgate", GateCode.MAPPING_DENIED.value),
+            GateCode.MAPPING_DENIED,
             f"the certificate matches {mapping.reason}, which denies access",
             "E_ACCESSDENIED",
             caveats=(_MAPPING_CAVEAT,),
@@ -147,36 +146,25 @@ def judge_certificates(
     limits = policy.limits
     size = sum(len(c.der) for c in certs)
     if len(certs) > limits.max_chain_certificates or size > limits.max_chain_bytes:
-        return deny(
+        return gate_deny(
             "403.16",
-            GateCode.CHAIN_TOO_LONG.value,
-            kb_id("certgate", GateCode.CHAIN_TOO_LONG.value),
+            GateCode.CHAIN_TOO_LONG,
             f"the client sent {len(certs)} certificate(s), {size} bytes: over the gate's cap of "
             f"{limits.max_chain_certificates} certificates / {limits.max_chain_bytes} bytes",
             "CERT_E_CHAINING",
             certificate=leaf,
         )
-    accepted = verify_fast(
+    request = VerifyRequest(
         leaf,
-        chain,
+        tuple(chain),
         machine,
-        engine=policy.engine,
-        at=at,
-        crls=policy.crls,
+        Purpose.CLIENT,
+        at,
+        policy.crls,
         partial_chain=policy.partial_chain,
         require_revocation=policy.require_revocation,
     )
-    if not accepted:
-        request = VerifyRequest(
-            leaf,
-            tuple(chain),
-            machine,
-            Purpose.CLIENT,
-            at,
-            policy.crls,
-            partial_chain=policy.partial_chain,
-            require_revocation=policy.require_revocation,
-        )
+    if not accepts(request, policy.engine):  # explain only what is rejected
         return _from_verdict(verify(request, [policy.engine])[policy.engine], leaf)
     problem = _requirements(policy, leaf)
     if problem is not None:
@@ -189,29 +177,26 @@ def _requirements(policy: Policy, leaf: Certificate) -> Decision | None:
     ekus = leaf.extended_key_usage
     missing = [o for o in policy.required_eku if ekus is not None and o not in ekus]
     if missing and (ekus is None or ANY_EKU not in ekus):
-        return deny(
+        return gate_deny(
             "403.16",
-            GateCode.REQUIRED_EKU_MISSING.value,
-            kb_id("certgate", GateCode.REQUIRED_EKU_MISSING.value),
+            GateCode.REQUIRED_EKU_MISSING,
             f"the certificate's EKU {list(ekus or ())} lacks the required {missing}",
             "CERT_E_WRONG_USAGE",
             certificate=leaf,
         )
     if policy.allowed_issuers and leaf.issuer not in policy.allowed_issuers:
-        return deny(
+        return gate_deny(
             "403.16",
-            GateCode.ISSUER_NOT_ALLOWED.value,
-            kb_id("certgate", GateCode.ISSUER_NOT_ALLOWED.value),
+            GateCode.ISSUER_NOT_ALLOWED,
             f"issued by {leaf.issuer}, which is not one of the {len(policy.allowed_issuers)} "
             "allowed issuer(s)",
             "CERT_E_UNTRUSTEDCA",
             certificate=leaf,
         )
     if policy.pins and not {leaf.sha256, leaf.spki_sha256} & policy.pins:
-        return deny(
+        return gate_deny(
             "403.16",
-            GateCode.PIN_MISMATCH.value,
-            kb_id("certgate", GateCode.PIN_MISMATCH.value),
+            GateCode.PIN_MISMATCH,
             f"neither the certificate's SHA-256 ({leaf.sha256}) nor its key's "
             f"({leaf.spki_sha256}) is pinned",
             "TRUST_E_FAIL",
@@ -270,10 +255,9 @@ def _not_mapped(judged: Decision | None) -> Decision:
         if judged is None
         else "the certificate is valid but no identity mapping matches it"
     )
-    return deny(
+    return gate_deny(
         "401.2",
-        GateCode.NOT_MAPPED.value,
-        kb_id("certgate", GateCode.NOT_MAPPED.value),
+        GateCode.NOT_MAPPED,
         reason,
         "E_ACCESSDENIED",
         certificate=judged.certificate if judged else None,
@@ -282,10 +266,9 @@ def _not_mapped(judged: Decision | None) -> Decision:
 
 
 def internal_error(exc: Exception) -> Decision:
-    return deny(
+    return gate_deny(
         "403.16",
-        GateCode.INTERNAL_ERROR.value,
-        kb_id("certgate", GateCode.INTERNAL_ERROR.value),
+        GateCode.INTERNAL_ERROR,
         f"the gate could not judge this certificate ({type(exc).__name__}); denied",
         "TRUST_E_FAIL",
     )
