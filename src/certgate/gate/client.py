@@ -8,18 +8,15 @@ import struct
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from OpenSSL import SSL
+
+from certgate.tls.connection import Credentials
 
 __all__ = ["ClientIdentity", "Response", "client_context", "fetch", "request_bytes"]
 
 
-@dataclass(frozen=True)
-class ClientIdentity:
-    certificate: x509.Certificate
-    key: PrivateKeyTypes
-    chain: tuple[x509.Certificate, ...] = ()
+# What a client presents: the probe's credentials type, under the gate's name for it.
+ClientIdentity = Credentials
 
 
 @dataclass(frozen=True)
@@ -39,10 +36,7 @@ def client_context(identity: ClientIdentity | None, version: str | None = None) 
         context.set_min_proto_version(wanted)
         context.set_max_proto_version(wanted)
     if identity is not None:
-        context.use_certificate(identity.certificate)
-        for extra in identity.chain:
-            context.add_extra_chain_cert(extra)
-        context.use_privatekey(identity.key)  # type: ignore[arg-type]
+        identity.present(context)
     return context
 
 

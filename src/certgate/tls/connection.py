@@ -51,8 +51,15 @@ class Credentials:
     """A client certificate, its extra chain, and its key (never printed: ``repr=False``)."""
 
     certificate: x509.Certificate
-    chain: tuple[x509.Certificate, ...]
     key: PrivateKeyTypes = field(repr=False)
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def present(self, context: SSL.Context) -> None:
+        """Make ``context`` offer this certificate, its chain and key when a server asks."""
+        context.use_certificate(self.certificate)
+        for extra in self.chain:
+            context.add_extra_chain_cert(extra)
+        context.use_privatekey(self.key)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -148,10 +155,7 @@ def _context(version: TlsVersion, credentials: Credentials | None, watch: _Watch
     context.set_info_callback(watch.on_info)
     watch.tapped = tap_handshake_messages(context, watch.on_message)
     if credentials is not None:
-        context.use_certificate(credentials.certificate)
-        for extra in credentials.chain:
-            context.add_extra_chain_cert(extra)
-        context.use_privatekey(credentials.key)  # type: ignore[arg-type]
+        credentials.present(context)
     return context
 
 

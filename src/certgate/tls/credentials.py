@@ -48,7 +48,7 @@ def load_credentials(
     if chain is not None:
         extra += [c for c in _certificates(chain, password, prompt) if c not in extra]
     extra = [c for c in extra if c != leaf]
-    return Credentials(leaf, tuple(extra), private)
+    return Credentials(leaf, private, tuple(extra))
 
 
 def _from_pem(
