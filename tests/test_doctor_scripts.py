@@ -287,3 +287,13 @@ def test_fix_dir_scripts_for_every_scenario_parse(
                 for line in path.read_text().split("\r\n"):
                     if line.startswith("netsh http"):
                         parse_netsh_command(netsh_part(line))
+
+
+def test_unwritable_fix_dir_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["doctor", "--demo", "--json", "--fix-dir", str(blocker / "fixes")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"certgate: {blocker / 'fixes'}") and "cannot be written" in err

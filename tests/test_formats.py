@@ -199,3 +199,10 @@ def test_der_crl_is_recognised_and_a_v1_certificate_is_not_taken_for_one(pki: PK
     v1 = tampered(root, version=1)  # no [0] version: starts with the serial, like a v2 CRL
     assert v1[8] == 0x02 and signed_kind(v1) == "certificate"
     assert detect_format(root.der) == "der"
+
+
+def test_pem_with_only_a_key_names_what_it_holds(pki: PKI) -> None:
+    with pytest.raises(
+        InputError, match=r"no certificate in this PEM file \(it holds: PRIVATE KEY\)"
+    ):
+        load_bytes(pki.root("Root").key_pem, "client.key")

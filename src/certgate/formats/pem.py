@@ -70,6 +70,9 @@ def load_pem(data: bytes, path: str) -> Loaded:
         )
     if index == 0:
         raise InputError(path, "no PEM block found")
+    if not certs and not crls:
+        labels = ", ".join(dict.fromkeys(label.decode() for label in _BEGIN.findall(data)))
+        raise InputError(path, f"no certificate in this PEM file (it holds: {labels})")
     return Loaded(tuple(certs), tuple(crls), tuple(warnings), ((path, "pem"),))
 
 

@@ -28,6 +28,7 @@ from certgate.core.doctor import (
     what_if_keys,
 )
 from certgate.core.stores import Machine
+from certgate.errors import InputError
 from certgate.remedy._scripts import import_script, move_script, netsh_script, schannel_reg
 from certgate.remedy._stores import (
     cleaned_name,
@@ -75,9 +76,13 @@ def write_fix_dir(diagnosis: Diagnosis, folder: Path, loose: Iterable[Path] = ()
 
 
 def write_files(planned: dict[Path, bytes]) -> list[Path]:
+    """Write each file whole (temporary file, then rename); an OS refusal is an InputError."""
     for path, data in planned.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        except OSError as exc:
+            raise InputError(str(path), f"cannot be written: {exc.strerror or exc}") from exc
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
