@@ -23,6 +23,7 @@ from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
 from certgate.remedy import write_files, write_fix_dir
+from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
@@ -201,7 +202,7 @@ def _read_logs(
     console = err_console()
     for item in scan.files:
         if item.error and (loaded is None or loaded.format != "zip" or "logs/" in item.path):
-            console.print(f"[yellow]warning:[/] {item.path}: {item.error}", markup=True)
+            console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(item.error)}")
 
 
 class _Locator:

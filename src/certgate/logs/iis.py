@@ -1,4 +1,4 @@
-"""IIS W3C logs and the HTTP.sys error log (HTTPERR), windows-facts §3."""
+"""IIS W3C logs and the HTTP.sys error log (HTTPERR), docs/windows-model.md#iis-substatus."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from certgate.logs._scan import matching_lines
 __all__ = ["CLIENT_CERT_SUBSTATUS", "parse_httperr", "parse_w3c"]
 
 # 403.4/.5 SSL required, .7 certificate required, .12 mapper denied, .13 revoked,
-# .16 untrusted or invalid, .17 expired or not yet valid (windows-facts §3.1).
+# .16 untrusted or invalid, .17 expired or not yet valid (docs/windows-model.md#iis-substatus).
 CLIENT_CERT_SUBSTATUS = frozenset({4, 5, 7, 12, 13, 16, 17})
 _CERT_HRESULT_PREFIXES = ("CERT_E_", "TRUST_E_", "CRYPT_E_", "SEC_E_")
-_RENEGOTIATION = HRESULTS["ERROR_NOT_SUPPORTED"]  # 500.0 + 0x80070032 on TLS 1.3 (§8)
+_RENEGOTIATION = HRESULTS[
+    "ERROR_NOT_SUPPORTED"
+]  # 500.0 + 0x80070032 on TLS 1.3 (docs/windows-model.md#negotiation)
 _NEEDLES = (b" 403", b" 500 ")
 _BENIGN_HTTPERR = frozenset({"Timer_ConnectionIdle"})
 

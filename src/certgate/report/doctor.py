@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.doctor import (
@@ -24,6 +23,7 @@ from certgate.core.doctor import (
     what_if_keys,
 )
 from certgate.core.logsummary import LogSummary, Occurrence
+from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "doctor_document", "print_doctor", "what_if_text"]
@@ -253,7 +253,7 @@ def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
             f"[dim]{cause.id}[/]\n[bold]{escape(cause.title)}[/]"
         )
         if index == 1:
-            console.print(escape(cause.summary))
+            console.print(escape_lines(cause.summary))
         for fix, check in zip(cause.fixes, cause.what_if, strict=True):
             tag = " (preferred)" if fix.preferred and len(cause.fixes) > 1 else ""
             console.print(

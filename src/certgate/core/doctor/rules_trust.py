@@ -42,7 +42,7 @@ rule = DIAGNOSIS_RULES.rule
     "cause::root-not-self-signed",
     severity=Severity.ERROR,
     title="Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
-    references=("KB 2802568", "KB 942061", "windows-facts §1.4"),
+    references=("KB 2802568", "KB 942061", "docs/windows-model.md#mixed-root"),
 )
 def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
@@ -88,7 +88,7 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
             "a client chain must contain a certificate from that list; a normal chain (leaf, "
             "issuing CA, self-signed root) contains none, so Schannel reports "
             "CERT_E_UNTRUSTEDROOT (0x800B0109)",
-            "windows-facts §1.4",
+            "docs/windows-model.md#mixed-root",
             Confidence.INFERRED,
         ),
     )
@@ -179,7 +179,12 @@ def _cert_evidence(finding: Finding) -> Evidence:
     "cause::issuer-list-too-large",
     severity=Severity.ERROR,
     title="Trusted-issuer list over Schannel's 16 KB limit",
-    references=("KB 933430", "KB 2880390", "Schannel event 36885", "windows-facts §1.5"),
+    references=(
+        "KB 933430",
+        "KB 2880390",
+        "Schannel event 36885",
+        "docs/windows-model.md#issuer-list-size",
+    ),
 )
 def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
     """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
@@ -202,7 +207,7 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
         Evidence(
             EvidenceKind.CERTIFICATE,
             "the byte count (2 + DER subject per CA) is certgate's reading of the cap",
-            "windows-facts §1.5",
+            "docs/windows-model.md#issuer-list-size",
             Confidence.UNCONFIRMED,
         ),
         setting_evidence(machine, "SendTrustedIssuerList"),
@@ -248,7 +253,7 @@ def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
                 Manual(
                     "Import the roots of your client certificates into "
                     "Cert:\\LocalMachine\\ClientAuthIssuer: when it holds certificates, Schannel "
-                    "builds the list from it instead of Root (windows-facts §1.3)."
+                    "builds the list from it instead of Root (docs/windows-model.md#issuer-list)."
                 ),
             ),
             preferred=preferred,
@@ -260,6 +265,6 @@ def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
         preferred=preferred,
         notes=(
             "When ClientAuthIssuer holds certificates, Schannel builds the list from it "
-            "instead of Root (windows-facts §1.3).",
+            "instead of Root (docs/windows-model.md#issuer-list).",
         ),
     )
