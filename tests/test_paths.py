@@ -126,4 +126,3 @@ def test_stores_are_indexed_once_per_machine(pki: PKI, monkeypatch: pytest.Monke
     assert built and max(built) <= 1  # only the one-certificate client chain
     # openssl hands back our own certificate objects (with their provenance), not copies
     assert again["openssl"].path[1] is given
-
