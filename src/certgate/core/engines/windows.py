@@ -122,7 +122,8 @@ def judge(request: VerifyRequest) -> Verdict:
     mode = machine.schannel.client_auth_trust_mode.value
     issuers = trusted_issuer_list(machine)
     effective, caveats = effective_list(issuers)
-    caveats.append(Caveat(Confidence.CONFIRMED, _MODE_RULE.get(mode, _MODE_RULE[0])))
+    # The mode names are Microsoft's; how certgate checks each one is its own reading.
+    caveats.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
     if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
         request, effective
     ):
