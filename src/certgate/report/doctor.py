@@ -10,6 +10,7 @@ from rich.table import Table
 from certgate.core.doctor import (
     Action,
     Cause,
+    ChangeGroupPolicy,
     Diagnosis,
     Evidence,
     FixCheck,
@@ -23,6 +24,7 @@ from certgate.core.doctor import (
     what_if_keys,
 )
 from certgate.core.logsummary import LogSummary, Occurrence
+from certgate.core.physical import GPO_PATHS
 from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import iso
 
@@ -123,6 +125,14 @@ def _action(action: Action) -> dict[str, Any]:
             "type": "move-certificates",
             "source": action.source,
             "target": action.target,
+            "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
+        }
+    if isinstance(action, ChangeGroupPolicy):
+        return {
+            "type": "change-group-policy",
+            "source": action.source,
+            "target": action.target,
+            "gpo_paths": [GPO_PATHS[action.source], GPO_PATHS[action.target]],
             "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
         }
     if isinstance(action, ImportCertificates):
