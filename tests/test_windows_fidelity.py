@@ -9,7 +9,7 @@ import pytest
 
 from certgate.core.settings import Setting
 from certgate.core.stores import Store
-from certgate.testing import PKI
+from certgate.testing import PKI, Issued
 from test_engine_windows import Site, mode, send_list, windows, with_binding
 
 SSIS_CERTS = (
@@ -60,7 +60,7 @@ def test_empty_ctl_store_falls_through_to_client_auth_issuer(
     """Schannel overview ("If no certificates exist in the application-defined store, then
     Schannel checks the Client Authentication Issuers store"): an empty or missing CTL store is
     not the list source (docs/windows-model.md#issuer-list)."""
-    stores = {"SiteTrust": []} if exported else {}
+    stores: dict[str, list[Issued]] = {"SiteTrust": []} if exported else {}
     machine = site.machine(
         root=[site.root, site.other], ca=[site.issuing], ClientAuthIssuer=[site.root], **stores
     )
