@@ -271,9 +271,20 @@ def _host(pki: PKI, tmp_path: Path, now: datetime, run: Any = None) -> WindowsHo
         "CA": [(issuing.der, None)],
         "ContosoCTL": [(issuing.der, None)],
     }
+    software = {
+        "Microsoft": {
+            "SystemCertificates": {
+                "Root": {"Certificates": {root.sha1: {"": {"Blob": (b"x", 3)}}}},
+                "CA": {"Certificates": {issuing.sha1: {}}},
+            },
+        },
+        "Policies": {
+            "Microsoft": {"SystemCertificates": {"Root": {"Certificates": {issuing.sha1: {}}}}}
+        },
+    }
     return WindowsHost(
         stores=Crypt32Stores(FakeCrypt32(stores)),
-        winreg=FakeWinreg(REGISTRY),
+        winreg=FakeWinreg({**REGISTRY, "SOFTWARE": software}),
         run=run or default_run,
         windir=_windows_tree(tmp_path, now),
         system_drive=tmp_path,
@@ -288,6 +299,7 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     steps = collect_bundle(_host(pki, tmp_path, now), out, now=now, version="0.1.0")
     assert {s.name: s.status for s in steps} == {
         "stores": "ok",
+        "physical-stores.json": "ok",
         "schannel.reg": "ok",
         "http-sslbindings.reg": "ok",
         "netsh-sslcert.txt": "ok",
@@ -317,7 +329,13 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     assert machine.iis is not None
     assert machine.iis.effective("Default Web Site/x").negotiates_cert
     assert dict(loaded.collected)["host"] == "IIS01"
+    assert manifest["bundle_format"] == 2
     assert loaded.errors == ()
+    root, issuing = machine.store("Root").certificates
+    assert machine.origin("Root", root.sha1).label() == "registry"
+    assert machine.origin("Root", issuing.sha1).label() == "group-policy"
+    assert machine.origin("CA", issuing.sha1).label() == "registry"
+    assert not machine.origin("ContosoCTL", issuing.sha1).known  # not a collected store
 
 
 def test_a_failing_step_is_recorded_and_the_rest_collected(

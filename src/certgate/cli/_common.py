@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import click
-from rich.markup import escape
 
 from certgate.core.stores import canonical_store_name
 from certgate.formats import LoadWarning
+from certgate.report._text import escape
 from certgate.report.console import err_console
 
 __all__ = [

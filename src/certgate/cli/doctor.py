@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
 from certgate.cli._common import TimeParam, print_warnings, split_fields
@@ -24,6 +23,7 @@ from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
 from certgate.remedy import write_files, write_fix_dir
+from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html

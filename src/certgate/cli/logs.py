@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import click
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from certgate.cli._common import TimeParam, split_fields
@@ -17,8 +16,9 @@ from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
 from certgate.logs import FORMATS, FileResult, LogScan
+from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
-from certgate.report.jsonout import dumps
+from certgate.report.jsonout import dumps, json_text
 from certgate.report.logs import logs_document, print_logs
 
 __all__ = ["command"]
@@ -83,7 +83,7 @@ def command(
         for event in scan:
             builder.add(event)
             if as_events:
-                click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
+                click.echo(json_text(json.dumps(event.to_dict(), ensure_ascii=False)))
     _check_inputs(scan.files)
     summary = builder.build(knowledge_base().describe)
     if as_json:

@@ -1,7 +1,8 @@
 """The shared vocabulary of codes: HRESULTs, CERT_TRUST bits, TLS alerts, and knowledge-base ids.
 
 Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers
-are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]),
+are from docs/windows-model.md#hresults and #cert-trust-bits (MinGW-w64 winerror.h / wincrypt.h,
+[confirmed]),
 RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself (X509_V_*,
 generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base ids
 are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
@@ -152,7 +153,8 @@ def hresult_from_low_word(low: int) -> str | None:
 
     Self-hosted WCF prints ``native error code 0x109``: only the low word of the CertFlags
     HRESULT survives, so 0x109 is read as 0x800B0109 CERT_E_UNTRUSTEDROOT. That reading is
-    [inferred] (windows-facts §2.1): no CertFlags candidate collides, but the facility is lost.
+    [inferred] (docs/windows-model.md#wcf-native-error): no CertFlags candidate collides, but the
+    facility is lost.
     """
     matches = [name for name, value in _LOW_WORD_CANDIDATES if value & 0xFFFF == low]
     return matches[0] if len(matches) == 1 else None
@@ -164,7 +166,8 @@ _LOW_WORD_CANDIDATES = tuple(
 
 
 def iis_status_for(hresult: int) -> str:
-    """IIS status.substatus for a client-certificate error [inferred, windows-facts §3.1]."""
+    """IIS status.substatus for a client-certificate error [inferred,
+    docs/windows-model.md#iis-substatus]."""
     name = hresult_name(hresult)
     if hresult == 0:
         return "200"
@@ -175,7 +178,8 @@ def iis_status_for(hresult: int) -> str:
     return "403.16"
 
 
-# CERT_TRUST_STATUS.dwErrorStatus / dwInfoStatus bits (windows-facts §2.3, [confirmed]).
+# CERT_TRUST_STATUS.dwErrorStatus / dwInfoStatus bits (docs/windows-model.md#cert-trust-bits,
+# [confirmed]).
 CERT_TRUST_ERRORS: dict[str, int] = {
     "CERT_TRUST_IS_NOT_TIME_VALID": 0x1,
     "CERT_TRUST_IS_NOT_TIME_NESTED": 0x2,

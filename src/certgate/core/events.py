@@ -157,7 +157,8 @@ def native_error_codes(text: str) -> tuple[int | None, tuple[str, ...], tuple[st
     value = HRESULTS[name]
     note = (
         f"[inferred] native error code {text} read as the low word of 0x{value:08X} {name} "
-        "(self-hosted WCF keeps only the low 16 bits of CertFlags; windows-facts §2.1)"
+        "(self-hosted WCF keeps only the low 16 bits of CertFlags; "
+        "docs/windows-model.md#wcf-native-error)"
     )
     return value, (kb_id("hresult", name),), (note,)
 

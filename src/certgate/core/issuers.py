@@ -1,6 +1,7 @@
 """The trusted-issuer list Schannel derives from a machine's stores (Windows Server 2012+).
 
-Sources, in order (windows-facts §1.3, [confirmed]): the binding's CTL store when one is
+Sources, in order (docs/windows-model.md#issuer-list, [confirmed]): the binding's CTL store when one
+is
 named; else ClientAuthIssuer when it holds certificates; else Root. When the Root store mixes
 self-signed and non-self-signed certificates, only the non-self-signed ones form the list: the
 KB 2802568 mechanism. The list's wire size is capped at 16 KB (KB 933430, event 36885).
@@ -47,7 +48,8 @@ class IssuerList:
 def issuer_list_bytes(certs: tuple[Certificate, ...]) -> int:
     """Σ (2-byte length + DER subject) over the list: the certificate_authorities encoding.
 
-    That the 16 KB cap counts exactly these bytes is [unconfirmed] (windows-facts §1.5).
+    That the 16 KB cap counts exactly these bytes is [unconfirmed]
+    (docs/windows-model.md#issuer-list-size).
     """
     return sum(2 + len(c.subject.der) for c in certs)
 

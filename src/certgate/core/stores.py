@@ -9,12 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from certgate.core._cache import cached
 from certgate.core.iis import IisConfig
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.settings import SchannelSettings, SslBinding
+
+if TYPE_CHECKING:
+    from certgate.core.physical import Origin, PhysicalStores
 
 __all__ = [
     "AUTH_ROOT",
@@ -130,6 +134,7 @@ class Machine:
     listed: tuple[ListedCertificate, ...] = ()
     iis: IisConfig | None = None
     bindings_source: str | None = None
+    physical: PhysicalStores | None = None  # None: the bundle did not record physical stores
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stores]
@@ -191,6 +196,14 @@ class Machine:
 
     def with_iis(self, iis: IisConfig | None) -> Machine:
         return replace(self, iis=iis)
+
+    def origin(self, store: str, sha1: str) -> Origin:
+        """Which physical store(s) ``sha1`` in ``store`` sits in (``known`` False if unrecorded)."""
+        from certgate.core.physical import Origin
+
+        if self.physical is None:
+            return Origin(canonical_store_name(store), sha1.upper(), known=False)
+        return self.physical.origin(store, sha1)
 
     def noting(self, *notes: str) -> Machine:
         return replace(self, notes=self.notes + tuple(n for n in notes if n not in self.notes))

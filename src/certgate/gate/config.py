@@ -45,7 +45,8 @@ _EKU_NAMES = {
     "codesigning": ExtendedKeyUsageOID.CODE_SIGNING.dotted_string,
     "smartcardlogon": "1.3.6.1.4.1.311.20.2.2",
 }
-# IIS <access sslFlags> names (windows-facts §4.3) -> what the gate does with the certificate
+# IIS <access sslFlags> names (docs/windows-model.md#iis-access-sslflags) -> what the gate does with
+# the certificate
 _SSL_FLAGS = {"ssl", "sslnegotiatecert", "sslrequirecert", "sslmapcert", "ssl128", "none"}
 
 

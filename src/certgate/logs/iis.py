@@ -3,6 +3,7 @@
 Rows pasted into tickets and web pages lose the header, get wrapped, redacted (``<IP_address>``,
 ``...``) or wrapped in HTML: ``iis-pasted`` reads them by the shape of IIS's default fields
 (``sc-status sc-substatus sc-win32-status`` side by side) and says so.
+Substatus meanings: docs/windows-model.md#iis-substatus.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ __all__ = [
 ]
 
 # 403.4/.5 SSL required, .7 certificate required, .12 mapper denied, .13 revoked,
-# .16 untrusted or invalid, .17 expired or not yet valid (KB 943891).
+# .16 untrusted or invalid, .17 expired or not yet valid (docs/windows-model.md#iis-substatus).
 CLIENT_CERT_SUBSTATUS = frozenset({4, 5, 7, 12, 13, 16, 17})
 _CERT_HRESULT_PREFIXES = ("CERT_E_", "TRUST_E_", "CRYPT_E_", "SEC_E_")
-_RENEGOTIATION = HRESULTS["ERROR_NOT_SUPPORTED"]  # 500.0 + 0x80070032 on TLS 1.3
+# 500.0 + 0x80070032 on TLS 1.3 (docs/windows-model.md#negotiation)
+_RENEGOTIATION = HRESULTS["ERROR_NOT_SUPPORTED"]
 _NEEDLES = (b" 403", b" 500 ")
 
 # IIS 7.5+ default W3C fields (logExtFileFlags default), in IIS's fixed order.

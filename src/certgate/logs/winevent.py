@@ -1,4 +1,5 @@
-"""Schannel and CAPI2 Windows events, from ``.evtx`` files or exported XML (windows-facts §5.3,
+"""Schannel and CAPI2 Windows events, from ``.evtx`` files or exported XML
+(docs/windows-model.md#capi2,
 §6). Both paths end in the same event XML, read by one function."""
 
 from __future__ import annotations

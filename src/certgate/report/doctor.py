@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.doctor import (
     Action,
     Cause,
+    ChangeGroupPolicy,
     Diagnosis,
     Evidence,
     FixCheck,
@@ -24,6 +24,8 @@ from certgate.core.doctor import (
     what_if_keys,
 )
 from certgate.core.logsummary import LogSummary, Occurrence
+from certgate.core.physical import GPO_PATHS
+from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "doctor_document", "print_doctor", "what_if_text"]
@@ -125,6 +127,14 @@ def _action(action: Action) -> dict[str, Any]:
             "type": "move-certificates",
             "source": action.source,
             "target": action.target,
+            "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
+        }
+    if isinstance(action, ChangeGroupPolicy):
+        return {
+            "type": "change-group-policy",
+            "source": action.source,
+            "target": action.target,
+            "gpo_paths": [GPO_PATHS[action.source], GPO_PATHS[action.target]],
             "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
         }
     if isinstance(action, ImportCertificates):
@@ -266,7 +276,7 @@ def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
             f"[dim]{cause.id}[/]\n[bold]{escape(cause.title)}[/]"
         )
         if index == 1:
-            console.print(escape(cause.summary))
+            console.print(escape_lines(cause.summary))
         for fix, check in zip(cause.fixes, cause.what_if, strict=True):
             tag = " (preferred)" if fix.preferred and len(cause.fixes) > 1 else ""
             console.print(

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.logsummary import CodeGroup, LogSummary, Occurrence
 from certgate.logs import FileResult
+from certgate.report._text import escape
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "logs_document", "print_logs"]

@@ -16,6 +16,8 @@
         iis\sites\<site>\...\web.config
         logs\iis, logs\httperr      IIS and HTTP.sys logs of the last -LogDays days
         logs\events\*.evtx          Schannel events (System log) and CAPI2 operational events
+        physical-stores.json        physical store(s) of each certificate in Root, CA and
+                                    ClientAuthIssuer (registry, group-policy, enterprise, ...)
         manifest.json               what each step did
 
     No private key is read or exported: certificates are copied from their raw bytes, which
@@ -104,6 +106,43 @@ function Export-Stores {
         }
     }
     return ($report -join '; ')
+}
+
+function Export-PhysicalStores {
+    # Each physical store is a registry key with one sub-key per certificate, named by its
+    # SHA-1 thumbprint ("System Store Locations", learn.microsoft.com). Registry, not certutil:
+    # certutil's output is localized.
+    $sw = 'HKLM:\SOFTWARE'
+    $entries = New-Object System.Collections.ArrayList
+    foreach ($store in @('Root', 'CA', 'ClientAuthIssuer')) {
+        $keys = [ordered]@{
+            'registry'     = "$sw\Microsoft\SystemCertificates\$store\Certificates"
+            'group-policy' = "$sw\Policies\Microsoft\SystemCertificates\$store\Certificates"
+            'enterprise'   = "$sw\Microsoft\EnterpriseCertificates\$store\Certificates"
+        }
+        if ($store -eq 'Root') {
+            $keys['auth-root'] = "$sw\Microsoft\SystemCertificates\AuthRoot\Certificates"
+            $keys['smart-card'] = "$sw\Microsoft\SystemCertificates\SmartCardRoot\Certificates"
+        }
+        foreach ($physical in $keys.Keys) {
+            if (-not (Test-Path -LiteralPath $keys[$physical])) { continue }
+            foreach ($sub in (Get-ChildItem -LiteralPath $keys[$physical])) {
+                if ($sub.PSChildName -notmatch '^[0-9A-Fa-f]{40}$') { continue }
+                [void]$entries.Add([ordered]@{
+                    store = $store; thumbprint = $sub.PSChildName.ToUpperInvariant()
+                    physical = @($physical)
+                })
+            }
+        }
+    }
+    $document = [ordered]@{
+        schema       = 'certgate.physical-stores/1'
+        stores       = @('Root', 'CA', 'ClientAuthIssuer')
+        certificates = @($entries)
+    }
+    $json = ConvertTo-Json -InputObject $document -Depth 5
+    [System.IO.File]::WriteAllText((Join-Path $work 'physical-stores.json'), $json, $utf8)
+    return "$($entries.Count) certificate placement(s)"
 }
 
 function Export-RegistryKey([string]$Key, [string]$Target) {
@@ -195,6 +234,7 @@ try {
     $schannelKey = 'HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL'
     $httpKey = 'HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters'
     Add-Step 'stores' { Export-Stores }
+    Add-Step 'physical-stores.json' { Export-PhysicalStores }
     Add-Step 'schannel.reg' { Export-RegistryKey $schannelKey (Join-Path $work 'schannel.reg') }
     foreach ($name in @('SslBindingInfo', 'SslSniBindingInfo', 'SslCcsBindingInfo')) {
         $target = Join-Path $work ("registry\http-{0}.reg" -f $name.ToLowerInvariant())
@@ -211,6 +251,7 @@ try {
         host         = $env:COMPUTERNAME
         os           = [System.Environment]::OSVersion.VersionString
         collected_at = (Get-Date).ToUniversalTime().ToString('o')
+        bundle_format = 2
         steps        = $steps
     }
     [System.IO.File]::WriteAllText((Join-Path $work 'manifest.json'), ($manifest | ConvertTo-Json -Depth 4), $utf8)

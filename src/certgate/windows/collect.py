@@ -25,7 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from certgate.core.physical import COLLECTED_STORES, REGISTRY_KEYS, PhysicalStores
 from certgate.formats.iisconfig import parse_iis_config
+from certgate.formats.physical import PHYSICAL_FILE, dump_physical_stores
 from certgate.formats.reg import dump_reg
 from certgate.formats.sst import dump_sst
 from certgate.windows.registry import export_tree
@@ -38,8 +40,10 @@ HTTP_PATHS = tuple(
     for name in ("SslBindingInfo", "SslSniBindingInfo", "SslCcsBindingInfo")
 )
 MAX_LOG_BYTES = 200 * 1024 * 1024
+BUNDLE_FORMAT = 2  # 2: physical-stores.json (docs/physical-stores.md)
 _PASSWORD = re.compile(r'(\bpassword\s*=\s*")[^"]*(")', re.IGNORECASE)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 _.\-]")
+_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
 
 class StoreReader(Protocol):
@@ -102,6 +106,7 @@ def collect_bundle(
                 "host": host.hostname,
                 "os": host.os_version,
                 "collected_at": now.isoformat(),
+                "bundle_format": BUNDLE_FORMAT,
                 "steps": [s.__dict__ for s in bundle.steps],
             }
             bundle.add("manifest.json", json.dumps(manifest, indent=2).encode())
@@ -113,6 +118,7 @@ def collect_bundle(
 
 def _collect(bundle: _Zip, host: WindowsHost, now: datetime, log_days: int) -> None:
     bundle.step("stores", lambda: _stores(bundle, host))
+    bundle.step(PHYSICAL_FILE, lambda: _physical(bundle, host))
     bundle.step("schannel.reg", lambda: _registry(bundle, host, "schannel.reg", [SCHANNEL_PATH]))
     bundle.step(
         "http-sslbindings.reg", lambda: _registry(bundle, host, "http-sslbindings.reg", HTTP_PATHS)
@@ -140,6 +146,25 @@ def _stores(bundle: _Zip, host: WindowsHost) -> str:
         bundle.add(f"stores/{name}.sst", dump_sst(certificates))
         counts.append(f"{name}: {len(certificates)}")
     return "; ".join(counts)
+
+
+def _physical(bundle: _Zip, host: WindowsHost) -> str:
+    """Which physical store each certificate of Root, CA and ClientAuthIssuer sits in: the
+    sub-keys (SHA-1 thumbprints) of each physical store's registry key."""
+    entries = []
+    for (store, physical), key in REGISTRY_KEYS.items():
+        path = key.removeprefix("HKEY_LOCAL_MACHINE\\")
+        access = host.winreg.KEY_READ | getattr(host.winreg, "KEY_WOW64_64KEY", 0)
+        try:
+            with host.winreg.OpenKey(host.winreg.HKEY_LOCAL_MACHINE, path, 0, access) as handle:
+                count = host.winreg.QueryInfoKey(handle)[0]
+                names = [host.winreg.EnumKey(handle, i) for i in range(count)]
+        except FileNotFoundError:
+            continue
+        entries += [(store, name, (physical,)) for name in names if _THUMBPRINT.match(name)]
+    physical_stores = PhysicalStores.build(COLLECTED_STORES, entries)
+    bundle.add(PHYSICAL_FILE, dump_physical_stores(physical_stores))
+    return f"{len(physical_stores.entries)} certificate(s) placed"
 
 
 def _registry(bundle: _Zip, host: WindowsHost, file: str, paths: Sequence[str]) -> str:

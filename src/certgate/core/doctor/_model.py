@@ -21,6 +21,7 @@ __all__ = [
     "Action",
     "Cause",
     "CertRef",
+    "ChangeGroupPolicy",
     "Claim",
     "ClientCert",
     "ClientChange",
@@ -106,6 +107,16 @@ class MoveCertificates:
 
 
 @dataclass(frozen=True)
+class ChangeGroupPolicy:
+    """Move certificates from ``source`` to ``target`` in the GPO(s) that deliver them: a local
+    move is undone at the next policy refresh (docs/physical-stores.md)."""
+
+    certificates: tuple[CertRef, ...]
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class ImportCertificates:
     store: str
     certificates: tuple[Certificate, ...]
@@ -145,6 +156,7 @@ class Manual:
 
 Action = (
     MoveCertificates
+    | ChangeGroupPolicy
     | ImportCertificates
     | SetSchannelValue
     | UpdateBinding

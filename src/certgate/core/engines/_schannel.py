@@ -1,4 +1,5 @@
-"""What Schannel does with the machine's stores around chain validation (windows-facts §1):
+"""What Schannel does with the machine's stores around chain validation
+(docs/windows-model.md#issuer-list):
 the issuer list it sends (16 KB cap), which certificate a client can then select, the
 caller-specified store of modes 1/2, and the mode-0/1 issuer-list rule."""
 
@@ -26,7 +27,7 @@ __all__ = [
 LIST_RULE = Caveat(
     Confidence.INFERRED,
     "'issued by a certificate in the trusted issuers list' is read as 'the validated chain "
-    "contains a certificate from that list' (windows-facts §1.4)",
+    "contains a certificate from that list' (docs/windows-model.md#mixed-root)",
 )
 
 

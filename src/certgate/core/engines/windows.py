@@ -1,6 +1,6 @@
 """The ``windows`` engine: Schannel / HTTP.sys client-certificate validation, Server 2012+.
 
-Model (windows-facts §1-§3; each rule's confidence travels with the verdict as a caveat):
+Model (docs/windows-model.md, part 1; each rule's confidence travels with the verdict as a caveat):
 
 1. The trusted-issuer list (``core.issuers``): CTL store, else ClientAuthIssuer, else Root,
    reduced to the non-self-signed certificates when Root mixes both (KB 2802568).
@@ -314,7 +314,8 @@ def _info_bits(path: JudgedPath, mode: int) -> int:
     if top.self_signed is SelfSigned.YES:
         bits |= INFO["CERT_TRUST_IS_SELF_SIGNED"]
     if path.end is PathEnd.ANCHORED and mode in (1, 2):
-        # [inferred]: modes 1/2 map onto CryptoAPI's exclusive trust (windows-facts §1.1)
+        # [inferred]: modes 1/2 map onto CryptoAPI's exclusive trust
+        # (docs/windows-model.md#trust-modes)
         bits |= INFO["CERT_TRUST_IS_FROM_EXCLUSIVE_TRUST_STORE"]
         if top.self_signed is not SelfSigned.YES:
             bits |= INFO["CERT_TRUST_IS_CA_TRUSTED"]

@@ -32,7 +32,8 @@ ENGINES = ("windows", "openssl", "rfc5280")
 
 
 class ClientCert(StrEnum):
-    """Per path prefix, as IIS ``<access sslFlags>`` per ``<location>`` (windows-facts §4.3)."""
+    """Per path prefix, as IIS ``<access sslFlags>`` per ``<location>``
+    (docs/windows-model.md#iis-access-sslflags)."""
 
     IGNORE = "ignore"  # sslFlags without SslNegotiateCert: the certificate is not looked at
     ACCEPT = "accept"  # SslNegotiateCert: optional, but an invalid one is still 403.16

@@ -221,7 +221,8 @@ def _low_word(index: Index, found: Found, text: str, value: int, score: int, how
     candidates = sorted(index.low_words.get(value, ()), key=lambda e: not _is_error(e))
     for entry in candidates:
         full = entry.forms[0][1]
-        # The facility is lost, so naming the full HRESULT is an inference (windows-facts §2.1).
+        # The facility is lost, so naming the full HRESULT is an inference
+        # (docs/windows-model.md#wcf-native-error).
         why = (
             f"{how}0x{value:X} is the low 16 bits of {full}: self-hosted WCF prints HTTP.sys "
             f"CertFlags this way ('native error code 0x{value:X}'); the upper bits are lost, "

@@ -1,4 +1,5 @@
-"""Windows events as ``wevtutil qe /f:xml`` prints them (windows-facts §5.3, §6)."""
+"""Windows events as ``wevtutil qe /f:xml`` prints them (docs/windows-model.md#capi2,
+#schannel-events)."""
 
 from __future__ import annotations
 
