@@ -55,6 +55,11 @@ def issuer_list_bytes(certs: tuple[Certificate, ...]) -> int:
 
 
 def trusted_issuer_list(machine: Machine) -> IssuerList:
+    """The machine's list, worked out once per machine and kept."""
+    return machine.derived(trusted_issuer_list, _issuer_list)
+
+
+def _issuer_list(machine: Machine) -> IssuerList:
     binding = machine.binding
     ctl = binding.ctl_store_name.value
     if ctl:

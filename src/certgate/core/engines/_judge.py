@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from certgate.core.checks import CheckStatus, Profile, path_checks
 from certgate.core.engines._base import JudgedPath, VerifyRequest, rank_paths
 from certgate.core.model import Certificate
-from certgate.core.paths import build_paths, iter_paths
+from certgate.core.paths import CertIndex, PoolPart, build_paths, iter_paths
 
 __all__ = ["any_valid", "judge_all"]
 
 
 def judge_all(
     request: VerifyRequest,
-    pool: Sequence[Certificate],
-    anchors: Sequence[Certificate],
+    pool: Sequence[PoolPart],
+    anchors: Sequence[Certificate] | CertIndex,
     profile: Profile,
     disallowed: frozenset[Certificate] = frozenset(),
 ) -> tuple[list[JudgedPath], bool]:
@@ -38,8 +38,8 @@ def judge_all(
 
 def any_valid(
     request: VerifyRequest,
-    pool: Sequence[Certificate],
-    anchors: Sequence[Certificate],
+    pool: Sequence[PoolPart],
+    anchors: Sequence[Certificate] | CertIndex,
     profile: Profile,
     disallowed: frozenset[Certificate] = frozenset(),
 ) -> tuple[Certificate, ...] | None:

@@ -15,6 +15,8 @@ Model (docs/windows-model.md, part 1; each rule's confidence travels with the ve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from certgate.core.checks import KNOWN_EXTENSIONS, Check, CheckKind, CheckStatus, Profile
 from certgate.core.codes import CERT_TRUST_ERRORS as ERR
 from certgate.core.codes import CERT_TRUST_INFO as INFO
@@ -33,11 +35,13 @@ from certgate.core.engines._schannel import (
     client_can_select,
     effective_list,
     exclusive_store,
+    list_keys,
     with_list_rule,
 )
 from certgate.core.issuers import IssuerList, trusted_issuer_list
 from certgate.core.model import Certificate, SelfSigned
-from certgate.core.paths import PathEnd
+from certgate.core.names import Name
+from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, DISALLOWED, ROOT, Machine
 
@@ -117,24 +121,58 @@ def hresult_name_for(code: CheckCode) -> str:
     return "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
 
 
-def judge(request: VerifyRequest) -> Verdict:
-    machine = request.machine
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything the engine derives from a machine alone, built once per machine."""
+
+    issuers: IssuerList
+    effective: tuple[Certificate, ...]
+    list_caveats: tuple[Caveat, ...]
+    effective_names: frozenset[Name]
+    effective_keys: frozenset[tuple[Name, bytes]]
+    anchors: CertIndex
+    store_caveat: Caveat | None
+    pool: CertIndex
+    disallowed: frozenset[Certificate]
+
+
+def _prepare(machine: Machine) -> _Prepared:
     mode = machine.schannel.client_auth_trust_mode.value
     issuers = trusted_issuer_list(machine)
     effective, caveats = effective_list(issuers)
+    anchors, store_caveat = _anchors(machine, mode)
+    return _Prepared(
+        issuers,
+        effective,
+        tuple(caveats),
+        frozenset(c.subject for c in effective),
+        list_keys(effective),
+        CertIndex(anchors),
+        store_caveat,
+        CertIndex(_stores_pool(machine)),
+        frozenset(machine.store(DISALLOWED).certificates),
+    )
+
+
+def judge(request: VerifyRequest) -> Verdict:
+    machine = request.machine
+    mode = machine.schannel.client_auth_trust_mode.value
+    prepared = machine.derived(_prepare, _prepare)
+    issuers, effective = prepared.issuers, prepared.effective
+    caveats = list(prepared.list_caveats)
     caveats.append(Caveat(Confidence.CONFIRMED, _MODE_RULE.get(mode, _MODE_RULE[0])))
     if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
-        request, effective
+        request, effective, prepared.effective_names
     ):
         return _not_selectable(request, issuers, effective, caveats)
-    anchors, store_caveat = _anchors(machine, mode)
-    if store_caveat is not None:
-        caveats.append(store_caveat)
-    pool = _pool(request, machine)
-    disallowed = frozenset(machine.store(DISALLOWED).certificates)
-    paths, exhausted = judge_all(request, pool, anchors, _profile(request), disallowed)
+    if prepared.store_caveat is not None:
+        caveats.append(prepared.store_caveat)
+    pool: list[PoolPart] = [*request.chain, prepared.pool]
+    paths, exhausted = judge_all(
+        request, pool, prepared.anchors, _profile(request), prepared.disallowed
+    )
     if mode in (0, 1):
-        paths = [with_list_rule(p, effective) for p in paths]
+        paths = [with_list_rule(p, effective, prepared.effective_keys) for p in paths]
         paths.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
         caveats.append(LIST_RULE)
     return _verdict(request, paths, exhausted, issuers, caveats)
@@ -217,11 +255,12 @@ def _anchors(machine: Machine, mode: int) -> tuple[list[Certificate], Caveat | N
     return [c for c in store if c.is_ca or c.self_signed is SelfSigned.YES], caveat
 
 
-def _pool(request: VerifyRequest, machine: Machine) -> list[Certificate]:
+def _stores_pool(machine: Machine) -> list[Certificate]:
+    """Where CryptoAPI looks for issuers after the client's chain."""
     stores = (CA, ROOT, CLIENT_AUTH_ISSUER)
     ctl = machine.binding.ctl_store_name.value
     extra = machine.store(ctl).certificates if ctl else ()
-    return [*request.chain, *(c for s in stores for c in machine.store(s)), *extra]
+    return [*(c for s in stores for c in machine.store(s)), *extra]
 
 
 def _verdict(
