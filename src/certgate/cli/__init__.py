@@ -35,6 +35,7 @@ COMMANDS = {
     "machine": "certgate.cli.machine",
     "collect": "certgate.cli.collect",
     "doctor": "certgate.cli.doctor",
+    "fleet": "certgate.cli.fleet",
     "probe": "certgate.cli.probe",
     "serve": "certgate.cli.serve",
 }
