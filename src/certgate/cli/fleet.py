@@ -53,15 +53,13 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group("fleet")
 def command() -> None:
-    """Diagnose many servers at once: their machine bundles (fleet doctor) or their logs
-    (fleet logs), in parallel on this machine or on a Dask cluster.
+    """Diagnose many servers at once, in parallel on this machine or on a Dask cluster.
 
     \b
     Examples:
       certgate fleet doctor bundles/ --fix-dir fleet-fixes/
       certgate fleet doctor 'share/*/bundle.zip' --json > fleet.json
       certgate fleet doctor servers.txt --dask tcp://scheduler:8786 --jsonl | jq .status
-      certgate fleet logs //share/iislogs/ --since 2024-03-05
     """
 
 
