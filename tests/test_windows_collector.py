@@ -24,8 +24,9 @@ from certgate.bundle import load_machine
 from certgate.core.settings import Setting, SslBinding
 from certgate.testing import PKI
 from certgate.testing_windows import IIS_APP_ID, netsh_sslcert
-from certgate.windows.collect import WindowsHost, collect_bundle, redact_passwords
+from certgate.windows.collect import WindowsHost, collect_bundle
 from certgate.windows.crypt32 import CERT_CONTEXT, Crypt32Stores
+from certgate.windows.redact import redact_config
 from certgate.windows.registry import export_tree
 
 SCHANNEL = r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
@@ -318,6 +319,9 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     assert "logs/iis/W3SVC1/u_ex250101.log" not in names  # older than --log-days
     assert {"logs/events/schannel-system.evtx", "iis/sites/Default Web Site/web.config"} <= names
     assert manifest["host"] == "IIS01" and manifest["collector"] == "certgate 0.1.0 (python)"
+    assert {"file": "applicationHost.config", "line": 18, "what": "password attribute"} in (
+        manifest["redacted"]
+    )
 
     loaded = load_machine(out)
     machine = loaded.machine
@@ -371,7 +375,7 @@ def test_no_half_bundle_when_collection_crashes(pki: PKI, tmp_path: Path, now: d
 
 def test_redaction_keeps_lines() -> None:
     text = b'<add userName="a"\n     password="[enc:x]" />\n<add PASSWORD = "p2"/>'
-    redacted = redact_passwords(text)
+    redacted, _ = redact_config(text, "a.config")
     assert redacted.count(b"\n") == text.count(b"\n")
     assert b"[enc:x]" not in redacted and b"p2" not in redacted
 

@@ -3,10 +3,11 @@
 Layout as ``certgate.bundle`` reads it: ``stores/<name>.sst`` for every LocalMachine system store
 (custom CTL stores included; certificates and friendly names only, never keys), ``schannel.reg``
 and ``http-sslbindings.reg`` (winreg, written as ``reg export`` would), ``netsh-sslcert.txt``,
-``applicationHost.config`` and each site's ``web.config`` (mapping passwords redacted), recent IIS
-and HTTPERR logs and Schannel/CAPI2 events under ``logs/``, and ``manifest.json`` saying what
-each step did. A failing step is recorded, never fatal. The zip is written to a temporary name
-and renamed, so no half bundle is ever left behind.
+``applicationHost.config`` and each site's ``web.config`` (every secret blanked in place by
+``windows.redact``), recent IIS and HTTPERR logs and Schannel/CAPI2 events under ``logs/``, and
+``manifest.json`` saying what each step did and what was redacted (file, line, which value).
+A failing step is recorded, never fatal. The zip is written to a temporary name and renamed,
+so no half bundle is ever left behind.
 
 Everything Windows-specific comes in through ``WindowsHost``: the real one is built by
 ``windows_host()`` on Windows; tests pass fakes.
@@ -30,9 +31,10 @@ from certgate.formats.iisconfig import parse_iis_config
 from certgate.formats.physical import PHYSICAL_FILE, dump_physical_stores
 from certgate.formats.reg import dump_reg
 from certgate.formats.sst import dump_sst
+from certgate.windows.redact import Redaction, redact_config
 from certgate.windows.registry import export_tree
 
-__all__ = ["CollectStep", "StoreReader", "WindowsHost", "collect_bundle", "redact_passwords"]
+__all__ = ["CollectStep", "StoreReader", "WindowsHost", "collect_bundle"]
 
 SCHANNEL_PATH = r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 HTTP_PATHS = tuple(
@@ -41,7 +43,6 @@ HTTP_PATHS = tuple(
 )
 MAX_LOG_BYTES = 200 * 1024 * 1024
 BUNDLE_FORMAT = 2  # 2: physical-stores.json (docs/physical-stores.md)
-_PASSWORD = re.compile(r'(\bpassword\s*=\s*")[^"]*(")', re.IGNORECASE)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 _.\-]")
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
@@ -75,9 +76,17 @@ class _Zip:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
         self.steps: list[CollectStep] = []
+        self.redactions: list[Redaction] = []
 
     def add(self, name: str, data: bytes) -> None:
         self.archive.writestr(name, data)
+
+    def add_config(self, name: str, data: bytes) -> bytes:
+        """Add IIS configuration with its secrets blanked; returns what was written."""
+        redacted, redactions = redact_config(data, name)
+        self.archive.writestr(name, redacted)
+        self.redactions += redactions
+        return redacted
 
     def step(self, name: str, action: Callable[[], str]) -> None:
         try:
@@ -108,6 +117,7 @@ def collect_bundle(
                 "collected_at": now.isoformat(),
                 "bundle_format": BUNDLE_FORMAT,
                 "steps": [s.__dict__ for s in bundle.steps],
+                "redacted": [r.to_dict() for r in bundle.redactions],
             }
             bundle.add("manifest.json", json.dumps(manifest, indent=2).encode())
         Path(temporary).replace(out)
@@ -191,16 +201,10 @@ def _iis_config_path(host: WindowsHost) -> Path:
 
 
 def _iis(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
-    data = redact_passwords(_iis_config_path(host).read_bytes())
-    bundle.add("applicationHost.config", data)
+    before = len(bundle.redactions)
+    data = bundle.add_config("applicationHost.config", _iis_config_path(host).read_bytes())
     config.append(data)
-    return f"{len(data)} bytes, mapping passwords redacted"
-
-
-def redact_passwords(data: bytes) -> bytes:
-    """Blank every ``password="..."`` attribute, keeping lines (and so line numbers) intact."""
-    text = data.decode("utf-8", errors="surrogateescape")
-    return _PASSWORD.sub(r"\1[redacted by certgate]\2", text).encode("utf-8", "surrogateescape")
+    return f"{len(data)} bytes, {len(bundle.redactions) - before} secret(s) redacted"
 
 
 def _web_configs(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
@@ -217,7 +221,7 @@ def _web_configs(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
                 continue
             app_path = app.path.strip("/")
             target = "/".join(p for p in ("iis/sites", site.name, app_path, "web.config") if p)
-            bundle.add(target, redact_passwords(source.read_bytes()))
+            bundle.add_config(target, source.read_bytes())
             found += 1
     return f"{found} web.config file(s)"
 
