@@ -79,8 +79,12 @@ def test_fleet_view_names_the_gpo_certificate_and_writes_one_gpo_fix(
 
 
 def test_text_view_and_html(
-    fleet: tuple[Path, list[FleetServer]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fleet: tuple[Path, list[FleetServer]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
     folder, servers = fleet
     page = tmp_path / "fleet.html"
     code, out, err = run(capsys, str(folder), "--workers", "1", "--html", str(page))
