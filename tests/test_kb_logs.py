@@ -22,10 +22,10 @@ def write_samples(folder: Path) -> None:
     lines = [iis.iis_header(when=T0)]
     for status, sub, win32 in [
         (403, 16, 2148204809),
-        (403, 7, 2147942405),
+        (403, 7, 5),
         (403, 13, 2148081680),
         (403, 17, 2148204801),
-        (500, 0, 2147942450),
+        (500, 0, 50),
         (401, 2, 0),
     ]:
         lines.append(

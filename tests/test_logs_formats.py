@@ -167,14 +167,28 @@ def test_w3c_fields_in_any_order_several_headers_and_plus_for_spaces(
 
 
 def test_w3c_500_renegotiation_and_unrelated_403(tmp_path: Path) -> None:
+    """IIS logs FACILITY_WIN32 HRESULTs as the Win32 code: 0x80070032 is ``500 0 50``
+    (docs/windows-model.md#sc-win32-status); the full form 2147942450 is read too."""
     content = (
         samples.iis_header()
+        + samples.iis_line(sc_status=500, sc_substatus=0, sc_win32_status=50)
         + samples.iis_line(sc_status=500, sc_substatus=0, sc_win32_status=2147942450)
         + samples.iis_line(sc_status=500, sc_substatus=0, sc_win32_status=0)
         + samples.iis_line(sc_status=403, sc_substatus=14)
     )
     events, _ = read(tmp_path, "reneg.log", content)
-    assert [e.codes for e in events] == [("iis:500.0", "hresult:ERROR_NOT_SUPPORTED")]
+    assert [e.codes for e in events] == [("iis:500.0", "hresult:ERROR_NOT_SUPPORTED")] * 2
+    assert [e.hresult for e in events] == [0x80070032] * 2
+
+
+def test_w3c_403_7_logs_the_win32_code(tmp_path: Path) -> None:
+    """403.7 is logged ``403 7 5`` (E_ACCESSDENIED 0x80070005 as its Win32 code)."""
+    content = samples.iis_header() + samples.iis_line(
+        sc_status=403, sc_substatus=7, sc_win32_status=5
+    )
+    events, _ = read(tmp_path, "u_ex.log", content)
+    assert [e.codes for e in events] == [("iis:403.7", "hresult:E_ACCESSDENIED")]
+    assert events[0].win32_status == 5 and events[0].hresult == 0x80070005
 
 
 def test_w3c_malformed_lines_are_skipped_and_reported(tmp_path: Path) -> None:

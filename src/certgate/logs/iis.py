@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
-from certgate.core.codes import HRESULTS, hresult_name, kb_id
+from certgate.core.codes import HRESULTS, hresult_from_win32_status, hresult_name, kb_id
 from certgate.core.events import LogEvent, excerpt, hresult_codes, iis_code
 from certgate.logs._io import lines
 from certgate.logs._registry import FileContext, log_format
@@ -59,7 +59,9 @@ def parse_w3c(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
     """IIS W3C logs (u_ex*.log): 403.4/.5/.7/.12/.13/.16/.17 and 500 with 0x80070032.
 
     ``#Fields`` may come in any order and change within a file; spaces are ``+``, empty values
-    ``-``, times UTC. ``sc-win32-status`` (unsigned decimal, 2148204809) names the HRESULT.
+    ``-``, times UTC. ``sc-win32-status`` names the HRESULT: a Win32 code for FACILITY_WIN32
+    (``403 7 5``, ``500 0 50``), the unsigned decimal for others (``403 16 2148204809``); the
+    full form of a Win32 HRESULT (2147942450) is read too (docs/windows-model.md#sc-win32-status).
     Custom fields whose name contains ``thumbprint``, ``subject`` or ``issuer`` fill the
     certificate fields (the mTLS gate logs the client thumbprint that way).
     """
@@ -103,7 +105,8 @@ def _w3c_event(
     status = _int(values.get("sc-status"))
     substatus = _int(values.get("sc-substatus"))
     win32 = _int(values.get("sc-win32-status"))
-    if status is None or not _relevant(status, substatus, win32):
+    hresult = hresult_from_win32_status(win32) if win32 is not None and win32 >= 0 else None
+    if status is None or not _relevant(status, substatus, hresult):
         return None
     query = values.get("cs-uri-query")
     stem = values.get("cs-uri-stem") or values.get("cs-uri")
@@ -119,21 +122,21 @@ def _w3c_event(
         status=status,
         substatus=substatus,
         win32_status=win32,
-        hresult=win32 if win32 and hresult_name(win32) else None,
+        hresult=hresult if hresult and hresult_name(hresult) else None,
         subject=certificate.get("subject"),
         issuer=certificate.get("issuer"),
         thumbprint=certificate.get("thumbprint"),
         raw=excerpt(line),
-        codes=(iis_code(status, substatus), *hresult_codes(win32)),
+        codes=(iis_code(status, substatus), *hresult_codes(hresult)),
     )
 
 
-def _relevant(status: int, substatus: int | None, win32: int | None) -> bool:
+def _relevant(status: int, substatus: int | None, hresult: int | None) -> bool:
     if status == 403 and substatus in CLIENT_CERT_SUBSTATUS:
         return True
-    if status == 500 and win32 == _RENEGOTIATION:
+    if status == 500 and hresult == _RENEGOTIATION:  # logged "500 0 50" (or 2147942450)
         return True
-    name = hresult_name(win32) if win32 else None
+    name = hresult_name(hresult) if hresult else None
     return status == 403 and name is not None and name.startswith(_CERT_HRESULT_PREFIXES)
 
 

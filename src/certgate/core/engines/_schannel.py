@@ -100,7 +100,7 @@ def client_can_select(
 def exclusive_store(machine: Machine) -> tuple[Store, Caveat]:
     """The caller-specified trusted issuer store of modes 1 and 2."""
     ctl = machine.binding.ctl_store_name.value
-    if ctl:
+    if ctl and len(machine.store(ctl)):
         return machine.store(ctl), Caveat(
             Confidence.INFERRED,
             f"the binding's CTL store {ctl} is the caller-specified trusted issuer store",
@@ -109,12 +109,13 @@ def exclusive_store(machine: Machine) -> tuple[Store, Caveat]:
     if len(client_auth):
         return client_auth, Caveat(
             Confidence.UNCONFIRMED,
-            "no CTL store is bound: ClientAuthIssuer is assumed to be the trusted issuer store",
+            "no CTL store with certificates is bound: ClientAuthIssuer is assumed to be the "
+            "trusted issuer store",
         )
     return machine.store(ROOT), Caveat(
         Confidence.SECONDARY,
-        "no CTL store is bound and ClientAuthIssuer is empty: Root serves as the trusted "
-        "issuer store (Microsoft support write-up; [unconfirmed] for mode 1)",
+        "no CTL store with certificates is bound and ClientAuthIssuer is empty: Root serves as "
+        "the trusted issuer store (Microsoft support write-up; [unconfirmed] for mode 1)",
     )
 
 
@@ -133,7 +134,8 @@ def with_list_rule(
         return path
     if keys is None:
         keys = list_keys(listed)
-    hit = next((c for c in path.certificates[1:] if (c.subject, c.spki_der) in keys), None)
+    # The leaf counts: a self-signed client certificate in Root is accepted (SSIS Scale Out).
+    hit = next((c for c in path.certificates if (c.subject, c.spki_der) in keys), None)
     leaf = path.certificates[0]
     if hit is not None:
         check = Check(
@@ -142,7 +144,11 @@ def with_list_rule(
             CheckCode.OK,
             0,
             leaf.sha1,
-            f"the chain contains {hit.label}, which is in the trusted-issuer list",
+            (
+                f"the client certificate {hit.label} is itself in the trusted-issuer list"
+                if hit is leaf
+                else f"the chain contains {hit.label}, which is in the trusted-issuer list"
+            ),
         )
     else:
         check = Check(

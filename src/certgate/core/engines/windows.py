@@ -160,7 +160,8 @@ def judge(request: VerifyRequest) -> Verdict:
     prepared = machine.derived(_prepare, _prepare)
     issuers, effective = prepared.issuers, prepared.effective
     caveats = list(prepared.list_caveats)
-    caveats.append(Caveat(Confidence.CONFIRMED, _MODE_RULE.get(mode, _MODE_RULE[0])))
+    # The mode names are Microsoft's; how certgate checks each one is its own reading.
+    caveats.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
     if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
         request, effective, prepared.effective_names
     ):

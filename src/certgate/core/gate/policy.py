@@ -6,6 +6,7 @@ value here is checked there, so a ``Policy`` is always whole and valid.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -78,6 +79,9 @@ class Limits:
     max_chain_certificates: int = 10  # leaf included
     max_chain_bytes: int = 65536
     shutdown_grace: float = 10.0
+    upstream_connect_timeout: float = 10.0
+    upstream_header_timeout: float = 60.0  # from the request's last byte to the answer's headers
+    upstream_idle_timeout: float = 60.0  # between two chunks of a body, either way
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Policy:
     tls_versions: tuple[str, ...] = ("1.2", "1.3")
     answer_format: AnswerFormat = AnswerFormat.AUTO
     crl_refresh: float = 0.0  # seconds between re-reading CRL files; 0 = never
+    # clients whose Forwarded / X-Forwarded-* / X-Real-IP headers are kept (and appended to)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     source: str = ""  # the policy file, for messages
 
     def __post_init__(self) -> None:
