@@ -343,7 +343,12 @@ class CheckCode(StrEnum):
     NOT_IN_ISSUER_LIST = "not-in-issuer-list"  # Windows mode 0/1: no chain CA in the list
     LEAF_IS_CA = "leaf-is-ca"
     PATH_BUDGET_EXCEEDED = "path-budget-exceeded"
+    NAME_CONSTRAINT_BUDGET_EXCEEDED = "name-constraint-budget-exceeded"
     MALFORMED = "malformed"
+    DUPLICATE_EXTENSION = "duplicate-extension"  # one extension OID twice (RFC 5280 §4.2)
+    MALFORMED_EXTENSION = "malformed-extension"  # an extension that does not parse
+    BAD_SERIAL = "bad-serial"  # zero, negative or over 20 octets (RFC 5280 §4.1.2.2)
+    OVERSIZE = "oversize"  # a certificate or field beyond any real PKI's size
     NO_CERTIFICATE = "no-certificate"  # the client sent none
     INTERNAL_ERROR = "internal-error"  # fail closed: a check crashed, so reject
 

@@ -40,9 +40,15 @@ class PathEnd(StrEnum):
 
 @dataclass(frozen=True)
 class Budget:
+    """Work one verification may spend. Path building stops at the first three; signature
+    checks and name-constraint comparisons are counted by ``checks.Work``. Exceeding any of
+    them is a rejection with its own code, never a long wait."""
+
     max_intermediates: int = 8  # cryptography's default max_chain_depth
     max_paths: int = 64
     max_steps: int = 2048
+    max_signatures: int = 512  # checks.SIGNATURE_BUDGET
+    max_name_checks: int = 1 << 16  # checks.NAME_CHECK_BUDGET
 
 
 @dataclass(frozen=True)

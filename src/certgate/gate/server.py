@@ -28,6 +28,7 @@ from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.judge import Judge, internal_error
 from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
+from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
@@ -348,6 +349,10 @@ class GateServer:
         if problems:
             self._warn("CRL refresh failed, keeping the previous CRLs: " + "; ".join(problems))
             return
+        signers = [c for store in self.policy.machine.stores for c in store]
+        crls, kept_back = refreshed(self.policy.crls, crls, signers)
+        for text in kept_back:
+            self._warn(text)
         if crls != self.policy.crls:
             self.policy = self.policy.with_crls(crls)
             self.judge = Judge(self.policy)

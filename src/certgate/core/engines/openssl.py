@@ -1,9 +1,18 @@
 """The ``openssl`` engine: OpenSSL's own chain verifier, through pyOpenSSL.
 
 Trust store = the machine's Root store; untrusted certificates = the client's chain plus the CA
-store; purpose sslclient (or sslserver); time = the judged time; CRLs when given (then every
-certificate in the chain is checked, ``CRL_CHECK_ALL``). OpenSSL stops at its first error and
-never backtracks to another path; its error number and depth are reported as it gives them.
+store; purpose sslclient (or sslserver); time = the judged time; CRLs when given, or when
+revocation is required (then every certificate in the chain is checked, ``CRL_CHECK_ALL``,
+and a certificate without a CRL is ``X509_V_ERR_UNABLE_TO_GET_CRL``). OpenSSL stops at its
+first error and never backtracks to another path; its error number and depth are reported as
+it gives them.
+
+Two things happen around OpenSSL. The certificates the client sent are checked for
+well-formedness first (``core.wellformed``): a duplicated or unparseable extension, a bad
+serial, an oversize field is a rejection with a stable code, whatever this OpenSSL build
+would make of it. And when OpenSSL stops at a CRL past its nextUpdate, a second run without
+time checks asks whether that CRL (its signature verified by OpenSSL) lists the certificate:
+a stale CRL proves revocation, never its absence.
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ from OpenSSL import crypto
 from OpenSSL._util import ffi as _ffi
 from OpenSSL._util import lib as _lib  # pyOpenSSL has no public purpose setter
 
-from certgate.core.checks import Purpose
-from certgate.core.codes import X509_V_ERRORS, x509_v_name
+from certgate.core.checks import Check, CheckKind, CheckStatus, Purpose
+from certgate.core.codes import X509_V_ERRORS, X509_V_MESSAGES, CheckCode, x509_v_name
 from certgate.core.engines._base import Caveat, Confidence, OpenSSLDetail, Verdict, VerifyRequest
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 from certgate.core.stores import CA, ROOT, Machine
+from certgate.core.wellformed import defects
 
 __all__ = ["EMITTED", "NAME", "accepts", "judge"]
 
@@ -36,6 +46,22 @@ _PURPOSES = {
     Purpose.CLIENT: _lib.X509_PURPOSE_SSL_CLIENT,
     Purpose.SERVER: _lib.X509_PURPOSE_SSL_SERVER,
 }
+_NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h), absent from the binding
+_CRL_TIME_ERRORS = frozenset(
+    X509_V_ERRORS[n] for n in ("X509_V_ERR_CRL_NOT_YET_VALID", "X509_V_ERR_CRL_HAS_EXPIRED")
+)
+_REVOKED = X509_V_ERRORS["X509_V_ERR_CERT_REVOKED"]
+_EXTENSION_DEFECTS = frozenset({CheckCode.DUPLICATE_EXTENSION, CheckCode.MALFORMED_EXTENSION})
+_PREFLIGHT = Caveat(
+    Confidence.CONFIRMED,
+    "certgate checks the certificates the client sent for well-formedness before OpenSSL "
+    "sees them, so a malformed certificate is refused the same way in every engine",
+)
+_STALE = Caveat(
+    Confidence.CONFIRMED,
+    "the CRL is past its nextUpdate, but its signature verifies and it lists the certificate: "
+    "a stale CRL still proves revocation (it cannot prove its absence)",
+)
 _SEMANTICS = Caveat(
     Confidence.CONFIRMED,
     "OpenSSL trusts only self-signed certificates in Root unless --partial-chain is set, and "
@@ -50,8 +76,11 @@ class _Trust:
     OpenSSL copies it into the context when the context starts.
     """
 
-    def __init__(self, roots: tuple[crypto.X509, ...], request: VerifyRequest) -> None:
+    def __init__(
+        self, roots: tuple[crypto.X509, ...], request: VerifyRequest, timeless: bool
+    ) -> None:
         self.crls = request.crls
+        self.timeless = timeless
         self.lock = threading.Lock()
         self.store = crypto.X509Store()
         for root in roots:
@@ -59,10 +88,12 @@ class _Trust:
         flags = 0
         if request.partial_chain:
             flags |= crypto.X509StoreFlags.PARTIAL_CHAIN
-        if request.crls:
+        if request.crls or request.require_revocation:
             flags |= crypto.X509StoreFlags.CRL_CHECK | crypto.X509StoreFlags.CRL_CHECK_ALL
             for crl in request.crls:
                 self.store.add_crl(crl)
+        if timeless:  # honoured only while set_time is never called (USE_CHECK_TIME wins)
+            flags |= _NO_CHECK_TIME
         if flags:
             self.store.set_flags(flags)
         _lib.X509_STORE_set_purpose(self.store._store, _PURPOSES[request.purpose])
@@ -80,13 +111,19 @@ class _Prepared:
         self.known = {_address(x): c for c, x in converted.items()}
         self.trusts: dict[tuple[object, ...], _Trust] = {}
 
-    def trust(self, request: VerifyRequest) -> _Trust:
-        key = (request.purpose, request.partial_chain, *map(id, request.crls))
+    def trust(self, request: VerifyRequest, timeless: bool = False) -> _Trust:
+        key = (
+            request.purpose,
+            request.partial_chain,
+            request.require_revocation,
+            timeless,
+            *map(id, request.crls),
+        )
         found = self.trusts.get(key)
         if found is None or any(a is not b for a, b in zip(found.crls, request.crls, strict=True)):
             if len(self.trusts) >= _MAX_TRUSTS:
                 self.trusts.clear()
-            found = self.trusts[key] = _Trust(self.roots, request)
+            found = self.trusts[key] = _Trust(self.roots, request, timeless)
         return found
 
     def untrusted(self, request: VerifyRequest) -> list[crypto.X509]:
@@ -132,36 +169,63 @@ def _address(cert: crypto.X509) -> int:
     return int(_ffi.cast("uintptr_t", cert._x509))
 
 
-def _verified_chain(request: VerifyRequest, chain: bool = True) -> list[crypto.X509]:
+def _verified_chain(
+    request: VerifyRequest, chain: bool = True, *, timeless: bool = False
+) -> list[crypto.X509]:
     """Run OpenSSL's verifier: the verified chain (empty unless ``chain``), or it raises
-    ``X509StoreContextError``."""
+    ``X509StoreContextError``. ``timeless``: no date is checked (certificates or CRLs)."""
     assert request.leaf.x509 is not None
     prepared = request.machine.derived(_Prepared, _Prepared)
-    trust = prepared.trust(request)
+    trust = prepared.trust(request, timeless)
     context = crypto.X509StoreContext(trust.store, _x509(request.leaf), prepared.untrusted(request))
     with trust.lock:
-        trust.store.set_time(request.when.replace(tzinfo=None))
+        if not timeless:
+            trust.store.set_time(request.when.replace(tzinfo=None))
         if chain:
             return context.get_verified_chain()
         context.verify_certificate()
     return []
 
 
-def judge(request: VerifyRequest) -> Verdict:
-    if request.leaf.x509 is None:
+def _defective(request: VerifyRequest) -> Verdict | None:
+    """The first certificate the client sent that is not fit to judge, as a rejection."""
+    for depth, cert in enumerate((request.leaf, *request.chain)):
+        found = defects(cert)
+        if not found:
+            continue
+        first = found[0]
+        name = (
+            "X509_V_ERR_INVALID_EXTENSION"
+            if first.code in _EXTENSION_DEFECTS
+            else "X509_V_ERR_UNSPECIFIED"
+        )
+        number, text = X509_V_ERRORS[name], X509_V_MESSAGES[name][0]
+        checks = tuple(
+            Check(CheckKind.PARSE, CheckStatus.FAIL, d.code, depth, cert.sha1, d.message)
+            for d in found
+        )
+        where = "the leaf" if depth == 0 else f"chain certificate {cert.label}"
         return Verdict(
             NAME,
             False,
-            "X509_V_ERR_UNSPECIFIED",
-            "OpenSSL cannot parse the leaf",
+            name,
+            f"{text}: {where}: {first.message} (certgate {first.code.value})",
             (request.leaf,),
-            caveats=(_SEMANTICS,),
-            openssl=OpenSSLDetail(1, 0, "unparseable"),
+            checks,
+            caveats=(_PREFLIGHT, _SEMANTICS),
+            openssl=OpenSSLDetail(number, depth, text),
         )
+    return None
+
+
+def judge(request: VerifyRequest) -> Verdict:
+    refused = _defective(request)
+    if refused is not None:
+        return refused
     try:
         chain = _verified_chain(request)
     except crypto.X509StoreContextError as exc:
-        return _rejected(request, exc)
+        return _rejected(request, _stale_but_revoked(request, exc) or exc)
     known = _known(request)
     path = tuple(_ours(c, known) for c in chain)
     message = f"verified: chain of {len(path)} to {path[-1].label}"
@@ -177,7 +241,7 @@ def judge(request: VerifyRequest) -> Verdict:
 
 
 def accepts(request: VerifyRequest) -> bool:
-    if request.leaf.x509 is None:
+    if _defective(request) is not None:
         return False
     try:
         _verified_chain(request, chain=False)
@@ -186,19 +250,54 @@ def accepts(request: VerifyRequest) -> bool:
     return True
 
 
+def _stale_but_revoked(
+    request: VerifyRequest, exc: crypto.X509StoreContextError
+) -> crypto.X509StoreContextError | None:
+    """OpenSSL stopped at a CRL's dates: does that CRL list the certificate? (Rerun without
+    time checks; OpenSSL still verifies the CRL's signature and scope.)"""
+    if int(exc.errors[0]) not in _CRL_TIME_ERRORS:
+        return None
+    try:
+        _verified_chain(request, chain=False, timeless=True)
+    except crypto.X509StoreContextError as again:
+        if int(again.errors[0]) == _REVOKED:
+            return again
+    return None
+
+
 def _rejected(request: VerifyRequest, exc: crypto.X509StoreContextError) -> Verdict:
     number, depth, text = int(exc.errors[0]), int(exc.errors[1]), str(exc.errors[2])
     name = x509_v_name(number) or "X509_V_ERR_UNSPECIFIED"
     where = _ours(exc.certificate, _known(request)).label if exc.certificate is not None else "?"
     message = f"{text} (error {number} at depth {depth}: {where})"
+    caveats = [_SEMANTICS]
+    if number == _REVOKED and request.crls and _listed_only_on_stale(request, exc):
+        message += "; listed on a CRL past its nextUpdate"
+        caveats.insert(0, _STALE)
+    elif name == "X509_V_ERR_UNABLE_TO_GET_CRL" and request.require_revocation:
+        message += "; revocation is required and no usable CRL covers it"
     return Verdict(
         NAME,
         False,
         name,
         message,
         (request.leaf,),
-        caveats=(_SEMANTICS,),
+        caveats=tuple(caveats),
         openssl=OpenSSLDetail(number, depth, text),
+    )
+
+
+def _listed_only_on_stale(request: VerifyRequest, exc: crypto.X509StoreContextError) -> bool:
+    if exc.certificate is None:
+        return False
+    serial = exc.certificate.get_serial_number()
+    issuer = exc.certificate.to_cryptography().issuer
+    return any(
+        crl.issuer == issuer
+        and crl.get_revoked_certificate_by_serial_number(serial) is not None
+        and crl.next_update_utc is not None
+        and crl.next_update_utc < request.when
+        for crl in request.crls
     )
 
 

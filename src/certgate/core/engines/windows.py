@@ -55,6 +55,10 @@ NAME = "windows"
 _MAPPING: dict[CheckCode, tuple[str, int]] = {
     CheckCode.DISALLOWED: ("TRUST_E_EXPLICIT_DISTRUST", ERR["CERT_TRUST_IS_EXPLICIT_DISTRUST"]),
     CheckCode.MALFORMED: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.DUPLICATE_EXTENSION: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.MALFORMED_EXTENSION: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.BAD_SERIAL: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.OVERSIZE: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
     CheckCode.SIGNATURE_INVALID: (
         "TRUST_E_CERT_SIGNATURE",
         ERR["CERT_TRUST_IS_NOT_SIGNATURE_VALID"],
@@ -78,6 +82,10 @@ _MAPPING: dict[CheckCode, tuple[str, int]] = {
         "CERT_E_INVALID_NAME",
         ERR["CERT_TRUST_INVALID_NAME_CONSTRAINTS"]
         | ERR["CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT"],
+    ),
+    CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED: (
+        "CERT_E_INVALID_NAME",
+        ERR["CERT_TRUST_INVALID_NAME_CONSTRAINTS"],
     ),
     CheckCode.UNKNOWN_CRITICAL_EXTENSION: (
         "CERT_E_CRITICAL",
@@ -236,10 +244,22 @@ def _profile(request: VerifyRequest) -> Profile:
         leaf_ca_fatal=False,
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
-        revocation=(
-            RevocationPolicy.IF_AVAILABLE if binding.checks_revocation else RevocationPolicy.OFF
-        ),
+        revocation=_revocation_policy(request),
+        stale_crl_proves_revocation=False,
+        unusable_crl_fatal=True,
     )
+
+
+def _revocation_policy(request: VerifyRequest) -> RevocationPolicy:
+    """The binding decides (DefaultCertCheckMode); ``require_revocation`` says that no CRL
+    beyond those given can be fetched, so a certificate without one is revocation offline.
+    Requiring revocation on a binding that does not check it is refused by the gate's policy
+    reader; here the binding wins."""
+    if not request.machine.binding.checks_revocation:
+        return RevocationPolicy.OFF
+    if request.require_revocation:
+        return RevocationPolicy.REQUIRED
+    return RevocationPolicy.IF_AVAILABLE
 
 
 def _not_selectable(
@@ -319,8 +339,15 @@ def _verdict(
     name = "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
     hresult = HRESULTS.get(name, 0)
     unknown = any(c.kind is CheckKind.REVOCATION for c in best.warnings)
-    if machine.binding.checks_revocation and (unknown or not request.crls):
-        caveats.append(_REVOCATION_ASSUMED)
+    offline = any(c.code is CheckCode.REVOCATION_UNKNOWN for c in best.failures)
+    if offline:
+        caveats.append(_REVOCATION_OFFLINE)
+    elif machine.binding.checks_revocation and (unknown or not request.crls):
+        caveats.append(
+            _REVOCATION_REQUIRED_ASSUMED if request.require_revocation else _REVOCATION_ASSUMED
+        )
+    if any(c.code in _NOT_WINDOWS for c in best.failures):
+        caveats.append(_CERTGATE_LIMITS)
     detail = WindowsDetail(
         hresult,
         iis_status_for(hresult),
@@ -349,6 +376,37 @@ _REVOCATION_ASSUMED = Caveat(
     "DefaultCertCheckMode checks revocation, but no usable CRL was given (use --crl or "
     "--online): revocation is assumed to pass; an unreachable CRL would give "
     "CRYPT_E_REVOCATION_OFFLINE (0x80092013)",
+)
+_REVOCATION_REQUIRED_ASSUMED = Caveat(
+    Confidence.INFERRED,
+    "revocation is required: a certificate without a usable CRL among those given is judged "
+    "as Windows judges an unreachable one, CRYPT_E_REVOCATION_OFFLINE (0x80092013)",
+)
+_REVOCATION_OFFLINE = Caveat(
+    Confidence.SECONDARY,
+    "CryptoAPI does not use a CRL past its nextUpdate or one whose signature fails; the "
+    "revocation status is then 'offline or stale' (CERT_TRUST_IS_OFFLINE_REVOCATION, "
+    "learn.microsoft.com CERT_TRUST_STATUS), the chain policy returns "
+    "CRYPT_E_REVOCATION_OFFLINE (0x80092013) and HTTP.sys refuses the client (IIS 403.16) "
+    "while the binding checks revocation; a certificate listed only on a stale CRL is "
+    "refused this way, not as revoked (403.13)",
+)
+_NOT_WINDOWS = frozenset(
+    {
+        CheckCode.DUPLICATE_EXTENSION,
+        CheckCode.MALFORMED_EXTENSION,
+        CheckCode.BAD_SERIAL,
+        CheckCode.OVERSIZE,
+        CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED,
+        CheckCode.PATH_BUDGET_EXCEEDED,
+    }
+)
+_CERTGATE_LIMITS = Caveat(
+    Confidence.INFERRED,
+    "certgate refuses malformed certificates (duplicated or unparseable extensions, bad "
+    "serials, oversize fields) and work beyond its budgets in every engine; CryptoAPI's own "
+    "handling of such input is not documented: CERT_E_MALFORMED / CERT_E_INVALID_NAME / "
+    "CERT_E_CHAINING are certgate's reading",
 )
 _END_CODE = {
     PathEnd.UNTRUSTED_ROOT: CheckCode.UNTRUSTED_ROOT,

@@ -109,8 +109,29 @@ class Policy:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+        conflicts = self.conflicts()
+        if conflicts:
+            raise ValueError("; ".join(conflicts))
         ordered = sorted(self.locations, key=lambda loc: len(loc.path.rstrip("/")), reverse=True)
         object.__setattr__(self, "locations", tuple(ordered))
+
+    def conflicts(self) -> list[str]:
+        """Options the chosen engine would not honour: such a policy is refused, never
+        silently weakened."""
+        found = []
+        binding = self.machine.binding
+        if self.engine == "windows" and self.require_revocation and not binding.checks_revocation:
+            found.append(
+                "trust.require_revocation = true, but the binding's DefaultCertCheckMode "
+                f"({binding.cert_check_mode.value:#x}) turns revocation checking off, so the "
+                "windows engine would not check it: remove one of them"
+            )
+        if self.engine == "windows" and self.partial_chain:
+            found.append(
+                "trust.partial_chain is an OpenSSL option the windows engine has no counterpart "
+                "for; to trust CA certificates directly use trust_mode = 2 (Exclusive CA Trust)"
+            )
+        return found
 
     def location_for(self, path: str) -> Location:
         """The most specific location covering ``path`` (IIS: the deepest ``<location>``)."""
