@@ -33,6 +33,7 @@ __all__ = [
     "decode_trust_bits",
     "hresult_forms",
     "hresult_from_low_word",
+    "hresult_from_win32_status",
     "hresult_name",
     "iis_status_for",
     "kb_id",
@@ -124,8 +125,17 @@ class HresultForms:
 
     @property
     def unsigned(self) -> int:
-        """As IIS logs it in ``sc-win32-status``."""
+        """The HRESULT as an unsigned decimal (2148204809)."""
         return self.value
+
+    @property
+    def win32_status(self) -> int:
+        """As IIS logs it in ``sc-win32-status``: the Win32 code (the low word) for a
+        FACILITY_WIN32 HRESULT (0x80070005 -> 5, 0x80070032 -> 50), the unsigned value for
+        any other facility (0x800B0109 -> 2148204809) [confirmed:
+        docs/windows-model.md#sc-win32-status].
+        """
+        return self.value & 0xFFFF if self.value >> 16 == _FACILITY_WIN32_HIGH else self.value
 
     @property
     def signed(self) -> int:
@@ -136,6 +146,21 @@ class HresultForms:
     def low_word(self) -> str:
         """As a self-hosted WCF trace prints ``native error code``: ``0x109``."""
         return f"0x{self.value & 0xFFFF:X}"
+
+
+_FACILITY_WIN32_HIGH = 0x8007  # SEVERITY_ERROR | FACILITY_WIN32 << 16
+
+
+def hresult_from_win32_status(status: int) -> int:
+    """The HRESULT an IIS ``sc-win32-status`` stands for; both forms are read.
+
+    A Win32 code (below 0x10000, not 0) is HRESULT_FROM_WIN32: ``5`` -> 0x80070005,
+    ``50`` -> 0x80070032. A larger value is the HRESULT itself (2148204809 -> 0x800B0109, and
+    the full form 2147942450 of 0x80070032). 0 stays 0 (success).
+    """
+    if 0 < status < 0x10000:
+        return (_FACILITY_WIN32_HIGH << 16) | status
+    return status & 0xFFFFFFFF
 
 
 def hresult_forms(value: int) -> HresultForms:
@@ -318,7 +343,12 @@ class CheckCode(StrEnum):
     NOT_IN_ISSUER_LIST = "not-in-issuer-list"  # Windows mode 0/1: no chain CA in the list
     LEAF_IS_CA = "leaf-is-ca"
     PATH_BUDGET_EXCEEDED = "path-budget-exceeded"
+    NAME_CONSTRAINT_BUDGET_EXCEEDED = "name-constraint-budget-exceeded"
     MALFORMED = "malformed"
+    DUPLICATE_EXTENSION = "duplicate-extension"  # one extension OID twice (RFC 5280 §4.2)
+    MALFORMED_EXTENSION = "malformed-extension"  # an extension that does not parse
+    BAD_SERIAL = "bad-serial"  # zero, negative or over 20 octets (RFC 5280 §4.1.2.2)
+    OVERSIZE = "oversize"  # a certificate or field beyond any real PKI's size
     NO_CERTIFICATE = "no-certificate"  # the client sent none
     INTERNAL_ERROR = "internal-error"  # fail closed: a check crashed, so reject
 

@@ -179,14 +179,17 @@ def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
 
 # -- revocation checking with an unreachable CRL / OCSP responder ---------------------------
 
+# Only what says "offline": CRYPT_E_NO_REVOCATION_CHECK (the certificate has no revocation
+# information, or the check was not possible) and REVOCATION_STATUS_UNKNOWN alone are not.
 _OFFLINE = frozenset(
     {
         "hresult:CRYPT_E_REVOCATION_OFFLINE",
-        "hresult:CRYPT_E_NO_REVOCATION_CHECK",
         "cert-trust:CERT_TRUST_IS_OFFLINE_REVOCATION",
-        "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN",
         "certgate:revocation-unknown",
     }
+)
+_UNKNOWN_REVOCATION = frozenset(
+    {"hresult:CRYPT_E_NO_REVOCATION_CHECK", "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN"}
 )
 
 
@@ -263,7 +266,7 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         "Revocation is checked, but the CRL or OCSP responder cannot be reached",
         summary,
         evidence,
-        _OFFLINE | _TRACES | {"iis:403.16", "iis:403.13"},
+        _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
         fixes,
         Strength.PROVEN,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
