@@ -19,6 +19,7 @@ from cryptography import x509
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
 from certgate.core.nameconstraints import violations
+from certgate.core.profile5280 import violations as profile_violations
 from certgate.core.revocation import RevocationPolicy, RevocationStatus, check_revocation
 from certgate.core.signatures import SignatureStatus
 
@@ -116,6 +117,7 @@ class Profile:
     check_anchor: bool = True  # apply CA checks (validity, pathLen, keyCertSign) to the anchor
     known_extensions: frozenset[str] = KNOWN_EXTENSIONS
     revocation: RevocationPolicy = RevocationPolicy.IF_AVAILABLE
+    strict_profile: bool = True  # hold every certificate to RFC 5280's profile (profile5280)
 
 
 def path_checks(
@@ -162,6 +164,8 @@ def _all_checks(
         if profile.check_usage:
             yield _eku(cert, depth, profile, explain)
         yield _critical(cert, depth, profile, explain)
+        if profile.strict_profile:
+            yield _conforms(cert, depth, anchored and depth == top, explain)
         if depth > 0:
             yield _name_constraints(cert, path, depth, explain)
         if disallowed:
@@ -220,6 +224,7 @@ def _signature(
 
 
 def _validity(cert: Certificate, depth: int, at: datetime, explain: bool) -> Check | None:
+    at = at.replace(microsecond=0)  # X.509 times have whole seconds: compare at that grain
     if cert.not_before <= at <= cert.not_after:
         return (
             None
@@ -338,6 +343,18 @@ def _critical(cert: Certificate, depth: int, profile: Profile, explain: bool) ->
         else _pass(
             CheckKind.CRITICAL_EXTENSIONS, depth, cert, "every critical extension recognised"
         )
+    )
+
+
+def _conforms(cert: Certificate, depth: int, anchor: bool, explain: bool) -> Check | None:
+    broken = profile_violations(cert, leaf=depth == 0, anchor=anchor)
+    if broken:
+        text = "not a conforming RFC 5280 certificate: " + "; ".join(broken)
+        return _fail(CheckKind.PARSE, CheckCode.MALFORMED, depth, cert, text)
+    return (
+        None
+        if not explain
+        else _pass(CheckKind.PARSE, depth, cert, "conforms to the RFC 5280 certificate profile")
     )
 
 

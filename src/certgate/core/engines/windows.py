@@ -155,6 +155,7 @@ def _profile(request: VerifyRequest) -> Profile:
         leaf_ca_fatal=False,
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
+        strict_profile=False,
         revocation=(
             RevocationPolicy.IF_AVAILABLE if binding.checks_revocation else RevocationPolicy.OFF
         ),
