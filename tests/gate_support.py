@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import struct
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+import h11
+from OpenSSL import SSL
 
 from certgate.core.gate.policy import Policy
 from certgate.core.stores import CA, ROOT, Machine
 from certgate.gate.backends import Backend
-from certgate.gate.client import ClientIdentity
+from certgate.gate.client import ClientIdentity, client_context
 from certgate.gate.config import GateConfig, LogSettings, parse_policy
 from certgate.gate.runner import RunningGate, running_gate
 from certgate.testing import PKI, Issued
@@ -77,4 +86,151 @@ def curl(
     return int(lines[0].split()[1]), headers, body
 
 
-__all__ = ["PKI", "LogSettings", "config", "curl", "gate", "identity", "machine", "write_client"]
+def raw_exchange(
+    url: str,
+    data: bytes | Callable[[SSL.Connection], None],
+    client: ClientIdentity | None = None,
+    timeout: float = 10.0,
+) -> bytes:
+    """Send raw bytes (or let ``data`` write on the connection), half-close, and return
+    everything the gate sends until it closes (``b""`` if it closed without a word)."""
+    parts = urlsplit(url)
+    raw = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    raw.settimeout(None)
+    whole = int(timeout)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", whole, 0))
+    connection = SSL.Connection(client_context(client), raw)
+    connection.set_connect_state()
+    try:
+        connection.do_handshake()
+        if callable(data):
+            data(connection)
+        else:
+            connection.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except SSL.WantReadError:
+                raise AssertionError(f"the gate kept the connection open {timeout} s") from None
+            except (SSL.ZeroReturnError, SSL.SysCallError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        connection.close()
+        raw.close()
+
+
+def statuses(answer: bytes) -> list[int]:
+    """The status codes of every response in ``answer`` (pipelined ones included)."""
+    return [int(line.split()[1]) for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k == name.lower()]
+
+
+@dataclass
+class RecordingUpstream:
+    """An HTTP/1.1 upstream parsed with h11 (uvicorn's parser): it records every request it
+    sees, the raw bytes of every connection, and answers 200 with a small JSON body."""
+
+    url: str = ""
+    requests: list[Seen] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    connections: int = 0
+
+
+@contextmanager
+def recording_upstream() -> Iterator[RecordingUpstream]:
+    record = RecordingUpstream()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        parser = h11.Connection(h11.SERVER)
+        received = bytearray()
+        current: dict[str, Any] = {}
+        conn.settimeout(5)
+        try:
+            while not stop.is_set():
+                event = parser.next_event()
+                if event is h11.NEED_DATA:
+                    data = conn.recv(65536)
+                    received += data
+                    parser.receive_data(data)
+                    if not data:
+                        return
+                elif isinstance(event, h11.Request):
+                    current = {
+                        "method": event.method.decode(),
+                        "target": event.target.decode(),
+                        "headers": [(k.decode(), v.decode("latin-1")) for k, v in event.headers],
+                        "body": b"",
+                    }
+                elif isinstance(event, h11.Data):
+                    current["body"] += bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage):
+                    record.requests.append(Seen(**current))
+                    body = json.dumps({"n": len(record.requests)}).encode()
+                    headers = [
+                        ("content-type", "application/json"),
+                        ("content-length", str(len(body))),
+                    ]
+                    conn.sendall(parser.send(h11.Response(status_code=200, headers=headers)))
+                    conn.sendall(parser.send(h11.Data(data=body)) + parser.send(h11.EndOfMessage()))
+                    parser.start_next_cycle()
+                else:
+                    return
+        except (OSError, h11.ProtocolError):
+            return
+        finally:
+            record.raw.append(bytes(received))
+            conn.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            record.connections += 1
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    record.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        yield record
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+__all__ = [
+    "PKI",
+    "LogSettings",
+    "RecordingUpstream",
+    "Seen",
+    "config",
+    "curl",
+    "gate",
+    "identity",
+    "machine",
+    "raw_exchange",
+    "recording_upstream",
+    "statuses",
+    "write_client",
+]

@@ -103,7 +103,7 @@ def test_seed_case_reads_like_the_support_answer(
         "ClientAuthTrustMode=0 (default)",
         "KB 2802568",
         f"{SEED_EVENTS:,} HttpsClientCertificateInvalid 0x109 events",
-        f"{SEED_EVENTS:,} IIS 403.16 / 2148204809 entries",
+        f"{SEED_EVENTS:,} IIS 403.16 / 2148204809 (CERT_E_UNTRUSTEDROOT) entries",
         "from 10:02 to 11:40 UTC",
         "fix A (preferred): Move them to the Intermediate",
         "fix B: Set ClientAuthTrustMode=2",
@@ -163,7 +163,7 @@ def test_unexplained_symptoms_are_listed(
     _code, document = run_scenario(capsys, tmp_path, server, now)
     assert document["causes"] == []
     assert [(s["label"], s["count"]) for s in document["unexplained"]] == [
-        ("IIS 403.16 / 2148204809", 3)
+        ("IIS 403.16 / 2148204809 (CERT_E_UNTRUSTEDROOT)", 3)
     ]
 
 

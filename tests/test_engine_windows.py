@@ -1,5 +1,5 @@
 """Fidelity of the windows engine: each test reproduces a documented Windows behaviour and
-names its source (KB article, or the section of windows-facts.md)."""
+names its source (KB article, or the section of docs/windows-model.md)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def site(pki: PKI) -> Site:
 
 
 def test_kb2802568_scenario1_mode0_mixed_root_gives_403_16(site: Site, now: datetime) -> None:
-    """KB 2802568 scenario 1 (windows-facts §1.4): no list sent, mixed Root -> 403.16,
+    """KB 2802568 scenario 1 (docs/windows-model.md#mixed-root): no list sent, mixed Root -> 403.16,
     sc-win32-status 2148204809 (0x800B0109), WCF native error 0x109."""
     verdict = windows(site.alice, site.mixed_root(), now, (site.issuing,))
     assert not verdict.accepted
@@ -105,7 +105,8 @@ def test_kb2802568_control_clean_root_accepts(site: Site, now: datetime) -> None
 
 
 def test_kb2802568_chain_through_listed_ca_passes(site: Site, now: datetime) -> None:
-    """windows-facts §1.4 model note [inferred]: a chain running through a misplaced CA passes."""
+    """docs/windows-model.md#mixed-root model note [inferred]: a chain running through a misplaced
+    CA passes."""
     bob = site.misplaced.client("bob")
     assert windows(bob, site.mixed_root(), now, (site.misplaced,)).accepted
 
@@ -126,7 +127,8 @@ def test_kb2802568_scenario2_control_clean_root_list_sent(site: Site, now: datet
 
 
 def test_mode2_accepts_the_kb2802568_chain(site: Site, now: datetime) -> None:
-    """windows-facts §1.1 [secondary]: mode 2 with no CTL store uses Root as the trusted
+    """docs/windows-model.md#trust-modes [secondary]: mode 2 with no CTL store uses Root as the
+    trusted
     issuer store, so the misplaced intermediate no longer breaks client auth."""
     verdict = windows(site.alice, mode(site.mixed_root(), 2), now, (site.issuing,))
     assert verdict.accepted
@@ -145,7 +147,8 @@ def test_mode2_control_foreign_root_rejected(site: Site, now: datetime) -> None:
 
 
 def test_mode1_with_ctl_store(site: Site, now: datetime) -> None:
-    """windows-facts §1.1: mode 1 needs a root in the caller-specified (CTL) store; the CTL
+    """docs/windows-model.md#trust-modes: mode 1 needs a root in the caller-specified (CTL) store;
+    the CTL
     store also feeds the issuer list (§1.3 step 1)."""
     machine = site.machine(root=[site.root, site.other], ca=[site.issuing], SiteTrust=[site.root])
     machine = mode(with_binding(machine, ctl_store_name=Setting("SiteTrust", "test")), 1)
@@ -165,7 +168,8 @@ def test_mode1_ctl_store_without_the_root_rejects(site: Site, now: datetime) -> 
 
 
 def test_mode2_with_ctl_store_trusts_an_intermediate(site: Site, now: datetime) -> None:
-    """windows-facts §1.1: mode 2 lets the chain end at an intermediate CA in the store
+    """docs/windows-model.md#trust-modes: mode 2 lets the chain end at an intermediate CA in the
+    store
     (CERT_TRUST_IS_CA_TRUSTED [inferred])."""
     machine = site.machine(root=[site.other], ca=[], SiteTrust=[site.issuing])
     machine = mode(with_binding(machine, ctl_store_name=Setting("SiteTrust", "test")), 2)
@@ -176,7 +180,7 @@ def test_mode2_with_ctl_store_trusts_an_intermediate(site: Site, now: datetime) 
 
 
 def test_expired_client_certificate_gives_403_17(site: Site, now: datetime) -> None:
-    """windows-facts §3.1 [inferred mapping]: CERT_E_EXPIRED -> 403.17."""
+    """docs/windows-model.md#iis-substatus [inferred mapping]: CERT_E_EXPIRED -> 403.17."""
     old = site.issuing.client("carol", expired=True)
     verdict = windows(old, site.clean_root(), now, (site.issuing,))
     assert verdict.code == "CERT_E_EXPIRED"
@@ -186,7 +190,7 @@ def test_expired_client_certificate_gives_403_17(site: Site, now: datetime) -> N
 
 
 def test_revoked_client_certificate_gives_403_13(site: Site, now: datetime) -> None:
-    """windows-facts §3.1: a revoked certificate -> CRYPT_E_REVOKED -> 403.13."""
+    """docs/windows-model.md#iis-substatus: a revoked certificate -> CRYPT_E_REVOKED -> 403.13."""
     crl = site.issuing.crl([site.alice])
     verdict = windows(site.alice, site.clean_root(), now, (site.issuing,), crls=(crl,))
     assert verdict.code == "CRYPT_E_REVOKED"
@@ -200,7 +204,8 @@ def test_revocation_control_crl_without_the_client(site: Site, now: datetime) ->
 
 
 def test_revocation_not_checked_when_cert_check_mode_says_so(site: Site, now: datetime) -> None:
-    """windows-facts §4.2: DefaultCertCheckMode bit 1 turns revocation checking off."""
+    """docs/windows-model.md#netsh-show-sslcert: DefaultCertCheckMode bit 1 turns revocation
+    checking off."""
     crl = site.issuing.crl([site.alice])
     machine = with_binding(site.clean_root(), cert_check_mode=Setting(1, "test"))
     assert windows(site.alice, machine, now, (site.issuing,), crls=(crl,)).accepted
@@ -221,7 +226,8 @@ def test_disallowed_control_other_certificate(site: Site, now: datetime) -> None
 
 
 def test_wrong_usage_and_the_no_usage_check_flag(site: Site, now: datetime) -> None:
-    """windows-facts §4.2: CERT_E_WRONG_USAGE, unless DefaultCertCheckMode has 0x10000."""
+    """docs/windows-model.md#netsh-show-sslcert: CERT_E_WRONG_USAGE, unless DefaultCertCheckMode has
+    0x10000."""
     server_only = site.issuing.client("svc", eku=(SERVER_AUTH,))
     verdict = windows(server_only, site.clean_root(), now, (site.issuing,))
     assert verdict.code == "CERT_E_WRONG_USAGE"
@@ -249,7 +255,8 @@ class LongNames:
 
 
 def test_issuer_list_over_16kb_truncates_and_breaks_late_roots(site: Site, now: datetime) -> None:
-    """KB 933430 / KB 2880390 (windows-facts §1.5, [secondary] + [unconfirmed] accounting):
+    """KB 933430 / KB 2880390 (docs/windows-model.md#issuer-list-size, [secondary] + [unconfirmed]
+    accounting):
     the list is cut at 16 KB; a client whose root falls past the cut cannot be selected when
     the list is sent (403.7), and fails the mode-0 list rule when it is not (403.16)."""
     filler = LongNames(site.pki).roots
@@ -274,7 +281,8 @@ def test_every_windows_code_is_a_known_hresult() -> None:
 
 
 def test_missing_intermediate_is_cert_e_chaining(site: Site, now: datetime) -> None:
-    """windows-facts §2.2: a chain that cannot be built -> CERT_E_CHAINING (partial chain)."""
+    """docs/windows-model.md#hresults: a chain that cannot be built -> CERT_E_CHAINING (partial
+    chain)."""
     machine = site.machine(root=[site.root])
     verdict = windows(site.alice, machine, now)
     assert verdict.code == "CERT_E_CHAINING"

@@ -33,7 +33,7 @@ from certgate.core.kb import (
 from certgate.core.kb._load import load_entries, parse_family
 
 KB = knowledge_base()
-KNOWN_REFERENCE_KINDS = {"kb", "rfc", "url", "github", "facts", "man", "project"}
+KNOWN_REFERENCE_KINDS = {"kb", "rfc", "url", "github", "man", "project"}
 
 
 _ENGINE_FAMILIES = {"windows": "hresult", "openssl": "openssl", "rfc5280": "certgate"}
@@ -109,7 +109,7 @@ def test_every_reference_is_a_known_form() -> None:
         ("KB 2802568", "kb", None),
         ("RFC 8446 §6.2", "rfc", "https://www.rfc-editor.org/rfc/rfc8446#section-6.2"),
         ("RFC 5280", "rfc", "https://www.rfc-editor.org/rfc/rfc5280"),
-        ("windows-facts §1.4", "facts", None),
+        ("docs/windows-model.md#mixed-root", "project", None),
         ("man openssl-verify(1)", "man", None),
         (
             "github:nginx/nginx/src/http/ngx_http_request.c",

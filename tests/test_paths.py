@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from certgate.core.engines import VerifyRequest, verify
-from certgate.core.paths import Budget, PathEnd, build_paths
+import pytest
+
+from certgate.core.engines import VerifyRequest, accepts, verify
+from certgate.core.model import Certificate
+from certgate.core.paths import Budget, CertIndex, PathEnd, build_paths
 from certgate.core.stores import Machine, Store
-from certgate.testing import PKI
+from certgate.testing import PKI, KeyType
 
 
 def test_cross_signed_intermediate_gives_two_candidates(pki: PKI) -> None:
@@ -81,3 +85,44 @@ def test_signature_failure_is_recorded_on_a_name_match(pki: PKI, now: datetime) 
     verdict = verify(request, ["rfc5280", "windows"])
     assert verdict["rfc5280"].code == "signature-invalid"
     assert verdict["windows"].code == "TRUST_E_CERT_SIGNATURE"
+
+
+def _filler_roots(pki: PKI, count: int) -> list[Certificate]:
+    key = pki.key(KeyType.P256)
+    return [
+        pki.issue(f"CN=Filler {n}", issuer=None, ca=True, key=key).certificate for n in range(count)
+    ]
+
+
+def test_stores_are_indexed_once_per_machine(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first verification, no engine indexes or converts the stores again: later
+    ones build indexes of the client's chain only (cost flat in the stores' size)."""
+    root = pki.root("Indexed Root")
+    issuing = root.intermediate("Indexed Issuing")
+    leaf = issuing.client("indexed client")
+    fillers = _filler_roots(pki, 40)
+    machine = Machine(
+        (
+            Store("Root", (*fillers, root.certificate)),
+            Store("CA", (*fillers[:20], issuing.certificate)),
+        )
+    )
+    given = issuing.certificate
+    request = VerifyRequest(leaf.certificate, (given,), machine, at=pki.now)
+    engines = ("rfc5280", "windows", "openssl")
+    first = verify(request, engines)
+    assert all(v.accepted for v in first.values()), first
+    built: list[int] = []
+    real_init = CertIndex.__init__
+
+    def counting(self: CertIndex, certs: Iterable[Certificate] = ()) -> None:
+        real_init(self, certs)
+        built.append(len(self))
+
+    monkeypatch.setattr(CertIndex, "__init__", counting)
+    again = verify(request, engines)
+    assert all(accepts(request, name) for name in engines)
+    assert [v.code for v in again.values()] == [v.code for v in first.values()]
+    assert built and max(built) <= 1  # only the one-certificate client chain
+    # openssl hands back our own certificate objects (with their provenance), not copies
+    assert again["openssl"].path[1] is given

@@ -31,7 +31,7 @@ from certgate.core.probe import (
 )
 from certgate.testing import PKI
 
-# Laid out like IIS 10's detailed error page (windows-facts §3.1).
+# Laid out like IIS 10's detailed error page (docs/windows-model.md#iis-substatus).
 _IIS_BODY = (
     b"<html><head><title>IIS 10.0 Detailed Error - 403.16 - Forbidden</title></head><body>"
     b'<div class="content-container"><h3>HTTP Error 403.16 - Forbidden</h3>'

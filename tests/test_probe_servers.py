@@ -238,7 +238,8 @@ def nginx_ports(files: Files) -> Iterator[dict[str, int]]:
         yield dict(zip(blocks, ports, strict=True))
 
 
-# Laid out like IIS 10's detailed error page (windows-facts §3.1); no quote characters inside.
+# Laid out like IIS 10's detailed error page (docs/windows-model.md#iis-substatus); no quote
+# characters inside.
 _IIS_403_7 = (
     "<html><head><title>IIS 10.0 Detailed Error - 403.7 - Forbidden</title></head><body>"
     "<div class=content-container><h3>HTTP Error 403.7 - Forbidden</h3>"

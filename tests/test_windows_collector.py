@@ -24,8 +24,9 @@ from certgate.bundle import load_machine
 from certgate.core.settings import Setting, SslBinding
 from certgate.testing import PKI
 from certgate.testing_windows import IIS_APP_ID, netsh_sslcert
-from certgate.windows.collect import WindowsHost, collect_bundle, redact_passwords
+from certgate.windows.collect import WindowsHost, collect_bundle
 from certgate.windows.crypt32 import CERT_CONTEXT, Crypt32Stores
+from certgate.windows.redact import redact_config
 from certgate.windows.registry import export_tree
 
 SCHANNEL = r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
@@ -271,9 +272,20 @@ def _host(pki: PKI, tmp_path: Path, now: datetime, run: Any = None) -> WindowsHo
         "CA": [(issuing.der, None)],
         "ContosoCTL": [(issuing.der, None)],
     }
+    software = {
+        "Microsoft": {
+            "SystemCertificates": {
+                "Root": {"Certificates": {root.sha1: {"": {"Blob": (b"x", 3)}}}},
+                "CA": {"Certificates": {issuing.sha1: {}}},
+            },
+        },
+        "Policies": {
+            "Microsoft": {"SystemCertificates": {"Root": {"Certificates": {issuing.sha1: {}}}}}
+        },
+    }
     return WindowsHost(
         stores=Crypt32Stores(FakeCrypt32(stores)),
-        winreg=FakeWinreg(REGISTRY),
+        winreg=FakeWinreg({**REGISTRY, "SOFTWARE": software}),
         run=run or default_run,
         windir=_windows_tree(tmp_path, now),
         system_drive=tmp_path,
@@ -288,6 +300,7 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     steps = collect_bundle(_host(pki, tmp_path, now), out, now=now, version="0.1.0")
     assert {s.name: s.status for s in steps} == {
         "stores": "ok",
+        "physical-stores.json": "ok",
         "schannel.reg": "ok",
         "http-sslbindings.reg": "ok",
         "netsh-sslcert.txt": "ok",
@@ -306,6 +319,9 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     assert "logs/iis/W3SVC1/u_ex250101.log" not in names  # older than --log-days
     assert {"logs/events/schannel-system.evtx", "iis/sites/Default Web Site/web.config"} <= names
     assert manifest["host"] == "IIS01" and manifest["collector"] == "certgate 0.1.0 (python)"
+    assert {"file": "applicationHost.config", "line": 18, "what": "password attribute"} in (
+        manifest["redacted"]
+    )
 
     loaded = load_machine(out)
     machine = loaded.machine
@@ -317,7 +333,13 @@ def test_collect_bundle_end_to_end(pki: PKI, tmp_path: Path, now: datetime) -> N
     assert machine.iis is not None
     assert machine.iis.effective("Default Web Site/x").negotiates_cert
     assert dict(loaded.collected)["host"] == "IIS01"
+    assert manifest["bundle_format"] == 2
     assert loaded.errors == ()
+    root, issuing = machine.store("Root").certificates
+    assert machine.origin("Root", root.sha1).label() == "registry"
+    assert machine.origin("Root", issuing.sha1).label() == "group-policy"
+    assert machine.origin("CA", issuing.sha1).label() == "registry"
+    assert not machine.origin("ContosoCTL", issuing.sha1).known  # not a collected store
 
 
 def test_a_failing_step_is_recorded_and_the_rest_collected(
@@ -353,7 +375,7 @@ def test_no_half_bundle_when_collection_crashes(pki: PKI, tmp_path: Path, now: d
 
 def test_redaction_keeps_lines() -> None:
     text = b'<add userName="a"\n     password="[enc:x]" />\n<add PASSWORD = "p2"/>'
-    redacted = redact_passwords(text)
+    redacted, _ = redact_config(text, "a.config")
     assert redacted.count(b"\n") == text.count(b"\n")
     assert b"[enc:x]" not in redacted and b"p2" not in redacted
 

@@ -16,6 +16,10 @@ Layout (every part optional; what is missing is reported as unknown, Windows def
       iis/sites/<Site>[/<app>]/web.config
       logs/...                      any logs; listed for `certgate logs` and the doctor
       manifest.json                 written by the collectors: host, time, steps that failed
+      physical-stores.json          which physical store(s) (registry, group-policy, enterprise,
+                                    ...) each certificate of Root, CA and ClientAuthIssuer sits
+                                    in (certgate.physical-stores/1, docs/physical-stores.md);
+                                    without it every origin is "origin unknown"
       settings.toml                 overrides, applied last: it wins over everything above
 
 A zip is never extracted to disk: members are read in memory (size-capped) and names that
@@ -53,6 +57,7 @@ from certgate.formats._text import decode_text
 from certgate.formats.iisconfig import merge_iis, parse_iis_config
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
+from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 
@@ -73,7 +78,17 @@ MANIFEST_FILE = "manifest.json"
 _STORE_SUFFIXES = {".sst", ".p7b", ".p7c", ".pem", ".crt", ".cer", ".der", ".pfx", ".p12"}
 _LISTING_SUFFIXES = {".txt", ".list"}
 # Kinds in the order they are applied: later ones refine or override earlier ones.
-_ORDER = ("store", "listing", "text", "registry", "netsh", "iis", "webconfig", "settings")
+_ORDER = (
+    "store",
+    "listing",
+    "text",
+    "registry",
+    "netsh",
+    "iis",
+    "webconfig",
+    "settings",
+    "physical",
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,8 @@ def _top_level(leaf: str, suffix: str) -> tuple[str, str | None]:
         return "manifest", None
     if folded == NETSH_FILE:
         return "netsh", None
+    if folded == PHYSICAL_FILE:
+        return "physical", None
     if folded == "applicationhost.config":
         return "iis", None
     if suffix == ".reg":
@@ -311,6 +328,14 @@ class _Loader:
             raise InputError(file.display, f"not UTF-8 text: {exc.reason}") from exc
         self.machine = apply_settings(text, file.name, self.machine)
         return "overrides applied"
+
+    def _physical(self, file: BundleFile, data: bytes, _: str | None) -> str:
+        physical = parse_physical_stores(data, file.name)
+        self.machine = replace(self.machine, physical=physical)
+        return (
+            f"physical stores of {len(physical.entries)} certificate(s) in "
+            f"{', '.join(physical.stores) or 'no store'}"
+        )
 
     def _manifest(self, file: BundleFile, data: bytes, _: str | None) -> str:
         try:

@@ -1,4 +1,5 @@
-"""Windows artefacts for tests, generated as the Windows tools write them (windows-facts §4, §7):
+"""Windows artefacts for tests, generated as the Windows tools write them
+(docs/windows-model.md#netsh-show-sslcert, #sst):
 ``reg export`` files, ``netsh http show sslcert`` output, applicationHost.config, and whole
 bundles. Certificate listings are in ``certgate.testing_listings``.
 

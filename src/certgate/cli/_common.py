@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import click
-from rich.markup import escape
 
 from certgate.core.stores import canonical_store_name
 from certgate.formats import LoadWarning
+from certgate.report._text import escape
 from certgate.report.console import err_console
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "password_prompt",
     "print_warnings",
     "read_password",
+    "split_fields",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,3 +139,13 @@ def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit:
 
 
 STORE_NAME = StoreName()
+
+
+def split_fields(text: str | None) -> tuple[str, ...] | None:
+    """``--fields``: the W3C field names, with or without the ``#Fields:`` prefix."""
+    if text is None:
+        return None
+    names = text.strip().removeprefix("#Fields:").split()
+    if not names:
+        raise click.UsageError('--fields needs the W3C field names, e.g. "date time c-ip ..."')
+    return tuple(names)

@@ -9,7 +9,7 @@ Every check reports a pass too, so an explanation can show what held as well as 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -18,18 +18,22 @@ from cryptography import x509
 
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
-from certgate.core.nameconstraints import violations
+from certgate.core.nameconstraints import comparisons, violations
 from certgate.core.profile5280 import violations as profile_violations
 from certgate.core.revocation import RevocationPolicy, RevocationStatus, check_revocation
-from certgate.core.signatures import SignatureStatus
+from certgate.core.signatures import SignatureCheck, SignatureStatus
+from certgate.core.wellformed import defects
 
 __all__ = [
     "KNOWN_EXTENSIONS",
+    "NAME_CHECK_BUDGET",
+    "SIGNATURE_BUDGET",
     "Check",
     "CheckKind",
     "CheckStatus",
     "Profile",
     "Purpose",
+    "Work",
     "path_checks",
 ]
 
@@ -118,6 +122,42 @@ class Profile:
     known_extensions: frozenset[str] = KNOWN_EXTENSIONS
     revocation: RevocationPolicy = RevocationPolicy.IF_AVAILABLE
     strict_profile: bool = True  # hold every certificate to RFC 5280's profile (profile5280)
+    stale_crl_proves_revocation: bool = True  # RFC 5280 / OpenSSL; Windows ignores such a CRL
+    unusable_crl_fatal: bool = False  # Windows: a stale or unverifiable CRL is "offline"
+
+
+# Name comparisons one request may spend on name constraints: names x subtrees, summed over
+# the CAs of every path judged. OpenSSL and cryptography's verifier refuse a single check
+# over 2**20; certgate's comparisons run in Python, so it stops far earlier, still two orders
+# of magnitude above a real constrained PKI (a few hundred subtrees, a few dozen names).
+NAME_CHECK_BUDGET = 1 << 16
+SIGNATURE_BUDGET = 512  # signature verifications per request (64 paths x 8 links fit)
+
+
+@dataclass
+class Work:
+    """Work spent on one request, against its budget; shared by every path judged for it.
+
+    Signature results are kept per (certificate, issuer) pair, so paths sharing links verify
+    each link once."""
+
+    max_signatures: int = SIGNATURE_BUDGET
+    max_name_checks: int = NAME_CHECK_BUDGET
+    signatures: int = 0
+    name_checks: int = 0
+    verified: dict[tuple[bytes, bytes], SignatureCheck] = field(default_factory=dict)
+
+    def signature(self, cert: Certificate, issuer: Certificate) -> SignatureCheck | None:
+        """``cert.signed_by(issuer)``, remembered; None when the budget is spent."""
+        key = (cert.der, issuer.der)
+        known = self.verified.get(key)
+        if known is not None:
+            return known
+        if self.signatures >= self.max_signatures:
+            return None
+        self.signatures += 1
+        result = self.verified[key] = cert.signed_by(issuer)
+        return result
 
 
 def path_checks(
@@ -129,10 +169,16 @@ def path_checks(
     disallowed: frozenset[Certificate] = frozenset(),
     *,
     explain: bool = True,
+    work: Work | None = None,
 ) -> Iterator[Check]:
     """Every check on ``path``, leaf first. ``explain=False`` yields only warnings and failures,
-    without composing pass messages: consume until the first FAIL for a fast verdict."""
-    for check in _all_checks(path, anchored, profile, at, crls, disallowed, explain):
+    without composing pass messages: consume until the first FAIL for a fast verdict.
+
+    Order bounds the work: well-formedness first, then every signature on the path, then the
+    per-certificate checks; name constraints and revocation (the per-name work) run only on a
+    path whose certificates are well-formed and whose signatures all verify."""
+    spent = work if work is not None else Work()
+    for check in _all_checks(path, anchored, profile, at, crls, disallowed, explain, spent):
         if check is not None:
             yield check
 
@@ -145,15 +191,25 @@ def _all_checks(
     crls: Sequence[x509.CertificateRevocationList],
     disallowed: frozenset[Certificate],
     explain: bool,
+    work: Work,
 ) -> Iterator[Check | None]:
     top = len(path) - 1
+    broken: set[int] = set()
     for depth, cert in enumerate(path):
-        if cert.x509 is None:
-            yield _fail(CheckKind.PARSE, CheckCode.MALFORMED, depth, cert, _malformed(cert))
+        for defect in defects(cert, anchor=anchored and depth == top):
+            broken.add(depth)
+            yield _fail(CheckKind.PARSE, defect.code, depth, cert, defect.message)
+    signed = True
+    for depth in range(top):
+        if depth in broken or depth + 1 in broken:
+            signed = False
             continue
-        issuer = path[depth + 1] if depth < top else None
-        if issuer is not None:
-            yield from _signature(cert, issuer, depth, profile, explain)
+        for check in _signature(path[depth], path[depth + 1], depth, profile, explain, work):
+            signed = signed and (check is None or not check.failed)
+            yield check
+    for depth, cert in enumerate(path):
+        if depth in broken:
+            continue
         if anchored and depth == top and not profile.check_anchor and depth > 0:
             continue
         yield _validity(cert, depth, at, explain)
@@ -166,13 +222,17 @@ def _all_checks(
         yield _critical(cert, depth, profile, explain)
         if profile.strict_profile:
             yield _conforms(cert, depth, anchored and depth == top, explain)
-        if depth > 0:
-            yield _name_constraints(cert, path, depth, explain)
         if disallowed:
             yield _disallowed(cert, depth, disallowed, explain)
+    if broken or not signed:
+        return  # no per-name work on a path that cannot be valid
+    for depth, cert in enumerate(path):
+        if depth > 0 and not (anchored and depth == top and not profile.check_anchor):
+            yield _name_constraints(cert, path, depth, explain, work)
+        issuer = path[depth + 1] if depth < top else None
         if issuer is not None and _checks_revocation(profile.revocation, crls):
             signers = [c for c in path[depth + 2 :] if c.subject == cert.issuer]
-            yield _revocation(cert, issuer, depth, crls, at, profile.revocation, signers, explain)
+            yield _revocation(cert, issuer, depth, crls, at, profile, signers, explain)
 
 
 def _checks_revocation(policy: RevocationPolicy, crls: Sequence[object]) -> bool:
@@ -194,16 +254,20 @@ def _warn(kind: CheckKind, code: CheckCode, depth: int, cert: Certificate, messa
     return Check(kind, CheckStatus.WARN, code, depth, cert.sha1, message)
 
 
-def _malformed(cert: Certificate) -> str:
-    detail = cert.parse_issues[0] if cert.parse_issues else "unparseable"
-    return f"malformed certificate, judged fail-closed: {detail}"
-
-
 def _signature(
-    cert: Certificate, issuer: Certificate, depth: int, profile: Profile, explain: bool
+    cert: Certificate,
+    issuer: Certificate,
+    depth: int,
+    profile: Profile,
+    explain: bool,
+    work: Work,
 ) -> Iterator[Check | None]:
     kind = CheckKind.SIGNATURE
-    result = cert.signed_by(issuer)
+    result = work.signature(cert, issuer)
+    if result is None:
+        text = f"not checked: the budget of {work.max_signatures} signature checks is spent"
+        yield _fail(kind, CheckCode.PATH_BUDGET_EXCEEDED, depth, cert, text)
+        return
     algorithm = cert.signature_algorithm
     if result.status is SignatureStatus.VALID:
         if algorithm.weak:
@@ -359,48 +423,43 @@ def _conforms(cert: Certificate, depth: int, anchor: bool, explain: bool) -> Che
 
 
 def _name_constraints(
-    cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool
+    cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool, work: Work
 ) -> Check | None:
     assert cert.x509 is not None
+    kind = CheckKind.NAME_CONSTRAINTS
     if not any(oid == _NAME_CONSTRAINTS for oid, _ in cert.extensions):
-        return (
-            None
-            if not explain
-            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
-        )
+        return None if not explain else _pass(kind, depth, cert, "no name constraints")
     try:
         constraint = cert.x509.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
-        return (
-            None
-            if not explain
-            else _pass(CheckKind.NAME_CONSTRAINTS, depth, cert, "no name constraints")
+        return None if not explain else _pass(kind, depth, cert, "no name constraints")
+    except Exception as exc:  # wellformed.defects finds these first; fail closed regardless
+        text = f"unreadable nameConstraints: {exc}"
+        return _fail(kind, CheckCode.MALFORMED_EXTENSION, depth, cert, text)
+    constrained = [
+        below
+        for below_depth, below in enumerate(path[:depth])
+        # RFC 5280 §6.1.3(b): self-issued intermediates are not constrained
+        if not (below_depth > 0 and below.self_issued)
+    ]
+    cost = sum(comparisons(constraint, below) for below in constrained)
+    if work.name_checks + cost > work.max_name_checks:
+        text = (
+            f"not checked: {cost:,} name comparisons (names below x subtrees) would exceed the "
+            f"budget of {work.max_name_checks:,}; no real PKI needs that many"
         )
-    except ValueError as exc:
-        return _fail(
-            CheckKind.NAME_CONSTRAINTS,
-            CheckCode.MALFORMED,
-            depth,
-            cert,
-            f"unreadable nameConstraints: {exc}",
-        )
-    for below_depth in range(depth):
-        below = path[below_depth]
-        if below_depth > 0 and below.self_issued:
-            continue  # RFC 5280 §6.1.3(b): self-issued intermediates are not constrained
+        work.name_checks = work.max_name_checks
+        return _fail(kind, CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED, depth, cert, text)
+    work.name_checks += cost
+    for below in constrained:
         broken = violations(constraint, below)
         if broken:
             text = f"{below.label} violates this CA's name constraints: {broken[0]}"
-            return _fail(CheckKind.NAME_CONSTRAINTS, CheckCode.NAME_CONSTRAINTS, depth, cert, text)
+            return _fail(kind, CheckCode.NAME_CONSTRAINTS, depth, cert, text)
     return (
         None
         if not explain
-        else _pass(
-            CheckKind.NAME_CONSTRAINTS,
-            depth,
-            cert,
-            "certificates below satisfy its name constraints",
-        )
+        else _pass(kind, depth, cert, "certificates below satisfy its name constraints")
     )
 
 
@@ -428,16 +487,26 @@ def _revocation(
     depth: int,
     crls: Sequence[x509.CertificateRevocationList],
     at: datetime,
-    policy: RevocationPolicy,
+    profile: Profile,
     signers: Sequence[Certificate],
     explain: bool,
 ) -> Check | None:
-    result = check_revocation(cert, issuer, crls, at, signers)
+    result = check_revocation(
+        cert,
+        issuer,
+        crls,
+        at,
+        signers,
+        stale_proves=profile.stale_crl_proves_revocation,
+        strict=profile.strict_profile,
+    )
     kind = CheckKind.REVOCATION
     if result.status is RevocationStatus.REVOKED:
         return _fail(kind, CheckCode.REVOKED, depth, cert, result.message)
     if result.status is RevocationStatus.GOOD:
         return None if not explain else _pass(kind, depth, cert, result.message)
-    if policy is RevocationPolicy.REQUIRED:
+    if profile.revocation is RevocationPolicy.REQUIRED or (
+        profile.unusable_crl_fatal and result.offered
+    ):
         return _fail(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)
     return _warn(kind, CheckCode.REVOCATION_UNKNOWN, depth, cert, result.message)

@@ -1,7 +1,8 @@
 """The shared vocabulary of codes: HRESULTs, CERT_TRUST bits, TLS alerts, and knowledge-base ids.
 
 Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers
-are from windows-facts §2.2/§2.3 (MinGW-w64 winerror.h / wincrypt.h, [confirmed]),
+are from docs/windows-model.md#hresults and #cert-trust-bits (MinGW-w64 winerror.h / wincrypt.h,
+[confirmed]),
 RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself (X509_V_*,
 generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base ids
 are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
@@ -32,6 +33,7 @@ __all__ = [
     "decode_trust_bits",
     "hresult_forms",
     "hresult_from_low_word",
+    "hresult_from_win32_status",
     "hresult_name",
     "iis_status_for",
     "kb_id",
@@ -123,8 +125,17 @@ class HresultForms:
 
     @property
     def unsigned(self) -> int:
-        """As IIS logs it in ``sc-win32-status``."""
+        """The HRESULT as an unsigned decimal (2148204809)."""
         return self.value
+
+    @property
+    def win32_status(self) -> int:
+        """As IIS logs it in ``sc-win32-status``: the Win32 code (the low word) for a
+        FACILITY_WIN32 HRESULT (0x80070005 -> 5, 0x80070032 -> 50), the unsigned value for
+        any other facility (0x800B0109 -> 2148204809) [confirmed:
+        docs/windows-model.md#sc-win32-status].
+        """
+        return self.value & 0xFFFF if self.value >> 16 == _FACILITY_WIN32_HIGH else self.value
 
     @property
     def signed(self) -> int:
@@ -135,6 +146,21 @@ class HresultForms:
     def low_word(self) -> str:
         """As a self-hosted WCF trace prints ``native error code``: ``0x109``."""
         return f"0x{self.value & 0xFFFF:X}"
+
+
+_FACILITY_WIN32_HIGH = 0x8007  # SEVERITY_ERROR | FACILITY_WIN32 << 16
+
+
+def hresult_from_win32_status(status: int) -> int:
+    """The HRESULT an IIS ``sc-win32-status`` stands for; both forms are read.
+
+    A Win32 code (below 0x10000, not 0) is HRESULT_FROM_WIN32: ``5`` -> 0x80070005,
+    ``50`` -> 0x80070032. A larger value is the HRESULT itself (2148204809 -> 0x800B0109, and
+    the full form 2147942450 of 0x80070032). 0 stays 0 (success).
+    """
+    if 0 < status < 0x10000:
+        return (_FACILITY_WIN32_HIGH << 16) | status
+    return status & 0xFFFFFFFF
 
 
 def hresult_forms(value: int) -> HresultForms:
@@ -152,7 +178,8 @@ def hresult_from_low_word(low: int) -> str | None:
 
     Self-hosted WCF prints ``native error code 0x109``: only the low word of the CertFlags
     HRESULT survives, so 0x109 is read as 0x800B0109 CERT_E_UNTRUSTEDROOT. That reading is
-    [inferred] (windows-facts §2.1): no CertFlags candidate collides, but the facility is lost.
+    [inferred] (docs/windows-model.md#wcf-native-error): no CertFlags candidate collides, but the
+    facility is lost.
     """
     matches = [name for name, value in _LOW_WORD_CANDIDATES if value & 0xFFFF == low]
     return matches[0] if len(matches) == 1 else None
@@ -164,7 +191,8 @@ _LOW_WORD_CANDIDATES = tuple(
 
 
 def iis_status_for(hresult: int) -> str:
-    """IIS status.substatus for a client-certificate error [inferred, windows-facts §3.1]."""
+    """IIS status.substatus for a client-certificate error [inferred,
+    docs/windows-model.md#iis-substatus]."""
     name = hresult_name(hresult)
     if hresult == 0:
         return "200"
@@ -175,7 +203,8 @@ def iis_status_for(hresult: int) -> str:
     return "403.16"
 
 
-# CERT_TRUST_STATUS.dwErrorStatus / dwInfoStatus bits (windows-facts §2.3, [confirmed]).
+# CERT_TRUST_STATUS.dwErrorStatus / dwInfoStatus bits (docs/windows-model.md#cert-trust-bits,
+# [confirmed]).
 CERT_TRUST_ERRORS: dict[str, int] = {
     "CERT_TRUST_IS_NOT_TIME_VALID": 0x1,
     "CERT_TRUST_IS_NOT_TIME_NESTED": 0x2,
@@ -314,7 +343,12 @@ class CheckCode(StrEnum):
     NOT_IN_ISSUER_LIST = "not-in-issuer-list"  # Windows mode 0/1: no chain CA in the list
     LEAF_IS_CA = "leaf-is-ca"
     PATH_BUDGET_EXCEEDED = "path-budget-exceeded"
+    NAME_CONSTRAINT_BUDGET_EXCEEDED = "name-constraint-budget-exceeded"
     MALFORMED = "malformed"
+    DUPLICATE_EXTENSION = "duplicate-extension"  # one extension OID twice (RFC 5280 §4.2)
+    MALFORMED_EXTENSION = "malformed-extension"  # an extension that does not parse
+    BAD_SERIAL = "bad-serial"  # zero, negative or over 20 octets (RFC 5280 §4.1.2.2)
+    OVERSIZE = "oversize"  # a certificate or field beyond any real PKI's size
     NO_CERTIFICATE = "no-certificate"  # the client sent none
     INTERNAL_ERROR = "internal-error"  # fail closed: a check crashed, so reject
 

@@ -1,4 +1,4 @@
-"""How sure certgate is of a fact: the marks of windows-facts.md, shared by every module."""
+"""How sure certgate is of a fact: the marks of docs/windows-model.md, shared by every module."""
 
 from __future__ import annotations
 

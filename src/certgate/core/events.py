@@ -21,7 +21,11 @@ from certgate.core.codes import (
 )
 
 __all__ = [
+    "CLIENT_AUTH",
+    "CLIENT_PURPOSES",
+    "DOWNSTREAM",
     "RAW_LIMIT",
+    "UPSTREAM",
     "LogEvent",
     "code_name",
     "excerpt",
@@ -33,6 +37,11 @@ __all__ = [
 ]
 
 RAW_LIMIT = 400
+CLIENT_AUTH = "client-auth"
+# Purposes whose failures can be a client certificate's: client authentication, or unknown.
+CLIENT_PURPOSES = frozenset({CLIENT_AUTH, None})
+DOWNSTREAM = "downstream"
+UPSTREAM = "upstream"
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,13 @@ class LogEvent:
     byte offset of the record in the (decompressed) file, ``record`` an event-log record number
     (EVTX ``EventRecordID``). ``hresult`` holds the full 32-bit
     value, also when it was inferred from a low word (then ``notes`` says so).
+
+    ``purpose`` is what the certificate was checked for, when the record says (a CAPI2 chain's
+    requested usage or policy): ``client-auth``, ``server-auth``, ``code-signing``,
+    ``time-stamping`` or ``other``; None when the record does not say. ``side`` says whose
+    certificate failed when a server can be both: ``downstream`` (this server judged its
+    client's certificate) or ``upstream`` (this server was the client, e.g. nginx proxying to
+    an upstream that refused nginx's own certificate).
     """
 
     source: str
@@ -67,6 +83,8 @@ class LogEvent:
     issuer: str | None = None
     thumbprint: str | None = None
     message: str | None = None
+    purpose: str | None = None
+    side: str | None = None
     raw: str = ""
     codes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -85,6 +103,12 @@ class LogEvent:
         if self.record is not None:
             return f"{self.source}#{self.record}"
         return self.source
+
+    @property
+    def about_client_certificate(self) -> bool:
+        """Evidence about a client certificate this server judged: client-authentication (or
+        unknown) purpose, and not the server's own certificate refused upstream."""
+        return self.purpose in CLIENT_PURPOSES and self.side != UPSTREAM
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 UTC with ``Z``, tuples as lists, None kept."""
@@ -133,7 +157,8 @@ def native_error_codes(text: str) -> tuple[int | None, tuple[str, ...], tuple[st
     value = HRESULTS[name]
     note = (
         f"[inferred] native error code {text} read as the low word of 0x{value:08X} {name} "
-        "(self-hosted WCF keeps only the low 16 bits of CertFlags; windows-facts §2.1)"
+        "(self-hosted WCF keeps only the low 16 bits of CertFlags; "
+        "docs/windows-model.md#wcf-native-error)"
     )
     return value, (kb_id("hresult", name),), (note,)
 

@@ -35,7 +35,8 @@ __all__ = [
 
 
 class AccessSslFlags(IntFlag):
-    """``system.webServer/security/access@sslFlags`` (windows-facts §4.3) [confirmed]."""
+    """``system.webServer/security/access@sslFlags`` (docs/windows-model.md#iis-access-sslflags)
+    [confirmed]."""
 
     NONE = 0
     SSL = 0x8

@@ -1,7 +1,9 @@
 """The trusted-issuer list Schannel derives from a machine's stores (Windows Server 2012+).
 
-Sources, in order (windows-facts §1.3, [confirmed]): the binding's CTL store when one is
-named; else ClientAuthIssuer when it holds certificates; else Root. When the Root store mixes
+Sources, in order (docs/windows-model.md#issuer-list, [confirmed]): the binding's CTL store
+when it holds certificates; else ClientAuthIssuer when it holds certificates; else Root. An
+empty or missing CTL store falls through ("If no certificates exist in the application-defined
+store, then Schannel checks the Client Authentication Issuers store"). When the Root store mixes
 self-signed and non-self-signed certificates, only the non-self-signed ones form the list: the
 KB 2802568 mechanism. The list's wire size is capped at 16 KB (KB 933430, event 36885).
 """
@@ -47,30 +49,40 @@ class IssuerList:
 def issuer_list_bytes(certs: tuple[Certificate, ...]) -> int:
     """Σ (2-byte length + DER subject) over the list: the certificate_authorities encoding.
 
-    That the 16 KB cap counts exactly these bytes is [unconfirmed] (windows-facts §1.5).
+    That the 16 KB cap counts exactly these bytes is [unconfirmed]
+    (docs/windows-model.md#issuer-list-size).
     """
     return sum(2 + len(c.subject.der) for c in certs)
 
 
 def trusted_issuer_list(machine: Machine) -> IssuerList:
+    """The machine's list, worked out once per machine and kept."""
+    return machine.derived(trusted_issuer_list, _issuer_list)
+
+
+def _issuer_list(machine: Machine) -> IssuerList:
     binding = machine.binding
     ctl = binding.ctl_store_name.value
+    skipped = ""
     if ctl:
         store = machine.store(ctl)
-        certs = _unique(store.certificates)
         where = binding.ctl_store_name.source or "binding"
-        return IssuerList(
-            store.name,
-            f"the binding names CTL store {store.name} ({where})",
-            certs,
-            size=issuer_list_bytes(certs),
-        )
+        if len(store):
+            certs = _unique(store.certificates)
+            return IssuerList(
+                store.name,
+                f"the binding names CTL store {store.name} ({where})",
+                certs,
+                size=issuer_list_bytes(certs),
+            )
+        state = "is empty" if machine.knows(ctl) else "was not exported (taken as empty)"
+        skipped = f"the binding's CTL store {store.name} {state}, so Schannel falls through; "
     client_auth = machine.store(CLIENT_AUTH_ISSUER)
     if len(client_auth):
         certs = _unique(client_auth.certificates)
         return IssuerList(
             client_auth.name,
-            "ClientAuthIssuer holds certificates",
+            f"{skipped}ClientAuthIssuer holds certificates",
             certs,
             size=issuer_list_bytes(certs),
         )
@@ -80,15 +92,16 @@ def trusted_issuer_list(machine: Machine) -> IssuerList:
         kept_out = tuple(c for c in root if counts_as_self_signed(c))
         return IssuerList(
             ROOT,
-            "Root is used (no CTL store, ClientAuthIssuer empty); it mixes self-signed and "
-            "non-self-signed certificates, so only the non-self-signed ones are trusted issuers",
+            f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty); it mixes "
+            "self-signed and non-self-signed certificates, so only the non-self-signed ones are "
+            "trusted issuers",
             others,
             reduced=kept_out,
             size=issuer_list_bytes(others),
         )
     return IssuerList(
         ROOT,
-        "Root is used (no CTL store, ClientAuthIssuer empty)",
+        f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty)",
         root,
         size=issuer_list_bytes(root),
     )

@@ -297,8 +297,12 @@ class Certificate:
             return self._fallback.extensions
         try:
             return tuple((e.oid.dotted_string, e.critical) for e in self._parsed.extensions)
-        except ValueError:
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+            pass
+        try:
             return _asn1.LenientCertificate(self.der).extensions
+        except ValueError:  # neither parser reads them: parse_issues says so
+            return ()
 
     def _extension(self, oid: ObjectIdentifier) -> ExtensionType | None:
         assert self._parsed is not None
@@ -362,8 +366,8 @@ class Certificate:
     def _safe_extension(self, oid: ObjectIdentifier) -> ExtensionType | None:
         try:
             return self._extension(oid)
-        except ValueError:  # a malformed extension: treat as absent, say so in parse_issues
-            return None
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+            return None  # malformed or duplicated: treat as absent, say so in parse_issues
 
     @property
     def _fallback(self) -> _asn1.LenientCertificate:
@@ -395,7 +399,7 @@ def _prime(parsed: x509.Certificate) -> tuple[dict[str, object], list[str]]:
                 issues.append(f"{role} name: {name.problem or exc}")
     try:
         parsed.extensions  # noqa: B018 - parse now to surface errors
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         issues.append(f"extensions unreadable, treated as absent: {exc}")
     return primed, issues
 

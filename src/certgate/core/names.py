@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certgate.core._cache import cached
 from certgate.core.der import der_header
+from certgate.core.visible import visible
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -54,7 +55,9 @@ class Attribute(NamedTuple):
         return SHORT_NAMES.get(self.oid, f"OID.{self.oid}")
 
     def windows(self) -> str:
-        value = self.value
+        """``CN=value`` as Windows prints it, control characters shown as escapes (the value
+        comes from whoever issued the certificate; see ``core.visible``)."""
+        value = visible(self.value)
         if _NEEDS_QUOTES.search(value):
             value = '"' + value.replace('"', '""') + '"'
         return f"{self.short}={value}"

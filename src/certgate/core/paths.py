@@ -5,6 +5,9 @@ Issuers are found by name (RFC 5280 name equality, see ``Name``), ranked by key 
 candidate whose signature fails is still shown, with the failed check. A certificate already
 on the path (same DER, or same subject and key) is never added again, which ends loops and
 cross-signature cycles. The budget bounds work on pathological inputs.
+
+A store's certificates are indexed once (``CertIndex``, kept by ``Store.index`` and the
+engines' per-machine caches): one search costs dictionary lookups, whatever the store's size.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from enum import StrEnum
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 
-__all__ = ["Budget", "CandidatePath", "PathEnd", "PathSearch", "build_paths", "iter_paths"]
+__all__ = [
+    "Budget",
+    "CandidatePath",
+    "CertIndex",
+    "PathEnd",
+    "PathSearch",
+    "PoolPart",
+    "build_paths",
+    "iter_paths",
+]
 
 
 class PathEnd(StrEnum):
@@ -28,9 +40,15 @@ class PathEnd(StrEnum):
 
 @dataclass(frozen=True)
 class Budget:
+    """Work one verification may spend. Path building stops at the first three; signature
+    checks and name-constraint comparisons are counted by ``checks.Work``. Exceeding any of
+    them is a rejection with its own code, never a long wait."""
+
     max_intermediates: int = 8  # cryptography's default max_chain_depth
     max_paths: int = 64
     max_steps: int = 2048
+    max_signatures: int = 512  # checks.SIGNATURE_BUDGET
+    max_name_checks: int = 1 << 16  # checks.NAME_CHECK_BUDGET
 
 
 @dataclass(frozen=True)
@@ -49,12 +67,56 @@ class PathSearch:
     exhausted: bool = False  # the budget stopped the search: more paths may exist
 
 
+class CertIndex:
+    """Certificates indexed by subject name, in their original order, duplicates dropped.
+
+    Built once per store (``Store.index``) and shared by every verification: finding the
+    candidate issuers of a certificate is then a dictionary lookup. Immutable once built.
+    """
+
+    __slots__ = ("_by_subject", "_position", "certificates")
+
+    def __init__(self, certs: Iterable[Certificate] = ()) -> None:
+        unique = tuple(dict.fromkeys(certs))
+        by_subject: dict[Name, list[Certificate]] = {}
+        for cert in unique:
+            by_subject.setdefault(cert.subject, []).append(cert)
+        self.certificates = unique
+        self._by_subject = {name: tuple(certs) for name, certs in by_subject.items()}
+        self._position = {cert: n for n, cert in enumerate(unique)}
+
+    def named(self, subject: Name) -> tuple[Certificate, ...]:
+        """Every certificate whose subject equals ``subject`` (RFC 5280 name equality)."""
+        return self._by_subject.get(subject, ())
+
+    def position(self, cert: Certificate) -> int:
+        """Where ``cert`` is in the original order (``ValueError`` when absent)."""
+        try:
+            return self._position[cert]
+        except KeyError:
+            raise ValueError(f"{cert.label} is not in this index") from None
+
+    def __contains__(self, cert: object) -> bool:
+        return cert in self._position
+
+    def __iter__(self) -> Iterator[Certificate]:
+        return iter(self.certificates)
+
+    def __len__(self) -> int:
+        return len(self.certificates)
+
+
+PoolPart = Certificate | CertIndex
+
+
 def build_paths(
     leaf: Certificate,
-    pool: Iterable[Certificate],
-    anchors: Iterable[Certificate],
+    pool: Iterable[PoolPart],
+    anchors: Iterable[Certificate] | CertIndex,
     budget: Budget = Budget(),
 ) -> PathSearch:
+    """Every candidate path from ``leaf``. ``pool`` mixes loose certificates (the client's
+    chain) and prebuilt indexes (the stores), searched in that order after the anchors."""
     search = _Search(pool, anchors, budget)
     paths = tuple(search.extend((leaf,)))
     return PathSearch(paths, search.exhausted)
@@ -62,22 +124,40 @@ def build_paths(
 
 def iter_paths(
     leaf: Certificate,
-    pool: Iterable[Certificate],
-    anchors: Iterable[Certificate],
+    pool: Iterable[PoolPart],
+    anchors: Iterable[Certificate] | CertIndex,
     budget: Budget = Budget(),
 ) -> Iterator[CandidatePath]:
     """The same candidates, lazily, in search order (anchors and key-id matches first)."""
     return _Search(pool, anchors, budget).extend((leaf,))
 
 
+def _indexes(pool: Iterable[PoolPart]) -> tuple[CertIndex, ...]:
+    """Consecutive loose certificates become one small index; indexes are kept as they are."""
+    parts: list[CertIndex] = []
+    loose: list[Certificate] = []
+    for part in pool:
+        if isinstance(part, CertIndex):
+            if loose:
+                parts.append(CertIndex(loose))
+                loose = []
+            parts.append(part)
+        else:
+            loose.append(part)
+    if loose:
+        parts.append(CertIndex(loose))
+    return tuple(parts)
+
+
 class _Search:
     def __init__(
-        self, pool: Iterable[Certificate], anchors: Iterable[Certificate], budget: Budget
+        self,
+        pool: Iterable[PoolPart],
+        anchors: Iterable[Certificate] | CertIndex,
+        budget: Budget,
     ) -> None:
-        self.anchors = frozenset(anchors)
-        self.index: dict[Name, list[Certificate]] = {}
-        for cert in dict.fromkeys((*self.anchors, *pool)):
-            self.index.setdefault(cert.subject, []).append(cert)
+        self.anchors = anchors if isinstance(anchors, CertIndex) else CertIndex(anchors)
+        self.sources = (self.anchors, *_indexes(pool))
         self.budget = budget
         self.steps = 0
         self.found = 0
@@ -103,7 +183,9 @@ class _Search:
             yield from self.extend((*path, issuer))
 
     def _issuers(self, cert: Certificate, path: tuple[Certificate, ...]) -> list[Certificate]:
-        named = [c for c in self.index.get(cert.issuer, ()) if not _on_path(c, path)]
+        found = [c for source in self.sources for c in source.named(cert.issuer)]
+        unique = dict.fromkeys(found) if len(self.sources) > 1 else found
+        named = [c for c in unique if not _on_path(c, path)]
         aki = cert.authority_key_identifier
 
         def rank(candidate: Certificate) -> tuple[int, int]:

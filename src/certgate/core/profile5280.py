@@ -2,7 +2,8 @@
 
 Each rule is a MUST of RFC 5280 (or RFC 5480 for EC keys) that a relying party can check on
 the certificate alone: extension criticality, required identifiers, non-empty names and
-sequences, serial number size; x509-limbo's ``rfc5280::*`` cases expect a refusal for each.
+sequences, EC curve encoding (serial size and duplicated or unreadable extensions are
+``wellformed``'s, for every engine); x509-limbo's ``rfc5280::*`` cases expect a refusal for each.
 Tolerated: a non-critical nameConstraints (CA/Browser Forum rules allow it, as cryptography's
 verifier does) and a non-critical basicConstraints in a CA (NIST PKITS 4.6.4 expects
 acceptance: §6.1.4 k checks only that cA is set).
@@ -28,7 +29,6 @@ _SAN = ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string
 _NAME_CONSTRAINTS = ExtensionOID.NAME_CONSTRAINTS.dotted_string
 _POLICY_CONSTRAINTS = ExtensionOID.POLICY_CONSTRAINTS.dotted_string
 _INHIBIT_ANY = ExtensionOID.INHIBIT_ANY_POLICY.dotted_string
-_MAX_SERIAL_OCTETS = 20
 
 
 def violations(cert: Certificate, *, leaf: bool, anchor: bool = False) -> list[str]:
@@ -46,9 +46,6 @@ def violations(cert: Certificate, *, leaf: bool, anchor: bool = False) -> list[s
     found += _names(cert, critical, leaf)
     if _EKU in critical and not cert.extended_key_usage:
         found.append("extendedKeyUsage lists no purpose or is unreadable (§4.2.1.12: 1..MAX)")
-    octets = _serial_octets(cert.serial)
-    if octets > _MAX_SERIAL_OCTETS:
-        found.append(f"serial number is {octets} octets (§4.1.2.2: at most 20)")
     if _explicit_curve(cert):
         found.append("EC key with explicit curve parameters (RFC 5480 §2.1.1: namedCurve only)")
     return found
@@ -100,11 +97,6 @@ def _names(cert: Certificate, critical: dict[str, bool], leaf: bool) -> list[str
     elif not critical[_SAN]:
         found.append("empty subject, non-critical subjectAltName (§4.2.1.6: MUST be critical)")
     return found
-
-
-def _serial_octets(serial: int) -> int:
-    """Octets of the DER INTEGER's contents (sign bit included)."""
-    return (serial.bit_length() + 8) // 8 if serial >= 0 else ((-serial - 1).bit_length() + 8) // 8
 
 
 def _explicit_curve(cert: Certificate) -> bool:

@@ -33,7 +33,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-# HTTP_SERVICE_CONFIG_SSL_PARAM.DefaultCertCheckMode bits (windows-facts §4.2) [confirmed]
+# HTTP_SERVICE_CONFIG_SSL_PARAM.DefaultCertCheckMode bits (docs/windows-model.md#netsh-show-sslcert)
+# [confirmed]
 CERT_CHECK_NO_REVOCATION = 0x1
 CERT_CHECK_CACHED_REVOCATION = 0x2
 CERT_CHECK_REVOCATION_FRESHNESS = 0x4
@@ -85,7 +86,8 @@ DEFAULT_FLAG_NAMES: tuple[tuple[int, str], ...] = (
     (FLAG_ENABLE_CACHE_CLIENT_HELLO, "ENABLE_CACHE_CLIENT_HELLO"),
 )
 
-# Value names under the SCHANNEL key that certgate knows (windows-facts §1.1, §1.2, §1.6); used
+# Value names under the SCHANNEL key that certgate knows (docs/windows-model.md#trust-modes,
+# #send-trusted-issuer-list, #schannel-settings); used
 # to recognise near misses such as the SendTrustedIssuers seen in the wild [secondary].
 SCHANNEL_VALUE_NAMES = (
     "ClientAuthTrustMode",

@@ -7,14 +7,20 @@ Windows compares them case-insensitively; so do we, and we print the canonical s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from certgate.core._cache import cached
 from certgate.core.iis import IisConfig
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
+from certgate.core.paths import CertIndex
 from certgate.core.settings import SchannelSettings, SslBinding
+
+if TYPE_CHECKING:
+    from certgate.core.physical import Origin, PhysicalStores
 
 __all__ = [
     "AUTH_ROOT",
@@ -59,6 +65,9 @@ _ALIASES = {
     "personal": MY,
     "third-party root certification authorities": AUTH_ROOT,
 }
+T = TypeVar("T")
+_DERIVED = "_derived"  # Machine.__dict__ key of the per-machine cache
+_DERIVED_LOCK = threading.Lock()
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
@@ -94,11 +103,12 @@ class Store:
         return len(self.certificates)
 
     def __contains__(self, cert: object) -> bool:
-        return cert in self._members
+        return cert in self.index
 
     @cached
-    def _members(self) -> frozenset[Certificate]:
-        return frozenset(self.certificates)
+    def index(self) -> CertIndex:
+        """The certificates by subject, built on first use and kept: a store is immutable."""
+        return CertIndex(self.certificates)
 
     def find(self, sha1: str) -> list[Certificate]:
         wanted = sha1.replace(" ", "").replace(":", "").upper()
@@ -130,6 +140,7 @@ class Machine:
     listed: tuple[ListedCertificate, ...] = ()
     iis: IisConfig | None = None
     bindings_source: str | None = None
+    physical: PhysicalStores | None = None  # None: the bundle did not record physical stores
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stores]
@@ -138,6 +149,23 @@ class Machine:
             for s in self.stores:
                 merged[s.name] = merged[s.name].adding(s) if s.name in merged else s
             object.__setattr__(self, "stores", tuple(merged.values()))
+
+    def derived(self, key: Hashable, build: Callable[[Machine], T]) -> T:
+        """``build(self)``, computed once per machine and kept (a machine is immutable).
+
+        Engines keep what they derive from the stores here (anchors, issuer lists, OpenSSL
+        stores), so a verification costs the same whatever the stores hold. ``key`` names the
+        value; the same key must always be built by the same function.
+        """
+        memo: dict[Hashable, Any] | None = self.__dict__.get(_DERIVED)
+        if memo is None:
+            with _DERIVED_LOCK:
+                memo = self.__dict__.setdefault(_DERIVED, {})
+        try:
+            value: T = memo[key]
+        except KeyError:
+            value = memo.setdefault(key, build(self))
+        return value
 
     def knows(self, name: str) -> bool:
         wanted = canonical_store_name(name)
@@ -191,6 +219,14 @@ class Machine:
 
     def with_iis(self, iis: IisConfig | None) -> Machine:
         return replace(self, iis=iis)
+
+    def origin(self, store: str, sha1: str) -> Origin:
+        """Which physical store(s) ``sha1`` in ``store`` sits in (``known`` False if unrecorded)."""
+        from certgate.core.physical import Origin
+
+        if self.physical is None:
+            return Origin(canonical_store_name(store), sha1.upper(), known=False)
+        return self.physical.origin(store, sha1)
 
     def noting(self, *notes: str) -> Machine:
         return replace(self, notes=self.notes + tuple(n for n in notes if n not in self.notes))

@@ -1,5 +1,6 @@
 """``applicationHost.config`` and ``web.config``: sites, bindings, ``<location>`` access sslFlags,
-anonymous authentication and both certificate-mapping sections (windows-facts §4.3, §4.4).
+anonymous authentication and both certificate-mapping sections
+(docs/windows-model.md#iis-access-sslflags, #iis-cert-mapping).
 
 Parsed with lxml, entities and network off; a file with a DOCTYPE is refused (IIS configuration
 never has one). Passwords of mappings are never kept, only whether one was set.

@@ -1,6 +1,7 @@
 """``netsh http show sslcert`` output: one ``SslBinding`` per block, every row cited.
 
-Layout (windows-facts §4.2) [confirmed from real captures]: ``label : value`` rows indented four
+Layout (docs/windows-model.md#netsh-show-sslcert) [confirmed from real captures]: ``label : value``
+rows indented four
 spaces, a blank line between bindings, ``(null)`` for absent strings, ``Enabled``/``Disabled``
 for switches and ``Set``/``Not Set`` for the newer flags. Windows Server 2008 R2/2012 stop after
 ``Negotiate Client Certificate``; 2016+ add ``Reject Connections`` and later rows. Blocks start with

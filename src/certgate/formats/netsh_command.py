@@ -1,6 +1,7 @@
 """``netsh http add|update|delete sslcert`` command lines: written from a binding, and parsed.
 
-Grammar (windows-facts §4.1, [confirmed] parameter names up to ``clientcertnegotiation``;
+Grammar (docs/windows-model.md#netsh-parameters, [confirmed] parameter names up to
+``clientcertnegotiation``;
 the later switches such as ``disablehttp2`` / ``disabletls13`` are [unconfirmed]):
 ``netsh http <verb> sslcert (ipport=IP:port | hostnameport=host:port | ccs=port) name=value ...``
 with values unquoted or in double quotes. An ``update`` resets what it does not name

@@ -1,8 +1,9 @@
 """What a ``.reg`` export says about client-certificate trust: the SCHANNEL key and the HTTP.sys
 ``SslBindingInfo`` keys, each value cited as ``file:line``.
 
-SCHANNEL (windows-facts §1.1, §1.2, §1.6) [confirmed value names]. SslBindingInfo value names
-(windows-facts §4.2) come from unofficial sources [unconfirmed]; bindings read from them say so.
+SCHANNEL (docs/windows-model.md#trust-modes, #send-trusted-issuer-list, #schannel-settings)
+[confirmed value names]. SslBindingInfo value names (docs/windows-model.md#netsh-show-sslcert)
+come from unofficial sources [unconfirmed]; bindings read from them say so.
 A value Schannel would most likely ignore (wrong type, undocumented number, wrong key) is kept as
 a *problem* with its line, never silently applied.
 """

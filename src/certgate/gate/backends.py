@@ -1,30 +1,30 @@
-"""What an allowed request reaches: the built-in identity echo, an upstream, or a WSGI app.
+"""What an allowed request reaches: the built-in identity echo, an upstream
+(``certgate.gate.upstream``), or a WSGI app.
 
-Every backend first drops whatever certificate or identity headers the client sent
-(``Certgate-*`` and the common proxy names, ``answers.STRIPPED_HEADERS``), then adds the
-gate's own.
+Every backend first drops whatever certificate, identity or forwarding headers the client
+sent, and every header with ``_`` in its name (``core.gate.request.client_header_kept``),
+then adds the gate's own.
 """
 
 from __future__ import annotations
 
 import importlib
-import io
 import json
+import sys
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, cast
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote
 
-from twisted.internet import protocol
-from twisted.python import failure
-from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool
-from twisted.web.iweb import IResponse
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.wsgi import WSGIResource
 
-from certgate.core.gate.answers import identity_headers, is_forwarding_header
+from certgate.core.gate.answers import identity_headers
 from certgate.core.gate.decision import Decision
+from certgate.core.gate.request import client_header_kept
 from certgate.errors import UsageError
 from certgate.gate._twisted import reactor
+from certgate.gate.upstream import UpstreamProxy
 
 __all__ = ["Backend", "IdentityEcho", "UpstreamProxy", "WsgiApp", "load_wsgi_app"]
 
@@ -32,26 +32,37 @@ WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]
 
 
 class Backend(Protocol):
-    def serve(self, request: Request, decision: Decision) -> None: ...
+    # True: ``serve`` is called as soon as the headers are in and the body follows as it
+    # arrives; False: once the whole request (body buffered) is in.
+    streams_body: bool
+
+    def serve(self, request: Any, decision: Decision) -> None: ...
 
 
 def _replace_identity_headers(request: Request, decision: Decision) -> None:
     headers = request.requestHeaders
     for name, _ in list(headers.getAllRawHeaders()):
-        if is_forwarding_header(name.decode("latin-1")):
+        if not client_header_kept(name.decode("latin-1")):
             headers.removeHeader(name)
     for header, value in identity_headers(decision):
         headers.setRawHeaders(header, [value])
 
 
+def _canonical_path(request: Request) -> str:
+    target = getattr(request, "target", None)
+    return str(target.path) if target is not None else request.path.decode("latin-1")
+
+
 class IdentityEcho:
     """The default backend: 200 with who the client is, as JSON (tests, demo, benchmark)."""
+
+    streams_body = False
 
     def __init__(self) -> None:
         self._facts: dict[int, tuple[Decision, str]] = {}  # per cached decision
 
     def serve(self, request: Request, decision: Decision) -> None:
-        path = json.dumps(request.path.decode("latin-1"))
+        path = json.dumps(_canonical_path(request))
         body = f'{{{self._describe(decision)}, "path": {path}}}\n'.encode()
         request.setHeader(b"content-type", b"application/json")
         request.setHeader(b"content-length", str(len(body)).encode())
@@ -79,86 +90,13 @@ class IdentityEcho:
         return facts
 
 
-class UpstreamProxy:
-    """Reverse proxy to ``http://host:port/prefix`` with the identity in headers (Twisted's
-    ``Agent`` with a connection pool; the response streams back as it arrives)."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise UsageError(f"--upstream must be an http:// URL with a host, not {url!r}")
-        self.base = f"http://{parts.netloc}{parts.path.rstrip('/')}".encode()
-        self.netloc = parts.netloc.encode()
-        self.agent = Agent(reactor, pool=HTTPConnectionPool(reactor), connectTimeout=30)
-        self.url = url
-
-    def serve(self, request: Request, decision: Decision) -> None:
-        _replace_identity_headers(request, decision)
-        headers = request.requestHeaders.copy()
-        for hop in _HOP_BY_HOP:
-            headers.removeHeader(hop)
-        client = getattr(request.getClientAddress(), "host", "")
-        forwarded = b", ".join(headers.getRawHeaders(b"x-forwarded-for", []))
-        headers.setRawHeaders(
-            b"x-forwarded-for", [(forwarded + b", " if forwarded else b"") + client.encode()]
-        )
-        headers.setRawHeaders(b"x-forwarded-proto", [b"https"])
-        host = request.getHeader(b"host")
-        if host:
-            headers.setRawHeaders(b"x-forwarded-host", [host])
-        headers.setRawHeaders(b"host", [self.netloc])
-        assert request.content is not None
-        request.content.seek(0)
-        body = request.content.read()
-        producer: Any = FileBodyProducer(io.BytesIO(body)) if body else None
-        sent = self.agent.request(request.method, self.base + request.uri, headers, producer)
-        gone: list[bool] = []  # the client went away: nothing more to write
-        request.notifyFinish().addErrback(lambda _: gone.append(True))
-        sent.addCallbacks(
-            lambda r: _relay(request, r, gone), lambda f: _bad_gateway(request, f, gone)
-        )
-
-
-_HOP_BY_HOP = (b"connection", b"keep-alive", b"te", b"trailer", b"upgrade", b"proxy-connection")
-
-
-def _relay(request: Request, response: IResponse, gone: list[bool]) -> None:
-    request.setResponseCode(response.code, response.phrase)
-    for name, values in response.headers.getAllRawHeaders():
-        if name.lower() not in _HOP_BY_HOP and name.lower() != b"transfer-encoding":
-            request.responseHeaders.setRawHeaders(name, values)
-    cast(Any, response).deliverBody(_Relay(request, gone))
-
-
-class _Relay(protocol.Protocol):
-    def __init__(self, request: Request, gone: list[bool]) -> None:
-        self.request = request
-        self.gone = gone
-
-    def dataReceived(self, data: bytes) -> None:
-        if not self.request.finished and not self.gone:
-            self.request.write(data)
-
-    def connectionLost(self, reason: failure.Failure = protocol.connectionDone) -> None:
-        if not self.request.finished and not self.gone:
-            self.request.finish()
-
-
-def _bad_gateway(request: Request, reason: failure.Failure, gone: list[bool]) -> None:
-    if request.finished or gone:
-        return
-    body = b"502 Bad Gateway: the upstream could not be reached\n"
-    request.setResponseCode(502)
-    request.setHeader(b"content-type", b"text/plain")
-    request.setHeader(b"content-length", str(len(body)).encode())
-    request.write(body)
-    request.finish()
-
-
 class WsgiApp:
     """Hosts a WSGI app on the reactor's thread pool; the identity is in the environ:
     ``certgate.identity``, ``certgate.client`` (every fact), ``REMOTE_USER``, and Apache-style
-    ``SSL_CLIENT_VERIFY``/``SSL_CLIENT_S_DN``/``SSL_CLIENT_I_DN``/``SSL_CLIENT_CERT``."""
+    ``SSL_CLIENT_VERIFY``/``SSL_CLIENT_S_DN``/``SSL_CLIENT_I_DN``/``SSL_CLIENT_CERT`` (PEM, as
+    mod_ssl gives it). ``PATH_INFO`` is the canonical path the gate judged."""
+
+    streams_body = False
 
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
@@ -168,7 +106,7 @@ class WsgiApp:
     def serve(self, request: Request, decision: Decision) -> None:
         _replace_identity_headers(request, decision)
         request.prepath = []
-        request.postpath = request.path.split(b"/")[1:]
+        request.postpath = [s.encode() for s in _canonical_path(request).split("/")[1:]]
         result = self.resource.render(request)
         assert result == NOT_DONE_YET
 
@@ -188,17 +126,23 @@ class WsgiApp:
         ):
             if source in facts:
                 environ[target] = facts[source]
+        if "SSL_CLIENT_CERT" in environ:  # the header is URL-encoded; mod_ssl gives PEM
+            environ["SSL_CLIENT_CERT"] = unquote(environ["SSL_CLIENT_CERT"])
         return self.app(environ, start_response)
 
 
 def load_wsgi_app(spec: str) -> WSGIApplication:
-    """``module:callable`` (``module:factory()`` calls a factory)."""
+    """``module:callable`` (``module:factory()`` calls a factory), imported from the current
+    directory first, as gunicorn and uvicorn do."""
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise UsageError(f"--app must be module:callable, not {spec!r}")
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.insert(0, here)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # ImportError, or the module's own error while importing
         raise UsageError(f"--app {spec}: cannot import {module_name}: {exc}") from exc
     call = attribute.endswith("()")
     target = getattr(module, attribute.removesuffix("()"), None)

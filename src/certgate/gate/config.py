@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,8 @@ _EKU_NAMES = {
     "codesigning": ExtendedKeyUsageOID.CODE_SIGNING.dotted_string,
     "smartcardlogon": "1.3.6.1.4.1.311.20.2.2",
 }
-# IIS <access sslFlags> names (windows-facts §4.3) -> what the gate does with the certificate
+# IIS <access sslFlags> names (docs/windows-model.md#iis-access-sslflags) -> what the gate does with
+# the certificate
 _SSL_FLAGS = {"ssl", "sslnegotiatecert", "sslrequirecert", "sslmapcert", "ssl128", "none"}
 
 
@@ -88,7 +90,10 @@ def load_policy(path: str | Path) -> GateConfig:
 
 def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy") -> GateConfig:
     reader = Reader(base)
-    allowed = {"trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"}
+    allowed = {
+        "trust", "tls", "require", "mapping", "location", "limits", "answers", "logs",
+        "forwarding",
+    }  # fmt: skip
     for unknown in sorted(set(document) - allowed):
         reader.fail(unknown, "unknown section")
     machine, crl_files, trust = _trust(reader, document)
@@ -102,6 +107,7 @@ def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy"
         "mapping": mapping,
         "locations": _locations(reader, document, mapping),
         "limits": _limits(reader, document),
+        "trusted_proxies": _trusted_proxies(reader, document),
         "hints": reader.choice(tls, "tls", "hints", HintSource, HintSource.WINDOWS),
         "hint_store": _store_name(reader, tls.get("hint_store"), "tls.hint_store"),
         "tls_versions": _versions(reader, tls),
@@ -317,6 +323,17 @@ def _limits(reader: Reader, document: dict[str, Any]) -> Limits:
             value = default
         values[name] = value
     return Limits(**values)
+
+
+def _trusted_proxies(reader: Reader, document: dict[str, Any]) -> tuple[Any, ...]:
+    table = reader.table(document, "forwarding", {"trusted_proxies"})
+    networks = []
+    for text in reader.strings(table, "forwarding", "trusted_proxies"):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            reader.fail("forwarding.trusted_proxies", f"{text!r} is not an address or network")
+    return tuple(networks)
 
 
 def _versions(reader: Reader, tls: dict[str, Any]) -> tuple[str, ...]:

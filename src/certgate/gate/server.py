@@ -1,18 +1,19 @@
 """The gate's HTTP layer on Twisted: limits, the per-request judgement, answers, logs.
 
-One judgement per connection (the chain cannot change on it: renegotiation is off), and
-per chain across connections (``Judge``'s cache). Fail closed: an error while judging
-answers 403.16; an error after that is Twisted's 500.
+A request is screened and judged as soon as its headers are in (``GateChannel.
+allHeadersReceived``): an ambiguous target or framing is refused with 400 and the connection
+closed; a denied request's body is read and discarded; an allowed request to a streaming
+backend (the upstream proxy) starts at once and its body follows as it arrives. One judgement
+per chain (``Judge``'s cache; the chain cannot change on a connection: renegotiation is off).
+Fail closed: an error while judging answers 403.16; an error after that is Twisted's 500.
 """
 
 from __future__ import annotations
 
-import posixpath
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, cast
 
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IHandshakeListener
@@ -26,11 +27,14 @@ from zope.interface import implementer
 from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.judge import Judge, internal_error
+from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
+from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
+from certgate.gate.upstream import Exchange
 
 __all__ = ["GateServer"]
 
@@ -41,6 +45,8 @@ _LINE_TOO_LONG = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
     b"Content-Length: 0\r\n\r\n"
 )
+_PHRASES = {400: "Bad Request", 405: "Method Not Allowed", 502: "Bad Gateway",
+            504: "Gateway Timeout"}  # fmt: skip
 
 
 def _utcnow() -> datetime:
@@ -61,6 +67,7 @@ class GateChannel(HTTPChannel):
         self.rejected = False
         self.deadline: float | None = None  # handshake, then each request's headers
         self.last_active = 0.0
+        self.paused_by_gate = False  # the upstream cannot take more of the body yet
         self._linger_call: Any = None
 
     def connectionMade(self) -> None:
@@ -79,6 +86,15 @@ class GateChannel(HTTPChannel):
 
     def allHeadersReceived(self) -> None:
         self.deadline = None
+        request: GateRequest = self.requests[-1]
+        command: bytes = self._command
+        target = cast(bytes, self._path)  # the request target (Twisted types it loosely)
+        refused = request.screen(command, target, self._version)
+        if refused is not None:
+            Request.gotLength(request, 0)
+            self.refuse(refused.status, refused.reason)
+            return
+        self.gate.admit(request)
         super().allHeadersReceived()
 
     def dataReceived(self, data: bytes) -> None:
@@ -98,11 +114,27 @@ class GateChannel(HTTPChannel):
         return self.chain
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        self.reject_oversize(_LINE_TOO_LONG)
+        self.reject(_LINE_TOO_LONG)
 
-    def reject_oversize(self, answer: bytes = _TOO_LARGE) -> None:
+    def refuse(self, status: int, reason: str) -> None:
+        """A plain-text answer, then the connection is closed: nothing more is read from a
+        client whose request could not be framed or understood unambiguously."""
+        body = f"{status} {_PHRASES.get(status, 'Error')}: {reason}\n".encode()
+        head = (
+            f"HTTP/1.1 {status} {_PHRASES.get(status, 'Error')}\r\nConnection: close\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.reject(head.encode() + body)
+
+    def reject(self, answer: bytes = _TOO_LARGE) -> None:
         """Answer, then keep discarding input briefly before closing (a lingering close):
         closing with unread input makes the kernel send RST, which can destroy the answer."""
+        if self.rejected:
+            return
+        for request in self.requests:
+            exchange: Exchange | None = getattr(request, "exchange", None)
+            if exchange is not None:
+                exchange.abort()
         self.rejected = True
         self.persistent = False
         self.deadline = None
@@ -116,8 +148,10 @@ class GateChannel(HTTPChannel):
 
     def expire_if_late(self, now: float, idle: float) -> None:
         late = self.deadline is not None and now > self.deadline
-        if self.deadline is None and not self.requests:
-            late = now - self.last_active > idle
+        if self.deadline is None and not self.paused_by_gate:
+            # idle between requests, or silent in the middle of a request body
+            waiting = not self.requests or not self._handlingRequest
+            late = waiting and now - self.last_active > idle
         if late and self.transport is not None:
             self.deadline = None
             self.transport.abortConnection()
@@ -131,20 +165,43 @@ class GateRequest(Request):
         self.started_at = reactor.seconds()
         self.body_bytes = 0
         self.decision: Decision | None = None
+        self.target: Target | None = None
+        self.gate_method = b""
+        self.exchange: Exchange | None = None  # a streaming backend's request in flight
+        self.discard_body = False
+
+    def screen(self, method: bytes, target: bytes, version: bytes) -> Refused | None:
+        """Framing, Host and target rules (``core.gate.request``), before any judgement."""
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, values in self.requestHeaders.getAllRawHeaders()
+            for value in values
+        ]
+        refused = screen_headers(method, version, headers)
+        if refused is not None:
+            return refused
+        canonical = canonical_target(target)
+        if isinstance(canonical, Refused):
+            return canonical
+        self.target = canonical
+        self.gate_method = method
+        return None
 
     def gotLength(self, length: int | None) -> None:
         if length is not None and length > self.channel.gate.policy.limits.max_body_bytes:
-            self.channel.reject_oversize()
+            self.channel.reject()
             length = 0  # an empty body: what still arrives is discarded
-        super().gotLength(length)
+        super().gotLength(0 if self.exchange or self.discard_body else length)
 
     def handleContentChunk(self, data: bytes) -> None:
         self.body_bytes += len(data)
         if self.body_bytes > self.channel.gate.policy.limits.max_body_bytes:
-            if not self.channel.rejected:
-                self.channel.reject_oversize()
+            self.channel.reject()
             return
-        super().handleContentChunk(data)
+        if self.exchange is not None:
+            self.exchange.feed(data)
+        elif not self.discard_body:
+            super().handleContentChunk(data)
 
     def process(self) -> None:
         if self.channel.rejected:
@@ -196,6 +253,7 @@ class GateServer:
         self.tls = GateTLS(identity, self.policy)
         self.logs = GateLogs(config.logs.w3c_dir, config.logs.svclog)
         self.channels: set[GateChannel] = set()
+        self.exchanges: set[Exchange] = set()  # requests in flight to the upstream
         self.port: Any = None  # IListeningPort
         self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
         self._refresh: task.LoopingCall | None = None
@@ -206,31 +264,56 @@ class GateServer:
     def listen(self, host: str, port: int) -> int:
         self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
         limits = self.policy.limits
-        tick = min(limits.handshake_timeout, limits.header_timeout, limits.idle_timeout) / 4
+        tick = (
+            min(
+                limits.handshake_timeout,
+                limits.header_timeout,
+                limits.idle_timeout,
+                limits.upstream_header_timeout,
+                limits.upstream_idle_timeout,
+            )
+            / 4
+        )
         self._sweep.start(min(1.0, max(0.05, tick)), now=False)
         if self.policy.crl_refresh > 0 and self.config.crl_files:
             self._refresh = task.LoopingCall(self.refresh_crls)
             self._refresh.start(self.policy.crl_refresh, now=False)
         return int(self.port.getHost().port)
 
-    def handle(self, request: GateRequest) -> None:
+    def admit(self, request: GateRequest) -> None:
+        """Judge a request whose headers are in; start it at once on a streaming backend."""
         try:
             decision = self._decide(request)
         except Exception as exc:  # fail closed
             self._warn(f"error while judging: {type(exc).__name__}: {exc}")
             decision = internal_error(exc)
         request.decision = decision
-        if decision.allowed:
-            self.backend.serve(request, decision)
-        else:
+        if not decision.allowed:
+            request.discard_body = True
+        elif self.backend.streams_body:
+            try:
+                self.backend.serve(request, decision)
+            except Exception as exc:
+                self._warn(f"cannot forward: {type(exc).__name__}: {exc}")
+                request.channel.refuse(502, "the request could not be forwarded")
+
+    def handle(self, request: GateRequest) -> None:
+        """The whole request is in: answer it (or let the streaming backend relay)."""
+        decision = request.decision
+        assert decision is not None
+        if not decision.allowed:
             self._deny(request, decision)
+        elif request.exchange is not None:
+            request.exchange.request_complete()
+        elif not self.backend.streams_body:
+            self.backend.serve(request, decision)
 
     def _decide(self, request: GateRequest) -> Decision:
-        # locations match the decoded, normalised path: no %2e%2e/ or ../ detours
-        path = posixpath.normpath("/" + unquote(request.path.decode("latin-1")).lstrip("/"))
+        # locations match the canonical path (core.gate.request): no ..%5c or ..;/ detours
+        assert request.target is not None
         chain = request.channel.peer_chain()
         hints = self.tls.hints if not chain else 0
-        return self.judge.decide(path, chain, self.clock(), hints=hints)
+        return self.judge.decide(request.target.judged, chain, self.clock(), hints=hints)
 
     def _deny(self, request: GateRequest, decision: Decision) -> None:
         accept = (request.getHeader(b"accept") or b"").decode("latin-1")
@@ -249,6 +332,8 @@ class GateServer:
         idle = self.policy.limits.idle_timeout
         for channel in list(self.channels):
             channel.expire_if_late(now, idle)
+        for exchange in list(self.exchanges):
+            exchange.expire(now)
 
     def log(self, request: GateRequest) -> None:
         if self.logs.w3c_dir is None and self.logs.svclog is None:
@@ -264,6 +349,10 @@ class GateServer:
         if problems:
             self._warn("CRL refresh failed, keeping the previous CRLs: " + "; ".join(problems))
             return
+        signers = [c for store in self.policy.machine.stores for c in store]
+        crls, kept_back = refreshed(self.policy.crls, crls, signers)
+        for text in kept_back:
+            self._warn(text)
         if crls != self.policy.crls:
             self.policy = self.policy.with_crls(crls)
             self.judge = Judge(self.policy)

@@ -1,4 +1,5 @@
-"""WCF ``.svclog`` traces (XmlWriterTraceListener), windows-facts §5.1 and §2.1."""
+"""WCF ``.svclog`` traces (XmlWriterTraceListener), docs/windows-model.md#wcf-svclog and
+#wcf-native-error."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""System.Net text traces (TextWriterTraceListener), windows-facts §5.2.
+"""System.Net text traces (TextWriterTraceListener), docs/windows-model.md#system-net-traces.
 
 A record is a ``{source} {type}: 0 : [{thread}] {message}`` line plus its continuation lines:
 the multi-line X509Certificate2 dump after ``GetClientCertificate()``, ``\\t`` chain-status

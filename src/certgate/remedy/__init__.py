@@ -16,6 +16,7 @@ from pathlib import Path
 from certgate.core.doctor import (
     Action,
     Cause,
+    ChangeGroupPolicy,
     Diagnosis,
     Fix,
     FixCheck,
@@ -27,9 +28,16 @@ from certgate.core.doctor import (
     UpdateBinding,
     what_if_keys,
 )
+from certgate.core.physical import GPO_PATHS
 from certgate.core.stores import Machine
 from certgate.errors import InputError
-from certgate.remedy._scripts import import_script, move_script, netsh_script, schannel_reg
+from certgate.remedy._scripts import (
+    gpo_script,
+    import_script,
+    move_script,
+    netsh_script,
+    schannel_reg,
+)
 from certgate.remedy._stores import (
     cleaned_name,
     move_between,
@@ -141,6 +149,8 @@ def _render_action(
             f"{len(action.certificates)} certificate(s). `stores/` holds the same change made "
             "to the bundle's store files."
         ]
+    if isinstance(action, ChangeGroupPolicy):
+        return _render_gpo(action, fix, files)
     if isinstance(action, ImportCertificates):
         cers = [f"{action.store}-{i}.cer" for i, _ in enumerate(action.certificates, 1)]
         files.update({n: c.der for n, c in zip(cers, action.certificates, strict=True)})
@@ -162,6 +172,22 @@ def _render_action(
     if isinstance(action, Manual):
         return [action.text]
     return []
+
+
+def _render_gpo(action: ChangeGroupPolicy, fix: Fix, files: dict[str, bytes]) -> list[str]:
+    name = f"gpo-move-{action.source}-to-{action.target}.ps1".lower()
+    files[name] = gpo_script(action, fix.label, fix.title).encode("utf-8-sig")
+    thumbprints = ", ".join(r.sha1 for r in action.certificates)
+    return [
+        f"Group Policy delivers {len(action.certificates)} certificate(s) ({thumbprints}) to "
+        f"{action.source}: change the GPO, not the server. With the GroupPolicy module, run "
+        f"`{name}` (dry run), then with `-Apply`: it finds every GPO that carries them under "
+        f"`{action.source}`, backs it up and moves them to `{action.target}`. Without it, in "
+        f"the Group Policy Management Editor: delete them at `{GPO_PATHS[action.source]}` and "
+        f"import them at `{GPO_PATHS[action.target]}`.",
+        "On each server: `gpupdate /target:computer /force`, then check with "
+        f"`certutil -store -grouppolicy {action.source}` that they are gone.",
+    ]
 
 
 def _store_equivalents(action: MoveCertificates, machine: Machine) -> dict[str, bytes]:

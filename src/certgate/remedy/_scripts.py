@@ -4,6 +4,7 @@ script only shows what it would do unless told to apply (``-Apply`` / ``apply``)
 from __future__ import annotations
 
 from certgate.core.doctor import (
+    ChangeGroupPolicy,
     ImportCertificates,
     MoveCertificates,
     SetSchannelValue,
@@ -13,7 +14,14 @@ from certgate.core.doctor import (
 from certgate.formats.netsh_command import binding_command
 from certgate.formats.reg import RegKey, RegType, RegValue, dump_reg
 
-__all__ = ["SCHANNEL_KEY", "import_script", "move_script", "netsh_script", "schannel_reg"]
+__all__ = [
+    "SCHANNEL_KEY",
+    "gpo_script",
+    "import_script",
+    "move_script",
+    "netsh_script",
+    "schannel_reg",
+]
 
 SCHANNEL_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
@@ -58,6 +66,23 @@ $Target = {_ps_string(target)}
 $Thumbprints = @(
 {listed}
 )
+# A certificate that Group Policy or Active Directory delivers comes back at the next refresh:
+# this script is not the fix for it (certgate doctor writes a GPO fix instead).
+$Delivered = @(
+    'HKLM:\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\{action.source}\\Certificates',
+    'HKLM:\\SOFTWARE\\Microsoft\\EnterpriseCertificates\\{action.source}\\Certificates'
+)
+$refused = @($Thumbprints | Where-Object {{
+    $thumbprint = $_
+    @($Delivered | Where-Object {{ Test-Path -Path (Join-Path $_ $thumbprint) }}).Count -gt 0
+}})
+if ($refused.Count -gt 0) {{
+    Write-Warning ("Not moved: $($refused -join ', ') sits in {action.source} by Group Policy or " +
+        'Active Directory; a local move is undone at the next refresh. Fix the GPO instead ' +
+        '(certgate doctor --fix-dir writes that fix).')
+    $Thumbprints = @($Thumbprints | Where-Object {{ $refused -notcontains $_ }})
+    if ($Thumbprints.Count -eq 0) {{ exit 1 }}
+}}
 $present = @(Get-ChildItem -Path $Source | Where-Object {{ $Thumbprints -contains $_.Thumbprint }})
 if ($present.Count -eq 0) {{
     Write-Output 'Nothing to do: none of these certificates is in {action.source} any more.'
@@ -84,6 +109,83 @@ foreach ($cert in $present) {{
 }}
 """
     return _HEADER.format(label=label, title=title, what=what) + body
+
+
+_GPO_HEADER = """\
+<#
+  certgate doctor, fix {label}: {title}
+  {what}
+  Run on a machine with the GroupPolicy module (RSAT Group Policy Management Tools), as a user
+  who may edit the GPO. Dry run unless -Apply is given; each changed GPO is backed up first
+  (Backup-GPO). Idempotent: run it again and it finds nothing left to move.
+#>
+[CmdletBinding()]
+param(
+    [switch]$Apply,
+    [string]$GpoName = '',
+    [string]$BackupFolder = $PSScriptRoot
+)
+$ErrorActionPreference = 'Stop'
+$DryRun = -not $Apply
+Import-Module GroupPolicy
+"""
+
+
+def gpo_script(action: ChangeGroupPolicy, label: str, title: str) -> str:
+    """Find the GPO(s) carrying the certificates under the source store's policy key and move
+    each registry value set (the certificate blob) to the target store's key."""
+    policies = "HKLM\\Software\\Policies\\Microsoft\\SystemCertificates"
+    listed = "\n".join(
+        f"    {_ps_string(ref.sha1)}  # {ref.subject.replace(chr(10), ' ')}"
+        for ref in action.certificates
+    )
+    what = (
+        f"Moves {len(action.certificates)} certificate(s) from {action.source} to "
+        f"{action.target} in every GPO that delivers them (or only in -GpoName)."
+    )
+    body = f"""\
+$SourceKey = '{policies}\\{action.source}\\Certificates'
+$TargetKey = '{policies}\\{action.target}\\Certificates'
+$Thumbprints = @(
+{listed}
+)
+$gpos = if ($GpoName) {{ @(Get-GPO -Name $GpoName) }} else {{ @(Get-GPO -All) }}
+$found = 0
+foreach ($gpo in $gpos) {{
+    foreach ($thumbprint in $Thumbprints) {{
+        $key = "$SourceKey\\$thumbprint"
+        $values = @(Get-GPRegistryValue -Guid $gpo.Id -Key $key -ErrorAction SilentlyContinue)
+        if ($values.Count -eq 0) {{ continue }}
+        $found++
+        $name = $gpo.DisplayName
+        if ($DryRun) {{
+            Write-Output ("Dry run: GPO '$name' delivers $thumbprint to {action.source}: " +
+                'would move it to {action.target} (use -Apply)')
+            continue
+        }}
+        Backup-GPO -Guid $gpo.Id -Path $BackupFolder | Out-Null
+        foreach ($value in $values) {{
+            if (-not $value.ValueName) {{ continue }}
+            $set = @{{
+                Guid = $gpo.Id; Key = "$TargetKey\\$thumbprint"; ValueName = $value.ValueName
+                Type = $value.Type; Value = $value.Value
+            }}
+            Set-GPRegistryValue @set | Out-Null
+        }}
+        Remove-GPRegistryValue -Guid $gpo.Id -Key $key | Out-Null
+        Write-Output ("GPO '$name': $thumbprint moved from {action.source} to " +
+            "{action.target} (backup in $BackupFolder)")
+    }}
+}}
+if ($found -eq 0) {{
+    Write-Output ('No GPO found that delivers these certificates to {action.source}: ' +
+        'already fixed, or delivered by a GPO of another domain (use -GpoName) or local policy.')
+}} else {{
+    Write-Output ('Then on each server: gpupdate /target:computer /force; check with ' +
+        'certutil -store -grouppolicy {action.source}')
+}}
+"""
+    return _GPO_HEADER.format(label=label, title=title, what=what) + body
 
 
 def import_script(action: ImportCertificates, files: list[str], label: str, title: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.audit import AuditReport
@@ -13,6 +12,7 @@ from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
+from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import cert_detail, cert_ref, iso
 
 __all__ = ["SCHEMA", "audit_document", "print_audit"]
@@ -128,7 +128,7 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
         if finding.rule == "root::not-self-signed" and subject is not None:
             # Never wrapped: these lines are meant to be copied into PowerShell as they are.
             console.print(f"\n[bold red]Fix for {escape(subject.label)}:[/]")
-            console.print(escape(finding.fix), soft_wrap=True)
+            console.print(escape_lines(finding.fix), soft_wrap=True)
     issuers = report.issuer_list
     console.print(
         f"Trusted-issuer list: {issuers.source}, {len(issuers.certificates)} CA(s), "

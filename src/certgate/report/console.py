@@ -1,14 +1,38 @@
-"""The rich consoles certgate prints to: results on stdout, progress and warnings on stderr."""
+"""The rich consoles certgate prints to: results on stdout, progress and warnings on stderr.
+
+Both are ``SafeConsole``: whatever a report forgot to pass through ``report._text.escape``, no
+ESC, CR or other control character from the data reaches the terminal (rich's own styling and
+cursor control are separate control segments and pass). Line feeds are left to the reports:
+rich splits text into lines before this point, so a forged line can only be prevented there.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import IO
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 
-__all__ = ["err_console", "out_console"]
+from certgate.core.visible import UNSAFE_BUT_NEWLINE, visible
+
+__all__ = ["SafeConsole", "err_console", "out_console"]
+
+
+class SafeConsole(Console):
+    """A rich Console whose text segments never carry a control character but line feeds."""
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or not UNSAFE_BUT_NEWLINE.search(segment.text):
+                yield segment
+            else:
+                text = "\n".join(visible(part) for part in segment.text.split("\n"))
+                yield Segment(text, segment.style)
 
 
 def _width(stream: IO[str]) -> int | None:
@@ -23,9 +47,9 @@ def _width(stream: IO[str]) -> int | None:
 
 def out_console(file: IO[str] | None = None) -> Console:
     stream = file or sys.stdout
-    return Console(file=stream, highlight=False, width=_width(stream), soft_wrap=False)
+    return SafeConsole(file=stream, highlight=False, width=_width(stream), soft_wrap=False)
 
 
 def err_console(file: IO[str] | None = None) -> Console:
     stream = file or sys.stderr
-    return Console(file=stream, highlight=False, width=_width(stream), soft_wrap=True)
+    return SafeConsole(file=stream, highlight=False, width=_width(stream), soft_wrap=True)

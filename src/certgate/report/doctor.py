@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.doctor import (
     Action,
     Cause,
+    ChangeGroupPolicy,
     Diagnosis,
     Evidence,
     FixCheck,
@@ -24,6 +24,8 @@ from certgate.core.doctor import (
     what_if_keys,
 )
 from certgate.core.logsummary import LogSummary, Occurrence
+from certgate.core.physical import GPO_PATHS
+from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "doctor_document", "print_doctor", "what_if_text"]
@@ -43,7 +45,7 @@ def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "at": iso(diagnosis.at),
-        "verdict": "causes-found" if diagnosis.causes else "no-cause-found",
+        "verdict": diagnosis.verdict,
         "causes": [_cause(c) for c in diagnosis.causes],
         "symptoms": [_symptom(s, explained_by) for s in diagnosis.symptoms],
         "unexplained": [_symptom(s, explained_by) for s in diagnosis.unexplained],
@@ -75,6 +77,8 @@ def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
         "timeline": _timeline(diagnosis.timeline),
         "notes": list(diagnosis.notes),
         "errors": list(diagnosis.errors),
+        "unread": list(diagnosis.unread),
+        "set_aside": list(diagnosis.set_aside),
     }
 
 
@@ -123,6 +127,14 @@ def _action(action: Action) -> dict[str, Any]:
             "type": "move-certificates",
             "source": action.source,
             "target": action.target,
+            "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
+        }
+    if isinstance(action, ChangeGroupPolicy):
+        return {
+            "type": "change-group-policy",
+            "source": action.source,
+            "target": action.target,
+            "gpo_paths": [GPO_PATHS[action.source], GPO_PATHS[action.target]],
             "certificates": [{"sha1": r.sha1, "subject": r.subject} for r in action.certificates],
         }
     if isinstance(action, ImportCertificates):
@@ -190,6 +202,7 @@ def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> dict[str, 
         "last": _occurrence(symptom.last),
         "sources": list(symptom.sources),
         "meaning": symptom.meaning,
+        "likely_causes": list(symptom.likely),
         "explained_by": explained_by.get(symptom.key, []),
     }
 
@@ -240,11 +253,21 @@ def print_doctor(console: Console, diagnosis: Diagnosis) -> None:
 
 
 def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
-    if not diagnosis.causes:
+    verdict = diagnosis.verdict
+    if verdict == "no-cause-found":
         console.print(
             "[bold green]No cause found.[/] Nothing in the configuration, the sample "
             "client certificates or the logs points to a client-certificate problem."
         )
+    elif verdict == "incomplete":
+        console.print(
+            "[bold yellow]No cause found in what could be read[/], but some evidence could "
+            "not be read, so this is no all-clear:"
+        )
+    elif verdict == "symptoms-unexplained":
+        _print_unexplained(console, diagnosis)
+    for unread in diagnosis.unread:
+        console.print(f"  [yellow]not read:[/] {escape(unread)}")
     for index, cause in enumerate(diagnosis.causes, 1):
         style = _STYLE[cause.confidence.value]
         head = "ROOT CAUSE" if index == 1 else f"Cause {index}"
@@ -253,16 +276,40 @@ def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
             f"[dim]{cause.id}[/]\n[bold]{escape(cause.title)}[/]"
         )
         if index == 1:
-            console.print(escape(cause.summary))
+            console.print(escape_lines(cause.summary))
         for fix, check in zip(cause.fixes, cause.what_if, strict=True):
             tag = " (preferred)" if fix.preferred and len(cause.fixes) > 1 else ""
             console.print(
                 f"  fix {fix.label}{tag}: {escape(fix.title)}\n"
                 f"     what-if: {escape(what_if_text(check))}"
             )
-    if diagnosis.unexplained:
+    if diagnosis.unexplained and diagnosis.causes:
         labels = ", ".join(f"{s.count:,} {s.label}" for s in diagnosis.unexplained[:5])
         console.print(f"[yellow]Unexplained symptoms:[/] {escape(labels)}")
+    for aside in diagnosis.set_aside:
+        console.print(f"[dim]set aside (not client-certificate evidence): {escape(aside)}[/]")
+
+
+def _print_unexplained(console: Console, diagnosis: Diagnosis) -> None:
+    """Failures in the logs that no cause explains: name them and their likely causes."""
+    unknown = len(diagnosis.notes)
+    console.print(
+        "[bold yellow]Client-certificate failures in the logs, no cause proven[/]: nothing "
+        "in the configuration given explains them"
+        + (f" ({unknown} part(s) of it unknown, listed below)" if unknown else "")
+        + "; the stores, SCHANNEL values, bindings and IIS settings are what prove a cause."
+    )
+    for symptom in diagnosis.unexplained[:5]:
+        console.print(
+            f"[bold]{symptom.count:,} {escape(symptom.label)}[/] "
+            f"(first at {escape(symptom.first.location)})"
+        )
+        if symptom.meaning:
+            console.print(f"  {escape(symptom.meaning)}")
+        if symptom.likely:
+            console.print("  Likely causes, most likely first:")
+        for index, text in enumerate(symptom.likely, 1):
+            console.print(f"   {index}. {escape(text)}")
 
 
 def _print_evidence(console: Console, index: int, cause: Cause) -> None:

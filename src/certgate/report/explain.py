@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from certgate.core.kb import Confidence, Entry, Match
+from certgate.report._text import escape
 
 __all__ = [
     "SCHEMA",

@@ -12,8 +12,9 @@ from enum import Enum
 from typing import Any
 
 from certgate.core.model import Certificate
+from certgate.core.visible import UNSAFE_BEYOND_C0
 
-__all__ = ["cert_detail", "cert_ref", "dumps", "iso"]
+__all__ = ["cert_detail", "cert_ref", "dumps", "iso", "json_text"]
 
 
 def iso(when: datetime) -> str:
@@ -33,9 +34,18 @@ def _default(value: Any) -> Any:
 
 
 def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+    """The document as JSON text. json escapes C0 controls itself; DEL, C1 controls, line
+    separators and bidi marks are written as ``\\uXXXX`` too, so a ``jq``-less reader sees no
+    raw terminal control either (outside strings JSON has none of these characters)."""
     if "schema" not in document:
         raise ValueError("a certgate JSON document needs a schema key")
-    return json.dumps(document, default=_default, indent=indent, ensure_ascii=False)
+    return json_text(json.dumps(document, default=_default, indent=indent, ensure_ascii=False))
+
+
+def json_text(text: str) -> str:
+    """JSON text from ``json.dumps(..., ensure_ascii=False)`` with DEL, C1, separators and bidi
+    marks escaped (valid JSON either way)."""
+    return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def cert_ref(cert: Certificate) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.logsummary import CodeGroup, LogSummary, Occurrence
 from certgate.logs import FileResult
+from certgate.report._text import escape
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "logs_document", "print_logs"]
@@ -51,6 +51,7 @@ def _file(item: FileResult) -> dict[str, Any]:
         "skipped": item.skipped,
         "error": item.error,
         "problems": [{"where": p.where, "message": p.message} for p in item.problems],
+        "other": [{"kind": kind, "count": count} for kind, count in item.other],
         "notes": list(item.notes),
     }
 
@@ -86,6 +87,7 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
         markup=False,
     )
     console.print(_files_table(files))
+    _print_set_aside(console, files)
     if summary.events == 0:
         console.print("No client-certificate events found.")
         return
@@ -104,6 +106,21 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
             console.print(_top_table(title, column, pairs))
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
+
+
+def _print_set_aside(console: Console, files: Sequence[FileResult]) -> None:
+    """What each file held besides client-certificate events, and what was skipped, why."""
+    for item in files:
+        for kind, count in item.other[:8]:
+            console.print(
+                f"{escape(item.path)}: {count:,} {escape(kind)} (not client-certificate events)"
+            )
+        for problem in item.problems[:3]:
+            console.print(f"{escape(item.path)}: skipped {escape(str(problem))}")
+        if item.skipped > 3:
+            console.print(f"{escape(item.path)}: {item.skipped:,} record(s) skipped in all")
+        for note in item.notes:
+            console.print(f"[dim]{escape(item.path)}: {escape(note)}[/]")
 
 
 def _files_table(files: Sequence[FileResult]) -> Table:

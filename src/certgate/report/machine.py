@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.bundle import LoadedMachine
@@ -15,6 +14,7 @@ from certgate.core.iis import IisCertificateMapping, IisConfig, LocationConfig, 
 from certgate.core.listing import ListedCertificate
 from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine
+from certgate.report._text import escape
 from certgate.report.jsonout import cert_detail, iso
 
 __all__ = ["SCHEMA", "machine_document", "print_machine"]

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from certgate.core.names import Name
@@ -27,6 +26,7 @@ from certgate.core.probe import (
     describe_attempt,
 )
 from certgate.core.rules import Severity
+from certgate.report._text import escape
 
 __all__ = ["SCHEMA", "Describe", "print_probe", "probe_document"]
 

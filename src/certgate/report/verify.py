@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from certgate.core.checks import Check, CheckStatus
 from certgate.core.engines import JudgedPath, Verdict
 from certgate.core.model import Certificate
+from certgate.report._text import escape
 from certgate.report.jsonout import cert_detail
 
 __all__ = ["SCHEMA", "WhatIfResult", "print_verify", "verify_document"]

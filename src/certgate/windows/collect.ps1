@@ -12,14 +12,17 @@
         schannel.reg                reg export of ...\SecurityProviders\SCHANNEL
         registry\*.reg              reg export of HTTP\Parameters\SslBindingInfo (and SNI, CCS)
         netsh-sslcert.txt           netsh http show sslcert
-        applicationHost.config      IIS configuration, mapping passwords redacted
+        applicationHost.config      IIS configuration, secrets redacted (see manifest.json)
         iis\sites\<site>\...\web.config
         logs\iis, logs\httperr      IIS and HTTP.sys logs of the last -LogDays days
         logs\events\*.evtx          Schannel events (System log) and CAPI2 operational events
+        physical-stores.json        physical store(s) of each certificate in Root, CA and
+                                    ClientAuthIssuer (registry, group-policy, enterprise, ...)
         manifest.json               what each step did
 
     No private key is read or exported: certificates are copied from their raw bytes, which
-    carry no key and no link to one. Mapping passwords in IIS configuration are blanked.
+    carry no key and no link to one. Secrets in IIS configuration (passwords in any quoting,
+    connection strings, machineKey keys, <add> values, encrypted sections) are blanked.
     A step that fails is recorded in manifest.json and the others still run.
 
 .PARAMETER OutFile
@@ -68,9 +71,45 @@ function Add-Step([string]$Name, [scriptblock]$Action) {
     }
 }
 
-function Hide-Passwords([string]$Text) {
-    # Blank password="..." attributes; lines stay where they are, so line numbers still match.
-    return [regex]::Replace($Text, '(?i)(\bpassword\s*=\s*")[^"]*(")', '$1[redacted by certgate]$2')
+# Secrets out of IIS configuration (the same patterns as certgate.windows.redact, which a test
+# keeps identical): the value is blanked, names, quotes and line breaks stay, so line numbers
+# still match; what was blanked (file, line, which value; never the value) goes to manifest.json.
+$Placeholder = '[redacted by certgate]'
+$SecretAttribute = '(?is)(?<![\w.:-])([\w.:-]*(?:password|passwd|pwd|secret|token|apikey|api-key|api_key|connectionstring|validationkey|decryptionkey|privatekey|accesskey|sharedkey|credential)[\w.:-]*)(\s*=\s*)([\"''])(.*?)\3'
+$EncryptedAttribute = '(?is)(?<![\w.:-])([\w.:-]+)(\s*=\s*)([\"''])(\[enc:[^\"'']*)\3'
+$CipherValue = '(?is)(<(?:[\w.-]+:)?CipherValue\b[^>]*>)(.*?)(</(?:[\w.-]+:)?CipherValue\s*>)'
+$AddElement = '(?is)<add\b(?:[^>\"'']|\"[^\"]*\"|''[^'']*'')*>'
+$AddValue = '(?is)(?<![\w.:-])(value)(\s*=\s*)([\"''])(.*?)\3'
+$script:redacted = New-Object System.Collections.ArrayList
+
+function Get-LineNumber([string]$Text, [int]$Index) {
+    return $Text.Substring(0, $Index).Split("`n").Count
+}
+
+function Hide-Group([string]$Text, [string]$Pattern, [int]$Group, [string]$What, [string]$File, [int]$FirstLine) {
+    $evaluator = {
+        param($m)
+        $g = $m.Groups[$Group]
+        if ($g.Value.Trim("`n") -eq $Placeholder) { return $m.Value }
+        $label = $What -replace '\{1\}', $m.Groups[1].Value
+        $line = $FirstLine + (Get-LineNumber $Text $g.Index) - 1
+        [void]$script:redacted.Add([ordered]@{ file = $File; line = $line; what = $label })
+        $kept = $Placeholder + ("`n" * ($g.Value.Split("`n").Count - 1))
+        $start = $g.Index - $m.Index
+        return $m.Value.Substring(0, $start) + $kept + $m.Value.Substring($start + $g.Length)
+    }
+    return [regex]::Replace($Text, $Pattern, [System.Text.RegularExpressions.MatchEvaluator]$evaluator)
+}
+
+function Hide-Secrets([string]$Text, [string]$File) {
+    $t = Hide-Group $Text $SecretAttribute 4 '{1} attribute' $File 1
+    $t = Hide-Group $t $EncryptedAttribute 4 '{1} (encrypted)' $File 1
+    $t = Hide-Group $t $CipherValue 2 'encrypted section (CipherValue)' $File 1
+    $outer = {
+        param($e)
+        Hide-Group $e.Value $AddValue 4 'value of an <add> element' $File (Get-LineNumber $t $e.Index)
+    }
+    return [regex]::Replace($t, $AddElement, [System.Text.RegularExpressions.MatchEvaluator]$outer)
 }
 
 function Export-Stores {
@@ -106,6 +145,43 @@ function Export-Stores {
     return ($report -join '; ')
 }
 
+function Export-PhysicalStores {
+    # Each physical store is a registry key with one sub-key per certificate, named by its
+    # SHA-1 thumbprint ("System Store Locations", learn.microsoft.com). Registry, not certutil:
+    # certutil's output is localized.
+    $sw = 'HKLM:\SOFTWARE'
+    $entries = New-Object System.Collections.ArrayList
+    foreach ($store in @('Root', 'CA', 'ClientAuthIssuer')) {
+        $keys = [ordered]@{
+            'registry'     = "$sw\Microsoft\SystemCertificates\$store\Certificates"
+            'group-policy' = "$sw\Policies\Microsoft\SystemCertificates\$store\Certificates"
+            'enterprise'   = "$sw\Microsoft\EnterpriseCertificates\$store\Certificates"
+        }
+        if ($store -eq 'Root') {
+            $keys['auth-root'] = "$sw\Microsoft\SystemCertificates\AuthRoot\Certificates"
+            $keys['smart-card'] = "$sw\Microsoft\SystemCertificates\SmartCardRoot\Certificates"
+        }
+        foreach ($physical in $keys.Keys) {
+            if (-not (Test-Path -LiteralPath $keys[$physical])) { continue }
+            foreach ($sub in (Get-ChildItem -LiteralPath $keys[$physical])) {
+                if ($sub.PSChildName -notmatch '^[0-9A-Fa-f]{40}$') { continue }
+                [void]$entries.Add([ordered]@{
+                    store = $store; thumbprint = $sub.PSChildName.ToUpperInvariant()
+                    physical = @($physical)
+                })
+            }
+        }
+    }
+    $document = [ordered]@{
+        schema       = 'certgate.physical-stores/1'
+        stores       = @('Root', 'CA', 'ClientAuthIssuer')
+        certificates = @($entries)
+    }
+    $json = ConvertTo-Json -InputObject $document -Depth 5
+    [System.IO.File]::WriteAllText((Join-Path $work 'physical-stores.json'), $json, $utf8)
+    return "$($entries.Count) certificate placement(s)"
+}
+
 function Export-RegistryKey([string]$Key, [string]$Target) {
     $null = New-Folder (Split-Path -Parent $Target)
     & reg.exe export $Key $Target /y 2>&1 | Out-Null
@@ -124,10 +200,11 @@ $iisConfigPath = Join-Path $env:windir 'System32\inetsrv\config\applicationHost.
 $script:iisConfig = $null
 
 function Export-IisConfig {
-    $text = Hide-Passwords ([System.IO.File]::ReadAllText($iisConfigPath))
+    $before = $script:redacted.Count
+    $text = Hide-Secrets ([System.IO.File]::ReadAllText($iisConfigPath)) 'applicationHost.config'
     [System.IO.File]::WriteAllText((Join-Path $work 'applicationHost.config'), $text, $utf8)
     $script:iisConfig = [xml]$text
-    return 'mapping passwords redacted'
+    return "$($script:redacted.Count - $before) secret(s) redacted"
 }
 
 function Export-WebConfigs {
@@ -143,7 +220,8 @@ function Export-WebConfigs {
             $relative = $app.GetAttribute('path').Trim('/')
             $target = Join-Path (Join-Path (Join-Path $work 'iis\sites') $site.GetAttribute('name')) $relative
             $null = New-Folder $target
-            $text = Hide-Passwords ([System.IO.File]::ReadAllText($source))
+            $name = (@('iis/sites', $site.GetAttribute('name'), $relative, 'web.config') | Where-Object { $_ }) -join '/'
+            $text = Hide-Secrets ([System.IO.File]::ReadAllText($source)) $name
             [System.IO.File]::WriteAllText((Join-Path $target 'web.config'), $text, $utf8)
             $count++
         }
@@ -195,6 +273,7 @@ try {
     $schannelKey = 'HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL'
     $httpKey = 'HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters'
     Add-Step 'stores' { Export-Stores }
+    Add-Step 'physical-stores.json' { Export-PhysicalStores }
     Add-Step 'schannel.reg' { Export-RegistryKey $schannelKey (Join-Path $work 'schannel.reg') }
     foreach ($name in @('SslBindingInfo', 'SslSniBindingInfo', 'SslCcsBindingInfo')) {
         $target = Join-Path $work ("registry\http-{0}.reg" -f $name.ToLowerInvariant())
@@ -211,7 +290,9 @@ try {
         host         = $env:COMPUTERNAME
         os           = [System.Environment]::OSVersion.VersionString
         collected_at = (Get-Date).ToUniversalTime().ToString('o')
+        bundle_format = 2
         steps        = $steps
+        redacted     = $script:redacted
     }
     [System.IO.File]::WriteAllText((Join-Path $work 'manifest.json'), ($manifest | ConvertTo-Json -Depth 4), $utf8)
 

@@ -3,10 +3,11 @@
 Layout as ``certgate.bundle`` reads it: ``stores/<name>.sst`` for every LocalMachine system store
 (custom CTL stores included; certificates and friendly names only, never keys), ``schannel.reg``
 and ``http-sslbindings.reg`` (winreg, written as ``reg export`` would), ``netsh-sslcert.txt``,
-``applicationHost.config`` and each site's ``web.config`` (mapping passwords redacted), recent IIS
-and HTTPERR logs and Schannel/CAPI2 events under ``logs/``, and ``manifest.json`` saying what
-each step did. A failing step is recorded, never fatal. The zip is written to a temporary name
-and renamed, so no half bundle is ever left behind.
+``applicationHost.config`` and each site's ``web.config`` (every secret blanked in place by
+``windows.redact``), recent IIS and HTTPERR logs and Schannel/CAPI2 events under ``logs/``, and
+``manifest.json`` saying what each step did and what was redacted (file, line, which value).
+A failing step is recorded, never fatal. The zip is written to a temporary name and renamed,
+so no half bundle is ever left behind.
 
 Everything Windows-specific comes in through ``WindowsHost``: the real one is built by
 ``windows_host()`` on Windows; tests pass fakes.
@@ -25,12 +26,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from certgate.core.physical import COLLECTED_STORES, REGISTRY_KEYS, PhysicalStores
 from certgate.formats.iisconfig import parse_iis_config
+from certgate.formats.physical import PHYSICAL_FILE, dump_physical_stores
 from certgate.formats.reg import dump_reg
 from certgate.formats.sst import dump_sst
+from certgate.windows.redact import Redaction, redact_config
 from certgate.windows.registry import export_tree
 
-__all__ = ["CollectStep", "StoreReader", "WindowsHost", "collect_bundle", "redact_passwords"]
+__all__ = ["CollectStep", "StoreReader", "WindowsHost", "collect_bundle"]
 
 SCHANNEL_PATH = r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 HTTP_PATHS = tuple(
@@ -38,8 +42,9 @@ HTTP_PATHS = tuple(
     for name in ("SslBindingInfo", "SslSniBindingInfo", "SslCcsBindingInfo")
 )
 MAX_LOG_BYTES = 200 * 1024 * 1024
-_PASSWORD = re.compile(r'(\bpassword\s*=\s*")[^"]*(")', re.IGNORECASE)
+BUNDLE_FORMAT = 2  # 2: physical-stores.json (docs/physical-stores.md)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 _.\-]")
+_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
 
 class StoreReader(Protocol):
@@ -71,9 +76,17 @@ class _Zip:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
         self.steps: list[CollectStep] = []
+        self.redactions: list[Redaction] = []
 
     def add(self, name: str, data: bytes) -> None:
         self.archive.writestr(name, data)
+
+    def add_config(self, name: str, data: bytes) -> bytes:
+        """Add IIS configuration with its secrets blanked; returns what was written."""
+        redacted, redactions = redact_config(data, name)
+        self.archive.writestr(name, redacted)
+        self.redactions += redactions
+        return redacted
 
     def step(self, name: str, action: Callable[[], str]) -> None:
         try:
@@ -102,7 +115,9 @@ def collect_bundle(
                 "host": host.hostname,
                 "os": host.os_version,
                 "collected_at": now.isoformat(),
+                "bundle_format": BUNDLE_FORMAT,
                 "steps": [s.__dict__ for s in bundle.steps],
+                "redacted": [r.to_dict() for r in bundle.redactions],
             }
             bundle.add("manifest.json", json.dumps(manifest, indent=2).encode())
         Path(temporary).replace(out)
@@ -113,6 +128,7 @@ def collect_bundle(
 
 def _collect(bundle: _Zip, host: WindowsHost, now: datetime, log_days: int) -> None:
     bundle.step("stores", lambda: _stores(bundle, host))
+    bundle.step(PHYSICAL_FILE, lambda: _physical(bundle, host))
     bundle.step("schannel.reg", lambda: _registry(bundle, host, "schannel.reg", [SCHANNEL_PATH]))
     bundle.step(
         "http-sslbindings.reg", lambda: _registry(bundle, host, "http-sslbindings.reg", HTTP_PATHS)
@@ -142,6 +158,25 @@ def _stores(bundle: _Zip, host: WindowsHost) -> str:
     return "; ".join(counts)
 
 
+def _physical(bundle: _Zip, host: WindowsHost) -> str:
+    """Which physical store each certificate of Root, CA and ClientAuthIssuer sits in: the
+    sub-keys (SHA-1 thumbprints) of each physical store's registry key."""
+    entries = []
+    for (store, physical), key in REGISTRY_KEYS.items():
+        path = key.removeprefix("HKEY_LOCAL_MACHINE\\")
+        access = host.winreg.KEY_READ | getattr(host.winreg, "KEY_WOW64_64KEY", 0)
+        try:
+            with host.winreg.OpenKey(host.winreg.HKEY_LOCAL_MACHINE, path, 0, access) as handle:
+                count = host.winreg.QueryInfoKey(handle)[0]
+                names = [host.winreg.EnumKey(handle, i) for i in range(count)]
+        except FileNotFoundError:
+            continue
+        entries += [(store, name, (physical,)) for name in names if _THUMBPRINT.match(name)]
+    physical_stores = PhysicalStores.build(COLLECTED_STORES, entries)
+    bundle.add(PHYSICAL_FILE, dump_physical_stores(physical_stores))
+    return f"{len(physical_stores.entries)} certificate(s) placed"
+
+
 def _registry(bundle: _Zip, host: WindowsHost, file: str, paths: Sequence[str]) -> str:
     keys = []
     for path in paths:
@@ -166,16 +201,10 @@ def _iis_config_path(host: WindowsHost) -> Path:
 
 
 def _iis(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
-    data = redact_passwords(_iis_config_path(host).read_bytes())
-    bundle.add("applicationHost.config", data)
+    before = len(bundle.redactions)
+    data = bundle.add_config("applicationHost.config", _iis_config_path(host).read_bytes())
     config.append(data)
-    return f"{len(data)} bytes, mapping passwords redacted"
-
-
-def redact_passwords(data: bytes) -> bytes:
-    """Blank every ``password="..."`` attribute, keeping lines (and so line numbers) intact."""
-    text = data.decode("utf-8", errors="surrogateescape")
-    return _PASSWORD.sub(r"\1[redacted by certgate]\2", text).encode("utf-8", "surrogateescape")
+    return f"{len(data)} bytes, {len(bundle.redactions) - before} secret(s) redacted"
 
 
 def _web_configs(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
@@ -192,7 +221,7 @@ def _web_configs(bundle: _Zip, host: WindowsHost, config: list[bytes]) -> str:
                 continue
             app_path = app.path.strip("/")
             target = "/".join(p for p in ("iis/sites", site.name, app_path, "web.config") if p)
-            bundle.add(target, redact_passwords(source.read_bytes()))
+            bundle.add_config(target, source.read_bytes())
             found += 1
     return f"{found} web.config file(s)"
 

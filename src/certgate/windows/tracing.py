@@ -1,5 +1,6 @@
 """How to switch on each trace a client-certificate failure can leave, where it lands, and how to
-switch it off again (windows-facts §1.6, §5). Printed by ``certgate collect --tracing NAME``."""
+switch it off again (docs/windows-model.md#schannel-settings, #wcf-svclog, #capi2). Printed by
+``certgate collect --tracing NAME``."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ A rejected client certificate is trace HttpsClientCertificateInvalid (EventID 26
 Read it with:  certgate logs C:\logs\wcf.svclog""",
     disable="""Remove the <system.diagnostics> block again (or set switchValue="Off"), then
 recycle or restart as above. The file grows for as long as tracing is on.""",
-    notes="Trace codes and levels: windows-facts §2.1 and §5.1 [confirmed, .NET reference source].",
+    notes="Trace codes and levels: docs/windows-model.md#wcf-native-error and #wcf-svclog "
+    "[confirmed, .NET reference source].",
 )
 
 _SYSTEMNET = Recipe(
@@ -87,7 +89,8 @@ certificate received. Retail builds never print ClientCertificateError itself.
 Read it with:  certgate logs C:\logs\network.log""",
     disable="""Remove the block and restart the process. Verbose System.Net tracing is slow and
 large: leave it on only while reproducing.""",
-    notes="Line layout and messages: windows-facts §5.2 [confirmed, .NET reference source]. "
+    notes="Line layout and messages: docs/windows-model.md#system-net-traces "
+    "[confirmed, .NET reference source]. "
     ".NET Core / .NET 5+ do not read these config switches.",
 )
 
@@ -112,7 +115,8 @@ Read it with:  certgate logs C:\logs\schannel.evtx""",
   reg add "{_KEY}" /v EventLogging /t REG_DWORD /d 1 /f
 
 Level 7 logs an event per handshake (36880) and can flood the System log on a busy server.""",
-    notes="EventLogging values and the reboot: windows-facts §1.6 [confirmed]; "
+    notes="EventLogging values and the reboot: docs/windows-model.md#schannel-settings "
+    "[confirmed]; "
     "event ids: §6 [confirmed].",
 )
 
@@ -136,7 +140,8 @@ Read it with:  certgate logs C:\logs\capi2.evtx""",
     disable="""  wevtutil sl Microsoft-Windows-CAPI2/Operational /e:false
 
 The Application log's "CAPI2" source (root auto-update) is a different log with reused ids.""",
-    notes="Enabling and event ids: windows-facts §5.3 [secondary: TechNet CAPI2 diagnostics; "
+    notes="Enabling and event ids: docs/windows-model.md#capi2 "
+    "[secondary: TechNet CAPI2 diagnostics; "
     "event XML confirmed].",
 )
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from certgate.core.doctor._model import (
     Action,
+    ChangeGroupPolicy,
     ImportCertificates,
     Manual,
     MoveCertificates,
@@ -53,7 +54,7 @@ SOURCE = "certgate doctor what-if"
 
 def what_if_keys(action: Action) -> tuple[WhatIf, ...]:
     """The ``--what-if`` changes that model ``action`` (empty when there is no key for it)."""
-    if isinstance(action, MoveCertificates):
+    if isinstance(action, MoveCertificates | ChangeGroupPolicy):
         return tuple(
             parse_what_if(f"move={c.sha1}:{action.source}->{action.target}")
             for c in action.certificates

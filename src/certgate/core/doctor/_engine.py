@@ -35,7 +35,7 @@ from certgate.core.doctor._model import (
     Symptom,
 )
 from certgate.core.doctor._registry import DIAGNOSIS_RULES
-from certgate.core.doctor._symptoms import SymptomBuilder
+from certgate.core.doctor._symptoms import Likely, SymptomBuilder
 from certgate.core.engines import Verdict
 from certgate.core.logsummary import Describe
 from certgate.core.stores import Machine
@@ -53,11 +53,17 @@ def diagnose(
     clients: Sequence[ClientCert] = (),
     symptoms: SymptomBuilder | None = None,
     describe: Describe | None = None,
+    likely: Likely | None = None,
+    unread: Sequence[str] = (),
 ) -> Diagnosis:
     """Diagnose ``machine`` at ``at`` (aware) from its configuration, the sample client
-    certificates and the log events fed to ``symptoms``."""
+    certificates and the log events fed to ``symptoms``. ``likely`` names the knowledge
+    base's likely causes of each symptom; ``unread`` lists the inputs that could not be read
+    (``"path: why"``): a diagnosis never claims all-clear over evidence it did not see."""
     builder = symptoms or SymptomBuilder()
-    ctx = DoctorContext(machine, at, tuple(clients), builder.symptoms(describe), builder.observed())
+    ctx = DoctorContext(
+        machine, at, tuple(clients), builder.symptoms(describe, likely), builder.observed()
+    )
     causes: list[Cause] = []
     errors: list[str] = []
     for finding in DIAGNOSIS_RULES.run(ctx):
@@ -78,6 +84,8 @@ def diagnose(
         errors=tuple(errors),
         timeline=builder.timeline(describe) if builder.summary.events else None,
         machine=machine,
+        unread=tuple(unread),
+        set_aside=builder.set_aside(),
     )
 
 

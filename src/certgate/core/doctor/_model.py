@@ -21,6 +21,7 @@ __all__ = [
     "Action",
     "Cause",
     "CertRef",
+    "ChangeGroupPolicy",
     "Claim",
     "ClientCert",
     "ClientChange",
@@ -106,6 +107,16 @@ class MoveCertificates:
 
 
 @dataclass(frozen=True)
+class ChangeGroupPolicy:
+    """Move certificates from ``source`` to ``target`` in the GPO(s) that deliver them: a local
+    move is undone at the next policy refresh (docs/physical-stores.md)."""
+
+    certificates: tuple[CertRef, ...]
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class ImportCertificates:
     store: str
     certificates: tuple[Certificate, ...]
@@ -145,6 +156,7 @@ class Manual:
 
 Action = (
     MoveCertificates
+    | ChangeGroupPolicy
     | ImportCertificates
     | SetSchannelValue
     | UpdateBinding
@@ -232,6 +244,7 @@ class Symptom:
     last: Occurrence
     sources: tuple[str, ...]
     meaning: str | None = None
+    likely: tuple[str, ...] = ()  # the knowledge base's likely causes, most likely first
 
     @property
     def key(self) -> str:
@@ -286,7 +299,20 @@ class Diagnosis:
     errors: tuple[str, ...] = ()  # rules that failed: said, never turned into a cause
     timeline: LogSummary | None = None
     machine: Machine = field(default_factory=Machine)
+    unread: tuple[str, ...] = ()  # inputs that could not be read: "path: why"
+    set_aside: tuple[str, ...] = ()  # log records read but not client-certificate evidence
 
     @property
     def top(self) -> Cause | None:
         return self.causes[0] if self.causes else None
+
+    @property
+    def verdict(self) -> str:
+        """``causes-found``, ``symptoms-unexplained`` (the logs show failures no cause
+        explains), ``incomplete`` (nothing found, but some evidence could not be read) or
+        ``no-cause-found``."""
+        if self.causes:
+            return "causes-found"
+        if self.unexplained:
+            return "symptoms-unexplained"
+        return "incomplete" if self.unread else "no-cause-found"

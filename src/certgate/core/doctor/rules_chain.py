@@ -40,7 +40,7 @@ rule = DIAGNOSIS_RULES.rule
     "cause::missing-issuer",
     severity=Severity.ERROR,
     title="The client certificates' issuing CA or root is missing",
-    references=("KB 942061", "windows-facts §1.4"),
+    references=("KB 942061", "KB 2802568", "docs/windows-model.md#mixed-root"),
 )
 def missing_issuer(ctx: DoctorContext) -> Iterator[Hit]:
     """The chain of a client certificate cannot be built to a trusted root on this machine:

@@ -142,7 +142,7 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
     "cause::client-expired",
     severity=Severity.ERROR,
     title=_EXPIRED.title,
-    references=("RFC 5280 §4.1.2.5", "windows-facts §3.1"),
+    references=("RFC 5280 §4.1.2.5", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
 def client_expired(ctx: DoctorContext) -> Iterator[Hit]:
     """Client certificates outside their validity period: IIS 403.17, CERT_E_EXPIRED
@@ -155,7 +155,7 @@ def client_expired(ctx: DoctorContext) -> Iterator[Hit]:
     "cause::client-revoked",
     severity=Severity.ERROR,
     title=_REVOKED.title,
-    references=("RFC 5280 §6.3", "windows-facts §3.1"),
+    references=("RFC 5280 §6.3", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
 def client_revoked(ctx: DoctorContext) -> Iterator[Hit]:
     """Client certificates their CA revoked: IIS 403.13, CRYPT_E_REVOKED (0x80092010), seen in
@@ -168,7 +168,7 @@ def client_revoked(ctx: DoctorContext) -> Iterator[Hit]:
     "cause::client-wrong-eku",
     severity=Severity.ERROR,
     title=_WRONG_EKU.title,
-    references=("RFC 5280 §4.2.1.12", "windows-facts §3.1"),
+    references=("RFC 5280 §4.2.1.12", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
 def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
     """Client certificates whose Extended Key Usage lacks Client Authentication, while the
@@ -179,14 +179,17 @@ def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
 
 # -- revocation checking with an unreachable CRL / OCSP responder ---------------------------
 
+# Only what says "offline": CRYPT_E_NO_REVOCATION_CHECK (the certificate has no revocation
+# information, or the check was not possible) and REVOCATION_STATUS_UNKNOWN alone are not.
 _OFFLINE = frozenset(
     {
         "hresult:CRYPT_E_REVOCATION_OFFLINE",
-        "hresult:CRYPT_E_NO_REVOCATION_CHECK",
         "cert-trust:CERT_TRUST_IS_OFFLINE_REVOCATION",
-        "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN",
         "certgate:revocation-unknown",
     }
+)
+_UNKNOWN_REVOCATION = frozenset(
+    {"hresult:CRYPT_E_NO_REVOCATION_CHECK", "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN"}
 )
 
 
@@ -194,7 +197,11 @@ _OFFLINE = frozenset(
     "cause::revocation-unreachable",
     severity=Severity.ERROR,
     title="Revocation is checked, but the CRL or OCSP responder cannot be reached",
-    references=("windows-facts §4.2", "KB 884115"),
+    references=(
+        "https://learn.microsoft.com/en-us/windows/win32/api/http/ns-http-http_service_config_ssl_param",
+        "docs/windows-model.md#netsh-show-sslcert",
+        "KB 884115",
+    ),
 )
 def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
     """The binding checks client-certificate revocation (HTTP.sys default) and the server
@@ -259,7 +266,7 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         "Revocation is checked, but the CRL or OCSP responder cannot be reached",
         summary,
         evidence,
-        _OFFLINE | _TRACES | {"iis:403.16", "iis:403.13"},
+        _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
         fixes,
         Strength.PROVEN,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),

@@ -38,7 +38,12 @@ _CERT_FLAGS = AccessSslFlags.SSL_NEGOTIATE_CERT | AccessSslFlags.SSL_REQUIRE_CER
     "cause::renegotiation",
     severity=Severity.ERROR,
     title="The certificate is asked for by renegotiation, which TLS 1.3 and HTTP/2 forbid",
-    references=("windows-facts §8", "RFC 8446 §4.6.2", "RFC 7540 §9.2.1"),
+    references=(
+        "https://learn.microsoft.com/en-us/dotnet/core/compatibility/aspnet-core/5.0/httpsys-client-certificate-renegotiation-disabled-by-default",
+        "docs/windows-model.md#negotiation",
+        "RFC 8446 §4.6.2",
+        "RFC 7540 §9.2.1",
+    ),
 )
 def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
     """IIS asks for the client certificate per path (access sslFlags SslNegotiateCert or
@@ -144,7 +149,12 @@ def _renegotiation_blocked(ctx: DoctorContext) -> tuple[bool, bool]:
     "cause::mapping-cannot-match",
     severity=Severity.ERROR,
     title="IIS certificate mappings cannot match (401.2)",
-    references=("windows-facts §3.1", "windows-facts §4.3"),
+    references=(
+        "KB 943891",
+        "docs/windows-model.md#iis-substatus",
+        "https://learn.microsoft.com/en-us/iis/configuration/system.webserver/security/access",
+        "docs/windows-model.md#iis-access-sslflags",
+    ),
 )
 def mapping_cannot_match(ctx: DoctorContext) -> Iterator[Hit]:
     """IIS client-certificate mapping that can never map a user, so requests end in 401.2:
@@ -173,7 +183,7 @@ def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
             Evidence(
                 EvidenceKind.IIS,
                 "IIS reads certificate mappings at server or site level only",
-                "IIS Support Blog (windows-facts §3.1)",
+                "IIS Support Blog (docs/windows-model.md#iis-substatus)",
                 Confidence.SECONDARY,
             ),
         ),

@@ -40,7 +40,12 @@ rule = DIAGNOSIS_RULES.rule
     "cause::ctl-store-empty",
     severity=Severity.ERROR,
     title="The binding's CTL store is empty or missing",
-    references=("windows-facts §1.3", "windows-facts §4.1"),
+    references=(
+        "https://learn.microsoft.com/en-us/windows-server/security/tls/what-s-new-in-tls-ssl-schannel-ssp-overview",
+        "docs/windows-model.md#issuer-list",
+        "https://learn.microsoft.com/en-us/windows-server/networking/technologies/netsh/netsh-http",
+        "docs/windows-model.md#netsh-parameters",
+    ),
 )
 def ctl_store_empty(ctx: DoctorContext) -> Iterator[Hit]:
     """The HTTP.sys binding names a CTL store (sslctlstorename): Schannel builds the trusted-
@@ -124,7 +129,10 @@ def _unbind_ctl(ctx: DoctorContext) -> Fix:
     "cause::send-issuer-list-misspelled",
     severity=Severity.ERROR,
     title="SendTrustedIssuerList is misspelled, so Windows ignores it",
-    references=("windows-facts §1.2",),
+    references=(
+        "https://learn.microsoft.com/en-us/windows-server/security/tls/tls-registry-settings",
+        "docs/windows-model.md#send-trusted-issuer-list",
+    ),
 )
 def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Hit]:
     """A value under the SCHANNEL key whose name is a near miss of SendTrustedIssuerList (the

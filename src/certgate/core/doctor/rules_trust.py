@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
+    Action,
     CertRef,
+    ChangeGroupPolicy,
     Claim,
     Evidence,
     EvidenceKind,
@@ -27,8 +29,9 @@ from certgate.core.doctor._registry import (
 )
 from certgate.core.engines import Confidence
 from certgate.core.issuers import ISSUER_LIST_LIMIT
+from certgate.core.physical import GPO_PATHS
 from certgate.core.rules import Finding, Hit, Severity
-from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT
+from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT, Machine
 
 __all__: list[str] = []
 
@@ -42,7 +45,7 @@ rule = DIAGNOSIS_RULES.rule
     "cause::root-not-self-signed",
     severity=Severity.ERROR,
     title="Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
-    references=("KB 2802568", "KB 942061", "windows-facts §1.4"),
+    references=("KB 2802568", "KB 942061", "docs/windows-model.md#mixed-root"),
 )
 def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
@@ -74,7 +77,7 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
         )
     )
     evidence = (
-        *(_cert_evidence(f) for f in found),
+        *(_cert_evidence(f, machine) for f in found),
         setting_evidence(machine, "ClientAuthTrustMode"),
         setting_evidence(machine, "SendTrustedIssuerList"),
         Evidence(
@@ -88,38 +91,11 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
             "a client chain must contain a certificate from that list; a normal chain (leaf, "
             "issuing CA, self-signed root) contains none, so Schannel reports "
             "CERT_E_UNTRUSTEDROOT (0x800B0109)",
-            "windows-facts §1.4",
+            "docs/windows-model.md#mixed-root",
             Confidence.INFERRED,
         ),
     )
-    fixes = (
-        Fix(
-            "move-to-intermediate",
-            "Move them to the Intermediate Certification Authorities (CA) store (script)",
-            (MoveCertificates(refs, ROOT, CA),),
-            preferred=True,
-            notes=(
-                "The script backs up Root (Export-Certificate -Type SST) before moving; "
-                "no reboot is needed.",
-            ),
-        ),
-        Fix(
-            "trust-mode-2",
-            "Set ClientAuthTrustMode=2 (Exclusive CA Trust)"
-            + (" and SendTrustedIssuerList=0" if sent else "")
-            + ", then reboot",
-            (
-                SetSchannelValue("ClientAuthTrustMode", 2),
-                *((SetSchannelValue("SendTrustedIssuerList", 0),) if sent else ()),
-            ),
-            reboot=True,
-            notes=(
-                REBOOT,
-                "[secondary] Microsoft prefers mode 0 with a clean Root; with mode 2 and no CTL "
-                "store on the binding, Root serves as the trusted issuer store.",
-            ),
-        ),
-    )
+    fixes = (*_origin_fixes(machine, refs), _trust_mode_2(sent))
     yield hit(
         Claim(
             "Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
@@ -129,6 +105,107 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
             fixes,
             verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
         )
+    )
+
+
+def _origin_fixes(machine: Machine, refs: tuple[CertRef, ...]) -> list[Fix]:
+    """A local move for what is local; for what Group Policy or Active Directory delivers, the
+    change at its source (a local move there is undone at the next refresh)."""
+    origins = {r.sha1: machine.origin(ROOT, r.sha1) for r in refs}
+    gpo = tuple(r for r in refs if origins[r.sha1].from_group_policy)
+    enterprise = tuple(r for r in refs if origins[r.sha1].from_enterprise and r not in gpo)
+    local = tuple(r for r in refs if r not in gpo and r not in enterprise)
+    fixes = []
+    if gpo:
+        also_local = tuple(r for r in gpo if origins[r.sha1].local)
+        fixes.append(_gpo_fix(gpo, also_local))
+    if enterprise:
+        fixes.append(_enterprise_fix(enterprise))
+    if local:
+        fixes.append(
+            Fix(
+                "move-to-intermediate",
+                "Move them to the Intermediate Certification Authorities (CA) store (script)",
+                (MoveCertificates(local, ROOT, CA),),
+                preferred=not (gpo or enterprise),
+                notes=(
+                    "The script backs up Root (Export-Certificate -Type SST) before moving; "
+                    "no reboot is needed.",
+                    *(_UNKNOWN_ORIGIN if not origins[local[0].sha1].known else ()),
+                ),
+            )
+        )
+    return fixes
+
+
+_UNKNOWN_ORIGIN = (
+    "The bundle does not record physical stores (origin unknown): if Group Policy delivers a "
+    "certificate, the move is undone at the next policy refresh. The script checks "
+    "HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\Root and refuses to move such a "
+    "certificate.",
+)
+
+
+def _gpo_fix(gpo: tuple[CertRef, ...], also_local: tuple[CertRef, ...]) -> Fix:
+    actions: tuple[Action, ...] = (ChangeGroupPolicy(gpo, ROOT, CA),)
+    if also_local:
+        actions += (MoveCertificates(also_local, ROOT, CA),)
+    return Fix(
+        "gpo-move-to-intermediate",
+        "In the GPO that delivers them, move them from Trusted Root Certification Authorities "
+        "to Intermediate Certification Authorities",
+        actions,
+        preferred=True,
+        notes=(
+            f"Group Policy delivers {len(gpo)} of them (physical store group-policy): moving "
+            "them on the server is undone at the next policy refresh, so the local move "
+            "script is not the fix for them.",
+            f"GPO path: {GPO_PATHS[ROOT]} (delete) and {GPO_PATHS[CA]} (import).",
+        ),
+    )
+
+
+def _enterprise_fix(refs: tuple[CertRef, ...]) -> Fix:
+    thumbprints = ", ".join(r.sha1 for r in refs)
+    return Fix(
+        "enterprise-move-to-intermediate",
+        "In Active Directory, publish them as intermediate CAs instead of roots",
+        (
+            Manual(
+                "They come from the enterprise store (published in Active Directory, "
+                "CN=Certification Authorities,CN=Public Key Services,CN=Services in the "
+                f"configuration partition): thumbprint(s) {thumbprints}. On a machine with "
+                "the AD CS tools, as an Enterprise Admin: open pkiview.msc > Manage AD "
+                "Containers > Certification Authorities and remove them; publish each as an "
+                "intermediate with `certutil -dspublish -f <file>.cer SubCA`; then run "
+                "`certutil -pulse` (or wait for autoenrollment) on the servers and check "
+                "`certutil -store -enterprise Root`."
+            ),
+        ),
+        preferred=True,
+        notes=(
+            "A local move is undone when the enterprise store is next downloaded from "
+            "Active Directory.",
+        ),
+    )
+
+
+def _trust_mode_2(sent: bool) -> Fix:
+    return Fix(
+        "trust-mode-2",
+        "Set ClientAuthTrustMode=2 (Exclusive CA Trust)"
+        + (" and SendTrustedIssuerList=0" if sent else "")
+        + ", then reboot",
+        (
+            SetSchannelValue("ClientAuthTrustMode", 2),
+            *((SetSchannelValue("SendTrustedIssuerList", 0),) if sent else ()),
+        ),
+        reboot=True,
+        notes=(
+            REBOOT,
+            "[secondary] Microsoft prefers mode 0 with a clean Root; with mode 2 and no CTL "
+            "store on the binding, Root serves as the trusted issuer store.",
+        ),
     )
 
 
@@ -150,13 +227,15 @@ def _ref(finding: Finding) -> CertRef:
     return CertRef(listed.thumbprint or "", listed.subject or "(no subject shown)")
 
 
-def _cert_evidence(finding: Finding) -> Evidence:
+def _cert_evidence(finding: Finding, machine: Machine) -> Evidence:
     ref = _ref(finding)
+    origin = machine.origin(ROOT, ref.sha1).label()
     if finding.certificate is not None:
         cert = finding.certificate
         return Evidence(
             EvidenceKind.CERTIFICATE,
-            f"'{cert.subject}' in Root is issued by '{cert.issuer}' [{cert.sha1}]",
+            f"'{cert.subject}' in Root is issued by '{cert.issuer}' [{cert.sha1}]; physical "
+            f"store: {origin}",
             cert.source or "Root",
             sha1=cert.sha1,
         )
@@ -165,7 +244,7 @@ def _cert_evidence(finding: Finding) -> Evidence:
     return Evidence(
         EvidenceKind.CERTIFICATE,
         f"'{ref.subject}' in Root is issued by '{listed.issuer}' [{ref.sha1}], decided by names "
-        "only (known from a listing, signature not checked)",
+        f"only (known from a listing, signature not checked); physical store: {origin}",
         listed.source,
         Confidence.INFERRED,
         sha1=ref.sha1,
@@ -179,7 +258,12 @@ def _cert_evidence(finding: Finding) -> Evidence:
     "cause::issuer-list-too-large",
     severity=Severity.ERROR,
     title="Trusted-issuer list over Schannel's 16 KB limit",
-    references=("KB 933430", "KB 2880390", "Schannel event 36885", "windows-facts §1.5"),
+    references=(
+        "KB 933430",
+        "KB 2880390",
+        "Schannel event 36885",
+        "docs/windows-model.md#issuer-list-size",
+    ),
 )
 def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
     """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
@@ -202,7 +286,7 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
         Evidence(
             EvidenceKind.CERTIFICATE,
             "the byte count (2 + DER subject per CA) is certgate's reading of the cap",
-            "windows-facts §1.5",
+            "docs/windows-model.md#issuer-list-size",
             Confidence.UNCONFIRMED,
         ),
         setting_evidence(machine, "SendTrustedIssuerList"),
@@ -248,7 +332,7 @@ def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
                 Manual(
                     "Import the roots of your client certificates into "
                     "Cert:\\LocalMachine\\ClientAuthIssuer: when it holds certificates, Schannel "
-                    "builds the list from it instead of Root (windows-facts §1.3)."
+                    "builds the list from it instead of Root (docs/windows-model.md#issuer-list)."
                 ),
             ),
             preferred=preferred,
@@ -260,6 +344,6 @@ def _own_issuer_store(ctx: DoctorContext, preferred: bool) -> Fix:
         preferred=preferred,
         notes=(
             "When ClientAuthIssuer holds certificates, Schannel builds the list from it "
-            "instead of Root (windows-facts §1.3).",
+            "instead of Root (docs/windows-model.md#issuer-list).",
         ),
     )

@@ -99,8 +99,9 @@ class WindowsDetail:
 
     @property
     def win32_status(self) -> int:
-        """IIS ``sc-win32-status``: the HRESULT as an unsigned decimal."""
-        return hresult_forms(self.hresult).unsigned
+        """IIS ``sc-win32-status``: the Win32 code for a FACILITY_WIN32 HRESULT (403.7 logs
+        ``5``), else the HRESULT as an unsigned decimal (2148204809)."""
+        return hresult_forms(self.hresult).win32_status
 
     @property
     def wcf_native(self) -> str:

@@ -1,4 +1,5 @@
-"""What Schannel does with the machine's stores around chain validation (windows-facts §1):
+"""What Schannel does with the machine's stores around chain validation
+(docs/windows-model.md#issuer-list):
 the issuer list it sends (16 KB cap), which certificate a client can then select, the
 caller-specified store of modes 1/2, and the mode-0/1 issuer-list rule."""
 
@@ -11,6 +12,7 @@ from certgate.core.codes import CheckCode
 from certgate.core.engines._base import Caveat, Confidence, JudgedPath, VerifyRequest
 from certgate.core.issuers import ISSUER_LIST_LIMIT, IssuerList
 from certgate.core.model import Certificate
+from certgate.core.names import Name
 from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine, Store
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "effective_list",
     "exclusive_store",
     "fit_issuer_list",
+    "list_keys",
     "with_list_rule",
 ]
 
@@ -26,7 +29,7 @@ __all__ = [
 LIST_RULE = Caveat(
     Confidence.INFERRED,
     "'issued by a certificate in the trusted issuers list' is read as 'the validated chain "
-    "contains a certificate from that list' (windows-facts §1.4)",
+    "contains a certificate from that list' (docs/windows-model.md#mixed-root)",
 )
 
 
@@ -77,11 +80,18 @@ def fit_issuer_list(certs: Sequence[Certificate]) -> tuple[tuple[Certificate, ..
     return tuple(kept), False
 
 
-def client_can_select(request: VerifyRequest, sent: tuple[Certificate, ...]) -> bool:
-    """A Windows client offers only certificates chaining to a CA named in the sent list."""
+def client_can_select(
+    request: VerifyRequest,
+    sent: tuple[Certificate, ...],
+    names: frozenset[Name] | None = None,
+) -> bool:
+    """A Windows client offers only certificates chaining to a CA named in the sent list.
+
+    ``names``: the subjects of ``sent`` when the caller keeps them (one set per machine)."""
     if not sent:
         return True  # no list: the client may offer any certificate [confirmed]
-    names = {c.subject for c in sent}
+    if names is None:
+        names = frozenset(c.subject for c in sent)
     held = (request.leaf, *request.chain)
     reachable = {c.issuer for c in held} | {c.subject for c in held[1:]}
     return bool(names & reachable)
@@ -90,7 +100,7 @@ def client_can_select(request: VerifyRequest, sent: tuple[Certificate, ...]) -> 
 def exclusive_store(machine: Machine) -> tuple[Store, Caveat]:
     """The caller-specified trusted issuer store of modes 1 and 2."""
     ctl = machine.binding.ctl_store_name.value
-    if ctl:
+    if ctl and len(machine.store(ctl)):
         return machine.store(ctl), Caveat(
             Confidence.INFERRED,
             f"the binding's CTL store {ctl} is the caller-specified trusted issuer store",
@@ -99,20 +109,33 @@ def exclusive_store(machine: Machine) -> tuple[Store, Caveat]:
     if len(client_auth):
         return client_auth, Caveat(
             Confidence.UNCONFIRMED,
-            "no CTL store is bound: ClientAuthIssuer is assumed to be the trusted issuer store",
+            "no CTL store with certificates is bound: ClientAuthIssuer is assumed to be the "
+            "trusted issuer store",
         )
     return machine.store(ROOT), Caveat(
         Confidence.SECONDARY,
-        "no CTL store is bound and ClientAuthIssuer is empty: Root serves as the trusted "
-        "issuer store (Microsoft support write-up; [unconfirmed] for mode 1)",
+        "no CTL store with certificates is bound and ClientAuthIssuer is empty: Root serves as "
+        "the trusted issuer store (Microsoft support write-up; [unconfirmed] for mode 1)",
     )
 
 
-def with_list_rule(path: JudgedPath, listed: tuple[Certificate, ...]) -> JudgedPath:
+def list_keys(listed: Sequence[Certificate]) -> frozenset[tuple[Name, bytes]]:
+    """What ``with_list_rule`` matches on: (subject, key) of each listed certificate."""
+    return frozenset((c.subject, c.spki_der) for c in listed)
+
+
+def with_list_rule(
+    path: JudgedPath,
+    listed: tuple[Certificate, ...],
+    keys: frozenset[tuple[Name, bytes]] | None = None,
+) -> JudgedPath:
+    """``keys``: ``list_keys(listed)`` when the caller keeps it (one set per machine)."""
     if not path.valid:
         return path
-    keys = {(c.subject, c.spki_der) for c in listed}
-    hit = next((c for c in path.certificates[1:] if (c.subject, c.spki_der) in keys), None)
+    if keys is None:
+        keys = list_keys(listed)
+    # The leaf counts: a self-signed client certificate in Root is accepted (SSIS Scale Out).
+    hit = next((c for c in path.certificates if (c.subject, c.spki_der) in keys), None)
     leaf = path.certificates[0]
     if hit is not None:
         check = Check(
@@ -121,7 +144,11 @@ def with_list_rule(path: JudgedPath, listed: tuple[Certificate, ...]) -> JudgedP
             CheckCode.OK,
             0,
             leaf.sha1,
-            f"the chain contains {hit.label}, which is in the trusted-issuer list",
+            (
+                f"the client certificate {hit.label} is itself in the trusted-issuer list"
+                if hit is leaf
+                else f"the chain contains {hit.label}, which is in the trusted-issuer list"
+            ),
         )
     else:
         check = Check(

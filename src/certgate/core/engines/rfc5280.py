@@ -14,8 +14,7 @@ from certgate.core.checks import Profile
 from certgate.core.codes import CheckCode
 from certgate.core.engines._base import Caveat, Confidence, JudgedPath, Verdict, VerifyRequest
 from certgate.core.engines._judge import any_valid, judge_all
-from certgate.core.model import Certificate
-from certgate.core.paths import PathEnd
+from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, ROOT
 
@@ -42,10 +41,11 @@ def profile_for(request: VerifyRequest) -> Profile:
     return Profile(purpose=request.purpose, revocation=policy)
 
 
-def _inputs(request: VerifyRequest) -> tuple[list[Certificate], list[Certificate]]:
+def _inputs(request: VerifyRequest) -> tuple[list[PoolPart], CertIndex]:
+    """The client's chain then the CA store; Root's anchors. Store indexes are built once."""
     machine = request.machine
-    pool = [*request.chain, *machine.store(CA).certificates]
-    return pool, list(machine.store(ROOT).certificates)
+    pool: list[PoolPart] = [*request.chain, machine.store(CA).index]
+    return pool, machine.store(ROOT).index
 
 
 def judge(request: VerifyRequest) -> Verdict:

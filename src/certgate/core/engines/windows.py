@@ -1,6 +1,6 @@
 """The ``windows`` engine: Schannel / HTTP.sys client-certificate validation, Server 2012+.
 
-Model (windows-facts §1-§3; each rule's confidence travels with the verdict as a caveat):
+Model (docs/windows-model.md, part 1; each rule's confidence travels with the verdict as a caveat):
 
 1. The trusted-issuer list (``core.issuers``): CTL store, else ClientAuthIssuer, else Root,
    reduced to the non-self-signed certificates when Root mixes both (KB 2802568).
@@ -14,6 +14,8 @@ Model (windows-facts §1-§3; each rule's confidence travels with the verdict as
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from certgate.core.checks import KNOWN_EXTENSIONS, Check, CheckKind, CheckStatus, Profile
 from certgate.core.codes import CERT_TRUST_ERRORS as ERR
@@ -33,11 +35,13 @@ from certgate.core.engines._schannel import (
     client_can_select,
     effective_list,
     exclusive_store,
+    list_keys,
     with_list_rule,
 )
 from certgate.core.issuers import IssuerList, trusted_issuer_list
 from certgate.core.model import Certificate, SelfSigned
-from certgate.core.paths import PathEnd
+from certgate.core.names import Name
+from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, DISALLOWED, ROOT, Machine
 
@@ -51,6 +55,10 @@ NAME = "windows"
 _MAPPING: dict[CheckCode, tuple[str, int]] = {
     CheckCode.DISALLOWED: ("TRUST_E_EXPLICIT_DISTRUST", ERR["CERT_TRUST_IS_EXPLICIT_DISTRUST"]),
     CheckCode.MALFORMED: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.DUPLICATE_EXTENSION: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.MALFORMED_EXTENSION: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.BAD_SERIAL: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
+    CheckCode.OVERSIZE: ("CERT_E_MALFORMED", ERR["CERT_TRUST_INVALID_EXTENSION"]),
     CheckCode.SIGNATURE_INVALID: (
         "TRUST_E_CERT_SIGNATURE",
         ERR["CERT_TRUST_IS_NOT_SIGNATURE_VALID"],
@@ -74,6 +82,10 @@ _MAPPING: dict[CheckCode, tuple[str, int]] = {
         "CERT_E_INVALID_NAME",
         ERR["CERT_TRUST_INVALID_NAME_CONSTRAINTS"]
         | ERR["CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT"],
+    ),
+    CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED: (
+        "CERT_E_INVALID_NAME",
+        ERR["CERT_TRUST_INVALID_NAME_CONSTRAINTS"],
     ),
     CheckCode.UNKNOWN_CRITICAL_EXTENSION: (
         "CERT_E_CRITICAL",
@@ -117,24 +129,59 @@ def hresult_name_for(code: CheckCode) -> str:
     return "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
 
 
-def judge(request: VerifyRequest) -> Verdict:
-    machine = request.machine
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything the engine derives from a machine alone, built once per machine."""
+
+    issuers: IssuerList
+    effective: tuple[Certificate, ...]
+    list_caveats: tuple[Caveat, ...]
+    effective_names: frozenset[Name]
+    effective_keys: frozenset[tuple[Name, bytes]]
+    anchors: CertIndex
+    store_caveat: Caveat | None
+    pool: CertIndex
+    disallowed: frozenset[Certificate]
+
+
+def _prepare(machine: Machine) -> _Prepared:
     mode = machine.schannel.client_auth_trust_mode.value
     issuers = trusted_issuer_list(machine)
     effective, caveats = effective_list(issuers)
-    caveats.append(Caveat(Confidence.CONFIRMED, _MODE_RULE.get(mode, _MODE_RULE[0])))
+    anchors, store_caveat = _anchors(machine, mode)
+    return _Prepared(
+        issuers,
+        effective,
+        tuple(caveats),
+        frozenset(c.subject for c in effective),
+        list_keys(effective),
+        CertIndex(anchors),
+        store_caveat,
+        CertIndex(_stores_pool(machine)),
+        frozenset(machine.store(DISALLOWED).certificates),
+    )
+
+
+def judge(request: VerifyRequest) -> Verdict:
+    machine = request.machine
+    mode = machine.schannel.client_auth_trust_mode.value
+    prepared = machine.derived(_prepare, _prepare)
+    issuers, effective = prepared.issuers, prepared.effective
+    caveats = list(prepared.list_caveats)
+    # The mode names are Microsoft's; how certgate checks each one is its own reading.
+    caveats.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
     if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
-        request, effective
+        request, effective, prepared.effective_names
     ):
         return _not_selectable(request, issuers, effective, caveats)
-    anchors, store_caveat = _anchors(machine, mode)
-    if store_caveat is not None:
-        caveats.append(store_caveat)
-    pool = _pool(request, machine)
-    disallowed = frozenset(machine.store(DISALLOWED).certificates)
-    paths, exhausted = judge_all(request, pool, anchors, _profile(request), disallowed)
+    if prepared.store_caveat is not None:
+        caveats.append(prepared.store_caveat)
+    pool: list[PoolPart] = [*request.chain, prepared.pool]
+    paths, exhausted = judge_all(
+        request, pool, prepared.anchors, _profile(request), prepared.disallowed
+    )
     if mode in (0, 1):
-        paths = [with_list_rule(p, effective) for p in paths]
+        paths = [with_list_rule(p, effective, prepared.effective_keys) for p in paths]
         paths.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
         caveats.append(LIST_RULE)
     return _verdict(request, paths, exhausted, issuers, caveats)
@@ -156,10 +203,22 @@ def _profile(request: VerifyRequest) -> Profile:
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
         strict_profile=False,
-        revocation=(
-            RevocationPolicy.IF_AVAILABLE if binding.checks_revocation else RevocationPolicy.OFF
-        ),
+        revocation=_revocation_policy(request),
+        stale_crl_proves_revocation=False,
+        unusable_crl_fatal=True,
     )
+
+
+def _revocation_policy(request: VerifyRequest) -> RevocationPolicy:
+    """The binding decides (DefaultCertCheckMode); ``require_revocation`` says that no CRL
+    beyond those given can be fetched, so a certificate without one is revocation offline.
+    Requiring revocation on a binding that does not check it is refused by the gate's policy
+    reader; here the binding wins."""
+    if not request.machine.binding.checks_revocation:
+        return RevocationPolicy.OFF
+    if request.require_revocation:
+        return RevocationPolicy.REQUIRED
+    return RevocationPolicy.IF_AVAILABLE
 
 
 def _not_selectable(
@@ -218,11 +277,12 @@ def _anchors(machine: Machine, mode: int) -> tuple[list[Certificate], Caveat | N
     return [c for c in store if c.is_ca or c.self_signed is SelfSigned.YES], caveat
 
 
-def _pool(request: VerifyRequest, machine: Machine) -> list[Certificate]:
+def _stores_pool(machine: Machine) -> list[Certificate]:
+    """Where CryptoAPI looks for issuers after the client's chain."""
     stores = (CA, ROOT, CLIENT_AUTH_ISSUER)
     ctl = machine.binding.ctl_store_name.value
     extra = machine.store(ctl).certificates if ctl else ()
-    return [*request.chain, *(c for s in stores for c in machine.store(s)), *extra]
+    return [*(c for s in stores for c in machine.store(s)), *extra]
 
 
 def _verdict(
@@ -238,8 +298,15 @@ def _verdict(
     name = "S_OK" if code is CheckCode.OK else _MAPPING.get(code, _UNMAPPED)[0]
     hresult = HRESULTS.get(name, 0)
     unknown = any(c.kind is CheckKind.REVOCATION for c in best.warnings)
-    if machine.binding.checks_revocation and (unknown or not request.crls):
-        caveats.append(_REVOCATION_ASSUMED)
+    offline = any(c.code is CheckCode.REVOCATION_UNKNOWN for c in best.failures)
+    if offline:
+        caveats.append(_REVOCATION_OFFLINE)
+    elif machine.binding.checks_revocation and (unknown or not request.crls):
+        caveats.append(
+            _REVOCATION_REQUIRED_ASSUMED if request.require_revocation else _REVOCATION_ASSUMED
+        )
+    if any(c.code in _NOT_WINDOWS for c in best.failures):
+        caveats.append(_CERTGATE_LIMITS)
     detail = WindowsDetail(
         hresult,
         iis_status_for(hresult),
@@ -268,6 +335,37 @@ _REVOCATION_ASSUMED = Caveat(
     "DefaultCertCheckMode checks revocation, but no usable CRL was given (use --crl or "
     "--online): revocation is assumed to pass; an unreachable CRL would give "
     "CRYPT_E_REVOCATION_OFFLINE (0x80092013)",
+)
+_REVOCATION_REQUIRED_ASSUMED = Caveat(
+    Confidence.INFERRED,
+    "revocation is required: a certificate without a usable CRL among those given is judged "
+    "as Windows judges an unreachable one, CRYPT_E_REVOCATION_OFFLINE (0x80092013)",
+)
+_REVOCATION_OFFLINE = Caveat(
+    Confidence.SECONDARY,
+    "CryptoAPI does not use a CRL past its nextUpdate or one whose signature fails; the "
+    "revocation status is then 'offline or stale' (CERT_TRUST_IS_OFFLINE_REVOCATION, "
+    "learn.microsoft.com CERT_TRUST_STATUS), the chain policy returns "
+    "CRYPT_E_REVOCATION_OFFLINE (0x80092013) and HTTP.sys refuses the client (IIS 403.16) "
+    "while the binding checks revocation; a certificate listed only on a stale CRL is "
+    "refused this way, not as revoked (403.13)",
+)
+_NOT_WINDOWS = frozenset(
+    {
+        CheckCode.DUPLICATE_EXTENSION,
+        CheckCode.MALFORMED_EXTENSION,
+        CheckCode.BAD_SERIAL,
+        CheckCode.OVERSIZE,
+        CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED,
+        CheckCode.PATH_BUDGET_EXCEEDED,
+    }
+)
+_CERTGATE_LIMITS = Caveat(
+    Confidence.INFERRED,
+    "certgate refuses malformed certificates (duplicated or unparseable extensions, bad "
+    "serials, oversize fields) and work beyond its budgets in every engine; CryptoAPI's own "
+    "handling of such input is not documented: CERT_E_MALFORMED / CERT_E_INVALID_NAME / "
+    "CERT_E_CHAINING are certgate's reading",
 )
 _END_CODE = {
     PathEnd.UNTRUSTED_ROOT: CheckCode.UNTRUSTED_ROOT,
@@ -315,7 +413,8 @@ def _info_bits(path: JudgedPath, mode: int) -> int:
     if top.self_signed is SelfSigned.YES:
         bits |= INFO["CERT_TRUST_IS_SELF_SIGNED"]
     if path.end is PathEnd.ANCHORED and mode in (1, 2):
-        # [inferred]: modes 1/2 map onto CryptoAPI's exclusive trust (windows-facts §1.1)
+        # [inferred]: modes 1/2 map onto CryptoAPI's exclusive trust
+        # (docs/windows-model.md#trust-modes)
         bits |= INFO["CERT_TRUST_IS_FROM_EXCLUSIVE_TRUST_STORE"]
         if top.self_signed is not SelfSigned.YES:
             bits |= INFO["CERT_TRUST_IS_CA_TRUSTED"]

@@ -41,8 +41,9 @@ class Decision:
 
     @property
     def win32_status(self) -> int:
-        """``sc-win32-status``: the HRESULT as IIS logs it (unsigned decimal)."""
-        return hresult_forms(self.hresult).unsigned
+        """``sc-win32-status`` as IIS logs it: the Win32 code of a FACILITY_WIN32 HRESULT
+        (``403 7 5``), else the unsigned decimal (``403 16 2148204809``)."""
+        return hresult_forms(self.hresult).win32_status
 
     @property
     def identity(self) -> str | None:

@@ -1,4 +1,4 @@
-"""Identity mapping with IIS semantics (windows-facts §4.4), plus SAN rules.
+"""Identity mapping with IIS semantics (docs/windows-model.md#iis-cert-mapping), plus SAN rules.
 
 Order: one-to-one (the exact certificate), then many-to-one (rules on Subject/Issuer
 sub-fields, ``*`` wildcards, per-rule case sensitivity, Allow/Deny, first matching mapping

@@ -6,6 +6,7 @@ value here is checked there, so a ``Policy`` is always whole and valid.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -32,7 +33,8 @@ ENGINES = ("windows", "openssl", "rfc5280")
 
 
 class ClientCert(StrEnum):
-    """Per path prefix, as IIS ``<access sslFlags>`` per ``<location>`` (windows-facts §4.3)."""
+    """Per path prefix, as IIS ``<access sslFlags>`` per ``<location>``
+    (docs/windows-model.md#iis-access-sslflags)."""
 
     IGNORE = "ignore"  # sslFlags without SslNegotiateCert: the certificate is not looked at
     ACCEPT = "accept"  # SslNegotiateCert: optional, but an invalid one is still 403.16
@@ -77,6 +79,9 @@ class Limits:
     max_chain_certificates: int = 10  # leaf included
     max_chain_bytes: int = 65536
     shutdown_grace: float = 10.0
+    upstream_connect_timeout: float = 10.0
+    upstream_header_timeout: float = 60.0  # from the request's last byte to the answer's headers
+    upstream_idle_timeout: float = 60.0  # between two chunks of a body, either way
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,36 @@ class Policy:
     tls_versions: tuple[str, ...] = ("1.2", "1.3")
     answer_format: AnswerFormat = AnswerFormat.AUTO
     crl_refresh: float = 0.0  # seconds between re-reading CRL files; 0 = never
+    # clients whose Forwarded / X-Forwarded-* / X-Real-IP headers are kept (and appended to)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     source: str = ""  # the policy file, for messages
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+        conflicts = self.conflicts()
+        if conflicts:
+            raise ValueError("; ".join(conflicts))
         ordered = sorted(self.locations, key=lambda loc: len(loc.path.rstrip("/")), reverse=True)
         object.__setattr__(self, "locations", tuple(ordered))
+
+    def conflicts(self) -> list[str]:
+        """Options the chosen engine would not honour: such a policy is refused, never
+        silently weakened."""
+        found = []
+        binding = self.machine.binding
+        if self.engine == "windows" and self.require_revocation and not binding.checks_revocation:
+            found.append(
+                "trust.require_revocation = true, but the binding's DefaultCertCheckMode "
+                f"({binding.cert_check_mode.value:#x}) turns revocation checking off, so the "
+                "windows engine would not check it: remove one of them"
+            )
+        if self.engine == "windows" and self.partial_chain:
+            found.append(
+                "trust.partial_chain is an OpenSSL option the windows engine has no counterpart "
+                "for; to trust CA certificates directly use trust_mode = 2 (Exclusive CA Trust)"
+            )
+        return found
 
     def location_for(self, path: str) -> Location:
         """The most specific location covering ``path`` (IIS: the deepest ``<location>``)."""

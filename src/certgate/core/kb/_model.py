@@ -18,7 +18,6 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("rfc", _RFC),
     ("url", re.compile(r"^https://[^\s/]+\.[a-z]{2,}(?:/\S*)?$")),
     ("github", _GITHUB),  # a source file: github:owner/repo/path
-    ("facts", re.compile(r"^windows-facts §\d+(?:\.\d+)*$")),  # certgate's research notes
     ("man", re.compile(r"^man [\w.-]+\(\d\w*\)$")),  # a manual page: man openssl-verify(1)
     ("project", re.compile(r"^(?:README\.md|docs/[\w./-]+\.md)(?:#[\w-]+)?$")),  # certgate's docs
 )
@@ -34,7 +33,8 @@ class Reference:
     @classmethod
     def parse(cls, text: str) -> Reference:
         """``KB 2802568``, ``RFC 8446 §6.2``, ``https://...``, ``github:owner/repo/path``,
-        ``windows-facts §1.4``, ``man openssl-verify(1)`` or a certgate doc (``README.md#...``);
+        ``docs/windows-model.md#mixed-root``, ``man openssl-verify(1)`` or a certgate doc
+        (``README.md#...``);
         anything else is a ``ValueError``."""
         for kind, pattern in _FORMS:
             if pattern.match(text):

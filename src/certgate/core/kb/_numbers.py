@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from certgate.core.codes import decode_trust_bits
+from certgate.core.codes import decode_trust_bits, hresult_from_win32_status
 from certgate.core.kb._found import Found
 from certgate.core.kb._index import Index, normalize
 from certgate.core.kb._model import Entry, MatchKind
@@ -127,6 +127,26 @@ def iis(index: Index, found: Found) -> None:
             why = "IIS log form 'sc-status sc-substatus'"
             found.add(entry, MatchKind.STATUS, m.group(0), why, 90)
         found.consume(m)
+    for m in _IIS_WIN32.finditer(found.query):
+        _win32_status(index, found, m)
+
+
+# "403 7 5": IIS logs a FACILITY_WIN32 HRESULT as its Win32 code
+# (docs/windows-model.md#sc-win32-status)
+_IIS_WIN32 = re.compile(r"(?<![\d.])[1-5]\d\d \d{1,3} (\d{1,5})(?![\d.])")
+
+
+def _win32_status(index: Index, found: Found, m: re.Match[str]) -> None:
+    code = int(m.group(1))
+    if not 0 < code < 0x10000:
+        return
+    value = hresult_from_win32_status(code)
+    for entry in index.number("hresult", value):
+        why = (
+            f"sc-win32-status {code} is a Win32 code: IIS logs the FACILITY_WIN32 HRESULT "
+            f"0x{value:08X} that way"
+        )
+        found.add(entry, MatchKind.UNSIGNED, m.group(1), why, 90)
 
 
 _TRUST = (
@@ -221,7 +241,8 @@ def _low_word(index: Index, found: Found, text: str, value: int, score: int, how
     candidates = sorted(index.low_words.get(value, ()), key=lambda e: not _is_error(e))
     for entry in candidates:
         full = entry.forms[0][1]
-        # The facility is lost, so naming the full HRESULT is an inference (windows-facts §2.1).
+        # The facility is lost, so naming the full HRESULT is an inference
+        # (docs/windows-model.md#wcf-native-error).
         why = (
             f"{how}0x{value:X} is the low 16 bits of {full}: self-hosted WCF prints HTTP.sys "
             f"CertFlags this way ('native error code 0x{value:X}'); the upper bits are lost, "

@@ -3,7 +3,8 @@ name a client-certificate problem (IIS substatus pages, nginx's 495/496 pages, t
 ``Certgate-Status`` headers of a certgate gate).
 
 IIS shows the substatus only on its *detailed* error page ("HTTP Error 403.16 - Forbidden"),
-which by default only local clients get (errorMode DetailedLocalOnly, windows-facts §3.1);
+which by default only local clients get (errorMode DetailedLocalOnly,
+docs/windows-model.md#iis-substatus);
 remote clients usually see a plain "403 - Forbidden: Access is denied." without it.
 """
 

@@ -25,7 +25,8 @@ from certgate.core.probe.model import (
 
 __all__ = ["classify", "path_result", "refusal", "refusal_page", "selection"]
 
-# IIS 500.0 with 0x80070032: a certificate demanded after a TLS 1.3 handshake (windows-facts §8).
+# IIS 500.0 with 0x80070032: a certificate demanded after a TLS 1.3 handshake
+# (docs/windows-model.md#negotiation).
 _NOT_SUPPORTED = "ERROR_NOT_SUPPORTED"
 
 

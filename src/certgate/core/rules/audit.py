@@ -48,7 +48,7 @@ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL, then rebo
     "root::not-self-signed",
     severity=Severity.ERROR,
     title="Non-self-signed certificate in Trusted Root",
-    references=(KB2802568, KB942061, "windows-facts §1.4"),
+    references=(KB2802568, KB942061, "docs/windows-model.md#mixed-root"),
     fix=MOVE_TO_CA,
 )
 def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
@@ -77,7 +77,7 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     "root::self-signature-invalid",
     severity=Severity.ERROR,
     title="Root names itself as issuer but its signature does not verify",
-    references=(KB2802568, "windows-facts §1.4"),
+    references=(KB2802568, "docs/windows-model.md#mixed-root"),
     fix="Replace it with the genuine root certificate from its CA; remove this copy.",
 )
 def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
@@ -100,7 +100,10 @@ def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     "root::self-signature-unchecked",
     severity=Severity.WARNING,
     title="Root's self-signature could not be checked",
-    references=("windows-facts §1.4",),
+    references=(
+        "KB 2802568",
+        "docs/windows-model.md#mixed-root",
+    ),
     fix="Check the certificate on Windows (certutil -verify) or replace it.",
 )
 def root_self_signature_unchecked(ctx: AuditContext) -> Iterator[Hit]:
@@ -140,7 +143,10 @@ def root_end_entity(ctx: AuditContext) -> Iterator[Hit]:
     "ca::self-signed-root",
     severity=Severity.WARNING,
     title="Self-signed root in the Intermediate (CA) store",
-    references=("windows-facts §1.3",),
+    references=(
+        "https://learn.microsoft.com/en-us/windows-server/security/tls/what-s-new-in-tls-ssl-schannel-ssp-overview",
+        "docs/windows-model.md#issuer-list",
+    ),
     fix="If clients chain to it, import it into Root too; otherwise remove it from CA.",
 )
 def ca_self_signed_root(ctx: AuditContext) -> Iterator[Hit]:
@@ -285,7 +291,12 @@ def store_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
     "issuer-list::too-large",
     severity=Severity.WARNING,
     title="Trusted-issuer list over Schannel's 16 KB limit",
-    references=("KB 933430", "KB 2880390", "Schannel event 36885", "windows-facts §1.5"),
+    references=(
+        "KB 933430",
+        "KB 2880390",
+        "Schannel event 36885",
+        "docs/windows-model.md#issuer-list-size",
+    ),
     fix="Remove roots not needed for client authentication, or name a small store for "
     "client-auth issuers (ClientAuthIssuer, or a CTL store on the binding); keep "
     "SendTrustedIssuerList=0.",

@@ -145,7 +145,10 @@ def listed_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
     "listed::unverified",
     severity=Severity.INFO,
     title="Certificates known only from a listing",
-    references=("windows-facts §1.4",),
+    references=(
+        "KB 2802568",
+        "docs/windows-model.md#mixed-root",
+    ),
     fix=EXPORT_HINT,
 )
 def listed_unverified(ctx: AuditContext) -> Iterator[Hit]:

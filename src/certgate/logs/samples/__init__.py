@@ -1,7 +1,8 @@
 """Realistic log samples, generated: WCF svclog, System.Net traces, IIS W3C and HTTPERR,
 Windows events as XML and as ``.evtx`` (``evtx_file``), nginx and Apache error logs.
 
-Structures and strings follow windows-facts §3, §5 and §6 (the svclog skeleton and trace codes
+Structures and strings follow docs/windows-model.md#iis-logs, #wcf-svclog, #system-net-traces,
+#capi2 and #schannel-events (the svclog skeleton and trace codes
 from the .NET reference source, the W3C default field order, the Schannel event data). Values are
 synthetic. Tests, the benchmark and the doctor demo build their inputs here, so a format change
 is made once. Every function is deterministic for the same arguments.
@@ -35,7 +36,12 @@ from certgate.logs.samples.wcf import (
     trace_identifier,
 )
 from certgate.logs.samples.web import apache_error_line, nginx_error_line
-from certgate.logs.samples.windows import capi2_chain_event, schannel_event, windows_event
+from certgate.logs.samples.windows import (
+    capi2_chain_event,
+    capi2_policy_event,
+    schannel_event,
+    windows_event,
+)
 
 __all__ = [
     "CAPI2_CHANNEL",
@@ -43,6 +49,7 @@ __all__ = [
     "SCHANNEL_GUID",
     "apache_error_line",
     "capi2_chain_event",
+    "capi2_policy_event",
     "evtx_file",
     "httperr_log",
     "iis_client_cert_failures",

@@ -1,4 +1,4 @@
-"""IIS W3C logs and the HTTP.sys error log (windows-facts §3.2)."""
+"""IIS W3C logs and the HTTP.sys error log (docs/windows-model.md#iis-logs)."""
 
 from __future__ import annotations
 

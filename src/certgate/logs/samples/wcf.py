@@ -1,4 +1,5 @@
-"""WCF svclog records (windows-facts §5.1) and System.Net text traces (§5.2)."""
+"""WCF svclog records (docs/windows-model.md#wcf-svclog) and System.Net text traces
+(#system-net-traces)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from certgate.logs.samples._common import (
 def trace_identifier(
     code: str, namespace: str = "System.ServiceModel.Channels", *, docs: bool = False
 ) -> str:
-    """The old msdn URL form, or the newer docs form (windows-facts §5.1)."""
+    """The old msdn URL form, or the newer docs form (docs/windows-model.md#wcf-svclog)."""
     if docs:
         dashed = f"{namespace}.{code}".replace(".", "-")
         return f"https://docs.microsoft.com/dotnet/framework/wcf/diagnostics/tracing/{dashed}"
@@ -179,7 +180,8 @@ def svclog_bench_records(
             yield svclog_routine(when, i, stack=rng.random() < 0.15)
 
 
-# --- System.Net text traces (windows-facts §5.2) --------------------------------------------
+# --- System.Net text traces (docs/windows-model.md#system-net-traces)
+# --------------------------------------------
 
 
 def sysnet_line(source: str, kind: str, thread: int, message: str, when: datetime | None) -> str:
