@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from certgate.core.audit import audit
+from certgate.core.iis import IisConfig, LocationConfig
 from certgate.core.settings import Setting
 from certgate.core.stores import Machine, Store
 from certgate.core.winver import parse_windows_version
@@ -145,3 +147,57 @@ def test_root_over_16kb_with_unknown_version_says_it_depends(site: Site, now: da
         c.confidence.value == "unconfirmed" and "version is unknown" in c.text
         for c in verdict.caveats
     )
+
+
+def _misplaced_finding(machine: Machine, now: datetime) -> tuple[str, str]:
+    [finding] = [f for f in audit(machine, now).findings if f.rule == "root::not-self-signed"]
+    return finding.severity.value, finding.message
+
+
+def test_mixed_root_is_an_error_only_where_root_is_the_list_source(
+    site: Site, now: datetime
+) -> None:
+    """KB 2802568 + Schannel overview: the mixed Root rejects every client whose chain misses
+    the misplaced CA only when Root is the list source and the mode is 0 or 1
+    (docs/windows-model.md#mixed-root); otherwise it is a warning saying what it affects."""
+    severity, message = _misplaced_finding(site.mixed_root(), now)
+    assert severity == "error" and "every client certificate whose chain" in message
+    populated = site.mixed_root().with_store(Store("ClientAuthIssuer", (site.root.certificate,)))
+    severity, message = _misplaced_finding(populated, now)
+    assert severity == "warning" and "comes from ClientAuthIssuer" in message
+    assert "every client certificate whose chain" not in message
+    severity, message = _misplaced_finding(mode(site.mixed_root(), 2), now)
+    assert severity == "warning" and "Exclusive CA Trust" in message
+
+
+def test_client_auth_issuer_populated_with_a_mixed_root_accepts(site: Site, now: datetime) -> None:
+    """Schannel overview: a non-empty ClientAuthIssuer is the list source, so a mixed Root no
+    longer shapes the list: alice's chain contains Contoso Root CA, listed there -> accepted."""
+    populated = site.mixed_root().with_store(Store("ClientAuthIssuer", (site.root.certificate,)))
+    verdict = windows(site.alice, populated, now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.issuer_list_source == "ClientAuthIssuer"
+
+
+def _iis(flags: int) -> IisConfig:
+    where = "applicationHost.config"
+    location = LocationConfig("Default Web Site", where, where, Setting(flags, where))
+    return IisConfig(locations=(location,))
+
+
+def test_not_selectable_needs_ssl_require_cert(site: Site, now: datetime) -> None:
+    """IIS <access sslFlags> (learn.microsoft.com/iis/configuration/system.webserver/security/
+    access): 403.7 needs SslRequireCert; with SslNegotiateCert alone the request goes on
+    anonymously; clients that ignore the issuer list (curl, OpenSSL, Java) send the certificate
+    anyway and get the trust verdict (docs/windows-model.md#send-trusted-issuer-list)."""
+    machine = send_list(site.mixed_root())
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.code == "E_ACCESSDENIED"
+    texts = [c.text for c in verdict.caveats]
+    assert any("curl, OpenSSL, Java" in t and "CERT_E_UNTRUSTEDROOT (403.16)" in t for t in texts)
+    assert any("needs SslRequireCert" in t and "not given" in t for t in texts)
+    accept_only = windows(site.alice, machine.with_iis(_iis(0x28)), now, (site.issuing,))
+    assert any("goes on anonymously instead of 403.7" in c.text for c in accept_only.caveats)
+    required = windows(site.alice, machine.with_iis(_iis(0x68)), now, (site.issuing,))
+    assert any("requires one" in c.text for c in required.caveats)

@@ -38,6 +38,7 @@ from certgate.core.engines._schannel import (
     list_keys,
     with_list_rule,
 )
+from certgate.core.iis import AccessSslFlags
 from certgate.core.issuers import IssuerList, trusted_issuer_list
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.names import Name
@@ -175,10 +176,9 @@ def judge(request: VerifyRequest) -> Verdict:
     caveats = list(prepared.list_caveats)
     # The mode names are Microsoft's; how certgate checks each one is its own reading.
     caveats.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
-    if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
+    selectable = not machine.schannel.send_trusted_issuer_list.value or client_can_select(
         request, effective, prepared.effective_names
-    ):
-        return _not_selectable(request, issuers, effective, caveats)
+    )
     if prepared.store_caveat is not None:
         caveats.append(prepared.store_caveat)
     pool: list[PoolPart] = [*request.chain, prepared.pool]
@@ -192,6 +192,10 @@ def judge(request: VerifyRequest) -> Verdict:
     verdict = _verdict(request, judged, exhausted, issuers, caveats)
     if mode in (0, 1) and prepared.if_2012 is not None:
         verdict = _on_2012(request, verdict, paths, exhausted, issuers, prepared.if_2012)
+    if not selectable:
+        kept = list(prepared.list_caveats)
+        kept.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
+        return _not_selectable(request, issuers, effective, kept, verdict)
     return verdict
 
 
@@ -267,17 +271,32 @@ def _not_selectable(
     issuers: IssuerList,
     sent: tuple[Certificate, ...],
     caveats: list[Caveat],
+    sent_anyway: Verdict,
 ) -> Verdict:
+    """403.7: a Windows client offers no certificate
+    (docs/windows-model.md#send-trusted-issuer-list). ``sent_anyway`` is the verdict for a
+    client that ignores the list and sends it."""
     names = "; ".join(str(c.subject) for c in sent[:3]) + ("; ..." if len(sent) > 3 else "")
     message = (
         f"SendTrustedIssuerList=1 sends {len(sent)} CA name(s) ({names}); none is in the "
-        "client's chain, so the client cannot select this certificate and sends none: 403.7"
+        "client's chain, so a Windows client (browser, .NET) cannot select this certificate "
+        "and sends none: 403.7 where the path requires a certificate"
     )
     caveats.append(
         Caveat(
             Confidence.SECONDARY,
-            "clients offer only certificates chaining to a CA in the sent list (KB 2802568 "
-            "scenario 2; Windows/IE client behaviour)",
+            "clients that pick certificates by the sent list (browsers on Windows, .NET, "
+            "PowerShell) offer only certificates chaining to a CA in it (KB 2802568 scenario 2)",
+        )
+    )
+    caveats.append(_requirement_caveat(request.machine))
+    anyway = sent_anyway.windows.iis_status if sent_anyway.windows else ""
+    caveats.append(
+        Caveat(
+            Confidence.INFERRED,
+            "clients that ignore the issuer list (curl, OpenSSL, Java with an explicit key) "
+            f"send the certificate anyway: then {sent_anyway.code} ({anyway}): "
+            f"{sent_anyway.message}",
         )
     )
     check = Check(
@@ -305,6 +324,24 @@ def _not_selectable(
         (),
         tuple(caveats),
         windows=detail,
+    )
+
+
+def _requirement_caveat(machine: Machine) -> Caveat:
+    """403.7 needs SslRequireCert; SslNegotiateCert alone lets the request go on anonymously."""
+    base = (
+        "403.7 needs SslRequireCert; with SslNegotiateCert alone a request without a "
+        "certificate goes on anonymously (IIS <access sslFlags>)"
+    )
+    if machine.iis is None:
+        return Caveat(Confidence.CONFIRMED, f"{base}; the IIS configuration was not given")
+    flags = [loc.access_ssl_flags.value for loc in machine.iis.locations if loc.access_ssl_flags]
+    if any(f & AccessSslFlags.SSL_REQUIRE_CERT for f in flags):
+        return Caveat(Confidence.CONFIRMED, f"{base}; this IIS configuration requires one")
+    return Caveat(
+        Confidence.CONFIRMED,
+        f"{base}; this IIS configuration requires no certificate anywhere, so the request goes "
+        "on anonymously instead of 403.7 (the certificate is simply not used)",
     )
 
 
