@@ -250,6 +250,7 @@ def _profile(request: VerifyRequest) -> Profile:
         leaf_ca_fatal=False,
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
+        strict_profile=False,
         revocation=_revocation_policy(request),
         stale_crl_proves_revocation=False,
         unusable_crl_fatal=True,
