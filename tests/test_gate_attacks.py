@@ -8,6 +8,7 @@ real nginx (see ``test_gate_attacks_upstreams`` below).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -237,3 +238,28 @@ def test_silent_upstream_is_504_and_the_gate_keeps_serving(
             assert fetch(running.url + "/orders").status == 403  # still judging
     finally:
         silent.close()
+
+
+def _environ_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    keys = ("REMOTE_USER", "SSL_CLIENT_S_DN", "SSL_CLIENT_CERT", "PATH_INFO", "certgate.identity")
+    seen = {k: environ.get(k) for k in keys}
+    seen["http"] = sorted(k for k in environ if k.startswith("HTTP_"))
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(seen).encode()]
+
+
+def test_wsgi_app_cannot_be_given_an_identity_by_the_client(
+    cfg: GateConfig, now: datetime, alice: ClientIdentity, pkix: dict[str, Issued]
+) -> None:
+    from certgate.gate.backends import WsgiApp
+
+    with gate(cfg, now, WsgiApp(_environ_app)) as running:
+        public = fetch(running.url + "/public/..%5cpublic/x", headers=FORGED)
+        private = fetch(running.url + "/orders", alice, headers=FORGED)
+    anonymous, known = json.loads(public.body), json.loads(private.body)
+    assert anonymous["REMOTE_USER"] is None and anonymous["SSL_CLIENT_S_DN"] is None
+    assert anonymous["PATH_INFO"] == "/public/x"
+    for environ in (anonymous, known):
+        assert environ["http"] == ["HTTP_CONNECTION", "HTTP_HOST", "HTTP_X_KEPT"]
+    assert known["REMOTE_USER"] == "CONTOSO\\finance"
+    assert known["SSL_CLIENT_CERT"] == pkix["alice"].pem.decode()  # PEM, as mod_ssl gives it

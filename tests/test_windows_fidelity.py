@@ -8,9 +8,10 @@ from datetime import datetime
 import pytest
 
 from certgate.core.settings import Setting
-from certgate.core.stores import Store
+from certgate.core.stores import Machine, Store
+from certgate.core.winver import parse_windows_version
 from certgate.testing import PKI, Issued
-from test_engine_windows import Site, mode, send_list, windows, with_binding
+from test_engine_windows import LongNames, Site, mode, send_list, windows, with_binding
 
 SSIS_CERTS = (
     "https://learn.microsoft.com/en-us/sql/integration-services/scale-out/"
@@ -104,3 +105,43 @@ def test_send_list_marks(site: Site, now: datetime) -> None:
     verdict = windows(site.alice, send_list(site.mixed_root()), now, (site.issuing,))
     assert verdict.windows is not None
     assert (verdict.windows.iis_status, verdict.windows.win32_status) == ("403.7", 5)
+
+
+def _over_16kb(site: Site, version: str | None) -> Machine:
+    filler = LongNames(site.pki).roots
+    machine = site.machine(root=[*filler, site.root], ca=[site.issuing])
+    if version is None:
+        return machine
+    return machine.with_os_version(parse_windows_version(version), "test")
+
+
+def test_root_over_16kb_on_2012_breaks_trust_without_a_sent_list(site: Site, now: datetime) -> None:
+    """KB 2880390 (Windows Server 2012 / Windows 8, hotfix): a Root store past 16 KB breaks
+    client-certificate authentication whatever SendTrustedIssuerList says
+    (docs/windows-model.md#issuer-list-size)."""
+    verdict = windows(site.alice, _over_16kb(site, "2012"), now, (site.issuing,))
+    assert verdict.code == "CERT_E_UNTRUSTEDROOT"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
+    assert any("KB 2880390" in c.text for c in verdict.caveats)
+
+
+def test_root_over_16kb_on_2019_only_cuts_the_sent_list(site: Site, now: datetime) -> None:
+    """KB 2880390 is documented for 2012 only; on 2019 with SendTrustedIssuerList=0 (the
+    default, TLS registry settings) nothing is sent and the client is accepted; with the list
+    sent, a client whose root falls past the cut cannot select (KB 933430: 403.7)."""
+    machine = _over_16kb(site, "2019")
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.accepted and "depends" not in verdict.message
+    sent = windows(site.alice, send_list(machine), now, (site.issuing,))
+    assert sent.windows is not None and sent.windows.iis_status == "403.7"
+
+
+def test_root_over_16kb_with_unknown_version_says_it_depends(site: Site, now: datetime) -> None:
+    """Unknown version: the verdict says the outcome depends on it (KB 2880390, 2012 only)."""
+    verdict = windows(site.alice, _over_16kb(site, None), now, (site.issuing,))
+    assert "depends on the Windows version" in verdict.message
+    assert "CERT_E_UNTRUSTEDROOT" in verdict.message
+    assert any(
+        c.confidence.value == "unconfirmed" and "version is unknown" in c.text
+        for c in verdict.caveats
+    )

@@ -27,6 +27,9 @@ would escape the bundle (``..``, absolute paths) make the whole bundle refused.
 
 ``settings.toml``::
 
+    [machine]
+    os_version = "2019"                 # 2012, 2012r2, 2016, ..., win10, or a build 10.0.17763
+
     [schannel]
     client_auth_trust_mode = 0          # ClientAuthTrustMode
     send_trusted_issuer_list = false    # SendTrustedIssuerList
@@ -51,6 +54,7 @@ from certgate.core.iis import IisConfig
 from certgate.core.settings import FLAG_NEGOTIATE_CLIENT_CERT, SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine, canonical_store_name
 from certgate.core.unknowns import unknowns
+from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError
 from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes
 from certgate.formats._text import decode_text
@@ -347,6 +351,14 @@ class _Loader:
         self.collected = tuple(
             (str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()
         )
+        os_text = document.get("os")
+        if isinstance(os_text, str) and self.machine.os_version.value is None:
+            try:  # an unreadable version stays unknown: it is context, not a setting
+                version = parse_windows_version(os_text)
+            except ValueError:
+                version = None
+            if version is not None:
+                self.machine = self.machine.with_os_version(version, f"{file.display} (os)")
         return f"collected by {document.get('collector', 'unknown')}"
 
 
@@ -371,13 +383,25 @@ def apply_settings(text: str, name: str, machine: Machine) -> Machine:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(name, f"not a readable settings file: {exc}") from exc
-    unknown = set(document) - {"schannel", "binding"}
+    unknown = set(document) - {"machine", "schannel", "binding"}
     if unknown:
         raise InputError(name, f"unknown section(s): {', '.join(sorted(unknown))}")
     schannel = _schannel(document.get("schannel", {}), name, machine.schannel)
     binding = _binding(document.get("binding", {}), name, machine.binding)
     bindings = (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
+    machine = _machine_table(document.get("machine", {}), name, machine)
     return replace(machine.with_schannel(schannel), bindings=bindings)
+
+
+def _machine_table(table: dict[str, Any], name: str, machine: Machine) -> Machine:
+    _only(table, {"os_version"}, name, "machine")
+    if "os_version" not in table:
+        return machine
+    try:
+        version = parse_windows_version(str(table["os_version"]))
+    except ValueError as exc:
+        raise InputError(name, f"os_version: {exc}") from exc
+    return machine.with_os_version(version, f"{name} [machine]")
 
 
 def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> SchannelSettings:

@@ -15,7 +15,7 @@ Model (docs/windows-model.md, part 1; each rule's confidence travels with the ve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from certgate.core.checks import KNOWN_EXTENSIONS, Check, CheckKind, CheckStatus, Profile
 from certgate.core.codes import CERT_TRUST_ERRORS as ERR
@@ -134,10 +134,12 @@ class _Prepared:
     """Everything the engine derives from a machine alone, built once per machine."""
 
     issuers: IssuerList
-    effective: tuple[Certificate, ...]
+    effective: tuple[Certificate, ...]  # the list as sent (cut at 16 KB)
     list_caveats: tuple[Caveat, ...]
     effective_names: frozenset[Name]
-    effective_keys: frozenset[tuple[Name, bytes]]
+    effective_keys: frozenset[tuple[Name, bytes]]  # the list the mode-0/1 check uses
+    trusted: tuple[Certificate, ...]
+    if_2012: tuple[tuple[Certificate, ...], frozenset[tuple[Name, bytes]]] | None
     anchors: CertIndex
     store_caveat: Caveat | None
     pool: CertIndex
@@ -147,14 +149,17 @@ class _Prepared:
 def _prepare(machine: Machine) -> _Prepared:
     mode = machine.schannel.client_auth_trust_mode.value
     issuers = trusted_issuer_list(machine)
-    effective, caveats = effective_list(issuers)
+    use = effective_list(issuers, machine.os_version.value)
+    effective = use.sent
     anchors, store_caveat = _anchors(machine, mode)
     return _Prepared(
         issuers,
         effective,
-        tuple(caveats),
+        use.caveats,
         frozenset(c.subject for c in effective),
-        list_keys(effective),
+        list_keys(use.trusted),
+        use.trusted,
+        (use.if_2012, list_keys(use.if_2012)) if use.if_2012 is not None else None,
         CertIndex(anchors),
         store_caveat,
         CertIndex(_stores_pool(machine)),
@@ -180,11 +185,48 @@ def judge(request: VerifyRequest) -> Verdict:
     paths, exhausted = judge_all(
         request, pool, prepared.anchors, _profile(request), prepared.disallowed
     )
+    judged = paths
     if mode in (0, 1):
-        paths = [with_list_rule(p, effective, prepared.effective_keys) for p in paths]
-        paths.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
+        judged = _list_rule(paths, prepared.trusted, prepared.effective_keys)
         caveats.append(LIST_RULE)
-    return _verdict(request, paths, exhausted, issuers, caveats)
+    verdict = _verdict(request, judged, exhausted, issuers, caveats)
+    if mode in (0, 1) and prepared.if_2012 is not None:
+        verdict = _on_2012(request, verdict, paths, exhausted, issuers, prepared.if_2012)
+    return verdict
+
+
+def _list_rule(
+    paths: list[JudgedPath],
+    listed: tuple[Certificate, ...],
+    keys: frozenset[tuple[Name, bytes]],
+) -> list[JudgedPath]:
+    judged = [with_list_rule(p, listed, keys) for p in paths]
+    judged.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
+    return judged
+
+
+def _on_2012(
+    request: VerifyRequest,
+    verdict: Verdict,
+    paths: list[JudgedPath],
+    exhausted: bool,
+    issuers: IssuerList,
+    if_2012: tuple[tuple[Certificate, ...], frozenset[tuple[Name, bytes]]],
+) -> Verdict:
+    """The version is unknown and the list is over 16 KB: say what Server 2012 would do."""
+    other = _verdict(request, _list_rule(paths, *if_2012), exhausted, issuers, [])
+    if other.accepted == verdict.accepted and other.code == verdict.code:
+        return verdict
+    text = (
+        f"depends on the Windows version: on Windows Server 2012 / Windows 8 (KB 2880390) "
+        f"this would be {other.code} ({other.windows.iis_status if other.windows else ''}), "
+        f"on later versions {verdict.code}"
+    )
+    return replace(
+        verdict,
+        message=f"{verdict.message} [{text}]",
+        caveats=(*verdict.caveats, Caveat(Confidence.UNCONFIRMED, text)),
+    )
 
 
 def accepts(request: VerifyRequest) -> bool:
@@ -202,6 +244,7 @@ def _profile(request: VerifyRequest) -> Profile:
         leaf_ca_fatal=False,
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
+        strict_profile=False,
         revocation=_revocation_policy(request),
         stale_crl_proves_revocation=False,
         unusable_crl_fatal=True,
