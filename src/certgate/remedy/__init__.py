@@ -48,6 +48,7 @@ from certgate.remedy._stores import (
 )
 
 __all__ = [
+    "cause_fix_files",
     "cleaned_beside",
     "cleaned_name",
     "fix_files",
@@ -71,11 +72,18 @@ def fix_files(diagnosis: Diagnosis) -> dict[str, bytes]:
     """Every script, store file and README of every fix, by path relative to the fix folder."""
     files: dict[str, bytes] = {"README.md": _overview(diagnosis).encode()}
     for index, cause in enumerate(diagnosis.causes, 1):
-        for fix, check in zip(cause.fixes, cause.what_if, strict=True):
-            folder = fix_folder(index, cause, fix)
-            rendered, steps = _render(fix, diagnosis.machine)
-            rendered["README.md"] = _readme(cause, fix, check, steps, sorted(rendered)).encode()
-            files.update({f"{folder}/{name}": data for name, data in rendered.items()})
+        files.update(cause_fix_files(index, cause, diagnosis.machine))
+    return files
+
+
+def cause_fix_files(index: int, cause: Cause, machine: Machine) -> dict[str, bytes]:
+    """The scripts, store files and README of each fix of one cause (``fix_folder`` paths)."""
+    files: dict[str, bytes] = {}
+    for fix, check in zip(cause.fixes, cause.what_if, strict=True):
+        folder = fix_folder(index, cause, fix)
+        rendered, steps = _render(fix, machine)
+        rendered["README.md"] = _readme(cause, fix, check, steps, sorted(rendered)).encode()
+        files.update({f"{folder}/{name}": data for name, data in rendered.items()})
     for name in files:
         if not _RELATIVE.fullmatch(name) or ".." in name.split("/"):
             raise ValueError(f"refusing to write the fix file {visible(name)!r}")
