@@ -57,6 +57,7 @@ __all__ = [
     "move_in_files",
     "pem_text",
     "store_bytes",
+    "write_files",
     "write_fix_dir",
 ]
 
