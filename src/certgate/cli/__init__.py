@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show the evidence (certificates, settings with their source, log lines), and the "
         "fixes as scripts, each re-judged on a copy of the machine (what-if).",
     ),
+    "fleet": (
+        "certgate.cli.fleet",
+        "Diagnose many servers at once, in parallel on this machine or on a Dask cluster.",
+    ),
     "probe": (
         "certgate.cli.probe",
         "Ask a live server whether it wants a client certificate (in the handshake, or only "

@@ -60,6 +60,7 @@ _REVOKED = _Problem(
         {
             "iis:403.13",
             "hresult:CRYPT_E_REVOKED",
+            "hresult:CERT_E_REVOKED",  # which one HTTP.sys reports is undocumented: both
             "cert-trust:CERT_TRUST_IS_REVOKED",
             "certgate:revoked",
             "tls-alert:44",

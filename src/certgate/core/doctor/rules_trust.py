@@ -68,7 +68,8 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
         f"{len(refs)} non-self-signed certificate(s) in LocalMachine\\Root ({names}); with "
         f"ClientAuthTrustMode={mode}"
         + (" (default)" if machine.schannel.client_auth_trust_mode.is_default else "")
-        + " Schannel rejects every client certificate (KB 2802568)"
+        + " and Root as the trusted-issuer list's source, Schannel rejects every client "
+        "certificate whose chain does not run through one of them (KB 2802568)"
         + (
             "; SendTrustedIssuerList=1 sends only these CAs, so clients cannot select a "
             "certificate (403.7)"

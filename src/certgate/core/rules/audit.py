@@ -55,22 +55,56 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate in LocalMachine\\Root that another CA issued (typically an intermediate).
 
     On Windows Server 2012 and later, a Root store that mixes self-signed and non-self-signed
-    certificates shrinks the trusted-issuer list to the non-self-signed ones; under the default
-    ClientAuthTrustMode=0 Schannel then rejects every normally chained client certificate:
-    IIS 403.16 with sc-win32-status 2148204809 (0x800B0109, CERT_E_UNTRUSTEDROOT), WCF
-    "native error code 0x109". Decided cryptographically: the certificate's subject differs
-    from its issuer.
+    certificates shrinks the trusted-issuer list to the non-self-signed ones when Root is the
+    list's source (no CTL store with certificates, ClientAuthIssuer empty). Under
+    ClientAuthTrustMode 0 or 1 Schannel then rejects every client certificate whose chain does
+    not run through one of them: IIS 403.16 with sc-win32-status 2148204809 (0x800B0109,
+    CERT_E_UNTRUSTEDROOT), WCF "native error code 0x109". Otherwise (the list comes from
+    another store, or mode 2) it rejects nothing today: a warning that says what it affects.
+    Decided cryptographically: the certificate's subject differs from its issuer.
     """
     root = ctx.machine.store(ROOT)
+    effect, severity = _misplaced_effect(ctx)
     for cert in root:
         if cert.self_signed is SelfSigned.NO:
             yield Hit(
                 f"'{cert.subject}' is issued by '{cert.issuer}', so it is not self-signed; "
-                "with ClientAuthTrustMode=0 (the default) every client certificate is "
-                "rejected (403.16, 0x800B0109)",
+                + effect,
                 cert,
                 ROOT,
+                severity=severity,
             )
+
+
+def _misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
+    """What a non-self-signed certificate in Root does on this machine, and how bad it is
+    (docs/windows-model.md#mixed-root)."""
+    setting = ctx.machine.schannel.client_auth_trust_mode
+    mode = setting.value
+    shown = f"ClientAuthTrustMode={mode}" + (" (the default)" if setting.is_default else "")
+    source = ctx.issuer_list.source
+    if mode in (0, 1) and source == ROOT:
+        return (
+            f"with {shown} and Root as the trusted-issuer list's source (no CTL store with "
+            "certificates, ClientAuthIssuer empty), the list shrinks to the non-self-signed "
+            "certificates and every client certificate whose chain does not run through one "
+            "of them is rejected (403.16, 0x800B0109)",
+            Severity.ERROR,
+        )
+    if mode in (0, 1):
+        return (
+            f"with {shown} the trusted-issuer list comes from {source}, so it rejects no client "
+            "certificate today; it would (403.16, 0x800B0109) if that store were emptied or "
+            "unbound, and it stays in Root where Microsoft says it does not belong (KB 942061)",
+            Severity.WARNING,
+        )
+    return (
+        f"with {shown} (Exclusive CA Trust) the issuer-list check does not apply, so it rejects "
+        "no client certificate; where Root serves as the trusted store, chains may end at this "
+        "CA; it would reject every other client certificate (403.16, 0x800B0109) if the mode "
+        "went back to 0",
+        Severity.WARNING,
+    )
 
 
 @rule(
