@@ -181,10 +181,11 @@ def test_one_bad_file_among_many(
 
 
 def test_console_table_summarises_a_rule_with_many_findings(
-    tmp_path: Path, pki: PKI, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, pki: PKI, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The table shows the first rows of each rule and counts the rest; --all shows every row;
     the JSON always has every finding."""
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per line, whatever runs the tests
     root = pki.root("CN=Many Root")
     inters = [root.intermediate(f"CN=Misplaced {n:02d}") for n in range(12)]
     path = tmp_path / "Root.pem"
