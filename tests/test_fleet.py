@@ -193,3 +193,110 @@ def test_dask_unreachable_scheduler_is_a_usage_error(
     folder, _ = fleet
     code, _, err = run(capsys, str(folder), "--dask", "tcp://127.0.0.1:9", "--dask-timeout", "1")
     assert code == 2 and "cannot reach the Dask scheduler" in err
+
+
+def logs(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["fleet", "logs", *args, "--json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out else {}, captured.err
+
+
+def test_fleet_logs_merges_per_server_per_code_and_timeline(
+    fleet: tuple[Path, list[FleetServer]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, servers = fleet
+    failing = sorted(by(servers, "seed-local") + by(servers, "seed-gpo"))
+    code, document, _ = logs(capsys, str(folder), "--workers", "2")
+    assert code == 1 and document["schema"] == "certgate.fleet-logs/1"
+    assert document["summary"]["servers"] == 49  # the corrupt bundle has no logs
+    noisy = sorted(s["server"] for s in document["servers"] if s["events"])
+    assert noisy == failing
+    per_server = {s["server"]: s for s in document["servers"]}
+    substatus = next(c for c in document["codes"] if c["name"] == "403.16")
+    assert substatus["servers"] == len(failing)
+    assert substatus["events"] == sum(per_server[n]["events"] for n in failing)
+    assert substatus["first"]["server"] in failing
+    assert sum(b["count"] for b in document["timeline"]["buckets"]) == document["summary"]["events"]
+
+
+def test_fleet_logs_server_folders_and_an_unreadable_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certgate.logs.samples import iis_header, iis_line
+
+    for server, status in (("IIS01", 403), ("IIS02", 200)):
+        logs_dir = tmp_path / "share" / server / "W3SVC1"
+        logs_dir.mkdir(parents=True)
+        lines = [iis_header()] + [
+            iis_line(sc_status=status, sc_substatus=7 if status == 403 else 0) for _ in range(3)
+        ]
+        (logs_dir / "u_ex240305.log").write_text("".join(lines))
+    (tmp_path / "share" / "IIS02" / "junk.log").write_bytes(b"\x00\x01 nothing here")
+    code, document, _ = logs(capsys, str(tmp_path / "share"), "--workers", "1")
+    assert code == 1
+    assert [(s["server"], s["events"]) for s in document["servers"]] == [("IIS01", 3), ("IIS02", 0)]
+    (refused,) = document["refused"]
+    assert refused["server"] == "IIS02" and refused["path"].endswith("junk.log")
+    code, _, err = logs(capsys, str(tmp_path / "share" / "IIS02" / "junk.log"))
+    assert code == 2 and "nothing could be read" in err
+
+
+def test_fleet_logs_on_dask_gives_the_same_json(
+    fleet: tuple[Path, list[FleetServer]], cluster: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, _ = fleet
+    _, local, _ = logs(capsys, str(folder), "--workers", "2")
+    _, remote, _ = logs(capsys, str(folder), "--dask", cluster.scheduler_address)
+    assert remote == local
+
+
+@pytest.fixture(scope="module")
+def probe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    from certgate.testing import PKI
+    from servers import s_server
+
+    folder = tmp_path_factory.mktemp("fleet-probe")
+    pki = PKI()
+    root = pki.root("CN=Fleet Probe Root")
+    server = root.server("localhost")
+    alice = root.client("alice")
+    alice.write_pem(folder / "alice.pem")
+    alice.write_key(folder / "alice.key")
+    root.write_pem(folder / "root.pem")
+    options = ("-Verify", "1", "-CAfile", str(folder / "root.pem"))
+    with s_server(
+        folder, server.write_pem(folder / "srv.pem"), server.write_key(folder / "srv.key"), *options
+    ) as port:
+        yield folder, port
+
+
+def _probe_lines(out: str) -> list[tuple[int, str, str | None]]:
+    lines = [json.loads(line) for line in out.splitlines()]
+    return sorted(
+        (d["target"]["port"], d["requirement"], (d.get("error") or {}).get("code")) for d in lines
+    )
+
+
+def test_probe_targets_on_the_executor_match_the_single_process_run(
+    probe_server: tuple[Path, int], cluster: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from servers import free_ports
+
+    folder, port = probe_server
+    (closed,) = free_ports(1)
+    targets = folder / "targets.txt"
+    targets.write_text(f"localhost:{port}\n127.0.0.1:{closed}\n127.0.0.1:{port} sni=localhost\n")
+    base = ["probe", "-f", str(targets), "--tls", "1.3", "--concurrency", "2"]
+    assert main(base) == 0
+    single = _probe_lines(capsys.readouterr().out)
+    assert main([*base, "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    assert _probe_lines(captured.out) == single
+    assert "on local pool of 2 process(es)" in captured.err and "1 unreachable" in captured.err
+    assert main([*base, "--dask", cluster.scheduler_address]) == 0
+    assert _probe_lines(capsys.readouterr().out) == single
+    keyed = [*base, "--cert", str(folder / "alice.pem"), "--key", str(folder / "alice.key")]
+    assert main([*keyed, "--workers", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main([*keyed, "--dask", cluster.scheduler_address]) == 2
+    assert "use a tls:// scheduler address" in capsys.readouterr().err

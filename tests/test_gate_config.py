@@ -198,7 +198,7 @@ VALIDATION = [
     ({"trust": {"trust_mode": 2.0}}, "trust.trust_mode: must be 0, 1 or 2, not 2.0"),
     ({"trust": {"trust_mode": True}}, "trust.trust_mode: must be 0, 1 or 2, not True"),
     ({"tls": {"hints": "none", "hint_store": "Root"}}, "tls.hint_store: is used only with"),
-    ({"trust": {"require_revocation": True}}, "trust.require_revocation: is set, but trust.crls"),
+    ({"trust": {"crl_refresh": 60}}, "trust.crl_refresh: is set, but trust.crls names no CRL"),
     ({"trust": {"engine": "openssl", "trust_mode": 1}}, "trust.trust_mode: applies to the windows"),
     ({"trust": {"partial_chain": True}}, "trust.partial_chain: applies to the openssl engine"),
     (

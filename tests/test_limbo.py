@@ -32,6 +32,7 @@ from limbo_suite import (
     pinned,
     render,
     run_all,
+    run_case,
 )
 
 ROOT = Path(__file__).parent.parent
@@ -84,6 +85,17 @@ def test_disagreements_are_exactly_the_known_ones(outcomes: list[Outcome], engin
 def test_no_engine_crashes(outcomes: list[Outcome]) -> None:
     crashed = [(o.engine, o.case.id, o.message[:120]) for o in outcomes if o.crashed]
     assert crashed == []
+
+
+def test_skipped_crashes_still_crash() -> None:
+    """A crash skip lasts only until the fix lands: then this fails, and the skip goes."""
+    by_id = {c.id: c for c in cases()}
+    for engine, rows in SKIPS.items():
+        for case_id, reason in rows.items():
+            if reason.startswith("crash"):
+                names = [e for e in COLUMNS if e != REFERENCE] if engine == "*" else [engine]
+                outcomes = [run_case(by_id[case_id], name, skips=False) for name in names]
+                assert any(o.crashed for o in outcomes), f"{case_id} no longer crashes: unskip it"
 
 
 def test_rfc5280_agrees_at_least_as_often_as_cryptography(outcomes: list[Outcome]) -> None:

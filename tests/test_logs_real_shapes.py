@@ -266,3 +266,169 @@ def test_doctor_that_read_part_never_says_all_clear(
     main(["doctor", "--logs", str(junk), "--logs", str(good)])
     out = " ".join(capsys.readouterr().out.split())
     assert "points to" not in out and "not read:" in out
+
+
+# --- nginx and Apache as they are really forwarded and configured ----------------------------
+
+
+def test_nginx_behind_syslog_without_date_upstream_and_redacted(tmp_path: Path) -> None:
+    content = (
+        # rsyslog forwarding (RFC 3164 with PRI), then nginx's own line
+        "<190>Oct 14 12:00:01 web1 nginx: 2020/10/14 12:00:01 [info] 30979#0: *7 client SSL "
+        "certificate verify error: (10:certificate has expired) while reading client request "
+        'headers, client: 203.0.113.7, server: api.example, request: "GET / HTTP/1.1"\n'
+        # no date (error_log to stderr under a supervisor)
+        "[info] 30979#0: *8 client sent no required SSL certificate while reading client "
+        "request headers, client: ..., server: api.example\n"
+        # nginx's own client certificate refused by the backend
+        "2020/10/14 12:00:03 [error] 30979#0: *9 SSL_do_handshake() failed (SSL: error:"
+        "14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:SSL alert number 42)"
+        " while SSL handshaking to upstream, client: 198.51.100.4, server: api.example, "
+        'request: "GET /x HTTP/1.1", upstream: "https://10.1.0.5:443/x"\n'
+        "2020/10/14 12:00:04 [notice] 30979#0: signal process started\n"
+    )
+    events, result = read(tmp_path, "error.log", content)
+    assert result.format == "nginx" and result.skipped == 0
+    assert [(e.codes, e.side, e.client_ip) for e in events] == [
+        (("nginx:495", "openssl:X509_V_ERR_CERT_HAS_EXPIRED"), "downstream", "203.0.113.7"),
+        (("nginx:496",), "downstream", None),
+        (("tls-alert:42",), "upstream", None),
+    ]
+    assert events[0].time is not None and events[1].time is None
+    assert any("syslog" in note for note in result.notes)
+
+
+def test_forced_nginx_on_foreign_lines_says_what_it_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "weird.log"
+    path.write_text("2020-10-14T12:00:00 SSL handshake failed somewhere\n")
+    events, files = read_events([path], format="nginx")
+    assert events == [] and files[0].skipped == 1
+    assert "not an nginx error-log line" in files[0].problems[0].message
+
+
+def test_apache_22_and_debug_lines(tmp_path: Path) -> None:
+    content = (
+        "[Wed Oct 14 12:00:00 2020] [error] Certificate Verification: Error (12): CRL has "
+        "expired\n"
+        "[Wed Oct 14 12:00:01 2020] [info] [client 10.0.0.9] SSL library error 1 in handshake "
+        "(server www.example:443)\n"
+        "[Wed Oct 14 12:00:02 2020] [debug] ssl_engine_kernel.c(1381): Certificate "
+        "Verification: depth: 1, subject: /CN=Issuing CA, issuer: /CN=Root\n"
+        "[Wed Oct 14 12:00:03.123456 2020] [ssl:info] [pid 42:tid 7] ssl_engine_kernel.c(591): "
+        "[client 10.0.0.9:55000] AH02276: Certificate Verification: Error (20): unable to get "
+        "local issuer certificate [subject: CN=bob / issuer: CN=Issuing CA / serial: 01 / "
+        "notbefore: x / notafter: y]\n"
+        "[Wed Oct 14 12:00:04.000001 2020] [ssl:error] [pid 42:tid 7] [remote 10.1.0.5:443] "
+        "AH02003: SSL Proxy connect failed\n"
+        "[Wed Oct 14 12:00:04.000002 2020] [ssl:info] [pid 42:tid 7] [remote 10.1.0.5:443] "
+        "SSL Library Error: error:0A000412:SSL routines::sslv3 alert bad certificate "
+        "(SSL alert number 42)\n"
+    )
+    events, result = read(tmp_path, "ssl_error_log", content)
+    assert result.format == "apache"
+    assert [(e.codes, e.side) for e in events] == [
+        (("apache:AH02039", "openssl:X509_V_ERR_CRL_HAS_EXPIRED"), "downstream"),
+        (("apache:AH02276", "openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"), "downstream"),
+        (("tls-alert:42",), "upstream"),
+    ]
+    assert "Apache 2.2" in events[0].notes[0]
+    assert events[1].client_ip == "10.0.0.9" and events[1].subject == "CN=bob"
+
+
+def test_apache_22_detected_by_content(tmp_path: Path) -> None:
+    content = "[Wed Oct 14 12:00:00 2020] [error] [client 10.0.0.9] Certificate Verification: "
+    content += "Error (10): certificate has expired\n"
+    events, result = read(tmp_path, "error_log", content)
+    assert result.format == "apache" and events[0].client_ip == "10.0.0.9"
+
+
+# --- System.Net traces: the reason line, and other languages ---------------------------------
+
+
+def _sysnet(*messages: str) -> str:
+    return "".join(
+        samples.sysnet_line("System.Net", "Information", 4120, message, None)
+        for message in messages
+    )
+
+
+def test_sysnet_reason_line_after_remote_certificate_has_errors(tmp_path: Path) -> None:
+    trace = _sysnet(
+        "SecureChannel#30631159 - Remote certificate has errors:",
+        "SecureChannel#30631159 - \tA certificate chain processed, but terminated in a root "
+        "certificate which is not trusted by the trust provider.",
+        "SecureChannel#30631159 - Remote certificate was verified as invalid by the user.",
+    )
+    events, _result = read(tmp_path, "network.log", trace)
+    (event,) = events
+    assert event.codes == ("hresult:CERT_E_UNTRUSTEDROOT",) and event.line == 1
+    assert "terminated in a root certificate" in (event.message or "")
+
+
+@pytest.mark.parametrize(
+    ("language", "errors_line", "reason"),
+    [
+        (
+            "de",
+            "Das Remotezertifikat weist Fehler auf:",
+            "Eine Zertifikatkette wurde zwar verarbeitet, endete jedoch mit einem "
+            "Stammzertifikat, das beim Vertrauensanbieter nicht als vertrauenswürdig gilt.",
+        ),
+        (
+            "fr",
+            "Le certificat distant comporte des erreurs :",
+            "Une chaîne de certificats a été traitée mais s'est terminée par un certificat racine "
+            "qui n'est pas approuvé par le fournisseur d'approbation.",
+        ),
+        (
+            "es",
+            "El certificado remoto tiene errores:",
+            "Una cadena de certificados procesada, pero terminada en un certificado raíz que no "
+            "es de confianza para el proveedor de confianza.",
+        ),
+        (
+            "ja",
+            "リモート証明書にエラーがあります:",
+            "証明書チェーンは処理されましたが、信頼プロバイダーが信頼していないルート証明書で"
+            "終了しました。",
+        ),
+        ("zh-Hans", "远程证书有错误:", "已处理证书链，但是在不受信任提供程序信任的根证书中终止。"),
+        (
+            "ru",
+            "Удаленный сертификат содержит ошибки:",
+            "Цепочка сертификатов обработана, но обработка прервана на корневом сертификате, у "
+            "которого отсутствует отношение доверия с поставщиком доверия.",
+        ),
+        (
+            "pt",
+            "O certificado remoto tem erros:",
+            "Uma cadeia de certificados processada, mas terminada em um certificado raiz que não "
+            "é confiável pelo provedor confiável.",
+        ),
+        (
+            "ko",
+            "원격 인증서에 오류가 있습니다:",
+            "인증서 체인이 처리되었지만 신뢰 공급자가 신뢰하지 않는 루트 인증서에서 "
+            "종료되었습니다.",
+        ),
+    ],
+)
+def test_sysnet_localized_trace(
+    tmp_path: Path, language: str, errors_line: str, reason: str
+) -> None:
+    trace = _sysnet(
+        "SecureChannel#30631159::.ctor(hostname=api.contoso.test, #clientCertificates=1, "
+        "encryptionPolicy=RequireEncryption)",
+        "InitializeSecurityContext(In-Buffers count=2, Out-Buffer length=0, "
+        "returned code=CredentialsNeeded).",
+        f"SecureChannel#30631159 - {errors_line}",
+        f"SecureChannel#30631159 - \t{reason}",
+        "SecureChannel#30631159 - SslPolicyErrors: RemoteCertificateChainErrors",
+    )
+    events, result = read(tmp_path, f"trace.{language}.log", trace)
+    assert result.format == "sysnet"
+    assert [e.codes for e in events] == [
+        ("hresult:SEC_I_INCOMPLETE_CREDENTIALS",),
+        ("hresult:CERT_E_UNTRUSTEDROOT",),
+        ("dotnet:RemoteCertificateChainErrors",),
+    ]

@@ -60,6 +60,7 @@ def command() -> None:
       certgate fleet doctor bundles/ --fix-dir fleet-fixes/
       certgate fleet doctor 'share/*/bundle.zip' --json > fleet.json
       certgate fleet doctor servers.txt --dask tcp://scheduler:8786 --jsonl | jq .status
+      certgate fleet logs //share/iislogs/ --since 2024-03-05
     """
 
 
@@ -154,6 +155,68 @@ def _outputs(
         write_fleet_json(sys.stdout, fleet)
     elif not as_jsonl:
         print_fleet(out_console(), fleet)
+
+
+@command.command("logs")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@executor_options
+@click.option("--since", type=TimeParam(), help="Only events at or after TIME (ISO 8601, UTC).")
+@click.option("--until", type=TimeParam(), help="Only events at or before TIME (ISO 8601, UTC).")
+@click.option("--format", "format_id", help="Read every file as this format (see certgate logs).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document (certgate.fleet-logs/1).")
+def logs(
+    paths: tuple[str, ...],
+    workers: int | None,
+    dask: str | None,
+    dask_timeout: float,
+    since: datetime | None,
+    until: datetime | None,
+    format_id: str | None,
+    as_json: bool,
+) -> int:
+    """Summarise the client-certificate events of many servers' logs (IIS, HTTPERR, svclog,
+    events...), each file read in parallel, merged per server, per code and into one timeline.
+
+    PATH is a log file or zip, a bundle or a folder of bundles (their logs/), or a folder of
+    server folders (each sub-folder one server), or a glob. Exit 0: no client-certificate
+    event, 1: events found, 2: nothing could be read.
+    """
+    from certgate.core.kb import knowledge_base
+    from certgate.fleet import LogMerge, log_tasks, make_executor, summarise_log
+    from certgate.logs import FORMATS
+    from certgate.report.fleet import print_fleet_logs
+    from certgate.report.jsonout import dumps
+
+    if format_id is not None and format_id not in FORMATS:
+        raise UsageError(f"unknown log format {format_id!r}; known: {', '.join(sorted(FORMATS))}")
+    tasks = list(log_tasks(paths, format=format_id, since=since, until=until))
+    if not tasks:
+        raise UsageError("no log file found in the given paths")
+    merged = LogMerge()
+    executor = make_executor(workers, dask, dask_timeout)
+    try:
+        with progress_bar("reading", len(tasks), executor.where) as advance:
+            for outcome in executor.run(summarise_log, tasks):
+                part = outcome.result
+                if part is None:
+                    from certgate.fleet import LogPart
+
+                    item = {"path": outcome.item.path, "error": f"task failed: {outcome.error}"}
+                    part = LogPart(outcome.item.server, outcome.item.path, (item,))
+                merged.add(part)
+                advance("read")
+    finally:
+        executor.close()
+    document = merged.document(knowledge_base().describe)
+    if merged.files and len(merged.refused) == merged.files:
+        first = merged.refused[0]
+        raise UsageError(f"nothing could be read; {first['path']}: {first['error']}")
+    if as_json:
+        click.echo(dumps(document))
+    else:
+        print_fleet_logs(out_console(), document)
+    err_console().print(f"{len(tasks)} file(s) on {executor.where}", markup=False)
+    return 1 if merged.events else 0
 
 
 @contextmanager

@@ -7,6 +7,7 @@ the doctor and ``explain`` speak one vocabulary. Pure: parsers (``certgate.logs`
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "RAW_LIMIT",
     "UPSTREAM",
     "LogEvent",
+    "client_address",
     "code_name",
     "excerpt",
     "hresult_codes",
@@ -122,6 +124,20 @@ class LogEvent:
             result[item.name] = value
         result["location"] = self.location
         return result
+
+
+def client_address(text: str | None) -> str | None:
+    """An IP address as logged (``[::1]``, ``10.0.0.9``, ``10.0.0.9:51234``); None for a
+    redacted or otherwise unreadable value (``...``, ``<IP_address>``, ``x.x.x.x``)."""
+    if not text:
+        return None
+    value = text.strip().strip("[]")
+    for candidate in (value, value.rsplit(":", 1)[0].strip("[]")):
+        try:
+            return str(ipaddress.ip_address(candidate.split("%", 1)[0]))
+        except ValueError:
+            continue
+    return None
 
 
 def excerpt(text: str, limit: int = RAW_LIMIT) -> str:

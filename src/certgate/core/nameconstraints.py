@@ -1,10 +1,11 @@
 """RFC 5280 §4.2.1.10 name constraints: does a certificate's names fit a CA's subtrees?
 
 Supported forms: directoryName, dNSName, rfc822Name, URI and iPAddress. A constraint of
-another form (otherName, registeredID) fails any certificate holding a name of that form
-("process the constraint or reject the certificate", §4.2.1.10). Fail closed on bad syntax: a
-malformed dNSName or rfc822Name, in a constraint or in a name a constraint of its form applies
-to, is a violation; so is a wildcard dNSName that could stand for an excluded name.
+another form (registeredID, an otherName type) fails any certificate holding a name of that
+form or type ("process the constraint or reject the certificate", §4.2.1.10). Fail closed on
+bad syntax: a malformed dNSName or rfc822Name, in a constraint or in a name a constraint of its
+form applies to, is a violation; so is a wildcard dNSName that could stand for an excluded
+name.
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ def _unprocessable(constraints: list[x509.GeneralName], names: list[x509.General
     """Constraints certgate cannot apply to names it must apply them to: fail closed."""
     found = []
     for kind in dict.fromkeys(type(c) for c in constraints):
-        mine = [n for n in names if isinstance(n, kind)]
+        types = {c.type_id for c in constraints if isinstance(c, x509.OtherName)}
+        mine = [
+            n
+            for n in names
+            if isinstance(n, kind) and (not isinstance(n, x509.OtherName) or n.type_id in types)
+        ]
         if not mine:
             continue
         if kind not in _KINDS:
@@ -130,6 +136,8 @@ def _names(cert: Certificate) -> list[x509.GeneralName]:
 def _show(name: x509.GeneralName) -> str:
     if isinstance(name, x509.DirectoryName):
         return f"DN {Name.from_cryptography(name.value)}"
+    if isinstance(name, x509.OtherName):
+        return f"otherName {name.type_id.dotted_string}"
     return f"{type(name).__name__.replace('Name', '')} {name.value}"
 
 

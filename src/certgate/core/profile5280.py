@@ -13,10 +13,9 @@ tolerate most of them (docs/conformance.md lists which).
 
 from __future__ import annotations
 
-from asn1crypto import keys
 from cryptography.x509.oid import ExtensionOID, PublicKeyAlgorithmOID
 
-from certgate.core._asn1 import LenientCertificate
+from certgate.core.der import der_header
 from certgate.core.model import Certificate
 
 __all__ = ["violations"]
@@ -27,6 +26,7 @@ _AIA = ExtensionOID.AUTHORITY_INFORMATION_ACCESS.dotted_string
 _EKU = ExtensionOID.EXTENDED_KEY_USAGE.dotted_string
 _SAN = ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string
 _NAME_CONSTRAINTS = ExtensionOID.NAME_CONSTRAINTS.dotted_string
+_SEQUENCE, _VERSION = 0x30, 0xA0
 _POLICY_CONSTRAINTS = ExtensionOID.POLICY_CONSTRAINTS.dotted_string
 _INHIBIT_ANY = ExtensionOID.INHIBIT_ANY_POLICY.dotted_string
 
@@ -104,8 +104,29 @@ def _explicit_curve(cert: Certificate) -> bool:
     assert cert.x509 is not None
     if cert.x509.public_key_algorithm_oid != PublicKeyAlgorithmOID.EC_PUBLIC_KEY:
         return False
-    try:
-        info = keys.PublicKeyInfo.load(LenientCertificate(cert.der).spki_der)
-        return bool(info["algorithm"]["parameters"].name == "specified")
-    except (ValueError, TypeError, KeyError):
-        return False
+    return _spki_parameters_tag(cert.tbs_der) == _SEQUENCE  # ECParameters, not a curve OID
+
+
+def _spki_parameters_tag(tbs: bytes) -> int | None:
+    """The DER tag of the SPKI AlgorithmIdentifier's parameters in a TBSCertificate."""
+    outer = der_header(tbs)
+    if outer is None or outer.tag != _SEQUENCE:
+        return None
+    position = outer.header_length
+    if position < len(tbs) and tbs[position] == _VERSION:
+        position = _after(tbs, position)
+    for _ in range(5):  # serialNumber, signature, issuer, validity, subject
+        position = _after(tbs, position)
+    for _ in range(2):  # into subjectPublicKeyInfo, then into its algorithm
+        header = der_header(tbs, position)
+        if header is None or header.tag != _SEQUENCE:
+            return None
+        position += header.header_length
+    position = _after(tbs, position)  # the algorithm OID
+    header = der_header(tbs, position)
+    return None if header is None else header.tag
+
+
+def _after(data: bytes, position: int) -> int:
+    header = der_header(data, position)
+    return len(data) if header is None else position + header.total

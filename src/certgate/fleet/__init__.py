@@ -20,7 +20,8 @@ from certgate.fleet._executor import (
     default_workers,
     make_executor,
 )
-from certgate.fleet._inputs import bundle_paths, log_paths
+from certgate.fleet._inputs import bundle_paths
+from certgate.fleet._logs import LogMerge, LogPart, LogTask, log_tasks, summarise_log
 
 __all__ = [
     "SCHEMA",
@@ -29,12 +30,16 @@ __all__ = [
     "Executor",
     "FleetAggregate",
     "LocalExecutor",
+    "LogMerge",
+    "LogPart",
+    "LogTask",
     "Outcome",
     "ServerReport",
     "bundle_paths",
     "default_workers",
     "diagnose_bundle",
-    "log_paths",
+    "log_tasks",
     "make_executor",
+    "summarise_log",
     "unreadable_report",
 ]

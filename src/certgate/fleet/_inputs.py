@@ -15,7 +15,7 @@ from pathlib import Path
 
 from certgate.errors import InputError
 
-__all__ = ["BUNDLE_MARKERS", "bundle_paths", "log_paths"]
+__all__ = ["BUNDLE_MARKERS", "bundle_paths"]
 
 # Entries whose presence makes a folder one bundle rather than a folder of bundles.
 BUNDLE_MARKERS = frozenset(
@@ -35,49 +35,49 @@ BUNDLE_MARKERS = frozenset(
 )
 _GLOB = frozenset("*?[")
 _Walker = Callable[[Path], Iterator[str]]
+_OnFile = Callable[[Path], tuple[list[str], bool]]
 MAX_LIST_FILE = 64 * 1024 * 1024
 
 
 def bundle_paths(arguments: Iterable[str]) -> Iterator[str]:
     """Every bundle the arguments name, each once."""
     seen: set[str] = set()
-    for path in _expand(arguments, _bundles_in, depth=0):
+    for path in _expand(arguments, _bundles_in, _bundle_file):
         if path not in seen:
             seen.add(path)
             yield path
 
 
-def log_paths(arguments: Iterable[str]) -> Iterator[str]:
-    """Every log file (or bundle zip) the arguments name: folders are walked recursively."""
-    seen: set[str] = set()
-    for path in _expand(arguments, _logs_in, depth=0):
-        if path not in seen:
-            seen.add(path)
-            yield path
-
-
-def _expand(arguments: Iterable[str], folder: _Walker, depth: int) -> Iterator[str]:
+def _expand(
+    arguments: Iterable[str], folder: _Walker, file: _OnFile, depth: int = 0
+) -> Iterator[str]:
+    """Globs expanded, folders walked with ``folder``, files given to ``file`` (which may
+    return a list file's entries, expanded in turn, one level deep)."""
     for argument in arguments:
         if _GLOB & set(argument) and not Path(argument).exists():
             # Path.glob takes no absolute pattern; glob.glob does
             matches = sorted(glob.glob(argument, recursive=True))  # noqa: PTH207
             if not matches:
                 raise InputError(argument, "no file matches this pattern")
-            yield from _expand(matches, folder, depth)
+            yield from _expand(matches, folder, file, depth)
             continue
         path = Path(argument)
         if path.is_dir():
             yield from folder(path)
-        elif path.suffix.casefold() == ".zip" or folder is _logs_in:
-            if not path.exists():
-                raise InputError(argument, "no such file or folder")
-            yield str(path)
         elif path.is_file():
-            if depth > 0:
+            found, listed = file(path)
+            if listed and depth > 0:
                 raise InputError(argument, "a list file may not name another list file")
-            yield from _expand(_list_file(path), folder, depth + 1)
+            yield from _expand(found, folder, file, depth + 1) if listed else found
         else:
             raise InputError(argument, "no such file or folder")
+
+
+def _bundle_file(path: Path) -> tuple[list[str], bool]:
+    """A ``.zip`` is a bundle; any other file lists bundles."""
+    if path.suffix.casefold() == ".zip":
+        return [str(path)], False
+    return _list_file(path), True
 
 
 def _bundles_in(folder: Path) -> Iterator[str]:
@@ -90,12 +90,6 @@ def _bundles_in(folder: Path) -> Iterator[str]:
             continue  # hidden: .git, .DS_Store, a tool's cache
         if child.is_dir() or (child.is_file() and child.suffix.casefold() == ".zip"):
             yield str(child)
-
-
-def _logs_in(folder: Path) -> Iterator[str]:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            yield str(path)
 
 
 def _list_file(path: Path) -> list[str]:

@@ -431,10 +431,8 @@ def _contradictions(reader: Reader, document: dict[str, Any]) -> None:
         reader.fail(
             "trust.send_trusted_issuer_list", f'is used only with hints = "windows", not {hints!r}'
         )
-    if not trust.get("crls"):
-        for key in ("require_revocation", "crl_refresh"):
-            if trust.get(key):
-                reader.fail(f"trust.{key}", "is set, but trust.crls names no CRL file")
+    if trust.get("crl_refresh") and not trust.get("crls"):
+        reader.fail("trust.crl_refresh", "is set, but trust.crls names no CRL file")
     for key in ("trust_mode", "ctl_store"):
         if key in trust and engine in ENGINES and engine != "windows":
             reader.fail(f"trust.{key}", f"applies to the windows engine only, not {engine!r}")

@@ -9,7 +9,6 @@ Substatus meanings: docs/windows-model.md#iis-substatus.
 from __future__ import annotations
 
 import html
-import ipaddress
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import BinaryIO
 
 from certgate.core.codes import HRESULTS, hresult_from_win32_status, hresult_name, kb_id
-from certgate.core.events import LogEvent, excerpt, hresult_codes, iis_code
+from certgate.core.events import LogEvent, client_address, excerpt, hresult_codes, iis_code
 from certgate.logs._io import lines
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_lines
@@ -284,20 +283,6 @@ def _certificate_fields(values: dict[str, str]) -> dict[str, str]:
     if "thumbprint" in found:
         found["thumbprint"] = found["thumbprint"].replace(":", "").replace(" ", "").upper()
     return found
-
-
-def client_address(text: str | None) -> str | None:
-    """An IP address as logged (``[::1]``, ``10.0.0.9``, ``10.0.0.9:51234``); None for a
-    redacted or otherwise unreadable value (``...``, ``<IP_address>``, ``x.x.x.x``)."""
-    if not text:
-        return None
-    value = text.strip().strip("[]")
-    for candidate in (value, value.rsplit(":", 1)[0].strip("[]")):
-        try:
-            return str(ipaddress.ip_address(candidate.split("%", 1)[0]))
-        except ValueError:
-            continue
-    return None
 
 
 def _time(values: dict[str, str], day: date | None) -> datetime | None:

@@ -21,7 +21,13 @@ from certgate.remedy import write_files
 from certgate.report._text import escape
 from certgate.report.jsonout import dumps, json_text
 
-__all__ = ["fleet_html", "print_fleet", "write_fleet_fixes", "write_fleet_json"]
+__all__ = [
+    "fleet_html",
+    "print_fleet",
+    "print_fleet_logs",
+    "write_fleet_fixes",
+    "write_fleet_json",
+]
 
 _SHOWN = 8  # server names shown in a table cell before "+N more"
 
@@ -256,3 +262,75 @@ def _group_readme(group: Any, servers: list[str]) -> str:
         ]
     lines += ["", "## Servers", "", *(f"- {visible(s)}" for s in servers)]
     return "\n".join(lines) + "\n"
+
+
+def print_fleet_logs(console: Console, document: dict[str, Any]) -> None:
+    s = document["summary"]
+    console.print(
+        f"[bold]Fleet logs:[/] {s['events']:,} client-certificate event(s) in {s['files']:,} "
+        f"file(s) from {s['servers']} server(s)"
+        + (f"; {s['refused']} file(s) could not be read" if s["refused"] else "")
+    )
+    if document["codes"]:
+        table = Table(title="Per code", title_justify="left")
+        for column in ("code", "events", "servers", "first", "last"):
+            table.add_column(column, justify="right" if column in ("events", "servers") else "left")
+        for code in document["codes"]:
+            meaning = f"\n[dim]{escape(code['meaning'])}[/]" if code["meaning"] else ""
+            table.add_row(
+                f"{escape(code['name'])}{meaning}",
+                f"{code['events']:,}",
+                str(code["servers"]),
+                _where(code["first"]),
+                _where(code["last"]),
+            )
+        console.print(table)
+    table = Table(title="Per server (most events first)", title_justify="left")
+    for column in ("server", "files", "events", "top codes", "first", "last"):
+        table.add_column(column, justify="right" if column in ("files", "events") else "left")
+    noisy = [server for server in document["servers"] if server["events"]]
+    for server in noisy[:50]:
+        top = ", ".join(
+            f"{c.split(':', 1)[-1]} {n:,}" for c, n in list(server["codes"].items())[:3]
+        )
+        table.add_row(
+            escape(server["server"]),
+            str(server["files"]),
+            f"{server['events']:,}",
+            escape(top),
+            server["first"] or "-",
+            server["last"] or "-",
+        )
+    if noisy:
+        console.print(table)
+    quiet = len(document["servers"]) - len(noisy)
+    more = f"; {len(noisy) - 50} more with events in --json" if len(noisy) > 50 else ""
+    console.print(f"{quiet} server(s) without client-certificate events{more}")
+    buckets = document["timeline"]["buckets"]
+    if buckets:
+        console.print(_timeline(buckets))
+    for item in document["refused"][:20]:
+        console.print(f"[yellow]unreadable:[/] {escape(item['path'])}: {escape(item['error'])}")
+
+
+def _where(occurrence: dict[str, Any] | None) -> str:
+    if occurrence is None:
+        return "-"
+    return escape(f"{occurrence['time'] or '?'} {occurrence['server']} {occurrence['location']}")
+
+
+def _timeline(buckets: list[dict[str, Any]], width: int = 40, rows: int = 24) -> Table:
+    """The hourly counts, merged into at most ``rows`` rows."""
+    step = max(1, -(-len(buckets) // rows))
+    merged = [
+        (buckets[i]["start"], sum(b["count"] for b in buckets[i : i + step]))
+        for i in range(0, len(buckets), step)
+    ]
+    peak = max(n for _, n in merged) or 1
+    table = Table(title=f"Timeline ({step} hour(s) a row)", title_justify="left")
+    table.add_column("from")
+    table.add_column("events", justify="right")
+    table.add_column("")
+    for start, count in merged:
+        table.add_row(start, f"{count:,}", "#" * max(1 if count else 0, count * width // peak))
+    return table

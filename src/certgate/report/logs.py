@@ -38,6 +38,7 @@ def logs_document(files: Sequence[FileResult], summary: LogSummary) -> dict[str,
             "subjects": _top(summary.subjects),
             "thumbprints": _top(summary.thumbprints),
             "notes": list(summary.notes),
+            "sides": dict(summary.sides),
         },
         "groups": [_group(group) for group in summary.groups],
     }
@@ -95,6 +96,12 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
         console.print(f"Time range: {_short(summary.first)} to {_short(summary.last)} UTC")
     if summary.groups:
         console.print(_groups_table(summary.groups))
+    if any(side == "upstream" for side, _ in summary.sides):
+        counts = ", ".join(f"{count:,} {side}" for side, count in summary.sides)
+        console.print(
+            f"Sides: {counts} (upstream: this server was the client of a backend; its own "
+            "certificate, not a client's, and its client IPs are not counted)"
+        )
     if summary.histogram:
         console.print(_histogram(summary))
     for title, column, pairs in (

@@ -64,7 +64,7 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     Decided cryptographically: the certificate's subject differs from its issuer.
     """
     root = ctx.machine.store(ROOT)
-    effect, severity = _misplaced_effect(ctx)
+    effect, severity = misplaced_effect(ctx)
     for cert in root:
         if cert.self_signed is SelfSigned.NO:
             yield Hit(
@@ -76,7 +76,7 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
             )
 
 
-def _misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
+def misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
     """What a non-self-signed certificate in Root does on this machine, and how bad it is
     (docs/windows-model.md#mixed-root)."""
     setting = ctx.machine.schannel.client_auth_trust_mode
