@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.gate import _files, _free_port, _measure
+from bench.gate import _files, _free_port, _measure, _wait_port
 
 ROUNDS = 3
 HTTP = """
@@ -112,6 +112,7 @@ def main() -> None:
              "--listen", f"127.0.0.1:{authz_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        _wait_port(authz_port, authz)  # type: ignore[arg-type]
         user = "nobody" if os.geteuid() == 0 else None
         names = {
             "verify": "nginx ssl_verify_client on",
