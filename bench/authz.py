@@ -112,7 +112,7 @@ def main() -> None:
              "--listen", f"127.0.0.1:{authz_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_port(authz_port, authz)  # type: ignore[arg-type]
+        _wait_port(authz_port, authz)
         user = "nobody" if os.geteuid() == 0 else None
         names = {
             "verify": "nginx ssl_verify_client on",

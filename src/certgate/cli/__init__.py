@@ -15,6 +15,7 @@ import click
 
 from certgate import __version__
 from certgate.errors import CertgateError
+from certgate.output import guarded_stdout
 from certgate.report.console import err_console
 
 __all__ = ["cli", "main"]
@@ -127,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = "-v" in args or "--verbose" in args
     errors = err_console()  # soft-wrapped: an error stays one line, whatever the width
     try:
-        result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
+        with guarded_stdout():  # a full disk or a closed pipe is exit 2, named, not a traceback
+            result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:

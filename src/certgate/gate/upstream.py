@@ -65,7 +65,9 @@ class UpstreamProxy:
         if self._agent is None:
             pool = HTTPConnectionPool(reactor, persistent=True)
             pool.maxPersistentPerHost = 32
-            pool.cachedConnectionTimeout = int(min(60.0, limits.upstream_idle_timeout)) or 1
+            # shorter than any common upstream's keep-alive (gunicorn 2 s, uvicorn 5 s), so a
+            # kept connection is not reused just as the upstream closes it
+            pool.cachedConnectionTimeout = 2
             self._agent = Agent(reactor, pool=pool, connectTimeout=limits.upstream_connect_timeout)
         return self._agent
 
