@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import subprocess
@@ -126,7 +127,7 @@ def raw_exchange(
 
 def statuses(answer: bytes) -> list[int]:
     """The status codes of every response in ``answer`` (pipelined ones included)."""
-    return [int(line.split()[1]) for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3})", answer)]
 
 
 @dataclass
@@ -234,3 +235,30 @@ __all__ = [
     "statuses",
     "write_client",
 ]
+
+
+async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI upstream for uvicorn: each request it sees is appended, as one JSON line, to
+    the file named by CERTGATE_RECORD; it answers 200."""
+    import os
+
+    if scope["type"] != "http":
+        return
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    record = {
+        "method": scope["method"],
+        "target": scope["raw_path"].decode("latin-1")
+        + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""),
+        "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
+        "body": size,
+    }
+    with Path(os.environ["CERTGATE_RECORD"]).open("a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]}
+    )
+    await send({"type": "http.response.body", "body": b"ok\n"})

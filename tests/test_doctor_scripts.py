@@ -72,13 +72,15 @@ def test_powershell_scripts_parse(pki: PKI) -> None:
         "Import it's",
     )
     assert ps_errors(move) == [] and ps_errors(imported) == []
+    for script in (move, imported):  # -WhatIf and -Confirm as PowerShell users expect them
+        assert "[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]" in script
+        assert "$PSCmdlet.ShouldProcess(" in script and "$Apply" not in script
     for needle in (
         "Export-Certificate -Cert $all -Type SST",
-        "-WhatIf:$DryRun",
-        "[switch]$Apply",
         "Nothing to do",
     ):
         assert needle in move
+    assert move.index("$PSCmdlet.ShouldProcess") < move.index("Export-Certificate -Cert")
     assert all(r.sha1 in move for r in refs)
     assert ps_errors(move.replace("foreach ($cert in $present) {", "foreach ($cert in {", 1))
 

@@ -266,7 +266,8 @@ def test_issuer_list_over_16kb_truncates_and_breaks_late_roots(site: Site, now: 
     assert any(c.confidence.value == "secondary" and "16 KB" in c.text for c in verdict.caveats)
     assert any(c.confidence.value == "unconfirmed" for c in verdict.caveats)
     silent = windows(site.alice, machine, now, (site.issuing,))
-    assert silent.code == "CERT_E_UNTRUSTEDROOT"
+    # No list sent and the version unknown: it depends on the version (KB 2880390 is 2012 only)
+    assert silent.accepted and "depends on the Windows version" in silent.message
 
 
 def test_issuer_list_over_16kb_control_root_inside_the_cut(site: Site, now: datetime) -> None:

@@ -51,12 +51,60 @@ def test_serve_process_answers_and_stops_on_sigterm(pki: PKI, tmp_path: Path) ->
         (["--throwaway-cert", "--app", "nomodule_xyz:app"], "cannot import nomodule_xyz"),
         (["--throwaway-cert", "--upstream", "http://a", "--app", "m:a"], "exclude each other"),
         (["--cert", "missing.pem", "--key", "missing.key"], "missing.pem: not a PEM certificate"),
+        (["--cert", "a.pem", "--key", "b.key"], "b.key: is not the private key of the certificate"),
     ],
 )
 def test_bad_flags(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
     policy = tmp_path / "gate.toml"
     policy.write_text("")
+    pki = PKI()
+    pki.root("CN=a").write_pem(tmp_path / "a.pem")
+    pki.root("CN=b").write_key(tmp_path / "b.key")
+    monkeypatch.chdir(tmp_path)
     assert main(["serve", "--policy", str(policy), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_help_examples_have_no_stray_spaces(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--help"]) == 0
+    text = capsys.readouterr().out
+    examples = text.split("Examples:", 1)[1].split("Options:", 1)[0]
+    assert "certgate serve --policy gate.toml --check" in examples
+    assert not re.search(r"\S {2,}\S", examples), examples
+
+
+def test_demo_module_help_and_bad_usage() -> None:
+    command = [sys.executable, "-m", "certgate.gate.demo"]
+    shown = subprocess.run(
+        [*command, "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    bad = subprocess.run(
+        [*command, "nope"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: python -m certgate.gate.demo")
+    assert bad.returncode == 2 and "the fix must be one of move, trust-mode" in bad.stderr
+    assert "Traceback" not in shown.stderr + bad.stderr
+
+
+def test_app_is_imported_from_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certgate.gate.backends import load_wsgi_app
+
+    (tmp_path / "certgate_cwd_app.py").write_text(
+        "def application(environ, start_response):\n    return [b'ok']\n"
+    )
+    (tmp_path / "certgate_broken_app.py").write_text("raise RuntimeError('boom')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert callable(load_wsgi_app("certgate_cwd_app:application"))
+    from certgate.errors import UsageError
+
+    with pytest.raises(UsageError, match="cannot import certgate_broken_app: boom"):
+        load_wsgi_app("certgate_broken_app:application")

@@ -90,7 +90,7 @@ def test_every_error_is_listed(tmp_path: Path) -> None:
         "location[0].client_cert: 'sometimes' is not one of the allowed values",
         "location[1].path: must start with /, not 'api'",
         "location: path 'api' is given twice",
-        "limits.max_body_bytes: must be positive",
+        "limits.max_body_bytes: must be 1 to 1099511627776, not -1",
         "limits.idle_timeout: must be a number, not 'soon'",
         "tls.versions: '1.0': only 1.2 and 1.3 are offered",
     ]
@@ -125,24 +125,22 @@ def test_cli_check(readme_policy: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["serve", "--policy", str(bad), "--check"]) == 2
     err = capsys.readouterr().err
     assert "2 error(s) in the policy, nothing applied" in err
-    assert "trust.engine" in err and "limits.max_headers: must be positive" in err
+    assert "trust.engine" in err and "limits.max_headers: must be 1 to 10000, not 0" in err
     broken = tmp_path / "broken.toml"
     broken.write_text("[trust\n")
     assert main(["serve", "--policy", str(broken), "--check"]) == 2
 
 
 _VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-5, 70000)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.floats() | st.text(max_size=12),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
     ),
     max_leaves=12,
 )
-_SECTIONS = ["trust", "tls", "require", "mapping", "location", "limits", "answers", "logs"]
+_SECTIONS = [
+    "trust", "tls", "require", "mapping", "location", "limits", "answers", "logs", "forwarding",
+]  # fmt: skip
 
 
 @settings(max_examples=200, deadline=None)
@@ -170,3 +168,127 @@ def test_fuzz_forwarded_headers(kind: ProxyKind, value: str) -> None:
 
 def test_toml_of_readme_is_valid_toml() -> None:
     tomllib.loads(_readme_policy())
+
+
+def _one_error(document: dict[str, Any], tmp_path: Path) -> str:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, base=tmp_path, source="gate.toml")
+    assert len(caught.value.errors) == 1, caught.value.errors
+    text = caught.value.diagnostics()
+    assert "\n" not in text and text.endswith("(nothing applied)")
+    return caught.value.errors[0]
+
+
+def _m2o(rule: dict[str, str] | None = None, **item: str) -> dict[str, Any]:
+    rule = {"field": "Subject", "subfield": "CN", "match": "a", **(rule or {})}
+    return {"mapping": {"many_to_one": [{"name": "x", "user": "u", **item, "rules": [rule]}]}}
+
+
+SECONDS = "must be a number of seconds > 0 and <= 86400, not"
+VALIDATION = [
+    ({"limits": {"idle_timeout": float("nan")}}, f"limits.idle_timeout: {SECONDS} nan"),
+    ({"limits": {"header_timeout": float("inf")}}, f"limits.header_timeout: {SECONDS} inf"),
+    ({"limits": {"upstream_header_timeout": -1}}, f"limits.upstream_header_timeout: {SECONDS} -1"),
+    ({"limits": {"max_headers": 1.5}}, "limits.max_headers: must be an integer, not 1.5"),
+    ({"limits": {"max_header_bytes": 10}}, "limits.max_header_bytes: must be 1024 to 1048576"),
+    (
+        {"trust": {"crls": ["x.crl"], "crl_refresh": 0.000001}},
+        "trust.crl_refresh: must be 0 (never) or 10 to 86400 seconds",
+    ),
+    ({"trust": {"trust_mode": 2.0}}, "trust.trust_mode: must be 0, 1 or 2, not 2.0"),
+    ({"trust": {"trust_mode": True}}, "trust.trust_mode: must be 0, 1 or 2, not True"),
+    ({"tls": {"hints": "none", "hint_store": "Root"}}, "tls.hint_store: is used only with"),
+    ({"trust": {"crl_refresh": 60}}, "trust.crl_refresh: is set, but trust.crls names no CRL"),
+    ({"trust": {"engine": "openssl", "trust_mode": 1}}, "trust.trust_mode: applies to the windows"),
+    ({"trust": {"partial_chain": True}}, "trust.partial_chain: applies to the openssl engine"),
+    (
+        {"location": [{"path": "/a", "client_cert": "accept", "ssl_flags": "Ssl"}]},
+        "location[0]: gives both client_cert and ssl_flags",
+    ),
+    ({"location": [{"path": "/a/../b"}]}, "location[0].path: '/a/../b' is not a canonical path"),
+    ({"location": [{"path": "/a;x"}]}, "location[0].path: '/a;x' is not a canonical path"),
+    (_m2o(permission="Maybe"), "mapping.many_to_one[0].permission: 'Maybe' is not one of"),
+    (_m2o({"field": "Subjekt"}), "mapping.many_to_one[0].rules[0].field: 'Subjekt' is not one"),
+    (_m2o({"subfield": "XX"}), "mapping.many_to_one[0].rules[0].subfield: 'XX' is not a name"),
+    (_m2o(colour="red"), "mapping.many_to_one[0].colour: unknown key"),
+    (
+        {"forwarding": {"trusted_proxies": ["10.0.0.0/33"]}},
+        "forwarding.trusted_proxies: '10.0.0.0/33' is not an address or network",
+    ),
+    (
+        {
+            "location": [{"path": "/", "client_cert": "ignore", "identity": "required"}],
+            "mapping": {"enabled": True},
+        },
+        "location[0].identity: required, but the location ignores certificates",
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "expected"), VALIDATION)
+def test_policy_validation_means_it(
+    document: dict[str, Any], expected: str, tmp_path: Path
+) -> None:
+    if "crls" in document.get("trust", {}):
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        (tmp_path / "x.crl").write_bytes(PKI().root("R").crl().public_bytes(Encoding.PEM))
+    assert _one_error(document, tmp_path).startswith(expected)
+
+
+def test_deep_arrays_and_bad_files_are_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.toml"
+    deep.write_text("[limits]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    shallow = tmp_path / "nested.toml"
+    shallow.write_text("[trust]\ncrls = " + "[" * 40 + "]" * 40 + "\n")
+    for policy in (deep, shallow, tmp_path):
+        assert main(["serve", "--policy", str(policy), "--check"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "nested deeper than 16 levels" in err or "is a directory" in err
+
+
+def test_log_paths_are_checked_at_check_and_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    cases = {
+        'w3c_dir = "afile"': "logs.w3c_dir: "
+        + str(tmp_path / "afile")
+        + " is a file, not a folder",
+        'svclog = "adir"': "logs.svclog: " + str(tmp_path / "adir") + " is a folder, not a file",
+        'w3c_dir = "afile/below"': "logs.w3c_dir: " + str(tmp_path / "afile") + " is not a folder",
+    }
+    for line, expected in cases.items():
+        policy = tmp_path / "gate.toml"
+        policy.write_text(f"[logs]\n{line}\n")
+        with pytest.raises(PolicyError) as caught:
+            load_policy(policy)
+        assert caught.value.errors == [expected]
+        for args in (["--check"], ["--throwaway-cert", "--listen", "127.0.0.1:0"]):
+            assert main(["serve", "--policy", str(policy), *args]) == 2
+            assert (
+                capsys.readouterr().err.strip()
+                == f"certgate: {policy}: {expected} (nothing applied)"
+            )
+    (tmp_path / "gate.toml").write_text('[logs]\nw3c_dir = "new/logs"\n')
+    assert load_policy(tmp_path / "gate.toml").logs.w3c_dir == tmp_path / "new/logs"
+
+
+def test_unwritable_log_folder(tmp_path: Path) -> None:
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: every folder is writable")
+        (tmp_path / "gate.toml").write_text('[logs]\nw3c_dir = "locked/logs"\n')
+        with pytest.raises(PolicyError, match="is not writable"):
+            load_policy(tmp_path / "gate.toml")
+    finally:
+        locked.chmod(0o700)

@@ -39,6 +39,7 @@ def test_json_document(seed_logs: Path, capsys: pytest.CaptureFixture[str]) -> N
         "skipped": 0,
         "error": None,
         "problems": [],
+        "other": [],
         "notes": [],
     }
     assert files["u_ex240305.log"]["events"] == 3

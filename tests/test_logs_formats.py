@@ -195,7 +195,7 @@ def test_w3c_malformed_lines_are_skipped_and_reported(tmp_path: Path) -> None:
     good = samples.iis_line(sc_status=403, sc_substatus=16, sc_win32_status=2148204809).encode()
     content = (
         b"#Software: Microsoft Internet Information Services 10.0\r\n"
-        + samples.iis_line(sc_status=403, sc_substatus=16).encode()  # before any #Fields
+        + b"10.0.0.9 POST /Svc 403 16 0\r\n"  # before any #Fields, not the default shape
         + samples.iis_header().encode()
         + b"2024-03-05 10:12:44 10.0.0.5 POST 403 16\r\n"  # truncated line
         + b"\x00\x01\x02 403 \x00\r\n"  # binary junk
@@ -211,18 +211,43 @@ def test_w3c_malformed_lines_are_skipped_and_reported(tmp_path: Path) -> None:
     assert "replacement characters" in " ".join(result.notes)
 
 
-def test_httperr(tmp_path: Path) -> None:
+def test_httperr_only_tls_reasons_are_client_certificate_events(tmp_path: Path) -> None:
     content = samples.httperr_log(
         [
             (T0, "10.0.0.9", 400, "BadRequest"),
             (T0, "10.0.0.9", 0, "Timer_ConnectionIdle"),
             (T0, "10.0.0.7", 503, "QueueFull"),
+            (T0, "10.0.0.7", 503, "ConnLimit"),
+            (T0, "10.0.0.7", 400, "Hostname"),
+            (T0, "10.0.0.7", 0, "Timer_MinBytesPerSecond"),
+            (T0, "10.0.0.7", 505, "Version_N/S"),
+            (T0, "10.0.0.8", 0, "SslHandshakeFailed"),  # a reason naming TLS, if one appears
         ]
     )
     events, result = read(tmp_path, "httperr1.log", content)
     assert result.format == "httperr"
-    assert [e.codes for e in events] == [("iis:httperr-BadRequest",), ("iis:httperr-QueueFull",)]
-    assert events[0].line == 5 and events[0].status == 400
+    assert [e.codes for e in events] == [("iis:httperr-SslHandshakeFailed",)]
+    assert events[0].line == 12 and events[0].client_ip == "10.0.0.8"
+    assert dict(result.other) == {
+        f"other HTTP.sys errors: {reason}": 1
+        for reason in (
+            "BadRequest",
+            "Timer_ConnectionIdle",
+            "QueueFull",
+            "ConnLimit",
+            "Hostname",
+            "Timer_MinBytesPerSecond",
+            "Version_N/S",
+        )
+    }
+
+
+def test_httperr_without_fields_header_read_with_defaults(tmp_path: Path) -> None:
+    rows = samples.httperr_log([(T0, "10.0.0.9", 400, "Hostname")]).splitlines()[4:]
+    events, result = read(tmp_path, "httperr2.log", "\r\n".join(rows) + "\r\n")
+    assert result.format == "httperr" and events == [] and result.skipped == 0
+    assert dict(result.other) == {"other HTTP.sys errors: Hostname": 1}
+    assert "default fields" in " ".join(result.notes)
 
 
 # --- Windows events as XML ---------------------------------------------------------------------

@@ -21,7 +21,11 @@ T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 SEEDS: dict[str, bytes] = {
     "svclog": (samples.svclog_cert_invalid(T0) + samples.svclog_security_fault(T0)).encode(),
     "iis-w3c": samples.iis_client_cert_failures(T0, 2).encode(),
-    "httperr": samples.httperr_log([(T0, "10.0.0.9", 400, "BadRequest")]).encode(),
+    "iis-pasted": (
+        b"IIS log:\r\nPOST /CertificateRegistrationSvc/Certificate/Verify - 443 -<IP_address>"
+        b"\r\nNDES_Plugin - 403 16 2148204809 453\r\n<pre>... 403 13 2148081683 ...</pre>\r\n"
+    ),
+    "httperr": samples.httperr_log([(T0, "10.0.0.9", 0, "SslHandshakeFailed")]).encode(),
     "windows-events-xml": (
         samples.schannel_event(T0, 36887, alert=48) + samples.capi2_chain_event(T0)
     ).encode(),

@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
+from certgate.core.audit import audit
+from certgate.core.codes import HRESULTS, iis_status_for
+from certgate.core.iis import IisConfig, LocationConfig
+from certgate.core.kb import knowledge_base
 from certgate.core.settings import Setting
-from certgate.core.stores import Store
+from certgate.core.stores import Machine, Store
+from certgate.core.winver import parse_windows_version
 from certgate.testing import PKI, Issued
-from test_engine_windows import Site, mode, send_list, windows, with_binding
+from test_engine_windows import LongNames, Site, mode, send_list, windows, with_binding
 
 SSIS_CERTS = (
     "https://learn.microsoft.com/en-us/sql/integration-services/scale-out/"
@@ -104,3 +111,150 @@ def test_send_list_marks(site: Site, now: datetime) -> None:
     verdict = windows(site.alice, send_list(site.mixed_root()), now, (site.issuing,))
     assert verdict.windows is not None
     assert (verdict.windows.iis_status, verdict.windows.win32_status) == ("403.7", 5)
+
+
+def _over_16kb(site: Site, version: str | None) -> Machine:
+    filler = LongNames(site.pki).roots
+    machine = site.machine(root=[*filler, site.root], ca=[site.issuing])
+    if version is None:
+        return machine
+    return machine.with_os_version(parse_windows_version(version), "test")
+
+
+def test_root_over_16kb_on_2012_breaks_trust_without_a_sent_list(site: Site, now: datetime) -> None:
+    """KB 2880390 (Windows Server 2012 / Windows 8, hotfix): a Root store past 16 KB breaks
+    client-certificate authentication whatever SendTrustedIssuerList says
+    (docs/windows-model.md#issuer-list-size)."""
+    verdict = windows(site.alice, _over_16kb(site, "2012"), now, (site.issuing,))
+    assert verdict.code == "CERT_E_UNTRUSTEDROOT"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
+    assert any("KB 2880390" in c.text for c in verdict.caveats)
+
+
+def test_root_over_16kb_on_2019_only_cuts_the_sent_list(site: Site, now: datetime) -> None:
+    """KB 2880390 is documented for 2012 only; on 2019 with SendTrustedIssuerList=0 (the
+    default, TLS registry settings) nothing is sent and the client is accepted; with the list
+    sent, a client whose root falls past the cut cannot select (KB 933430: 403.7)."""
+    machine = _over_16kb(site, "2019")
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.accepted and "depends" not in verdict.message
+    sent = windows(site.alice, send_list(machine), now, (site.issuing,))
+    assert sent.windows is not None and sent.windows.iis_status == "403.7"
+
+
+def test_root_over_16kb_with_unknown_version_says_it_depends(site: Site, now: datetime) -> None:
+    """Unknown version: the verdict says the outcome depends on it (KB 2880390, 2012 only)."""
+    verdict = windows(site.alice, _over_16kb(site, None), now, (site.issuing,))
+    assert "depends on the Windows version" in verdict.message
+    assert "CERT_E_UNTRUSTEDROOT" in verdict.message
+    assert any(
+        c.confidence.value == "unconfirmed" and "version is unknown" in c.text
+        for c in verdict.caveats
+    )
+
+
+def _misplaced_finding(machine: Machine, now: datetime) -> tuple[str, str]:
+    [finding] = [f for f in audit(machine, now).findings if f.rule == "root::not-self-signed"]
+    return finding.severity.value, finding.message
+
+
+def test_mixed_root_is_an_error_only_where_root_is_the_list_source(
+    site: Site, now: datetime
+) -> None:
+    """KB 2802568 + Schannel overview: the mixed Root rejects every client whose chain misses
+    the misplaced CA only when Root is the list source and the mode is 0 or 1
+    (docs/windows-model.md#mixed-root); otherwise it is a warning saying what it affects."""
+    severity, message = _misplaced_finding(site.mixed_root(), now)
+    assert severity == "error" and "every client certificate whose chain" in message
+    populated = site.mixed_root().with_store(Store("ClientAuthIssuer", (site.root.certificate,)))
+    severity, message = _misplaced_finding(populated, now)
+    assert severity == "warning" and "comes from ClientAuthIssuer" in message
+    assert "every client certificate whose chain" not in message
+    severity, message = _misplaced_finding(mode(site.mixed_root(), 2), now)
+    assert severity == "warning" and "Exclusive CA Trust" in message
+
+
+def test_client_auth_issuer_populated_with_a_mixed_root_accepts(site: Site, now: datetime) -> None:
+    """Schannel overview: a non-empty ClientAuthIssuer is the list source, so a mixed Root no
+    longer shapes the list: alice's chain contains Contoso Root CA, listed there -> accepted."""
+    populated = site.mixed_root().with_store(Store("ClientAuthIssuer", (site.root.certificate,)))
+    verdict = windows(site.alice, populated, now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.issuer_list_source == "ClientAuthIssuer"
+
+
+def _iis(flags: int) -> IisConfig:
+    where = "applicationHost.config"
+    location = LocationConfig("Default Web Site", where, where, Setting(flags, where))
+    return IisConfig(locations=(location,))
+
+
+def test_not_selectable_needs_ssl_require_cert(site: Site, now: datetime) -> None:
+    """IIS <access sslFlags> (learn.microsoft.com/iis/configuration/system.webserver/security/
+    access): 403.7 needs SslRequireCert; with SslNegotiateCert alone the request goes on
+    anonymously; clients that ignore the issuer list (curl, OpenSSL, Java) send the certificate
+    anyway and get the trust verdict (docs/windows-model.md#send-trusted-issuer-list)."""
+    machine = send_list(site.mixed_root())
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.code == "E_ACCESSDENIED"
+    texts = [c.text for c in verdict.caveats]
+    assert any("curl, OpenSSL, Java" in t and "CERT_E_UNTRUSTEDROOT (403.16)" in t for t in texts)
+    assert any("needs SslRequireCert" in t and "not given" in t for t in texts)
+    accept_only = windows(site.alice, machine.with_iis(_iis(0x28)), now, (site.issuing,))
+    assert any("goes on anonymously instead of 403.7" in c.text for c in accept_only.caveats)
+    required = windows(site.alice, machine.with_iis(_iis(0x68)), now, (site.issuing,))
+    assert any("requires one" in c.text for c in required.caveats)
+
+
+def test_revoked_client_says_which_hresult_is_undocumented(site: Site, now: datetime) -> None:
+    """KB 943891 (403.13 client certificate revoked); HTTP_SSL_CLIENT_CERT_INFO lists
+    CERT_E_REVOKED while CERT_CHAIN_POLICY_STATUS reports CRYPT_E_REVOKED: which one HTTP.sys
+    reports is undocumented, so the verdict says so and both read as 403.13
+    (docs/windows-model.md#revocation)."""
+    crl = site.issuing.crl([site.alice])
+    verdict = windows(site.alice, site.clean_root(), now, (site.issuing,), crls=(crl,))
+    assert verdict.code == "CRYPT_E_REVOKED"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.13"
+    assert any(
+        c.confidence.value == "unconfirmed" and "CERT_E_REVOKED" in c.text for c in verdict.caveats
+    )
+    assert iis_status_for(HRESULTS["CERT_E_REVOKED"]) == "403.13"
+    found = knowledge_base().lookup("403 13 2148204812")
+    assert {"iis:403.13", "hresult:CERT_E_REVOKED"} <= {m.entry.id for m in found}
+
+
+def _with_aia(site: Site, name: str) -> Issued:
+    aia = x509.AuthorityInformationAccess(
+        [
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier("http://pki.contoso.test/issuing02.crt"),
+            )
+        ]
+    )
+    return site.issuing.client(name, extra_extensions=[(aia, False)])
+
+
+def test_missing_intermediate_with_aia(site: Site, now: datetime) -> None:
+    """CryptoAPI fetches a missing issuer from the AIA caIssuers URL unless HTTP.sys sets
+    CERT_CHECK_NO_AIA (HTTP_SERVICE_CONFIG_SSL_PARAM, DefaultSslCertCheckMode 0x10); offline,
+    certgate reports CERT_E_CHAINING and says what the fetch would change
+    (docs/windows-model.md#aia)."""
+    bob = _with_aia(site, "bob")
+    machine = site.machine(root=[site.root])
+    verdict = windows(bob, machine, now)
+    assert verdict.code == "CERT_E_CHAINING"
+    [aia] = [c for c in verdict.caveats if "AIA" in c.text]
+    assert "http://pki.contoso.test/issuing02.crt" in aia.text and "S_OK (200)" in aia.text
+    off = windows(bob, with_binding(machine, cert_check_mode=Setting(0x10, "test")), now)
+    assert any("CERT_CHECK_NO_AIA (0x10)" in c.text for c in off.caveats)
+
+
+def test_missing_intermediate_without_aia(site: Site, now: datetime) -> None:
+    """No caIssuers URL: Windows cannot fetch the issuer; CERT_E_CHAINING
+    (CERT_TRUST_IS_PARTIAL_CHAIN), 403.16 (docs/windows-model.md#aia)."""
+    verdict = windows(site.alice, site.machine(root=[site.root]), now)
+    assert verdict.code == "CERT_E_CHAINING"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
+    assert any("no AIA caIssuers URL" in c.text for c in verdict.caveats)

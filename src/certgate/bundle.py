@@ -27,6 +27,9 @@ would escape the bundle (``..``, absolute paths) make the whole bundle refused.
 
 ``settings.toml``::
 
+    [machine]
+    os_version = "2019"                 # 2012, 2012r2, 2016, ..., win10, or a build 10.0.17763
+
     [schannel]
     client_auth_trust_mode = 0          # ClientAuthTrustMode
     send_trusted_issuer_list = false    # SendTrustedIssuerList
@@ -51,12 +54,14 @@ from certgate.core.iis import IisConfig
 from certgate.core.settings import FLAG_NEGOTIATE_CLIENT_CERT, SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine, canonical_store_name
 from certgate.core.unknowns import unknowns
+from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError
 from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes
 from certgate.formats._text import decode_text
 from certgate.formats.iisconfig import merge_iis, parse_iis_config
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
+from certgate.formats.netsh_command import valid_endpoint
 from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
@@ -347,6 +352,14 @@ class _Loader:
         self.collected = tuple(
             (str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()
         )
+        os_text = document.get("os")
+        if isinstance(os_text, str) and self.machine.os_version.value is None:
+            try:  # an unreadable version stays unknown: it is context, not a setting
+                version = parse_windows_version(os_text)
+            except ValueError:
+                version = None
+            if version is not None:
+                self.machine = self.machine.with_os_version(version, f"{file.display} (os)")
         return f"collected by {document.get('collector', 'unknown')}"
 
 
@@ -371,13 +384,28 @@ def apply_settings(text: str, name: str, machine: Machine) -> Machine:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(name, f"not a readable settings file: {exc}") from exc
-    unknown = set(document) - {"schannel", "binding"}
+    unknown = set(document) - {"machine", "schannel", "binding"}
     if unknown:
         raise InputError(name, f"unknown section(s): {', '.join(sorted(unknown))}")
+    for section in ("machine", "schannel", "binding"):
+        if not isinstance(document.get(section, {}), dict):
+            raise InputError(name, f"{section} must be a [{section}] table, not a value")
     schannel = _schannel(document.get("schannel", {}), name, machine.schannel)
     binding = _binding(document.get("binding", {}), name, machine.binding)
     bindings = (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
+    machine = _machine_table(document.get("machine", {}), name, machine)
     return replace(machine.with_schannel(schannel), bindings=bindings)
+
+
+def _machine_table(table: dict[str, Any], name: str, machine: Machine) -> Machine:
+    _only(table, {"os_version"}, name, "machine")
+    if "os_version" not in table:
+        return machine
+    try:
+        version = parse_windows_version(str(table["os_version"]))
+    except ValueError as exc:
+        raise InputError(name, f"os_version: {exc}") from exc
+    return machine.with_os_version(version, f"{name} [machine]")
 
 
 def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> SchannelSettings:
@@ -385,7 +413,7 @@ def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> Schan
     settings = base
     if "client_auth_trust_mode" in table:
         mode = table["client_auth_trust_mode"]
-        if mode not in (0, 1, 2) or isinstance(mode, bool):
+        if not isinstance(mode, int) or isinstance(mode, bool) or mode not in (0, 1, 2):
             raise InputError(name, f"client_auth_trust_mode must be 0, 1 or 2, not {mode!r}")
         settings = settings.with_trust_mode(mode, f"{name} [schannel]")
     if "send_trusted_issuer_list" in table:
@@ -400,7 +428,12 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
     source = f"{name} [binding]"
     binding = replace(base, source=source) if table else base
     if "endpoint" in table:
-        binding = replace(binding, endpoint=str(table["endpoint"]))
+        endpoint = table["endpoint"]
+        if not isinstance(endpoint, str) or not valid_endpoint(endpoint):
+            raise InputError(
+                name, f"endpoint must be IP:port, host:port or a port, not {endpoint!r}"
+            )
+        binding = replace(binding, endpoint=endpoint)
     if "ctl_store_name" in table:
         try:
             ctl = canonical_store_name(str(table["ctl_store_name"]))
@@ -409,8 +442,10 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
         binding = replace(binding, ctl_store_name=Setting(ctl, source))
     if "cert_check_mode" in table:
         mode = table["cert_check_mode"]
-        if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:
-            raise InputError(name, f"cert_check_mode must be a non-negative integer, not {mode!r}")
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0xFFFFFFFF:
+            raise InputError(
+                name, f"cert_check_mode must be a 32-bit unsigned integer, not {mode!r}"
+            )
         binding = replace(binding, cert_check_mode=Setting(mode, source))
     if "negotiate_client_cert" in table:
         on = _bool(table["negotiate_client_cert"], name, "negotiate_client_cert")

@@ -15,6 +15,7 @@ import click
 
 from certgate import __version__
 from certgate.errors import CertgateError
+from certgate.output import guarded_stdout
 from certgate.report.console import err_console
 
 __all__ = ["cli", "main"]
@@ -25,18 +26,67 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
 
-# Sub-command name -> module; a module is imported only when its command runs (or for --help),
-# so `certgate explain` does not pay for Twisted and OpenSSL.
-COMMANDS = {
-    "audit": "certgate.cli.audit",
-    "verify": "certgate.cli.verify",
-    "explain": "certgate.cli.explain",
-    "logs": "certgate.cli.logs",
-    "machine": "certgate.cli.machine",
-    "collect": "certgate.cli.collect",
-    "doctor": "certgate.cli.doctor",
-    "probe": "certgate.cli.probe",
-    "serve": "certgate.cli.serve",
+# Sub-command name -> (module, one-line summary). A module is imported only when its command
+# runs, so `certgate explain` does not pay for Twisted and OpenSSL, and `certgate --help` lists
+# the summaries without importing any command (tests/test_smoke.py keeps them equal to each
+# command's own help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": (
+        "certgate.cli.audit",
+        "Audit certificate stores (PEM, DER, PKCS#7, PFX, .sst, folders) for what breaks "
+        "client-certificate authentication, such as an intermediate CA in Trusted Root (KB "
+        "2802568).",
+    ),
+    "verify": (
+        "certgate.cli.verify",
+        "Judge a client certificate chain as Windows (Schannel/IIS), OpenSSL and RFC 5280 "
+        "would, show every candidate path and failed check, and what a proposed fix would "
+        "change.",
+    ),
+    "explain": (
+        "certgate.cli.explain",
+        "Explain an error code, a name or a pasted log line: meaning, likely causes (with how "
+        "to confirm each), fixes and references.",
+    ),
+    "logs": (
+        "certgate.cli.logs",
+        "Read WCF svclog, System.Net traces, IIS W3C and HTTPERR logs, Schannel/CAPI2 events "
+        "(.evtx or XML), nginx and Apache error logs; summarise every client-certificate event.",
+    ),
+    "machine": (
+        "certgate.cli.machine",
+        "Read a Windows machine's exports: a bundle folder or zip, or one exported file.",
+    ),
+    "collect": ("certgate.cli.collect", "Collect what certgate needs from a Windows server."),
+    "doctor": (
+        "certgate.cli.doctor",
+        "Diagnose client-certificate authentication on a Windows/IIS server: rank the causes, "
+        "show the evidence (certificates, settings with their source, log lines), and the "
+        "fixes as scripts, each re-judged on a copy of the machine (what-if).",
+    ),
+    "fleet": (
+        "certgate.cli.fleet",
+        "Diagnose many servers at once, in parallel on this machine or on a Dask cluster.",
+    ),
+    "probe": (
+        "certgate.cli.probe",
+        "Ask a live server whether it wants a client certificate (in the handshake, or only "
+        "after a request: renegotiation, TLS 1.3 post-handshake), which CA names it sends, what "
+        "it does without one, and whether a given certificate would be offered and accepted.",
+    ),
+    "authz": (
+        "certgate.cli.authz",
+        "Answer a TLS-terminating proxy's auth sub-requests (nginx auth_request, Caddy "
+        "forward_auth, Traefik forwardAuth, Envoy ext_authz, HAProxy): 200 with the client's "
+        "identity headers, or the IIS-style denial (403.7, 403.16, ...) with its reason.",
+    ),
+    "serve": (
+        "certgate.cli.serve",
+        "Authenticate clients by certificate in front of a service: any client certificate is "
+        "accepted at the TLS layer, judged by the policy's engine (windows, openssl, rfc5280), "
+        "mapped to an identity, and denied the way IIS would (403.7, 403.13, 403.16, 403.17, "
+        "401.2) with the reason attached.",
+    ),
 }
 
 
@@ -45,11 +95,22 @@ class _LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMANDS.get(cmd_name)
-        if module is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        command: click.Command = importlib.import_module(module).command
+        command: click.Command = importlib.import_module(entry[0]).command
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries above: no command module is imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(
@@ -67,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = "-v" in args or "--verbose" in args
     errors = err_console()  # soft-wrapped: an error stays one line, whatever the width
     try:
-        result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
+        with guarded_stdout():  # a full disk or a closed pipe is exit 2, named, not a traceback
+            result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:

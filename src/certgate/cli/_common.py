@@ -7,14 +7,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from certgate.core.stores import canonical_store_name
-from certgate.formats import LoadWarning
 from certgate.report._text import escape
 from certgate.report.console import err_console
+
+if TYPE_CHECKING:  # commands that need them import them; `explain` and `--help` do not
+    from certgate.formats import LoadWarning
 
 __all__ = [
     "StoreAssignment",
@@ -25,6 +26,7 @@ __all__ = [
     "password_prompt",
     "print_warnings",
     "read_password",
+    "split_fields",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,6 +59,8 @@ class StoreName(click.ParamType[str, Any]):
     name = "STORE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from certgate.core.stores import canonical_store_name
+
         try:
             return canonical_store_name(str(value))
         except ValueError as exc:
@@ -74,6 +78,8 @@ class StoreAssignment(click.ParamType[tuple[str, str], Any]):
         store, sep, path = str(value).partition("=")
         if not sep or not store or not path:
             self.fail(f"{value!r} is not STORE=PATH (for example Disallowed=disallowed.sst)")
+        from certgate.core.stores import canonical_store_name
+
         try:
             return canonical_store_name(store), path
         except ValueError as exc:
@@ -138,3 +144,13 @@ def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit:
 
 
 STORE_NAME = StoreName()
+
+
+def split_fields(text: str | None) -> tuple[str, ...] | None:
+    """``--fields``: the W3C field names, with or without the ``#Fields:`` prefix."""
+    if text is None:
+        return None
+    names = text.strip().removeprefix("#Fields:").split()
+    if not names:
+        raise click.UsageError('--fields needs the W3C field names, e.g. "date time c-ip ..."')
+    return tuple(names)

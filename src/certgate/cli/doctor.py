@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
-from certgate.cli._common import TimeParam, print_warnings
+from certgate.cli._common import TimeParam, print_warnings, split_fields
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
@@ -22,7 +22,8 @@ from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
-from certgate.remedy import write_files, write_fix_dir
+from certgate.output import write_files
+from certgate.remedy import cleaned_beside, fix_files
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
@@ -82,6 +83,11 @@ EXIT_RULE_FAILED = 3
     type=click.Path(),
     help="Write every fix as scripts with a README per fix.",
 )
+@click.option(
+    "--fields",
+    "fields",
+    help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
+)
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
 def command(
     bundle: str | None,
@@ -93,13 +99,15 @@ def command(
     as_json: bool,
     html_file: str | None,
     fix_dir: str | None,
+    fields: str | None,
     demo: bool,
 ) -> int:
     """Diagnose client-certificate authentication on a Windows/IIS server: rank the causes,
     show the evidence (certificates, settings with their source, log lines), and the fixes as
     scripts, each re-judged on a copy of the machine (what-if).
 
-    Exit codes: 0 no cause found, 1 cause(s) found, 2 bad input, 3 a rule failed (internal).
+    Exit codes: 0 no cause found, 1 cause(s) or unexplained client-certificate failures
+    found, 2 bad input or nothing could be read, 3 a rule failed (internal).
 
     \b
     Examples:
@@ -111,6 +119,11 @@ def command(
     """
     clients = [*client_files]
     case = None
+    if not (demo or bundle or roots or settings or log_paths or client_files):
+        raise click.UsageError(
+            "nothing to diagnose: give a bundle (certgate collect), --logs, --root, --settings "
+            "or --client-cert (or try certgate doctor --demo)"
+        )
     if demo:
         case = _demo(bundle)
         bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
@@ -121,7 +134,9 @@ def command(
         machine = apply_settings_file(Path(settings), machine)
     when = at or datetime.now().astimezone()
     builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
-    _read_logs(builder, loaded, log_paths)
+    read, unread = _read_logs(builder, loaded, log_paths, split_fields(fields))
+    if not read and unread and not (loaded or roots or settings or clients):
+        raise InputError(unread[0].split(": ", 1)[0], "nothing could be read: " + "; ".join(unread))
     kb = knowledge_base()
     diagnosis = diagnose(
         machine,
@@ -129,16 +144,33 @@ def command(
         clients=[_client(path) for path in clients],
         symptoms=builder,
         describe=kb.describe,
+        likely=likely_causes,
+        unread=unread,
     )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
-    _outputs(diagnosis, as_json, html_file, fix_dir, roots)
+    inputs = _inputs(bundle, roots, settings, log_paths, clients)
+    _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
     if case is not None and not as_json:
         for step in LIVE_STEPS:
             if code := step(case):
                 return code
-    if diagnosis.causes:
+    if diagnosis.causes or diagnosis.unexplained:
         return EXIT_CAUSES
     return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
+
+
+def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The knowledge base's likely causes of a symptom: its most specific code's first
+    (an HRESULT before the IIS status it came with), each with how to confirm it."""
+    kb = knowledge_base()
+    ordered = sorted(codes, key=lambda code: not code.startswith(("hresult:", "openssl:")))
+    found: dict[str, None] = {}
+    for code in ordered:
+        entry = kb.get(code)
+        for cause in entry.causes if entry else ():
+            mark = "" if cause.confidence.value == "confirmed" else f" [{cause.confidence.value}]"
+            found.setdefault(f"{cause.text}{mark} (confirm: {cause.confirm})")
+    return tuple(found)[:4]
 
 
 def _demo(bundle: str | None) -> SeedCase:
@@ -188,21 +220,30 @@ def _client(path: str) -> ClientCert:
 
 
 def _read_logs(
-    builder: SymptomBuilder, loaded: LoadedMachine | None, paths: tuple[str, ...]
-) -> None:
+    builder: SymptomBuilder,
+    loaded: LoadedMachine | None,
+    paths: tuple[str, ...],
+    fields: tuple[str, ...] | None,
+) -> tuple[int, list[str]]:
+    """Feed every log event to ``builder``: (files read, ["path: why" for each unread])."""
     inputs = list(paths)
     if loaded and loaded.logs:
         container = loaded.logs[0].container
         inputs += [str(container)] if loaded.format == "zip" else [f.display for f in loaded.logs]
     if not inputs:
-        return
-    scan = LogScan(inputs)
+        return 0, []
+    scan = LogScan(inputs, fields=fields)
     for event in scan:
         builder.add(event)
     console = err_console()
+    unread = []
     for item in scan.files:
         if item.error and (loaded is None or loaded.format != "zip" or "logs/" in item.path):
             console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(item.error)}")
+            unread.append(f"{item.path}: {item.error}")
+        for problem in item.problems[:3]:
+            console.print(f"[yellow]warning:[/] {escape(item.path)}: {escape(str(problem))}")
+    return sum(1 for item in scan.files if item.error is None), unread
 
 
 class _Locator:
@@ -240,20 +281,50 @@ def _line_at(path: Path, offset: int) -> int:
     return count + 1
 
 
+def _inputs(
+    bundle: str | None,
+    roots: tuple[str, ...],
+    settings: str | None,
+    log_paths: tuple[str, ...],
+    clients: list[str],
+) -> list[Path]:
+    """Every file this run read, so that no output overwrites one (a bundle folder: its
+    files)."""
+    named = [Path(p) for p in (bundle, *roots, settings, *log_paths, *clients) if p]
+    out: list[Path] = []
+    for path in named:
+        if path.is_dir():
+            out.extend(p for p in path.rglob("*") if p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 def _outputs(
     diagnosis: Diagnosis,
     as_json: bool,
     html_file: str | None,
     fix_dir: str | None,
     roots: tuple[str, ...],
+    inputs: list[Path],
 ) -> None:
+    """--html and --fix-dir are written as one unit (all files or none), never over an input."""
     console = err_console()
+    planned: dict[Path, bytes] = {}
     if html_file:
-        write_files({Path(html_file): doctor_html(diagnosis).encode("utf-8")})
+        planned[Path(html_file)] = doctor_html(diagnosis).encode("utf-8")
+    if fix_dir:
+        fixes = fix_files(diagnosis)
+        planned.update((Path(fix_dir) / name, data) for name, data in fixes.items())
+        loose = [Path(r) for r in roots]
+        planned.update(cleaned_beside(diagnosis, loose))
+        inputs = [*inputs, *loose]
+    write_files(planned, inputs)
+    if html_file:
         console.print(f"wrote {html_file}", markup=False)
     if fix_dir:
-        written = write_fix_dir(diagnosis, Path(fix_dir), [Path(r) for r in roots])
-        console.print(f"wrote {len(written)} file(s) under {fix_dir}", markup=False)
+        written = len(planned) - bool(html_file)
+        console.print(f"wrote {written} file(s) under {fix_dir}", markup=False)
     if as_json:
         click.echo(dumps(doctor_document(diagnosis)))
     else:

@@ -11,7 +11,7 @@ from datetime import datetime
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from certgate.cli._common import TimeParam
+from certgate.cli._common import TimeParam, split_fields
 from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
@@ -34,6 +34,11 @@ __all__ = ["command"]
     type=click.Choice(sorted(FORMATS)),
     help="Read every input as this format instead of detecting it.",
 )
+@click.option(
+    "--fields",
+    "fields",
+    help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (certgate.logs/1).")
 @click.option("--events", "as_events", is_flag=True, help="Stream the events as JSON lines.")
 def command(
@@ -41,6 +46,7 @@ def command(
     since: datetime | None,
     until: datetime | None,
     format_id: str | None,
+    fields: str | None,
     as_json: bool,
     as_events: bool,
 ) -> int:
@@ -48,7 +54,11 @@ def command(
     (.evtx or XML), nginx and Apache error logs; summarise every client-certificate event.
 
     Formats are recognised by content; .gz and .zip are read transparently; folders are walked
-    recursively. Exit 0: no client-certificate event found, 1: events found, 2: nothing
+    recursively. IIS and HTTPERR rows without their #Fields header are read with IIS's
+    default fields when they have that shape (or with --fields); rows pasted from tickets
+    and web pages are found by their "403 16 2148204809" triple. Records that are read but
+    are not client-certificate failures (other HTTP.sys errors, code-signing chains) are
+    counted apart. Exit 0: no client-certificate event found, 1: events found, 2: nothing
     could be read.
 
     \b
@@ -56,12 +66,20 @@ def command(
       certgate logs C:/inetpub/logs/LogFiles/W3SVC1 service.svclog
       certgate logs traces.zip --since 2024-03-05T10:00Z --json
       certgate logs u_ex240305.log --events | jq .codes
+      certgate logs pasted.txt --fields "date time c-ip sc-status sc-substatus sc-win32-status"
     """
     if as_json and as_events:
         raise UsageError("--json and --events are exclusive: one document, or one event per line")
     builder = SummaryBuilder()
     with _progress() as progress:
-        scan = LogScan(paths, format=format_id, since=since, until=until, progress=progress)
+        scan = LogScan(
+            paths,
+            format=format_id,
+            since=since,
+            until=until,
+            progress=progress,
+            fields=split_fields(fields),
+        )
         for event in scan:
             builder.add(event)
             if as_events:

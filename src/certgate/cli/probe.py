@@ -10,6 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from certgate.cli._common import json_option, password_prompt, read_password
+from certgate.cli.fleet import executor_options
 from certgate.core.kb import knowledge_base
 from certgate.core.probe import ProbeResult, Requirement, TlsVersion
 from certgate.errors import InputError, UsageError
@@ -57,8 +58,9 @@ _MAX_TARGETS_FILE = 64 * 1024 * 1024
     type=click.IntRange(min=1, max=256),
     default=10,
     show_default=True,
-    help="Targets probed at once with -f.",
+    help="Targets probed at once with -f (per worker process with --workers/--dask).",
 )
+@executor_options
 @json_option
 def command(
     target: str | None,
@@ -74,6 +76,9 @@ def command(
     timeout: float,
     targets_file: str | None,
     concurrency: int,
+    workers: int | None,
+    dask: str | None,
+    dask_timeout: float,
     as_json: bool,
 ) -> int:
     """Ask a live server whether it wants a client certificate (in the handshake, or only
@@ -89,9 +94,12 @@ def command(
       certgate probe iis.example.com --path / --path /secure --pfx alice.pfx
       certgate probe 10.0.0.5:8443 --sni app.example.com --tls 1.2 --json
       certgate probe -f targets.txt --concurrency 20 > results.jsonl
+      certgate probe -f targets.txt --workers 4 --concurrency 50 > results.jsonl
     """
     if (target is None) == (targets_file is None):
         raise UsageError("give one HOST[:PORT], or -f TARGETS_FILE")
+    if (workers or dask) and targets_file is None:
+        raise UsageError("--workers and --dask spread a target list: use them with -f")
     credentials = load_credentials(
         cert=cert,
         key=key,
@@ -103,6 +111,8 @@ def command(
     options = ProbeOptions(_VERSIONS[tls], timeout, credentials)
     if targets_file is not None:
         targets = parse_targets(_read_targets(targets_file), targets_file, sni, paths)
+        if workers or dask:
+            return _spread(targets, options, concurrency, workers, dask, dask_timeout)
         return _many(targets, options, concurrency)
     assert target is not None
     result = probe(Target.parse(target, sni=sni, paths=paths), options)
@@ -165,6 +175,53 @@ def _many(targets: list[Target], options: ProbeOptions, concurrency: int) -> int
     summary = ", ".join(f"{n} {r.value}" for r, n in counts.items() if n)
     err_console().print(
         f"probed {len(targets)} target(s): {summary}; {unreachable} unreachable"
+        + (f"; certificate refused by {refused}" if options.credentials else ""),
+        markup=False,
+    )
+    return 1 if refused else 0
+
+
+def _spread(
+    targets: list[Target],
+    options: ProbeOptions,
+    concurrency: int,
+    workers: int | None,
+    dask: str | None,
+    dask_timeout: float,
+) -> int:
+    """The target list in batches on the fleet executor (a local pool or Dask), each batch
+    probed with ``concurrency`` threads on its worker; lines come as batches finish."""
+    from certgate.cli.fleet import progress_bar
+    from certgate.fleet import make_executor
+    from certgate.fleet._probe import batches, check_dask_credentials, probe_batch
+
+    if dask:
+        check_dask_credentials(dask, options.credentials is not None)
+    counts: dict[str, int] = {}
+    refused = unreachable = 0
+    executor = make_executor(workers, dask, dask_timeout)
+    try:
+        with progress_bar("probing", len(targets), executor.where) as advance:
+            for outcome in executor.run(probe_batch, batches(targets, options, concurrency)):
+                if outcome.result is None:  # the worker died: say which targets were lost
+                    lost = ", ".join(f"{t.host}:{t.port}" for t in outcome.item.targets)
+                    err_console().print(
+                        f"warning: not probed ({outcome.error}): {lost}", markup=False
+                    )
+                    unreachable += len(outcome.item.targets)
+                    continue
+                for line in outcome.result:
+                    click.echo(dumps(line.document, indent=None))
+                    counts[line.requirement] = counts.get(line.requirement, 0) + 1
+                    refused += line.refused
+                    unreachable += line.unreachable
+                    advance(line.requirement)
+    finally:
+        executor.close()
+    summary = ", ".join(f"{n} {r}" for r, n in counts.items())
+    err_console().print(
+        f"probed {len(targets)} target(s) on {executor.where}: {summary}; "
+        f"{unreachable} unreachable"
         + (f"; certificate refused by {refused}" if options.credentials else ""),
         markup=False,
     )

@@ -66,11 +66,10 @@ def command(
 
     \b
     Examples:
-      certgate serve --policy gate.toml --cert server.pem --key server.key \
-          --upstream http://127.0.0.1:8080
-      certgate serve --policy gate.toml --throwaway-cert --listen 127.0.0.1:0 \
-          --app myapp:application
       certgate serve --policy gate.toml --check
+      certgate serve --policy gate.toml --cert server.pem --key server.key \\
+          --listen 0.0.0.0:8443 --upstream http://127.0.0.1:8080
+      certgate serve --policy gate.toml --throwaway-cert --app myapp:application
     """
     from certgate.gate.config import load_policy
 

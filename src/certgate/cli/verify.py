@@ -22,6 +22,7 @@ from certgate.core.model import Certificate
 from certgate.core.settings import Setting
 from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
 from certgate.core.whatif import WhatIf, parse_what_if
+from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError, UsageError
 from certgate.formats import Loaded, LoadWarning, load_file, load_paths
 from certgate.loading import StoreInputs, build_machine
@@ -92,6 +93,12 @@ class WhatIfParam(click.ParamType[WhatIf, object]):
     "--send-issuer-list", is_flag=True, help="SendTrustedIssuerList=1 (default off on 2012+)."
 )
 @click.option(
+    "--os-version",
+    metavar="VERSION",
+    help="The server's Windows version (2012, 2012r2, 2016, 2019, 2022, 2025, win10, or a build "
+    "such as 10.0.17763); default: the bundle's, else unknown.",
+)
+@click.option(
     "--engine",
     "engine",
     type=click.Choice([*ENGINES, "all"]),
@@ -148,6 +155,7 @@ def command(
     machine_dir: str | None,
     trust_mode: str | None,
     send_issuer_list: bool,
+    os_version: str | None,
     engine: str,
     purpose: str,
     crl_files: tuple[str, ...],
@@ -173,7 +181,7 @@ def command(
     leaf, chain, warnings = _client(cert, chain_files, secret)
     machine, notes, more = _machine(machine_dir, roots, cas, ctl, disallowed, secret)
     warnings += more
-    machine = _settings(machine, trust_mode, send_issuer_list)
+    machine = _settings(machine, trust_mode, send_issuer_list, os_version)
     crls, crl_warnings = _crls(crl_files, leaf, chain, machine, online, secret)
     warnings += crl_warnings
     request = VerifyRequest(
@@ -246,7 +254,14 @@ def _machine(
     return machine, machine.notes, warnings
 
 
-def _settings(machine: Machine, trust_mode: str | None, send_issuer_list: bool) -> Machine:
+def _settings(
+    machine: Machine, trust_mode: str | None, send_issuer_list: bool, os_version: str | None
+) -> Machine:
+    if os_version is not None:
+        try:
+            machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--os-version") from exc
     schannel = machine.schannel
     if trust_mode is not None:
         schannel = schannel.with_trust_mode(int(trust_mode), "--trust-mode")

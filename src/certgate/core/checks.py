@@ -19,6 +19,7 @@ from cryptography import x509
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
 from certgate.core.nameconstraints import comparisons, violations
+from certgate.core.profile5280 import violations as profile_violations
 from certgate.core.revocation import RevocationPolicy, RevocationStatus, check_revocation
 from certgate.core.signatures import SignatureCheck, SignatureStatus
 from certgate.core.wellformed import defects
@@ -120,6 +121,7 @@ class Profile:
     check_anchor: bool = True  # apply CA checks (validity, pathLen, keyCertSign) to the anchor
     known_extensions: frozenset[str] = KNOWN_EXTENSIONS
     revocation: RevocationPolicy = RevocationPolicy.IF_AVAILABLE
+    strict_profile: bool = True  # hold every certificate to RFC 5280's profile (profile5280)
     stale_crl_proves_revocation: bool = True  # RFC 5280 / OpenSSL; Windows ignores such a CRL
     unusable_crl_fatal: bool = False  # Windows: a stale or unverifiable CRL is "offline"
 
@@ -218,6 +220,8 @@ def _all_checks(
         if profile.check_usage:
             yield _eku(cert, depth, profile, explain)
         yield _critical(cert, depth, profile, explain)
+        if profile.strict_profile:
+            yield _conforms(cert, depth, anchored and depth == top, explain)
         if disallowed:
             yield _disallowed(cert, depth, disallowed, explain)
     if broken or not signed:
@@ -284,6 +288,7 @@ def _signature(
 
 
 def _validity(cert: Certificate, depth: int, at: datetime, explain: bool) -> Check | None:
+    at = at.replace(microsecond=0)  # X.509 times have whole seconds: compare at that grain
     if cert.not_before <= at <= cert.not_after:
         return (
             None
@@ -405,6 +410,18 @@ def _critical(cert: Certificate, depth: int, profile: Profile, explain: bool) ->
     )
 
 
+def _conforms(cert: Certificate, depth: int, anchor: bool, explain: bool) -> Check | None:
+    broken = profile_violations(cert, leaf=depth == 0, anchor=anchor)
+    if broken:
+        text = "not a conforming RFC 5280 certificate: " + "; ".join(broken)
+        return _fail(CheckKind.PARSE, CheckCode.MALFORMED, depth, cert, text)
+    return (
+        None
+        if not explain
+        else _pass(CheckKind.PARSE, depth, cert, "conforms to the RFC 5280 certificate profile")
+    )
+
+
 def _name_constraints(
     cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool, work: Work
 ) -> Check | None:
@@ -475,7 +492,13 @@ def _revocation(
     explain: bool,
 ) -> Check | None:
     result = check_revocation(
-        cert, issuer, crls, at, signers, stale_proves=profile.stale_crl_proves_revocation
+        cert,
+        issuer,
+        crls,
+        at,
+        signers,
+        stale_proves=profile.stale_crl_proves_revocation,
+        strict=profile.strict_profile,
     )
     kind = CheckKind.REVOCATION
     if result.status is RevocationStatus.REVOKED:

@@ -23,6 +23,7 @@ __all__ = [
     "FAMILIES",
     "HRESULTS",
     "OPENSSL_ALERT_REASONS",
+    "SCHANNEL_ALERT_ERRORS",
     "TLS_ALERTS",
     "WCF_TRACE_CODES",
     "X509_V_ERRORS",
@@ -37,6 +38,7 @@ __all__ = [
     "hresult_name",
     "iis_status_for",
     "kb_id",
+    "schannel_alert_error",
     "x509_v_name",
 ]
 
@@ -93,8 +95,13 @@ HRESULTS: dict[str, int] = {
     "CRYPT_E_REVOKED": 0x80092010,
     "CRYPT_E_NO_REVOCATION_CHECK": 0x80092012,
     "CRYPT_E_REVOCATION_OFFLINE": 0x80092013,
+    "SEC_E_UNSUPPORTED_FUNCTION": 0x80090302,
     "SEC_E_INTERNAL_ERROR": 0x80090304,
+    "SEC_E_LOGON_DENIED": 0x8009030C,
+    "SEC_E_UNKNOWN_CREDENTIALS": 0x8009030D,
     "SEC_E_NO_CREDENTIALS": 0x8009030E,
+    "SEC_E_MESSAGE_ALTERED": 0x8009030F,
+    "SEC_E_DECRYPT_FAILURE": 0x80090330,
     "SEC_E_INCOMPLETE_CREDENTIALS": 0x80090320,
     "SEC_E_WRONG_PRINCIPAL": 0x80090322,
     "SEC_E_UNTRUSTED_ROOT": 0x80090325,
@@ -161,6 +168,35 @@ def hresult_from_win32_status(status: int) -> int:
     if 0 < status < 0x10000:
         return (_FACILITY_WIN32_HIGH << 16) | status
     return status & 0xFFFFFFFF
+
+
+# What a Windows peer reports when it *receives* a TLS alert: "Schannel error codes for TLS and
+# SSL alerts" (docs/windows-model.md#tls-alerts) [confirmed]. User_canceled (90) is ignored and
+# no_application_protocol (120) has its own code; other alerts give SEC_E_ILLEGAL_MESSAGE.
+SCHANNEL_ALERT_ERRORS: dict[int, str] = {
+    20: "SEC_E_MESSAGE_ALTERED",
+    21: "SEC_E_DECRYPT_FAILURE",
+    30: "SEC_E_MESSAGE_ALTERED",
+    42: "SEC_E_CERT_UNKNOWN",
+    43: "SEC_E_CERT_UNKNOWN",
+    44: "CRYPT_E_REVOKED",
+    45: "SEC_E_CERT_EXPIRED",
+    46: "SEC_E_CERT_UNKNOWN",
+    48: "SEC_E_UNTRUSTED_ROOT",
+    49: "SEC_E_LOGON_DENIED",
+    51: "SEC_E_DECRYPT_FAILURE",
+    70: "SEC_E_UNSUPPORTED_FUNCTION",
+    71: "SEC_E_ALGORITHM_MISMATCH",
+    80: "SEC_E_INTERNAL_ERROR",
+}
+_ALERTS_WITHOUT_ERROR = frozenset({0, 90, 120})  # close_notify, user_canceled, ALPN (own code)
+
+
+def schannel_alert_error(alert: int) -> str | None:
+    """The HRESULT a Windows peer reports on receiving ``alert``; None where it has none here."""
+    if alert in _ALERTS_WITHOUT_ERROR:
+        return None
+    return SCHANNEL_ALERT_ERRORS.get(alert, "SEC_E_ILLEGAL_MESSAGE")
 
 
 def hresult_forms(value: int) -> HresultForms:

@@ -7,6 +7,7 @@ the doctor and ``explain`` speak one vocabulary. Pure: parsers (``certgate.logs`
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +22,13 @@ from certgate.core.codes import (
 )
 
 __all__ = [
+    "CLIENT_AUTH",
+    "CLIENT_PURPOSES",
+    "DOWNSTREAM",
     "RAW_LIMIT",
+    "UPSTREAM",
     "LogEvent",
+    "client_address",
     "code_name",
     "excerpt",
     "hresult_codes",
@@ -33,6 +39,11 @@ __all__ = [
 ]
 
 RAW_LIMIT = 400
+CLIENT_AUTH = "client-auth"
+# Purposes whose failures can be a client certificate's: client authentication, or unknown.
+CLIENT_PURPOSES = frozenset({CLIENT_AUTH, None})
+DOWNSTREAM = "downstream"
+UPSTREAM = "upstream"
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,13 @@ class LogEvent:
     byte offset of the record in the (decompressed) file, ``record`` an event-log record number
     (EVTX ``EventRecordID``). ``hresult`` holds the full 32-bit
     value, also when it was inferred from a low word (then ``notes`` says so).
+
+    ``purpose`` is what the certificate was checked for, when the record says (a CAPI2 chain's
+    requested usage or policy): ``client-auth``, ``server-auth``, ``code-signing``,
+    ``time-stamping`` or ``other``; None when the record does not say. ``side`` says whose
+    certificate failed when a server can be both: ``downstream`` (this server judged its
+    client's certificate) or ``upstream`` (this server was the client, e.g. nginx proxying to
+    an upstream that refused nginx's own certificate).
     """
 
     source: str
@@ -67,6 +85,8 @@ class LogEvent:
     issuer: str | None = None
     thumbprint: str | None = None
     message: str | None = None
+    purpose: str | None = None
+    side: str | None = None
     raw: str = ""
     codes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -86,6 +106,12 @@ class LogEvent:
             return f"{self.source}#{self.record}"
         return self.source
 
+    @property
+    def about_client_certificate(self) -> bool:
+        """Evidence about a client certificate this server judged: client-authentication (or
+        unknown) purpose, and not the server's own certificate refused upstream."""
+        return self.purpose in CLIENT_PURPOSES and self.side != UPSTREAM
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 UTC with ``Z``, tuples as lists, None kept."""
         result: dict[str, Any] = {}
@@ -98,6 +124,20 @@ class LogEvent:
             result[item.name] = value
         result["location"] = self.location
         return result
+
+
+def client_address(text: str | None) -> str | None:
+    """An IP address as logged (``[::1]``, ``10.0.0.9``, ``10.0.0.9:51234``); None for a
+    redacted or otherwise unreadable value (``...``, ``<IP_address>``, ``x.x.x.x``)."""
+    if not text:
+        return None
+    value = text.strip().strip("[]")
+    for candidate in (value, value.rsplit(":", 1)[0].strip("[]")):
+        try:
+            return str(ipaddress.ip_address(candidate.split("%", 1)[0]))
+        except ValueError:
+            continue
+    return None
 
 
 def excerpt(text: str, limit: int = RAW_LIMIT) -> str:

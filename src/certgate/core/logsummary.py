@@ -70,6 +70,8 @@ class LogSummary:
     thumbprints: tuple[tuple[str, int], ...]
     uncoded: int
     notes: tuple[str, ...]
+    # events per side when the log says (nginx/Apache: downstream client or upstream backend)
+    sides: tuple[tuple[str, int], ...] = ()
 
 
 class _Group:
@@ -105,6 +107,7 @@ class SummaryBuilder:
         self._subjects: Counter[str] = Counter()
         self._thumbprints: Counter[str] = Counter()
         self._notes: dict[str, None] = {}
+        self._sides: Counter[str] = Counter()
 
     def add(self, event: LogEvent) -> None:
         self.events += 1
@@ -116,6 +119,8 @@ class SummaryBuilder:
             group.add(event)
         if not event.codes:
             self.uncoded += 1
+        if event.side:
+            self._sides[event.side] += 1
         for counter, value in (
             (self._ips, event.client_ip),
             (self._subjects, event.subject),
@@ -171,6 +176,7 @@ class SummaryBuilder:
             thumbprints=tuple(self._thumbprints.most_common(top)),
             uncoded=self.uncoded,
             notes=tuple(self._notes),
+            sides=tuple(sorted(self._sides.items())),
         )
 
     def _histogram(self) -> tuple[int, tuple[Bucket, ...]]:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509 import ExtensionType, ObjectIdentifier
-from cryptography.x509.oid import ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certgate.core import _asn1
 from certgate.core._cache import cached
@@ -362,6 +362,21 @@ class Certificate:
             return self._fallback.aki
         value = self._safe_extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
         return value.key_identifier if isinstance(value, x509.AuthorityKeyIdentifier) else None
+
+    @cached
+    def ca_issuers_urls(self) -> tuple[str, ...]:
+        """Authority Information Access caIssuers URIs: where Windows fetches a missing issuer."""
+        if self._parsed is None:
+            return ()
+        value = self._safe_extension(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+        if not isinstance(value, x509.AuthorityInformationAccess):
+            return ()
+        return tuple(
+            str(d.access_location.value)
+            for d in value
+            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)
+        )
 
     def _safe_extension(self, oid: ObjectIdentifier) -> ExtensionType | None:
         try:

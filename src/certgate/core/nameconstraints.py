@@ -1,13 +1,17 @@
 """RFC 5280 §4.2.1.10 name constraints: does a certificate's names fit a CA's subtrees?
 
-Supported forms: directoryName, dNSName, rfc822Name, URI and iPAddress. Other forms in a
-constraint are ignored (Windows reports them as "not supported"; RFC 5280 lets a verifier
-reject), which is the one place this module is lenient.
+Supported forms: directoryName, dNSName, rfc822Name, URI and iPAddress. A constraint of
+another form (registeredID, an otherName type) fails any certificate holding a name of that
+form or type ("process the constraint or reject the certificate", §4.2.1.10). Fail closed on
+bad syntax: a malformed dNSName or rfc822Name, in a constraint or in a name a constraint of its
+form applies to, is a violation; so is a wildcard dNSName that could stand for an excluded
+name.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -27,6 +31,9 @@ _KINDS: tuple[type[x509.GeneralName], ...] = (
 )
 
 
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
 def comparisons(constraint: x509.NameConstraints, cert: Certificate) -> int:
     """An upper bound of the name comparisons ``violations`` makes: names x subtrees, the
     measure OpenSSL's ``NAME_CONSTRAINTS_check`` caps."""
@@ -37,9 +44,9 @@ def comparisons(constraint: x509.NameConstraints, cert: Certificate) -> int:
 def violations(constraint: x509.NameConstraints, cert: Certificate) -> list[str]:
     """Each name of ``cert`` that the constraint forbids, as text (empty: it fits)."""
     names = _names(cert)
-    found: list[str] = []
     permitted = list(constraint.permitted_subtrees or ())
     excluded = list(constraint.excluded_subtrees or ())
+    found = _unprocessable(permitted + excluded, names)
     for kind in _KINDS:
         mine = [n for n in names if isinstance(n, kind)]
         allowed = [p for p in permitted if isinstance(p, kind)]
@@ -53,9 +60,63 @@ def violations(constraint: x509.NameConstraints, cert: Certificate) -> list[str]
         found += [
             f"{_show(n)} is in an excluded subtree"
             for n in mine
-            if any(_match(e, n) for e in banned)
+            if any(_match(e, n) or _wildcard_reaches(e, n) for e in banned)
         ]
     return found
+
+
+def _unprocessable(constraints: list[x509.GeneralName], names: list[x509.GeneralName]) -> list[str]:
+    """Constraints certgate cannot apply to names it must apply them to: fail closed."""
+    found = []
+    for kind in dict.fromkeys(type(c) for c in constraints):
+        types = {c.type_id for c in constraints if isinstance(c, x509.OtherName)}
+        mine = [
+            n
+            for n in names
+            if isinstance(n, kind) and (not isinstance(n, x509.OtherName) or n.type_id in types)
+        ]
+        if not mine:
+            continue
+        if kind not in _KINDS:
+            found.append(f"{_show(mine[0])}: {kind.__name__} constraints are not processed")
+            continue
+        bad = [c for c in constraints if isinstance(c, kind) and _malformed(c, constraint=True)]
+        bad += [n for n in mine if _malformed(n, constraint=False)]
+        found += [f"{_show(b)} is malformed, so the constraints cannot be applied" for b in bad]
+    return found
+
+
+def _malformed(name: x509.GeneralName, *, constraint: bool) -> bool:
+    if isinstance(name, x509.DNSName):
+        return not _dns_syntax(name.value, wildcard=not constraint)
+    if isinstance(name, x509.RFC822Name):
+        mailbox, _, host = name.value.rpartition("@")
+        if constraint and not mailbox:
+            return not _dns_syntax(host.removeprefix("."), wildcard=False)
+        return "@" in mailbox or not mailbox or not _dns_syntax(host, wildcard=False)
+    return False
+
+
+def _dns_syntax(value: str, *, wildcard: bool) -> bool:
+    """RFC 1034 preferred name syntax (RFC 1123 digits), with an optional leading ``*.``."""
+    text = value.lower()
+    if wildcard and text.startswith("*."):
+        text = text[2:]
+    if not text:
+        return not wildcard  # an empty constraint means every name
+    return all(_LABEL.match(label) for label in text.split("."))
+
+
+def _wildcard_reaches(excluded: x509.GeneralName, name: x509.GeneralName) -> bool:
+    """``*.example.com`` stands for ``bar.example.com``: an excluded one-label-deeper name."""
+    if not (isinstance(excluded, x509.DNSName) and isinstance(name, x509.DNSName)):
+        return False
+    value = name.value.lower().rstrip(".")
+    if not value.startswith("*."):
+        return False
+    base = excluded.value.lower().rstrip(".")
+    head, _, rest = base.partition(".")
+    return bool(head) and rest == value[2:]
 
 
 def _names(cert: Certificate) -> list[x509.GeneralName]:
@@ -75,6 +136,8 @@ def _names(cert: Certificate) -> list[x509.GeneralName]:
 def _show(name: x509.GeneralName) -> str:
     if isinstance(name, x509.DirectoryName):
         return f"DN {Name.from_cryptography(name.value)}"
+    if isinstance(name, x509.OtherName):
+        return f"otherName {name.type_id.dotted_string}"
     return f"{type(name).__name__.replace('Name', '')} {name.value}"
 
 

@@ -170,7 +170,7 @@ class _Search:
         if top in self.anchors:
             yield self._emit(path, PathEnd.ANCHORED)
             return
-        if len(path) - 1 >= self.budget.max_intermediates + 1:
+        if _depth(path) >= self.budget.max_intermediates + 1:
             yield self._emit(path, PathEnd.TOO_LONG)
             return
         candidates = self._issuers(top, path)
@@ -204,6 +204,11 @@ class _Search:
         if self.steps > self.budget.max_steps or self.found >= self.budget.max_paths:
             self.exhausted = True
         return self.exhausted
+
+
+def _depth(path: tuple[Certificate, ...]) -> int:
+    """Certificates above the leaf, self-issued ones not counted (RFC 5280 §4.2.1.9)."""
+    return sum(1 for c in path[1:] if not c.self_issued)
 
 
 def _on_path(candidate: Certificate, path: tuple[Certificate, ...]) -> bool:

@@ -81,12 +81,14 @@ def check_revocation(
     other_signers: Sequence[Certificate] = (),
     *,
     stale_proves: bool = True,
+    strict: bool = False,
 ) -> RevocationResult:
     """``other_signers``: further certificates of the issuing CA (same name, another key) that
     are validated on the same path, e.g. around a self-issued key rollover; a CRL signed by
     any of them counts (RFC 5280 §6.3.3 f, restricted to the path being judged).
     ``stale_proves``: a listing on a CRL past its nextUpdate is a revocation (RFC 5280,
-    OpenSSL); False for Windows, which does not use such a CRL at all."""
+    OpenSSL); False for Windows, which does not use such a CRL at all. ``strict``: a CRL
+    must carry a non-critical CRL number (RFC 5280 §5.2.3) to be used."""
     named = [c for c in crls if Name.from_cryptography(c.issuer) == cert.issuer]
     if not named:
         return RevocationResult(RevocationStatus.UNKNOWN, f"no CRL from {cert.issuer} was given")
@@ -96,7 +98,7 @@ def check_revocation(
     for crl in named:
         refusal = None
         for signer in (issuer, *other_signers):
-            refusal = _unusable(crl, cert, signer)
+            refusal = _unusable(crl, cert, signer, strict)
             if refusal is None:
                 break
         if refusal is None:
@@ -155,7 +157,7 @@ def _time_refusal(crl: x509.CertificateRevocationList, at: datetime) -> str | No
 
 
 def _unusable(
-    crl: x509.CertificateRevocationList, cert: Certificate, issuer: Certificate
+    crl: x509.CertificateRevocationList, cert: Certificate, issuer: Certificate, strict: bool
 ) -> str | None:
     """Why ``crl`` cannot speak for ``cert`` whatever the time (None: it can)."""
     usage = issuer.key_usage
@@ -174,6 +176,11 @@ def _unusable(
     ]
     if unknown:
         return f"CRL has unrecognised critical extension(s) {', '.join(unknown)}"
+    if strict:
+        number = [e for e in extensions if isinstance(e.value, x509.CRLNumber)]
+        if not number or number[0].critical:
+            state = "marked critical" if number else "missing"
+            return f"CRL number {state} (RFC 5280 §5.2.3: required, non-critical): unusable"
     scope = _scope_refusal(extensions, cert)
     if scope:
         return scope

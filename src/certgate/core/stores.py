@@ -17,7 +17,8 @@ from certgate.core.iis import IisConfig
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.paths import CertIndex
-from certgate.core.settings import SchannelSettings, SslBinding
+from certgate.core.settings import SchannelSettings, Setting, SslBinding
+from certgate.core.winver import WindowsVersion
 
 if TYPE_CHECKING:
     from certgate.core.physical import Origin, PhysicalStores
@@ -141,6 +142,8 @@ class Machine:
     iis: IisConfig | None = None
     bindings_source: str | None = None
     physical: PhysicalStores | None = None  # None: the bundle did not record physical stores
+    # The Windows version (docs/windows-model.md#os-version); value None: unknown.
+    os_version: Setting[WindowsVersion | None] = field(default_factory=lambda: Setting(None))
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stores]
@@ -219,6 +222,9 @@ class Machine:
 
     def with_iis(self, iis: IisConfig | None) -> Machine:
         return replace(self, iis=iis)
+
+    def with_os_version(self, version: WindowsVersion | None, source: str) -> Machine:
+        return replace(self, os_version=Setting(version, source))
 
     def origin(self, store: str, sha1: str) -> Origin:
         """Which physical store(s) ``sha1`` in ``store`` sits in (``known`` False if unrecorded)."""

@@ -46,6 +46,10 @@ def detect_format(data: bytes) -> str:
     """``sst``, ``pem``, ``der``, ``crl``, ``pkcs7``, ``pkcs12`` or ``unknown``."""
     if data.startswith(SST_MAGIC):
         return "sst"
+    if data[:2] == b"\x30\x80" and data[2 : 2 + len(_PKCS7_SIGNED_DATA_OID)] == (
+        _PKCS7_SIGNED_DATA_OID
+    ):
+        return "pkcs7"  # BER, indefinite length (Windows and Java tools, openssl -stream)
     outer = der_header(data)
     if outer is not None and outer.tag == 0x30:
         inner = der_header(data, outer.header_length)

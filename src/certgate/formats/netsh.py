@@ -39,8 +39,10 @@ from certgate.core.settings import (
     Setting,
     SslBinding,
 )
+from certgate.core.visible import visible
 from certgate.errors import InputError
 from certgate.formats._text import decode_text
+from certgate.formats.netsh_command import valid_endpoint, valid_value
 
 __all__ = ["looks_like_netsh", "parse_netsh_sslcert"]
 
@@ -77,6 +79,12 @@ _TEXT_ROWS = {
     "ctl store name",
     "revocation freshness time",
     "url retrieval timeout",
+}
+# Rows whose value goes into scripts: checked against netsh's own grammar when read.
+_GRAMMAR = {
+    "application id": ("appid", "a GUID like {4dc3e181-e14b-4a21-b022-59fc669b0914}"),
+    "certificate store name": ("certstorename", "a certificate store name (letters, digits, _.-)"),
+    "ctl store name": ("sslctlstorename", "a certificate store name (letters, digits, _.-)"),
 }
 _ON = {"enabled": True, "set": True, "disabled": False, "not set": False}
 _NULL = "(null)"
@@ -159,6 +167,9 @@ def _require_block(blocks: list[_Block], path: str, number: int) -> _Block:
 
 def _binding(block: _Block, path: str) -> SslBinding:
     start = f"{path}:{block.line}"
+    if not valid_endpoint(block.endpoint):
+        reason = f"not a valid {_label_of(block.kind)} endpoint: {visible(block.endpoint[:60])!r}"
+        raise InputError(path, reason, f"line {block.line}")
     binding = SslBinding(endpoint=block.endpoint, kind=block.kind, source=start)
     check_mode, flags = 0, 0
     # A row that is absent leaves the HTTP.sys default, not something the file said.
@@ -197,6 +208,10 @@ def _binding(block: _Block, path: str) -> SslBinding:
     )
 
 
+def _label_case(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
 def _label_of(kind: str) -> str:
     return {"ipport": "IP:port", "hostnameport": "Hostname:port"}.get(
         kind, "Central Certificate Store"
@@ -215,6 +230,10 @@ def _text_row(
     binding: SslBinding, key: str, value: str, where: str, path: str, number: int
 ) -> SslBinding:
     text = None if value in (_NULL, "") else value
+    grammar = _GRAMMAR.get(key)
+    if text is not None and grammar and not valid_value(grammar[0], text):
+        reason = f"{_label_case(key)} must be {grammar[1]}, not {visible(value[:60])!r}"
+        raise InputError(path, reason, f"line {number}")
     if key == "certificate hash":
         if text is not None and not re.fullmatch(r"[0-9a-fA-F]{40}", text):
             reason = f"certificate hash must be 40 hex digits, not {value[:50]!r}"

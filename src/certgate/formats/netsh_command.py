@@ -26,7 +26,14 @@ from certgate.core.settings import (
     SslBinding,
 )
 
-__all__ = ["NetshCommand", "binding_command", "binding_from_command", "parse_netsh_command"]
+__all__ = [
+    "NetshCommand",
+    "binding_command",
+    "binding_from_command",
+    "parse_netsh_command",
+    "valid_endpoint",
+    "valid_value",
+]
 
 _ENDPOINTS = {"ipport": "ipport", "hostnameport": "hostnameport", "ccs": "ccs"}
 _SWITCHES = (
@@ -51,6 +58,19 @@ _VALUE_CHECKS: dict[str, re.Pattern[str]] = {
     **{name: re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$") for name in _TEXTS},
 }
 _VERBS = ("add", "update", "delete", "show")
+
+
+def valid_value(name: str, value: str) -> bool:
+    """Whether ``value`` fits netsh's grammar for parameter ``name`` (``ipport``, ``appid``,
+    ``certstorename``...): what the parsers of bundle files check before trusting a value."""
+    check = _VALUE_CHECKS.get(name)
+    return bool(check and check.fullmatch(value))
+
+
+def valid_endpoint(value: str) -> bool:
+    """An ``IP:port``, ``host:port`` or bare port (the CCS key is an ``IP:port`` in the
+    registry and a port in netsh output)."""
+    return any(valid_value(kind, value) for kind in _ENDPOINTS)
 
 
 @dataclass(frozen=True)

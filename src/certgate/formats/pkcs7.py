@@ -1,4 +1,5 @@
-"""PKCS#7 / CMS certificate bundles (.p7b, .p7c), DER or PEM-armoured.
+"""PKCS#7 / CMS certificate bundles (.p7b, .p7c), DER or PEM-armoured, and BER with indefinite
+lengths (``openssl cms -stream``, some Windows and Java tools), which asn1crypto reads as is.
 
 Read with ``asn1crypto`` rather than ``cryptography``'s loader: one certificate that
 ``cryptography`` refuses must not make the whole bundle unreadable, and CRLs inside are kept.

@@ -21,6 +21,9 @@ from certgate.core.settings import (
     SslBinding,
     intended_value_name,
 )
+from certgate.core.visible import visible
+from certgate.errors import InputError
+from certgate.formats.netsh_command import valid_endpoint, valid_value
 from certgate.formats.reg import RegFile, RegKey, RegType, RegValue
 
 __all__ = [
@@ -215,7 +218,19 @@ def bindings_from_reg(reg: RegFile) -> tuple[SslBinding, ...]:
     return tuple(bindings)
 
 
+def _store_name(data: str, where: str) -> str:
+    """A store name goes into fix scripts: it must fit netsh's grammar (never a path)."""
+    if data and not valid_value("certstorename", data):
+        path, _, line = where.rpartition(":")
+        reason = f"not a certificate store name: {visible(data[:60])!r}"
+        raise InputError(path or where, reason, f"line {line}" if line.isdigit() else None)
+    return data
+
+
 def _binding(key: RegKey, endpoint: str, kind: str, path: str) -> SslBinding:
+    if not valid_endpoint(endpoint):
+        reason = f"not a valid binding endpoint: {visible(endpoint[:60])!r}"
+        raise InputError(path, reason, f"line {key.line}")
     binding = SslBinding(
         endpoint=endpoint,
         kind=kind,
@@ -237,7 +252,7 @@ def _binding_value(binding: SslBinding, value: RegValue, where: str) -> SslBindi
     if name == "appid" and isinstance(data, bytes) and len(data) == 16:
         return replace(binding, app_id="{" + str(uuid.UUID(bytes_le=data)) + "}")
     if name == "sslcertstorename" and isinstance(data, str):
-        return replace(binding, cert_store_name=data)
+        return replace(binding, cert_store_name=_store_name(data, where))
     if name == "defaultsslcertcheckmode" and isinstance(data, int):
         return replace(binding, cert_check_mode=Setting(data, where))
     if name == "defaultsslrevocationfreshnesstime" and isinstance(data, int):
@@ -247,7 +262,7 @@ def _binding_value(binding: SslBinding, value: RegValue, where: str) -> SslBindi
     if name == "defaultsslctlidentifier" and isinstance(data, str):
         return replace(binding, ctl_identifier=data or None)
     if name == "defaultsslctlstorename" and isinstance(data, str):
-        return replace(binding, ctl_store_name=Setting(data or None, where))
+        return replace(binding, ctl_store_name=Setting(_store_name(data, where) or None, where))
     if name == "defaultflags" and isinstance(data, int):
         return replace(binding, flags=Setting(data, where))
     return replace(binding, extra=(*binding.extra, (value.name, _text(value))))

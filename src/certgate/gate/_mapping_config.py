@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from certgate.core.gate.mapping import (
     SanRule,
     SanType,
 )
+from certgate.core.names import SHORT_NAMES
 from certgate.errors import CertgateError
 from certgate.formats import load_file
 from certgate.gate._reader import Reader
@@ -25,6 +27,8 @@ from certgate.gate._reader import Reader
 __all__ = ["parse_mapping"]
 
 T = TypeVar("T")
+_SUBFIELDS = {name.upper() for name in SHORT_NAMES.values()}
+_OID = re.compile(r"OID\.[0-9]+(\.[0-9]+)+", re.IGNORECASE)
 
 
 def parse_mapping(reader: Reader, document: dict[str, Any]) -> MappingConfig:
@@ -102,7 +106,14 @@ def _field_rule(reader: Reader, item: dict[str, Any], where: str) -> FieldRule |
     subfield = reader.get(item, where, "subfield", str, "")
     match = reader.get(item, where, "match", str, "")
     if field_ is None or not subfield or not match:
-        reader.fail(where, "needs field (Subject|Issuer), subfield (CN, OU, ...) and match")
+        if "field" not in item or not subfield or not match:  # a bad field is already said
+            reader.fail(where, "needs field (Subject|Issuer), subfield (CN, OU, ...) and match")
+        return None
+    if subfield.upper() not in _SUBFIELDS and not _OID.fullmatch(subfield):
+        reader.fail(
+            f"{where}.subfield",
+            f"{subfield!r} is not a name attribute Windows prints (CN, OU, O, L, S, C, E, ...)",
+        )
         return None
     case = reader.get(item, where, "case_sensitive", bool, True)
     return FieldRule(field_, subfield, match, case)
@@ -129,8 +140,14 @@ def _san_rule(reader: Reader, item: dict[str, Any], where: str) -> SanRule | Non
 
 
 def _permission(value: str) -> Permission:
-    return {"allow": Permission.ALLOW, "deny": Permission.DENY}[value.lower()]
+    known = {"allow": Permission.ALLOW, "deny": Permission.DENY}
+    if value.lower() not in known:
+        raise ValueError(value)
+    return known[value.lower()]
 
 
 def _cert_field(value: str) -> CertField:
-    return {"subject": CertField.SUBJECT, "issuer": CertField.ISSUER}[value.lower()]
+    known = {"subject": CertField.SUBJECT, "issuer": CertField.ISSUER}
+    if value.lower() not in known:
+        raise ValueError(value)
+    return known[value.lower()]

@@ -40,7 +40,12 @@ class Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)  # type: ignore[return-value]
         if not ok:
-            wanted = {"str": "a string", "bool": "true or false", "float": "a number"}
+            wanted = {
+                "str": "a string",
+                "bool": "true or false",
+                "float": "a number",
+                "int": "an integer",
+            }
             self.fail(
                 f"{where}.{key}",
                 f"must be {wanted.get(kind.__name__, kind.__name__)}, not {value!r}",
@@ -66,7 +71,7 @@ class Reader:
             return default
         try:
             chosen: T = enum(str(value))
-        except ValueError:
+        except (ValueError, KeyError):
             self.fail(f"{where}.{key}", f"{value!r} is not one of the allowed values")
             return default
         return chosen

@@ -21,7 +21,7 @@ from twisted.web.wsgi import WSGIResource
 
 from certgate.core.gate.answers import identity_headers
 from certgate.core.gate.decision import Decision
-from certgate.core.gate.request import client_header_kept
+from certgate.core.gate.request import HOP_BY_HOP, client_header_kept, header_key, hop_by_hop
 from certgate.errors import UsageError
 from certgate.gate._twisted import reactor
 from certgate.gate.upstream import UpstreamProxy
@@ -41,8 +41,11 @@ class Backend(Protocol):
 
 def _replace_identity_headers(request: Request, decision: Decision) -> None:
     headers = request.requestHeaders
+    connection = [v.decode("latin-1") for v in headers.getRawHeaders(b"connection", [])]
+    named = hop_by_hop(connection) - HOP_BY_HOP  # what the client's Connection lists
     for name, _ in list(headers.getAllRawHeaders()):
-        if not client_header_kept(name.decode("latin-1")):
+        text = name.decode("latin-1")
+        if not client_header_kept(text) or header_key(text) in named:
             headers.removeHeader(name)
     for header, value in identity_headers(decision):
         headers.setRawHeaders(header, [value])

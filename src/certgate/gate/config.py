@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import math
+import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -49,6 +51,17 @@ _EKU_NAMES = {
 # IIS <access sslFlags> names (docs/windows-model.md#iis-access-sslflags) -> what the gate does with
 # the certificate
 _SSL_FLAGS = {"ssl", "sslnegotiatecert", "sslrequirecert", "sslmapcert", "ssl128", "none"}
+MAX_DEPTH = 16  # tables and arrays nested in the policy (a real one needs 4)
+MIN_CRL_REFRESH = 10.0  # seconds: CRLs change in hours; a smaller value is a busy core
+# [limits]: the inclusive range each value must lie in
+_LIMIT_RANGES: dict[str, tuple[float, float]] = {
+    "max_header_bytes": (1024, 1 << 20),
+    "max_headers": (1, 10000),
+    "max_body_bytes": (1, 1 << 40),
+    "max_chain_certificates": (1, 100),
+    "max_chain_bytes": (1024, 1 << 20),
+}
+_MAX_SECONDS = 86400.0
 
 
 class PolicyError(CertgateError):
@@ -60,6 +73,8 @@ class PolicyError(CertgateError):
         super().__init__(self.diagnostics())
 
     def diagnostics(self) -> str:
+        if len(self.errors) == 1:
+            return f"{self.path}: {self.errors[0]} (nothing applied)"
         lines = [f"{self.path}: {len(self.errors)} error(s) in the policy, nothing applied:"]
         return "\n".join([*lines, *(f"  - {e}" for e in self.errors)])
 
@@ -79,16 +94,66 @@ class GateConfig:
 
 
 def load_policy(path: str | Path) -> GateConfig:
-    """Read and check the policy file; ``PolicyError`` lists every problem."""
+    """Read and check the policy file; ``PolicyError`` lists every problem. The log paths
+    are checked on disk too (a directory, writable), so ``--check`` and start-up agree."""
     file = Path(path)
     try:
+        if file.is_dir():
+            raise PolicyError(str(file), ["is a directory, not a policy file"])
         document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise PolicyError(str(file), [f"nested deeper than {MAX_DEPTH} levels"]) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(str(file), [f"not a readable TOML file: {exc}"]) from exc
-    return parse_policy(document, base=file.parent, source=str(file))
+    config = parse_policy(document, base=file.parent, source=str(file))
+    problems = writable_logs(config.logs)
+    if problems:
+        raise PolicyError(str(file), problems)
+    return config
+
+
+def writable_logs(logs: LogSettings) -> list[str]:
+    """Where the gate could not write its logs: each problem as ``logs.key: ...``."""
+    problems = []
+    for key, path, folder in (("w3c_dir", logs.w3c_dir, True), ("svclog", logs.svclog, False)):
+        if path is None:
+            continue
+        if folder and path.exists() and not path.is_dir():
+            problems.append(f"logs.{key}: {path} is a file, not a folder")
+            continue
+        if not folder and path.is_dir():
+            problems.append(f"logs.{key}: {path} is a folder, not a file")
+            continue
+        if not folder and path.exists() and not os.access(path, os.W_OK):
+            problems.append(f"logs.{key}: {path} is not writable")
+            continue
+        existing = path if folder and path.is_dir() else path.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            problems.append(f"logs.{key}: {existing} is not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"logs.{key}: {existing} is not writable")
+    return problems
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest (iterative: a hostile file cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list):
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy") -> GateConfig:
+    if _depth(document) > MAX_DEPTH:
+        raise PolicyError(source, [f"nested deeper than {MAX_DEPTH} levels"])
     reader = Reader(base)
     allowed = {
         "trust", "tls", "require", "mapping", "location", "limits", "answers", "logs",
@@ -121,6 +186,7 @@ def parse_policy(document: dict[str, Any], *, base: Path, source: str = "policy"
         "source": source,
     }
     logs = _logs(reader, document)
+    _contradictions(reader, document)
     if reader.errors:
         raise PolicyError(source, reader.errors)
     try:
@@ -143,8 +209,12 @@ def _trust(reader: Reader, document: dict[str, Any]) -> tuple[Machine, list[Path
     machine = _machine(reader, table)
     crl_files = [reader.path(p) for p in reader.strings(table, "trust", "crls")]
     refresh = reader.get(table, "trust", "crl_refresh", float, 0.0)
-    if refresh < 0:
-        reader.fail("trust.crl_refresh", "must not be negative")
+    if refresh != 0 and not MIN_CRL_REFRESH <= refresh <= _MAX_SECONDS:
+        reader.fail(
+            "trust.crl_refresh",
+            f"must be 0 (never) or {MIN_CRL_REFRESH:g} to {_MAX_SECONDS:g} seconds, not {refresh}",
+        )
+        refresh = 0.0
     options: dict[str, Any] = {
         "engine": engine,
         "crl_refresh": refresh,
@@ -184,7 +254,7 @@ def _settings(reader: Reader, table: dict[str, Any], machine: Machine) -> Machin
     schannel = machine.schannel
     if "trust_mode" in table:
         mode = table["trust_mode"]
-        if mode in (0, 1, 2) and not isinstance(mode, bool):
+        if type(mode) is int and mode in (0, 1, 2):
             schannel = schannel.with_trust_mode(mode, "policy [trust]")
         else:
             reader.fail("trust.trust_mode", f"must be 0, 1 or 2, not {mode!r}")
@@ -290,15 +360,31 @@ def _location(reader: Reader, item: dict[str, Any], where: str, mapping: Mapping
     path = reader.get(item, where, "path", str, "/")
     if not path.startswith("/"):
         reader.fail(f"{where}.path", f"must start with /, not {path!r}")
+    elif not _canonical_location(path):
+        reader.fail(
+            f"{where}.path",
+            f"{path!r} is not a canonical path (no %, \\, ;, control characters, . or ..): "
+            "requests are matched decoded and normalised",
+        )
     mode = reader.choice(item, where, "client_cert", ClientCert, ClientCert.REQUIRE)
     if "ssl_flags" in item:
+        if "client_cert" in item:
+            reader.fail(where, "gives both client_cert and ssl_flags: give one")
         mode = _ssl_flags(reader, str(item["ssl_flags"]), f"{where}.ssl_flags")
     identity = reader.get(item, where, "identity", str, "required" if mapping.enabled else "none")
     if identity not in ("required", "optional", "none"):
         reader.fail(f"{where}.identity", f"must be required, optional or none, not {identity!r}")
     if identity == "required" and not mapping.enabled:
         reader.fail(f"{where}.identity", "required, but [mapping] is not enabled")
+    if identity == "required" and mode is ClientCert.IGNORE and "identity" in item:
+        reader.fail(f"{where}.identity", "required, but the location ignores certificates")
     return Location(path, mode, identity == "required")
+
+
+def _canonical_location(path: str) -> bool:
+    if any(ch in path for ch in "%\\;") or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return False
+    return not any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCert:
@@ -311,6 +397,7 @@ def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCert:
 
 
 def _limits(reader: Reader, document: dict[str, Any]) -> Limits:
+    """Sizes are integers within ``_LIMIT_RANGES``; timeouts finite seconds, > 0, <= a day."""
     defaults = Limits()
     names = list(defaults.__dataclass_fields__)
     table = reader.table(document, "limits", set(names))
@@ -318,11 +405,39 @@ def _limits(reader: Reader, document: dict[str, Any]) -> Limits:
     for name in names:
         default = getattr(defaults, name)
         value = reader.get(table, "limits", name, type(default), default)
-        if value <= 0:
-            reader.fail(f"limits.{name}", "must be positive")
+        low, high = _LIMIT_RANGES.get(name, (0.0, _MAX_SECONDS))
+        if isinstance(value, float) and not (math.isfinite(value) and 0 < value <= high):
+            reader.fail(
+                f"limits.{name}", f"must be a number of seconds > 0 and <= {high:g}, not {value}"
+            )
+            value = default
+        elif isinstance(value, int) and not low <= value <= high:
+            reader.fail(f"limits.{name}", f"must be {int(low)} to {int(high)}, not {value}")
             value = default
         values[name] = value
     return Limits(**values)
+
+
+def _contradictions(reader: Reader, document: dict[str, Any]) -> None:
+    """Options that cannot all be meant: one of them would silently do nothing."""
+    trust = document.get("trust") if isinstance(document.get("trust"), dict) else {}
+    tls = document.get("tls") if isinstance(document.get("tls"), dict) else {}
+    assert isinstance(trust, dict) and isinstance(tls, dict)
+    engine = trust.get("engine", "windows")
+    hints = tls.get("hints", "windows")
+    if "hint_store" in tls and hints != "store":
+        reader.fail("tls.hint_store", f'is used only with hints = "store", not {hints!r}')
+    if "send_trusted_issuer_list" in trust and hints != "windows":
+        reader.fail(
+            "trust.send_trusted_issuer_list", f'is used only with hints = "windows", not {hints!r}'
+        )
+    if trust.get("crl_refresh") and not trust.get("crls"):
+        reader.fail("trust.crl_refresh", "is set, but trust.crls names no CRL file")
+    for key in ("trust_mode", "ctl_store"):
+        if key in trust and engine in ENGINES and engine != "windows":
+            reader.fail(f"trust.{key}", f"applies to the windows engine only, not {engine!r}")
+    if trust.get("partial_chain") and engine != "openssl":
+        reader.fail("trust.partial_chain", f"applies to the openssl engine only, not {engine!r}")
 
 
 def _trusted_proxies(reader: Reader, document: dict[str, Any]) -> tuple[Any, ...]:

@@ -153,8 +153,23 @@ def _summary(label: str, response: Response) -> LiveStep:
     )
 
 
+_USAGE = f"""usage: python -m certgate.gate.demo [{" | ".join(FIXES)}]
+
+Reproduce the demo machine's 403.16 on a live gate, apply one fix (default: move, the
+intermediate from Root to CA; trust-mode: ClientAuthTrustMode=2), and show the answer
+before and after. Exit 0 when the fix turns 403.16 into 200, 1 when not, 2 on bad usage."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print(_USAGE)
+        return 0
+    if len(args) > 1 or (args and args[0] not in FIXES):
+        print(_USAGE.splitlines()[0], file=sys.stderr)
+        print(f"error: the fix must be one of {', '.join(FIXES)}, not {' '.join(args)!r}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     result = run_live_demo(fix=args[0] if args else "move")
     for step in (result.before, result.after):
         print(step.describe())

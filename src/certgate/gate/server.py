@@ -114,6 +114,10 @@ class GateChannel(HTTPChannel):
             Request.gotLength(request, 0)
             self.refuse(refused.status, refused.reason)
             return
+        if self.length is not None and self.length > self.gate.policy.limits.max_body_bytes:
+            Request.gotLength(request, 0)
+            self.reject()  # 413 before anything is judged or forwarded
+            return
         self.gate.admit(request)
         super().allHeadersReceived()
 
@@ -124,6 +128,13 @@ class GateChannel(HTTPChannel):
             return
         if not self.rejected:
             basic.LineReceiver.dataReceived(self, data)  # HTTPChannel's only adds its timer
+        if not self.rejected and self.requests and not self._handlingRequest:
+            # a chunk announced bigger than the body may be is refused now, not when it ends
+            announced = getattr(self._transferDecoder, "length", None)
+            request: GateRequest = self.requests[-1]
+            limit = self.gate.policy.limits.max_body_bytes
+            if isinstance(announced, int) and request.body_bytes + announced > limit:
+                self.reject()
 
     def connectionLost(self, reason: failure.Failure = connectionDone) -> None:
         if self._linger_call is not None and self._linger_call.active():
@@ -220,6 +231,7 @@ class GateRequest(Request):
         self.body_bytes += len(data)
         if self.body_bytes > self.channel.gate.policy.limits.max_body_bytes:
             self.channel.reject()
+        if self.channel.rejected:
             return
         if self.exchange is not None:
             self.exchange.feed(data)

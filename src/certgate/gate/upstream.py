@@ -65,7 +65,9 @@ class UpstreamProxy:
         if self._agent is None:
             pool = HTTPConnectionPool(reactor, persistent=True)
             pool.maxPersistentPerHost = 32
-            pool.cachedConnectionTimeout = int(min(60.0, limits.upstream_idle_timeout)) or 1
+            # shorter than any common upstream's keep-alive (gunicorn 2 s, uvicorn 5 s), so a
+            # kept connection is not reused just as the upstream closes it
+            pool.cachedConnectionTimeout = 2
             self._agent = Agent(reactor, pool=pool, connectTimeout=limits.upstream_connect_timeout)
         return self._agent
 
@@ -137,7 +139,7 @@ class _Body:
         return self.finished
 
     def feed(self, data: bytes) -> None:
-        if self.stopped:
+        if self.stopped or self.exchange.closed:
             return
         if self.consumer is None:
             self.pending.append(data)
@@ -169,6 +171,8 @@ class Exchange:
 
     def __init__(self, request: GateRequest, limits: Limits, length: int | None) -> None:
         self.request = request
+        self.channel = request.channel  # kept: a request forgets it when the client goes
+        self.gate = request.channel.gate
         self.limits = limits
         self.body = _Body(self, length) if length != 0 else None
         self.sent: defer.Deferred[IResponse] | None = None
@@ -180,7 +184,7 @@ class Exchange:
         self.client_paused = False
         now = reactor.seconds()
         self.deadline = now + limits.upstream_connect_timeout + limits.upstream_header_timeout
-        request.channel.gate.exchanges.add(self)
+        self.gate.exchanges.add(self)
         request.notifyFinish().addErrback(lambda _: self.abort())
 
     def start(self, sent: defer.Deferred[IResponse]) -> None:
@@ -206,16 +210,16 @@ class Exchange:
         self.deadline = reactor.seconds() + self.limits.upstream_idle_timeout
 
     def pause_client(self) -> None:
-        if not self.client_paused and self.request.channel.transport is not None:
+        if not self.client_paused and self.channel.transport is not None:
             self.client_paused = True
-            self.request.channel.paused_by_gate = True
-            cast(Any, self.request.channel.transport).pauseProducing()
+            self.channel.paused_by_gate = True
+            cast(Any, self.channel.transport).pauseProducing()
 
     def resume_client(self) -> None:
-        if self.client_paused and self.request.channel.transport is not None:
+        if self.client_paused and self.channel.transport is not None:
             self.client_paused = False
-            self.request.channel.paused_by_gate = False
-            cast(Any, self.request.channel.transport).resumeProducing()
+            self.channel.paused_by_gate = False
+            cast(Any, self.channel.transport).resumeProducing()
 
     # the response
     def _got_response(self, response: IResponse) -> None:
@@ -227,7 +231,7 @@ class Exchange:
     def _relay(self) -> None:
         request, response = self.request, self.response
         assert response is not None
-        if self.closed or request.finished or request.channel.rejected:
+        if self.closed or request.finished or self.channel.rejected:
             self._stop_upstream()
             return
         request.setResponseCode(response.code, response.phrase)
@@ -249,14 +253,14 @@ class Exchange:
         aborted = self.closed and not self.timed_out  # the client went away first
         self.close()
         request = self.request
-        if aborted or request.finished or request.channel.rejected:
+        if aborted or request.finished or self.channel.rejected:
             return
         if self.timed_out or reason.check(error.TimeoutError, defer.TimeoutError):
             status, text = 504, b"504 Gateway Timeout: the upstream did not answer in time\n"
         else:
             status, text = 502, b"502 Bad Gateway: the upstream could not be reached\n"
         if not self.received:
-            request.channel.refuse(status, text.decode())
+            self.channel.refuse(status, text.decode())
             return
         if not request.finished:
             request.setResponseCode(status)
@@ -269,6 +273,8 @@ class Exchange:
     def expire(self, now: float) -> None:
         if now <= self.deadline or self.closed:
             return
+        if not self.received and not self.client_paused and self.body is not None:
+            return  # waiting for the client's body, not the upstream: the client's idle limit
         self.timed_out = True
         if self.response is None and self.sent is not None:
             self.sent.cancel()  # -> _failed: 504
@@ -290,14 +296,14 @@ class Exchange:
             self.relay.transport.stopProducing()
 
     def _cut_client(self) -> None:
-        transport: Any = self.request.channel.transport
+        transport: Any = self.channel.transport
         if transport is not None:
             transport.abortConnection()
 
     def close(self) -> None:
         self.closed = True
         self.resume_client()
-        self.request.channel.gate.exchanges.discard(self)
+        self.gate.exchanges.discard(self)
 
 
 class _Relay(protocol.Protocol):

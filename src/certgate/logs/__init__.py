@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,8 @@ class FileResult:
     notes: tuple[str, ...] = ()
     error: str | None = None
     size: int = 0
+    # records read and understood that are not client-certificate events, by kind
+    other: tuple[tuple[str, int], ...] = ()
 
 
 class LogScan:
@@ -53,7 +55,8 @@ class LogScan:
     ``format`` forces a parser (an id from ``FORMATS``) instead of detection. ``since`` and
     ``until`` (aware datetimes) keep events in [since, until]; events without a time are
     dropped when either is given. ``progress(done_bytes, total_bytes)`` is called as input
-    is read.
+    is read. ``fields`` is the W3C ``#Fields`` header to use for IIS/HTTPERR rows that come
+    without one.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class LogScan:
         since: datetime | None = None,
         until: datetime | None = None,
         progress: Progress | None = None,
+        fields: Sequence[str] | None = None,
     ) -> None:
         if format is not None and format not in FORMATS:
             known = ", ".join(sorted(FORMATS))
@@ -72,6 +76,7 @@ class LogScan:
             paths = [paths]
         self.paths = [str(path) for path in paths]
         self.forced = FORMATS[format] if format else None
+        self.fields = tuple(fields) if fields else None
         self.since = since
         self.until = until
         self.files: list[FileResult] = []
@@ -94,7 +99,7 @@ class LogScan:
             self._progress(self._done + position, total)
 
     def _read(self, item: LogInput, total: int) -> Iterator[LogEvent]:
-        ctx = FileContext(item.name, item.disk_path)
+        ctx = FileContext(item.name, item.disk_path, fields=self.fields)
         ctx.progress = lambda position: self._report(min(position, item.size), total)
         count, kind = 0, None
         try:
@@ -107,6 +112,13 @@ class LogScan:
                     if self._keep(event):
                         count += 1
                         yield event
+                if not (count or ctx.skipped or ctx.other) and not kind.detect(ctx.head):
+                    ctx.skip("file", f"nothing in it is recognisable as {kind.id}: {kind.title}")
+                damage = _damage(raw)
+                if damage:  # a cut .gz: what came before the damage is evidence
+                    ctx.skip(
+                        "end", f"compressed data cut short or damaged ({damage}): read up to there"
+                    )
         except InputError as exc:
             where = f" (at {exc.where})" if exc.where else ""
             self.files.append(_result(ctx, kind, count, item.size, error=exc.message + where))
@@ -123,6 +135,8 @@ class LogScan:
         if not head:
             raise InputError(name, "file is empty")
         found = detect_format(head)
+        if found is None and self.fields:
+            found = FORMATS["httperr" if "s-reason" in self.fields else "iis-w3c"]
         if found is None:
             raise InputError(name, "not a log format certgate reads (see certgate logs --help)")
         return found
@@ -137,6 +151,13 @@ class LogScan:
         return self.until is None or event.time <= self.until
 
 
+def _damage(raw: object) -> str | None:
+    """Why a compressed input ended early (``logs._io``'s gzip reader), or None."""
+    value = getattr(raw, "damage", None)
+    inner = getattr(raw, "_rest", None)
+    return value if isinstance(value, str) else (_damage(inner) if inner is not None else None)
+
+
 def _result(
     ctx: FileContext, kind: LogFormat | None, count: int, size: int, error: str | None = None
 ) -> FileResult:
@@ -149,6 +170,7 @@ def _result(
         tuple(ctx.notes),
         error,
         size,
+        tuple(sorted(ctx.other.items(), key=lambda item: (-item[1], item[0]))),
     )
 
 

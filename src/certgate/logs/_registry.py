@@ -55,11 +55,19 @@ class FileContext:
     skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Records read and understood that are not client-certificate events, by kind
+    # ("other HTTP.sys errors: ConnLimit"): reported, never evidence.
+    other: dict[str, int] = field(default_factory=dict)
+    fields: tuple[str, ...] | None = None  # --fields: the W3C header the user gave
 
     def skip(self, where: str, message: str, count: int = 1) -> None:
         self.skipped += count
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(where, message))
+
+    def count_other(self, kind: str) -> None:
+        if kind in self.other or len(self.other) < MAX_PROBLEMS:
+            self.other[kind] = self.other.get(kind, 0) + 1
 
     def note(self, text: str) -> None:
         if text not in self.notes:

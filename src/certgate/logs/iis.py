@@ -1,29 +1,88 @@
-"""IIS W3C logs and the HTTP.sys error log (HTTPERR), docs/windows-model.md#iis-substatus."""
+"""IIS W3C logs and the HTTP.sys error log (HTTPERR), with or without their ``#Fields`` header.
+
+Rows pasted into tickets and web pages lose the header, get wrapped, redacted (``<IP_address>``,
+``...``) or wrapped in HTML: ``iis-pasted`` reads them by the shape of IIS's default fields
+(``sc-status sc-substatus sc-win32-status`` side by side) and says so.
+Substatus meanings: docs/windows-model.md#iis-substatus.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import html
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
 from certgate.core.codes import HRESULTS, hresult_from_win32_status, hresult_name, kb_id
-from certgate.core.events import LogEvent, excerpt, hresult_codes, iis_code
+from certgate.core.events import LogEvent, client_address, excerpt, hresult_codes, iis_code
 from certgate.logs._io import lines
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_lines
 
-__all__ = ["CLIENT_CERT_SUBSTATUS", "parse_httperr", "parse_w3c"]
+__all__ = [
+    "CLIENT_CERT_SUBSTATUS",
+    "HTTPERR_FIELDS",
+    "IIS_DEFAULT_FIELDS",
+    "parse_httperr",
+    "parse_pasted",
+    "parse_w3c",
+]
 
 # 403.4/.5 SSL required, .7 certificate required, .12 mapper denied, .13 revoked,
 # .16 untrusted or invalid, .17 expired or not yet valid (docs/windows-model.md#iis-substatus).
 CLIENT_CERT_SUBSTATUS = frozenset({4, 5, 7, 12, 13, 16, 17})
 _CERT_HRESULT_PREFIXES = ("CERT_E_", "TRUST_E_", "CRYPT_E_", "SEC_E_")
-_RENEGOTIATION = HRESULTS[
-    "ERROR_NOT_SUPPORTED"
-]  # 500.0 + 0x80070032 on TLS 1.3 (docs/windows-model.md#negotiation)
+# 500.0 + 0x80070032 on TLS 1.3 (docs/windows-model.md#negotiation)
+_RENEGOTIATION = HRESULTS["ERROR_NOT_SUPPORTED"]
 _NEEDLES = (b" 403", b" 500 ")
-_BENIGN_HTTPERR = frozenset({"Timer_ConnectionIdle"})
+
+# IIS 7.5+ default W3C fields (logExtFileFlags default), in IIS's fixed order.
+IIS_DEFAULT_FIELDS = (
+    "date",
+    "time",
+    "s-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "s-port",
+    "cs-username",
+    "c-ip",
+    "cs(User-Agent)",
+    "cs(Referer)",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "time-taken",
+)
+# HTTP.sys error log fields: IIS 10 adds streamid; earlier versions do not have it (KB 820729).
+HTTPERR_FIELDS = (
+    "date",
+    "time",
+    "c-ip",
+    "c-port",
+    "s-ip",
+    "s-port",
+    "cs-version",
+    "cs-method",
+    "cs-uri",
+    "streamid",
+    "sc-status",
+    "s-siteid",
+    "s-reason",
+    "s-queuename",
+)
+_HTTPERR_FIELDS_OLD = tuple(name for name in HTTPERR_FIELDS if name != "streamid")
+# HTTPERR reasons that speak of TLS or certificates. None of the reasons Microsoft documents
+# does ("Types of errors logged by the HTTP Server API"); a future one naming SSL/TLS/a
+# certificate/handshake is taken as one.
+_TLS_REASON = re.compile(r"ssl|tls|cert|handshake|renegot", re.IGNORECASE)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\s|$)")
+_DEFAULT_NOTE = (
+    "no #Fields header before the rows: read with IIS's default field set "
+    "(date time s-ip cs-method ... sc-status sc-substatus sc-win32-status time-taken)"
+)
 
 
 @dataclass
@@ -36,7 +95,7 @@ class _Header:
     def read(self, line: str) -> None:
         directive, _, value = line[1:].partition(":")
         if directive == "Fields":
-            self.fields = {name: i for i, name in enumerate(value.split())}
+            self.fields = _field_map(value.split())
         elif directive == "Date":
             try:
                 self.day = datetime.fromisoformat(value.strip()).date()
@@ -44,14 +103,49 @@ class _Header:
                 self.day = None
 
 
+def _field_map(names: Sequence[str]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(names)}
+
+
+def _head_rows(head: bytes) -> list[str]:
+    text = head.decode("utf-8", errors="replace")
+    return [line for line in text.splitlines()[:30] if line.strip()]
+
+
+def _fits_w3c_default(cells: list[str]) -> bool:
+    return (
+        len(cells) == len(IIS_DEFAULT_FIELDS)
+        and all(_is_int(cells[i]) for i in (11, 12, 13))
+        and _DATE_TIME.match(f"{cells[0]} {cells[1]}") is not None
+    )
+
+
+def _httperr_defaults(cells: list[str]) -> tuple[str, ...] | None:
+    if not _DATE_TIME.match(f"{cells[0]} {cells[1]}" if len(cells) > 1 else ""):
+        return None
+    for names in (HTTPERR_FIELDS, _HTTPERR_FIELDS_OLD):
+        if len(cells) == len(names):
+            version = cells[names.index("cs-version")]
+            status = cells[names.index("sc-status")]
+            if (version == "-" or version.startswith("HTTP/")) and (
+                status == "-" or _is_int(status)
+            ):
+                return names
+    return None
+
+
 def _looks_like_w3c(head: bytes) -> bool:
-    return head.startswith(b"#") and b"#Fields:" in head
+    if head.startswith(b"#") and b"#Fields:" in head:
+        return True
+    rows = [row.split() for row in _head_rows(head) if not row.startswith("#")]
+    return bool(rows) and all(_fits_w3c_default(cells) for cells in rows[:5])
 
 
 def _looks_like_httperr(head: bytes) -> bool:
-    return _looks_like_w3c(head) and (
-        b"#Software: Microsoft HTTP API" in head or b" s-reason" in head
-    )
+    if head.startswith(b"#") and b"#Fields:" in head:
+        return b"#Software: Microsoft HTTP API" in head or b" s-reason" in head
+    rows = [row.split() for row in _head_rows(head) if not row.startswith("#")]
+    return bool(rows) and all(_httperr_defaults(cells) for cells in rows[:5])
 
 
 @log_format("iis-w3c", detect=_looks_like_w3c, priority=30)
@@ -63,7 +157,9 @@ def parse_w3c(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
     (``403 7 5``, ``500 0 50``), the unsigned decimal for others (``403 16 2148204809``); the
     full form of a Win32 HRESULT (2147942450) is read too (docs/windows-model.md#sc-win32-status).
     Custom fields whose name contains ``thumbprint``, ``subject`` or ``issuer`` fill the
-    certificate fields (the mTLS gate logs the client thumbprint that way).
+    certificate fields (the mTLS gate logs the client thumbprint that way). Rows before any
+    ``#Fields`` header are read with ``--fields`` when given, else with IIS's default field set
+    when they have its shape (and the output says so).
     """
     header = _Header()
     for number, _offset, raw in matching_lines(
@@ -73,11 +169,17 @@ def parse_w3c(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
         if line.startswith("#"):
             header.read(line)
             continue
-        values = _row(line, header, number, ctx)
+        values = _row(line, header, number, ctx, _w3c_fallback)
         if values is not None:
-            event = _w3c_event(values, header, ctx.path, number, line)
+            event = _w3c_event(values, header.day, ctx.path, number, line)
             if event is not None:
                 yield event
+            else:
+                _count_other_row(values, ctx)
+
+
+def _w3c_fallback(cells: list[str]) -> tuple[str, ...] | None:
+    return IIS_DEFAULT_FIELDS if _fits_w3c_default(cells) else None
 
 
 def _decode(raw: bytes, ctx: FileContext) -> str:
@@ -88,11 +190,30 @@ def _decode(raw: bytes, ctx: FileContext) -> str:
         return raw.decode("utf-8", errors="replace")
 
 
-def _row(line: str, header: _Header, number: int, ctx: FileContext) -> dict[str, str] | None:
+def _row(
+    line: str,
+    header: _Header,
+    number: int,
+    ctx: FileContext,
+    fallback: Callable[[list[str]], tuple[str, ...] | None],
+) -> dict[str, str] | None:
     cells = line.split()
     if not header.fields:
-        ctx.skip(f"line {number}", "record before any #Fields header")
-        return None
+        names = ctx.fields or fallback(cells)
+        if names is None:
+            ctx.skip(
+                f"line {number}", "record before any #Fields header, not in IIS's default shape"
+            )
+            return None
+        header.fields = _field_map(names)
+        ctx.note(
+            f"no #Fields header before the rows: read with --fields ({' '.join(names)})"
+            if ctx.fields
+            else _DEFAULT_NOTE
+            if names == IIS_DEFAULT_FIELDS
+            else "no #Fields header before the rows: read with HTTP.sys's default fields "
+            f"({' '.join(names)})"
+        )
     if len(cells) != len(header.fields):
         ctx.skip(f"line {number}", f"{len(cells)} values for {len(header.fields)} #Fields")
         return None
@@ -100,7 +221,12 @@ def _row(line: str, header: _Header, number: int, ctx: FileContext) -> dict[str,
 
 
 def _w3c_event(
-    values: dict[str, str], header: _Header, path: str, number: int, line: str
+    values: dict[str, str],
+    day: date | None,
+    path: str,
+    number: int,
+    line: str,
+    format_id: str = "iis-w3c",
 ) -> LogEvent | None:
     status = _int(values.get("sc-status"))
     substatus = _int(values.get("sc-substatus"))
@@ -113,11 +239,11 @@ def _w3c_event(
     certificate = _certificate_fields(values)
     return LogEvent(
         source=path,
-        format="iis-w3c",
-        time=_time(values, header.day),
+        format=format_id,
+        time=_time(values, day),
         line=number,
         host=_plus(values.get("cs-host") or values.get("s-computername")),
-        client_ip=values.get("c-ip"),
+        client_ip=client_address(values.get("c-ip")),
         url=f"{stem}?{query}" if stem and query else stem,
         status=status,
         substatus=substatus,
@@ -129,6 +255,13 @@ def _w3c_event(
         raw=excerpt(line),
         codes=(iis_code(status, substatus), *hresult_codes(hresult)),
     )
+
+
+def _count_other_row(values: dict[str, str], ctx: FileContext) -> None:
+    status = values.get("sc-status", "-")
+    substatus = values.get("sc-substatus")
+    code = f"{status}.{substatus}" if substatus is not None else status
+    ctx.count_other(f"IIS {code} rows (not a client-certificate failure)")
 
 
 def _relevant(status: int, substatus: int | None, hresult: int | None) -> bool:
@@ -167,6 +300,10 @@ def _plus(value: str | None) -> str | None:
     return value.replace("+", " ") if value else value
 
 
+def _is_int(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def _int(text: str | None) -> int | None:
     if text is None:
         return None
@@ -180,9 +317,11 @@ def _int(text: str | None) -> int | None:
 def parse_httperr(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
     """HTTP.sys error log (httperr*.log): requests HTTP.sys refused before IIS saw them.
 
-    Every row except idle-connection timeouts becomes an event with code
-    ``iis:httperr-<s-reason>``. Which reasons follow a client-certificate or TLS failure is
-    [unconfirmed]; the doctor weighs them as context, not proof.
+    Only rows whose reason speaks of TLS or certificates are client-certificate events (code
+    ``iis:httperr-<s-reason>``); none of the reasons Microsoft documents does, so every other
+    row (ConnLimit, Hostname, Timer_ConnectionIdle, ...) is counted as "other HTTP.sys errors"
+    and never supports a cause. Rows without a ``#Fields`` header are read with HTTP.sys's
+    default fields when they have their shape.
     """
     header = _Header()
     for number, raw in enumerate(lines(stream), start=1):
@@ -194,25 +333,149 @@ def parse_httperr(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
             if "\x00" in line:
                 ctx.skip(f"line {number}", "binary data (NUL bytes) skipped")
             continue
-        values = _row(line, header, number, ctx)
-        if values is None or values.get("s-reason") in _BENIGN_HTTPERR:
+        values = _row(line, header, number, ctx, _httperr_defaults)
+        if values is None:
             continue
-        yield _httperr_event(values, header, ctx.path, number, line)
+        reason = values.get("s-reason", "unknown")
+        if _TLS_REASON.search(reason):
+            yield _httperr_event(values, reason, header.day, ctx.path, number, line)
+        else:
+            ctx.count_other(f"other HTTP.sys errors: {reason}")
 
 
 def _httperr_event(
-    values: dict[str, str], header: _Header, path: str, number: int, line: str
+    values: dict[str, str], reason: str, day: date | None, path: str, number: int, line: str
 ) -> LogEvent:
-    reason = values.get("s-reason", "unknown")
     return LogEvent(
         source=path,
         format="httperr",
-        time=_time(values, header.day),
+        time=_time(values, day),
         line=number,
-        client_ip=values.get("c-ip"),
+        client_ip=client_address(values.get("c-ip")),
         url=values.get("cs-uri"),
         status=_int(values.get("sc-status")),
         message=reason,
         raw=excerpt(line),
         codes=(kb_id("iis", f"httperr-{reason}"),),
     )
+
+
+# -- rows pasted without their header ---------------------------------------------------------
+
+# sc-status sc-substatus sc-win32-status, side by side, as whole words.
+_TRIPLE = re.compile(r"(?<!\S)([1-5]\d\d) (\d{1,3}) (\d{1,10})(?!\S)")
+_HTTP_SHAPE = re.compile(
+    r"(?:^|\s)(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|PROPFIND)\s|(?:^|\s)/\S*"
+    r"|^\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s"
+)
+_DATE_ANY = re.compile(r"(?<!\S)\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?!\S)")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_HTML = re.compile(rb"<(?:html|body|pre|td|div|p|br)\b", re.IGNORECASE)
+_METHODS = frozenset({"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "PROPFIND"})
+_MAX_JOINED = 4
+_PASTED_NOTE = (
+    "IIS rows without a #Fields header: read by the shape of IIS's default fields "
+    "(sc-status sc-substatus sc-win32-status side by side); other columns are guessed only "
+    "when the row has all 15 default fields"
+)
+
+
+def _looks_pasted(head: bytes) -> bool:
+    html_page = _HTML.search(head) is not None
+    texts = [
+        _clean(raw.decode("utf-8", errors="replace"), html_page) for raw in head.splitlines()[:400]
+    ]
+    return any(_row_shape(" ".join(texts[i : i + 2])) for i in range(len(texts)))
+
+
+def _row_shape(text: str) -> re.Match[str] | None:
+    """The status triple of a pasted row: beside a request's shape (a method, a path, a date
+    and time), or with a full HRESULT as sc-win32-status (``403 16 2148204809``)."""
+    for match in _TRIPLE.finditer(text):
+        win32 = int(match.group(3))
+        if _HTTP_SHAPE.search(text) or (win32 > 0xFFFF and hresult_name(win32)):
+            return match
+    return None
+
+
+def _clean(text: str, html_page: bool) -> str:
+    if html_page:
+        text = html.unescape(_TAG.sub(" ", text))
+    return text.replace("\u00a0", " ").strip()
+
+
+@log_format("iis-pasted", detect=_looks_pasted, priority=95)
+def parse_pasted(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
+    """IIS log rows pasted without their ``#Fields`` header (tickets, articles, web pages).
+
+    Rows may be wrapped over several lines, redacted (``<IP_address>``, ``...``) or inside an
+    HTML page. Each row's ``sc-status sc-substatus sc-win32-status`` triple is found by shape;
+    a row with all 15 default fields (or with ``--fields``, or after a ``#Fields`` line in the
+    text) is read field by field. Text that holds no row is counted as skipped.
+    """
+    html_page = _HTML.search(ctx.head) is not None
+    header = _Header(fields=_field_map(ctx.fields) if ctx.fields else {})
+    pending: list[tuple[int, str]] = []
+    ctx.note(_PASTED_NOTE)
+    for number, raw in enumerate(lines(stream), start=1):
+        text = _clean(_decode(raw.rstrip(b"\r\n"), ctx), html_page)
+        if text.startswith("#"):
+            yield from _flush_pasted(pending, header, ctx)
+            header.read(text)
+            continue
+        if not text or _DATE_TIME.match(text):
+            yield from _flush_pasted(pending, header, ctx)
+        if not text:
+            continue
+        pending.append((number, text))
+        joined = " ".join(part for _, part in pending)
+        match = _row_shape(joined)
+        if (match and match.end() < len(joined)) or len(pending) >= _MAX_JOINED:
+            yield from _flush_pasted(pending, header, ctx)
+    yield from _flush_pasted(pending, header, ctx)
+
+
+def _flush_pasted(
+    pending: list[tuple[int, str]], header: _Header, ctx: FileContext
+) -> Iterator[LogEvent]:
+    if not pending:
+        return
+    number = pending[0][0]
+    joined = " ".join(part for _, part in pending)
+    where = f"line {number}" if len(pending) == 1 else f"lines {number}-{pending[-1][0]}"
+    pending.clear()
+    stamp = _DATE_ANY.search(joined)
+    cells = joined[stamp.start() if stamp else 0 :].split()
+    values: dict[str, str] | None
+    if header.fields and len(cells) == len(header.fields):
+        values = {name: cells[i] for name, i in header.fields.items() if cells[i] != "-"}
+    elif _fits_w3c_default(cells):
+        values = {name: cells[i] for i, name in enumerate(IIS_DEFAULT_FIELDS) if cells[i] != "-"}
+    else:
+        values = _by_shape(joined)
+    if values is None or "sc-status" not in values:
+        ctx.skip(where, f"not an IIS log row: {excerpt(joined, 80)}")
+        return
+    event = _w3c_event(values, header.day, ctx.path, number, joined, "iis-pasted")
+    if event is None:
+        _count_other_row(values, ctx)
+        return
+    yield event
+
+
+def _by_shape(text: str) -> dict[str, str] | None:
+    match = _row_shape(text)
+    if match is None:
+        return None
+    values = dict(
+        zip(("sc-status", "sc-substatus", "sc-win32-status"), match.groups(), strict=True)
+    )
+    stamp = _DATE_ANY.search(text)
+    if stamp:
+        values["date"], values["time"] = stamp.group(0).split()[:2]
+    cells = text[: match.start()].split()
+    for i, cell in enumerate(cells):
+        if cell in _METHODS and i + 1 < len(cells) and cells[i + 1].startswith("/"):
+            values["cs-method"], values["cs-uri-stem"] = cell, cells[i + 1]
+            break
+    return values

@@ -15,7 +15,14 @@ import evtx
 from lxml import etree
 
 from certgate.core.codes import decode_trust_bits, kb_id
-from certgate.core.events import LogEvent, excerpt, hresult_codes, tls_alert_codes
+from certgate.core.events import (
+    CLIENT_AUTH,
+    CLIENT_PURPOSES,
+    LogEvent,
+    excerpt,
+    hresult_codes,
+    tls_alert_codes,
+)
 from certgate.errors import InputError
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_records
@@ -62,7 +69,7 @@ def parse_event_xml(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
         except RecordError as exc:
             ctx.skip(f"byte {offset}", str(exc))
             continue
-        event = event_from_xml(root, ctx.path, "windows-events-xml", offset=offset)
+        event = event_from_xml(root, ctx.path, "windows-events-xml", offset=offset, ctx=ctx)
         if event is not None:
             yield event
 
@@ -103,7 +110,9 @@ def _evtx_events(records: Iterator[Any], ctx: FileContext) -> Iterator[LogEvent]
         except RecordError as exc:
             ctx.skip(f"record {record.get('event_record_id', number)}", str(exc))
             continue
-        event = event_from_xml(root, ctx.path, "evtx", record_id=record.get("event_record_id"))
+        event = event_from_xml(
+            root, ctx.path, "evtx", record_id=record.get("event_record_id"), ctx=ctx
+        )
         if event is not None:
             yield event
     ctx.skip(f"record {number}", "too many damaged records in a row: the rest is not read")
@@ -128,8 +137,11 @@ def event_from_xml(
     *,
     offset: int | None = None,
     record_id: int | None = None,
+    ctx: FileContext | None = None,
 ) -> LogEvent | None:
-    """A LogEvent for a Schannel or failed CAPI2 event; None for any other event."""
+    """A LogEvent for a Schannel or failed CAPI2 event; None for any other event. Successful
+    CAPI2 operations and failed chains of other purposes (code signing, server
+    authentication) are counted in ``ctx.other``."""
     system = find(root, "System")
     provider = find(system, "Provider")
     name = provider.get("Name", "") if provider is not None else ""
@@ -151,7 +163,7 @@ def event_from_xml(
     if name == "Schannel" and event_id in SCHANNEL_IDS:
         return _schannel(root, event_id, message, common)
     if name == CAPI2_PROVIDER and channel == CAPI2_CHANNEL and event_id in CAPI2_IDS:
-        return _capi2(root, event_id, message, common)
+        return _capi2(root, event_id, message, common, ctx or FileContext(path))
     return None
 
 
@@ -180,17 +192,39 @@ def _schannel(
 
 
 def _capi2(
-    root: etree._Element, event_id: int, message: str | None, common: dict[str, Any]
+    root: etree._Element,
+    event_id: int,
+    message: str | None,
+    common: dict[str, Any],
+    ctx: FileContext,
 ) -> LogEvent | None:
+    """A CAPI2 event is a failure only when its Result is non-zero or its level is Error:
+    the chain status bits of a successful build are informational. Only chains built or
+    checked for client authentication (or of unknown purpose) are client-certificate events.
+    """
     result = find(root, "Result")
     value = _hex(result.get("value")) if result is not None else None
+    if not value and common["level"] not in ("Error", "Critical"):
+        ctx.count_other(f"successful CAPI2 event {event_id} operations")
+        return None
+    purpose = _capi2_purpose(root, event_id)
+    if purpose not in CLIENT_PURPOSES:
+        ctx.count_other(f"failed CAPI2 event {event_id} for {purpose} (not client authentication)")
+        return None
     bits: list[str] = []
-    for status in root.iter():
-        if local(status) == "ErrorStatus":
-            names, _unknown = decode_trust_bits(_hex(status.get("value")) or 0)
-            bits += [name for name in names if name not in bits]
+    revocation: list[int] = []
+    for element in root.iter():
+        name = local(element)
+        if name == "ErrorStatus":
+            names, _unknown = decode_trust_bits(_hex(element.get("value")) or 0)
+            bits += [bit for bit in names if bit not in bits]
+        elif name == "RevocationResult":
+            code = _hex(element.get("value"))
+            if code and code != value and code not in revocation:
+                revocation.append(code)
     if not value and not bits:
-        return None  # a successful chain build or policy check
+        ctx.count_other(f"successful CAPI2 event {event_id} operations")
+        return None
     certificate = find(root, "Certificate")
     subject = certificate.get("subjectName") if certificate is not None else None
     file_ref = certificate.get("fileRef", "") if certificate is not None else ""
@@ -201,19 +235,67 @@ def _capi2(
         else None
     )
     text = (result.text or "").strip() if result is not None else ""
+    notes = () if purpose else ("[inferred] the chain's purpose is not in the event",)
     return LogEvent(
         **common,
         hresult=value,
         subject=subject,
         thumbprint=thumbprint,
+        purpose=purpose,
         message=excerpt(message or text or f"CAPI2 event {event_id}"),
         raw=excerpt(text or message or ""),
         codes=(
             kb_id("capi2", event_id),
             *hresult_codes(value),
+            *(code for extra in revocation for code in hresult_codes(extra)),
             *(kb_id("cert-trust", bit) for bit in bits),
         ),
+        notes=notes,
     )
+
+
+# Extended key usages (RFC 5280 §4.2.1.12) and chain policies (wincrypt.h
+# CERT_CHAIN_POLICY_*), as CAPI2 prints them, to the purpose of the check.
+_EKU_PURPOSE = {
+    "1.3.6.1.5.5.7.3.2": CLIENT_AUTH,
+    "1.3.6.1.5.5.7.3.1": "server-auth",
+    "1.3.6.1.5.5.7.3.3": "code-signing",
+    "1.3.6.1.5.5.7.3.8": "time-stamping",
+    "1.3.6.1.5.5.7.3.4": "email",
+}
+_POLICY_PURPOSE = {
+    "CERT_CHAIN_POLICY_AUTHENTICODE": "code-signing",
+    "CERT_CHAIN_POLICY_AUTHENTICODE_TS": "time-stamping",
+    "CERT_CHAIN_POLICY_MICROSOFT_ROOT": "code-signing",
+}
+
+
+def _capi2_purpose(root: etree._Element, event_id: int) -> str | None:
+    """What the chain was built or checked for: event 11's requested ExtendedKeyUsage, event
+    30's Policy (and for SSL, ``SSLAdditionalPolicyInfo authType``: ``client`` means a
+    client certificate is being judged). None when the event does not say."""
+    body = next((e for e in root.iter() if local(e) in _CAPI2_BODIES), None)
+    if body is None:
+        return None
+    if event_id == 30:
+        policy = find(body, "Policy")
+        kind = policy.get("type", "") if policy is not None else ""
+        if kind == "CERT_CHAIN_POLICY_SSL":
+            extra = find(body, "SSLAdditionalPolicyInfo")
+            auth = (extra.get("authType", "") if extra is not None else "").lower()
+            return {"client": CLIENT_AUTH, "server": "server-auth"}.get(auth)
+        return _POLICY_PURPOSE.get(kind)
+    usage = find(body, "ExtendedKeyUsage")
+    if usage is None:
+        return None
+    oids = [e.get("oid", "") for e in usage if local(e) == "Usage"]
+    found = [_EKU_PURPOSE[oid] for oid in oids if oid in _EKU_PURPOSE]
+    if CLIENT_AUTH in found:
+        return CLIENT_AUTH
+    return found[0] if found else ("other" if oids else None)
+
+
+_CAPI2_BODIES = frozenset({"CertGetCertificateChain", "CertVerifyCertificateChainPolicy"})
 
 
 def _event_data(root: etree._Element) -> dict[str, str]:

@@ -8,8 +8,7 @@ its original as ``<name>.cleaned.pem``.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,7 +29,9 @@ from certgate.core.doctor import (
 )
 from certgate.core.physical import GPO_PATHS
 from certgate.core.stores import Machine
-from certgate.errors import InputError
+from certgate.core.visible import visible, visible_lines
+from certgate.output import write_files
+from certgate.remedy._safe import store_name
 from certgate.remedy._scripts import (
     gpo_script,
     import_script,
@@ -47,6 +48,8 @@ from certgate.remedy._stores import (
 )
 
 __all__ = [
+    "cause_fix_files",
+    "cleaned_beside",
     "cleaned_name",
     "fix_files",
     "fix_folder",
@@ -59,6 +62,9 @@ __all__ = [
 ]
 
 
+_RELATIVE = re.compile(r"[A-Za-z0-9_.-][A-Za-z0-9 _.-]*(/[A-Za-z0-9_.-][A-Za-z0-9 _.-]*)*")
+
+
 def fix_folder(index: int, cause: Cause, fix: Fix) -> str:
     return f"{index}-{cause.id.split('::')[-1]}/{fix.label}-{fix.id}"
 
@@ -67,41 +73,37 @@ def fix_files(diagnosis: Diagnosis) -> dict[str, bytes]:
     """Every script, store file and README of every fix, by path relative to the fix folder."""
     files: dict[str, bytes] = {"README.md": _overview(diagnosis).encode()}
     for index, cause in enumerate(diagnosis.causes, 1):
-        for fix, check in zip(cause.fixes, cause.what_if, strict=True):
-            folder = fix_folder(index, cause, fix)
-            rendered, steps = _render(fix, diagnosis.machine)
-            rendered["README.md"] = _readme(cause, fix, check, steps, sorted(rendered)).encode()
-            files.update({f"{folder}/{name}": data for name, data in rendered.items()})
+        files.update(cause_fix_files(index, cause, diagnosis.machine))
     return files
 
 
-def write_fix_dir(diagnosis: Diagnosis, folder: Path, loose: Iterable[Path] = ()) -> list[Path]:
+def cause_fix_files(index: int, cause: Cause, machine: Machine) -> dict[str, bytes]:
+    """The scripts, store files and README of each fix of one cause (``fix_folder`` paths)."""
+    files: dict[str, bytes] = {}
+    for fix, check in zip(cause.fixes, cause.what_if, strict=True):
+        folder = fix_folder(index, cause, fix)
+        rendered, steps = _render(fix, machine)
+        rendered["README.md"] = _readme(cause, fix, check, steps, sorted(rendered)).encode()
+        files.update({f"{folder}/{name}": data for name, data in rendered.items()})
+    for name in files:
+        if not _RELATIVE.fullmatch(name) or ".." in name.split("/"):
+            raise ValueError(f"refusing to write the fix file {visible(name)!r}")
+    return files
+
+
+def write_fix_dir(
+    diagnosis: Diagnosis, folder: Path, loose: Iterable[Path] = (), inputs: Iterable[Path] = ()
+) -> list[Path]:
     """Write ``fix_files`` under ``folder`` and cleaned copies of ``loose`` PEM stores (files the
-    user named with --root) beside them; returns every path written."""
+    user named with --root) beside them, all or nothing; returns every path written. No file
+    of ``inputs`` (or ``loose``) is ever overwritten."""
     planned = {folder / name: data for name, data in fix_files(diagnosis).items()}
-    planned.update(_cleaned_beside(diagnosis, loose))
-    return write_files(planned)
+    loose = list(loose)
+    planned.update(cleaned_beside(diagnosis, loose))
+    return write_files(planned, [*inputs, *loose])
 
 
-def write_files(planned: dict[Path, bytes]) -> list[Path]:
-    """Write each file whole (temporary file, then rename); an OS refusal is an InputError."""
-    for path, data in planned.items():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        except OSError as exc:
-            raise InputError(str(path), f"cannot be written: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            Path(temporary).replace(path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return list(planned)
-
-
-def _cleaned_beside(diagnosis: Diagnosis, loose: Iterable[Path]) -> dict[Path, bytes]:
+def cleaned_beside(diagnosis: Diagnosis, loose: Iterable[Path]) -> dict[Path, bytes]:
     moves = [
         a
         for cause in diagnosis.causes
@@ -123,8 +125,13 @@ def _render(fix: Fix, machine: Machine) -> tuple[dict[str, bytes], str]:
     files: dict[str, bytes] = {}
     steps: list[str] = []
     settings = [a for a in fix.actions if isinstance(a, SetSchannelValue)]
+    try:
+        if settings:
+            files["schannel.reg"] = schannel_reg(settings)
+    except ValueError as exc:
+        steps.append(f"No .reg file written: {visible(str(exc))}.")
+        settings = []
     if settings:
-        files["schannel.reg"] = schannel_reg(settings)
         steps.append(
             "Import `schannel.reg` (`reg import schannel.reg`, elevated) after backing up the "
             "key, then **reboot**: "
@@ -132,7 +139,10 @@ def _render(fix: Fix, machine: Machine) -> tuple[dict[str, bytes], str]:
             + "".join(f"; delete the misspelled {name}" for a in settings for name in a.remove)
         )
     for action in fix.actions:
-        steps.extend(_render_action(action, fix, machine, files))
+        try:
+            steps.extend(_render_action(action, fix, machine, files))
+        except ValueError as exc:  # a value failed its grammar: no script rather than a bad one
+            steps.append(f"No script written for this step: {visible(str(exc))}.")
     return files, "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
 
 
@@ -144,24 +154,28 @@ def _render_action(
         files[name] = move_script(action, fix.label, fix.title).encode("utf-8-sig")
         files.update(_store_equivalents(action, machine))
         return [
-            f"Run `{name}` (elevated PowerShell): it shows what it would do; run it again with "
-            f"`-Apply` to back up {action.source} (Export-Certificate -Type SST) and move "
-            f"{len(action.certificates)} certificate(s). `stores/` holds the same change made "
-            "to the bundle's store files."
+            f"Run `{name} -WhatIf` (elevated PowerShell) to see what it would do, then `{name}`: "
+            f"it asks, then backs up {action.source} (Export-Certificate -Type SST) and moves "
+            f"{len(action.certificates)} certificate(s) (`-Confirm:$false` to skip the "
+            "question). `stores/` holds the same change made to the bundle's store files."
         ]
     if isinstance(action, ChangeGroupPolicy):
         return _render_gpo(action, fix, files)
     if isinstance(action, ImportCertificates):
+        store_name(action.store)  # before any file is named after it
         cers = [f"{action.store}-{i}.cer" for i, _ in enumerate(action.certificates, 1)]
         files.update({n: c.der for n, c in zip(cers, action.certificates, strict=True)})
         name = f"import-{action.store}.ps1".lower()
         files[name] = import_script(action, cers, fix.label, fix.title).encode("utf-8-sig")
-        return [f"Run `{name}`, then again with `-Apply`, to import into {action.store}."]
+        return [
+            f"Run `{name} -WhatIf`, then `{name}` (it asks before each import; "
+            f"`-Confirm:$false` to skip the question), to import into {action.store}."
+        ]
     if isinstance(action, UpdateBinding):
         try:
             files["update-binding.cmd"] = netsh_script(action, fix.label, fix.title).encode()
         except ValueError as exc:
-            return [f"No netsh script: {exc}."]
+            return [f"No netsh script: {visible(str(exc))}."]
         return [
             "Run `update-binding.cmd` (elevated): it prints the netsh command(s); "
             "`update-binding.cmd apply` runs them, saving the binding first. Every other "
@@ -178,13 +192,16 @@ def _render_gpo(action: ChangeGroupPolicy, fix: Fix, files: dict[str, bytes]) ->
     name = f"gpo-move-{action.source}-to-{action.target}.ps1".lower()
     files[name] = gpo_script(action, fix.label, fix.title).encode("utf-8-sig")
     thumbprints = ", ".join(r.sha1 for r in action.certificates)
+    source = GPO_PATHS.get(action.source, action.source)
+    target = GPO_PATHS.get(action.target, action.target)
     return [
         f"Group Policy delivers {len(action.certificates)} certificate(s) ({thumbprints}) to "
         f"{action.source}: change the GPO, not the server. With the GroupPolicy module, run "
-        f"`{name}` (dry run), then with `-Apply`: it finds every GPO that carries them under "
+        f"`{name} -WhatIf`, then `{name}` (it asks before changing each GPO): it finds every "
+        "GPO that carries them under "
         f"`{action.source}`, backs it up and moves them to `{action.target}`. Without it, in "
-        f"the Group Policy Management Editor: delete them at `{GPO_PATHS[action.source]}` and "
-        f"import them at `{GPO_PATHS[action.target]}`.",
+        f"the Group Policy Management Editor: delete them at `{source}` and "
+        f"import them at `{target}`.",
         "On each server: `gpupdate /target:computer /force`, then check with "
         f"`certutil -store -grouppolicy {action.source}` that they are gone.",
     ]
@@ -235,7 +252,7 @@ def _readme(cause: Cause, fix: Fix, check: FixCheck, steps: str, names: list[str
     files = [n for n in names if n != "README.md"]
     if files:
         lines += ["", "## Files", "", *(f"- `{n}`" for n in files)]
-    return "\n".join(lines) + "\n"
+    return visible_lines("\n".join(lines) + "\n")
 
 
 def _what_if_lines(check: FixCheck) -> list[str]:
@@ -261,5 +278,10 @@ def _overview(diagnosis: Diagnosis) -> str:
     for index, cause in enumerate(diagnosis.causes, 1):
         lines.append(f"{index}. `{cause.id}` ({cause.confidence.value}): {cause.title}")
         lines += [f"   - `{fix_folder(index, cause, f)}`: {f.title}" for f in cause.fixes]
-    lines += ["", "Every script is a dry run unless told to apply (`-Apply`, `apply`)."]
-    return "\n".join(lines) + "\n"
+    lines += [
+        "",
+        "Nothing changes without your consent: the PowerShell scripts ask before each change "
+        "(`-WhatIf` previews, `-Confirm:$false` applies unattended); `update-binding.cmd` only "
+        "prints its commands unless started as `update-binding.cmd apply`.",
+    ]
+    return visible_lines("\n".join(lines) + "\n")

@@ -45,7 +45,7 @@ def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "at": iso(diagnosis.at),
-        "verdict": "causes-found" if diagnosis.causes else "no-cause-found",
+        "verdict": diagnosis.verdict,
         "causes": [_cause(c) for c in diagnosis.causes],
         "symptoms": [_symptom(s, explained_by) for s in diagnosis.symptoms],
         "unexplained": [_symptom(s, explained_by) for s in diagnosis.unexplained],
@@ -77,6 +77,8 @@ def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
         "timeline": _timeline(diagnosis.timeline),
         "notes": list(diagnosis.notes),
         "errors": list(diagnosis.errors),
+        "unread": list(diagnosis.unread),
+        "set_aside": list(diagnosis.set_aside),
     }
 
 
@@ -103,6 +105,7 @@ def _cause(cause: Cause) -> dict[str, Any]:
         ],
         "what_if": [_check(c) for c in cause.what_if],
         "explains": list(cause.explains),
+        "confidence_basis": list(cause.basis),
         "references": list(cause.references),
         "explanation": cause.explanation,
     }
@@ -200,6 +203,7 @@ def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> dict[str, 
         "last": _occurrence(symptom.last),
         "sources": list(symptom.sources),
         "meaning": symptom.meaning,
+        "likely_causes": list(symptom.likely),
         "explained_by": explained_by.get(symptom.key, []),
     }
 
@@ -250,11 +254,21 @@ def print_doctor(console: Console, diagnosis: Diagnosis) -> None:
 
 
 def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
-    if not diagnosis.causes:
+    verdict = diagnosis.verdict
+    if verdict == "no-cause-found":
         console.print(
             "[bold green]No cause found.[/] Nothing in the configuration, the sample "
             "client certificates or the logs points to a client-certificate problem."
         )
+    elif verdict == "incomplete":
+        console.print(
+            "[bold yellow]No cause found in what could be read[/], but some evidence could "
+            "not be read, so this is no all-clear:"
+        )
+    elif verdict == "symptoms-unexplained":
+        _print_unexplained(console, diagnosis)
+    for unread in diagnosis.unread:
+        console.print(f"  [yellow]not read:[/] {escape(unread)}")
     for index, cause in enumerate(diagnosis.causes, 1):
         style = _STYLE[cause.confidence.value]
         head = "ROOT CAUSE" if index == 1 else f"Cause {index}"
@@ -270,13 +284,41 @@ def _print_answer(console: Console, diagnosis: Diagnosis) -> None:
                 f"  fix {fix.label}{tag}: {escape(fix.title)}\n"
                 f"     what-if: {escape(what_if_text(check))}"
             )
-    if diagnosis.unexplained:
+    if diagnosis.unexplained and diagnosis.causes:
         labels = ", ".join(f"{s.count:,} {s.label}" for s in diagnosis.unexplained[:5])
         console.print(f"[yellow]Unexplained symptoms:[/] {escape(labels)}")
+    for aside in diagnosis.set_aside:
+        console.print(f"[dim]set aside (not client-certificate evidence): {escape(aside)}[/]")
+
+
+def _print_unexplained(console: Console, diagnosis: Diagnosis) -> None:
+    """Failures in the logs that no cause explains: name them and their likely causes."""
+    unknown = len(diagnosis.notes)
+    console.print(
+        "[bold yellow]Client-certificate failures in the logs, no cause proven[/]: nothing "
+        "in the configuration given explains them"
+        + (f" ({unknown} part(s) of it unknown, listed below)" if unknown else "")
+        + "; the stores, SCHANNEL values, bindings and IIS settings are what prove a cause."
+    )
+    for symptom in diagnosis.unexplained[:5]:
+        console.print(
+            f"[bold]{symptom.count:,} {escape(symptom.label)}[/] "
+            f"(first at {escape(symptom.first.location)})"
+        )
+        if symptom.meaning:
+            console.print(f"  {escape(symptom.meaning)}")
+        if symptom.likely:
+            console.print("  Likely causes, most likely first:")
+        for index, text in enumerate(symptom.likely, 1):
+            console.print(f"   {index}. {escape(text)}")
 
 
 def _print_evidence(console: Console, index: int, cause: Cause) -> None:
     console.print(f"[bold]{index}. {escape(cause.title)}[/] [dim]{cause.id}[/]")
+    if cause.basis:
+        console.print(
+            f"   [dim]{cause.confidence.value} confidence: {escape('; '.join(cause.basis))}[/]"
+        )
     for evidence in cause.evidence:
         mark = "" if evidence.confidence.value == "confirmed" else "yellow"
         text = escape(str(evidence))

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certgate.core.model import Certificate
 from certgate.core.visible import UNSAFE_BEYOND_C0
+
+if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
+    from certgate.core.model import Certificate
 
 __all__ = ["cert_detail", "cert_ref", "dumps", "iso", "json_text"]
 

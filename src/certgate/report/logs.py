@@ -38,6 +38,7 @@ def logs_document(files: Sequence[FileResult], summary: LogSummary) -> dict[str,
             "subjects": _top(summary.subjects),
             "thumbprints": _top(summary.thumbprints),
             "notes": list(summary.notes),
+            "sides": dict(summary.sides),
         },
         "groups": [_group(group) for group in summary.groups],
     }
@@ -51,6 +52,7 @@ def _file(item: FileResult) -> dict[str, Any]:
         "skipped": item.skipped,
         "error": item.error,
         "problems": [{"where": p.where, "message": p.message} for p in item.problems],
+        "other": [{"kind": kind, "count": count} for kind, count in item.other],
         "notes": list(item.notes),
     }
 
@@ -86,6 +88,7 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
         markup=False,
     )
     console.print(_files_table(files))
+    _print_set_aside(console, files)
     if summary.events == 0:
         console.print("No client-certificate events found.")
         return
@@ -93,6 +96,12 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
         console.print(f"Time range: {_short(summary.first)} to {_short(summary.last)} UTC")
     if summary.groups:
         console.print(_groups_table(summary.groups))
+    if any(side == "upstream" for side, _ in summary.sides):
+        counts = ", ".join(f"{count:,} {side}" for side, count in summary.sides)
+        console.print(
+            f"Sides: {counts} (upstream: this server was the client of a backend; its own "
+            "certificate, not a client's, and its client IPs are not counted)"
+        )
     if summary.histogram:
         console.print(_histogram(summary))
     for title, column, pairs in (
@@ -104,6 +113,21 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
             console.print(_top_table(title, column, pairs))
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
+
+
+def _print_set_aside(console: Console, files: Sequence[FileResult]) -> None:
+    """What each file held besides client-certificate events, and what was skipped, why."""
+    for item in files:
+        for kind, count in item.other[:8]:
+            console.print(
+                f"{escape(item.path)}: {count:,} {escape(kind)} (not client-certificate events)"
+            )
+        for problem in item.problems[:3]:
+            console.print(f"{escape(item.path)}: skipped {escape(str(problem))}")
+        if item.skipped > 3:
+            console.print(f"{escape(item.path)}: {item.skipped:,} record(s) skipped in all")
+        for note in item.notes:
+            console.print(f"[dim]{escape(item.path)}: {escape(note)}[/]")
 
 
 def _files_table(files: Sequence[FileResult]) -> Table:

@@ -34,6 +34,7 @@ def machine_document(loaded: LoadedMachine) -> dict[str, Any]:
         "path": loaded.path,
         "format": loaded.format,
         "collected": dict(loaded.collected) or None,
+        "os_version": _os_version(machine),
         "schannel": _schannel(machine.schannel),
         "bindings_source": machine.bindings_source,
         "bindings": [_binding(b) for b in machine.bindings],
@@ -226,6 +227,13 @@ def _mapping(m: IisCertificateMapping) -> dict[str, Any]:
 # -- text -----------------------------------------------------------------------------------------
 
 
+def _os_version(machine: Machine) -> dict[str, Any] | None:
+    version = machine.os_version
+    if version.value is None:
+        return None
+    return {"name": version.value.name, "label": version.value.label, "source": version.source}
+
+
 def _src(setting: Setting[Any]) -> str:
     return setting.source or "default"
 
@@ -249,6 +257,13 @@ def print_machine(console: Console, loaded: LoadedMachine) -> None:
             f"{info.get('collected_at', '?')}",
             markup=False,
         )
+    version = machine.os_version
+    console.print(
+        f"Windows version: {version.value.label} ({version.source})"
+        if version.value is not None
+        else "Windows version: unknown (give settings.toml [machine] os_version)",
+        markup=False,
+    )
     console.print(_schannel_table(machine.schannel))
     for problem in machine.schannel.problems:
         where = escape(problem.source or "")

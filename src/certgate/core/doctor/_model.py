@@ -231,6 +231,9 @@ class Claim:
     # certgate check codes (``certgate:<code>``) a sample client's verdict shows when this
     # cause is what rejects it: that verdict corroborates the claim.
     verdict_codes: frozenset[str] = frozenset()
+    # How sure the rule itself is that this machine state produces the failure: a link that is
+    # this project's reading ([inferred]) or unverified ([unconfirmed]) is never "high".
+    rule_confidence: Confidence = Confidence.CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,7 @@ class Symptom:
     last: Occurrence
     sources: tuple[str, ...]
     meaning: str | None = None
+    likely: tuple[str, ...] = ()  # the knowledge base's likely causes, most likely first
 
     @property
     def key(self) -> str:
@@ -284,6 +288,7 @@ class Cause:
     references: tuple[str, ...] = ()
     explanation: str = ""
     key: str = ""
+    basis: tuple[str, ...] = ()  # why this confidence, one reason per line (docs/confidence.md)
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,20 @@ class Diagnosis:
     errors: tuple[str, ...] = ()  # rules that failed: said, never turned into a cause
     timeline: LogSummary | None = None
     machine: Machine = field(default_factory=Machine)
+    unread: tuple[str, ...] = ()  # inputs that could not be read: "path: why"
+    set_aside: tuple[str, ...] = ()  # log records read but not client-certificate evidence
 
     @property
     def top(self) -> Cause | None:
         return self.causes[0] if self.causes else None
+
+    @property
+    def verdict(self) -> str:
+        """``causes-found``, ``symptoms-unexplained`` (the logs show failures no cause
+        explains), ``incomplete`` (nothing found, but some evidence could not be read) or
+        ``no-cause-found``."""
+        if self.causes:
+            return "causes-found"
+        if self.unexplained:
+            return "symptoms-unexplained"
+        return "incomplete" if self.unread else "no-cause-found"

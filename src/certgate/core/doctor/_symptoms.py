@@ -13,15 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from certgate.core.doctor._model import ObservedClient, Symptom
-from certgate.core.events import LogEvent, code_name
+from certgate.core.events import UPSTREAM, LogEvent, code_name
 from certgate.core.logsummary import Describe, LogSummary, Occurrence, SummaryBuilder
 
-__all__ = ["Locate", "SymptomBuilder"]
+__all__ = ["Likely", "Locate", "SymptomBuilder"]
 
 # Turns an event location (``file@offset``) into what a reader opens (``file:line``); the
 # adapter that reads the files provides it.
 Locate = Callable[[str], str]
+# A symptom's codes -> the knowledge base's likely causes, most likely first.
+Likely = Callable[[tuple[str, ...]], tuple[str, ...]]
 
+_IIS_FORMATS = frozenset({"iis-w3c", "iis-pasted", "freb"})
 _MAX_OBSERVED = 200
 _MAX_SOURCES = 20
 
@@ -63,8 +66,12 @@ class SymptomBuilder:
         self._groups: dict[tuple[str, ...], _Group] = {}
         self._observed: Counter[tuple[str | None, str | None, str | None]] = Counter()
         self._observed_at: dict[tuple[str | None, str | None, str | None], str] = {}
+        self._set_aside: Counter[str] = Counter()
 
     def add(self, event: LogEvent) -> None:
+        if not event.about_client_certificate:
+            self._set_aside[_aside(event)] += 1
+            return
         self.summary.add(event)
         if not event.codes:
             return
@@ -81,7 +88,13 @@ class SymptomBuilder:
             self._observed[key] += 1
             self._observed_at.setdefault(key, event.location)
 
-    def symptoms(self, describe: Describe | None = None) -> tuple[Symptom, ...]:
+    def set_aside(self) -> tuple[str, ...]:
+        """Events read but not evidence about a client certificate this server judged."""
+        return tuple(f"{count:,} {kind}" for kind, count in self._set_aside.most_common())
+
+    def symptoms(
+        self, describe: Describe | None = None, likely: Likely | None = None
+    ) -> tuple[Symptom, ...]:
         out = []
         for codes, group in self._groups.items():
             assert group.first is not None and group.last is not None
@@ -95,6 +108,7 @@ class SymptomBuilder:
                     self._located(group.last),
                     tuple(group.sources),
                     meaning,
+                    likely(codes) if likely else (),
                 )
             )
         return tuple(sorted(out, key=_order))
@@ -118,13 +132,20 @@ def _order(symptom: Symptom) -> tuple[int, str, tuple[str, ...]]:
     return (-symptom.count, first, symptom.codes)
 
 
+def _aside(event: LogEvent) -> str:
+    if event.side == UPSTREAM:
+        return f"{event.format} failure(s) towards an upstream (this server's own certificate)"
+    return f"{event.format} event(s) about {event.purpose} certificates (not client authentication)"
+
+
 def label(event: LogEvent) -> str:
     """How a support engineer names the symptom: the code with the number the log printed."""
     primary = code_name(event.codes[0]) if event.codes else event.format
-    if event.format == "iis-w3c" and event.status is not None:
+    if event.format in _IIS_FORMATS and event.status is not None:
         status = f"{event.status}.{event.substatus}" if event.substatus is not None else ""
         win32 = f" / {event.win32_status}" if event.win32_status else ""
-        return f"IIS {status or event.status}{win32}"
+        named = [code_name(c) for c in event.codes if c.startswith("hresult:")]
+        return f"IIS {status or event.status}{win32}" + (f" ({named[0]})" if named else "")
     if event.native_error:
         return f"{primary} {event.native_error}"
     others = [code_name(code) for code in event.codes[1:]]

@@ -60,6 +60,7 @@ _REVOKED = _Problem(
         {
             "iis:403.13",
             "hresult:CRYPT_E_REVOKED",
+            "hresult:CERT_E_REVOKED",  # which one HTTP.sys reports is undocumented: both
             "cert-trust:CERT_TRUST_IS_REVOKED",
             "certgate:revoked",
             "tls-alert:44",
@@ -132,7 +133,8 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
         tuple(evidence),
         problem.logged | problem.also,
         (fix,),
-        Strength.PROVEN,
+        # a sample client certificate proves it; logged rejections alone only make it likely
+        Strength.PROVEN if clients else Strength.LIKELY,
         verdict_codes=frozenset({f"certgate:{problem.check}"}),
     )
     yield Hit(summary, detail=hit_claim)
@@ -179,14 +181,17 @@ def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
 
 # -- revocation checking with an unreachable CRL / OCSP responder ---------------------------
 
+# Only what says "offline": CRYPT_E_NO_REVOCATION_CHECK (the certificate has no revocation
+# information, or the check was not possible) and REVOCATION_STATUS_UNKNOWN alone are not.
 _OFFLINE = frozenset(
     {
         "hresult:CRYPT_E_REVOCATION_OFFLINE",
-        "hresult:CRYPT_E_NO_REVOCATION_CHECK",
         "cert-trust:CERT_TRUST_IS_OFFLINE_REVOCATION",
-        "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN",
         "certgate:revocation-unknown",
     }
+)
+_UNKNOWN_REVOCATION = frozenset(
+    {"hresult:CRYPT_E_NO_REVOCATION_CHECK", "cert-trust:CERT_TRUST_REVOCATION_STATUS_UNKNOWN"}
 )
 
 
@@ -263,9 +268,11 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         "Revocation is checked, but the CRL or OCSP responder cannot be reached",
         summary,
         evidence,
-        _OFFLINE | _TRACES | {"iis:403.16", "iis:403.13"},
+        _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
         fixes,
-        Strength.PROVEN,
+        # the binding checks revocation: a fact; that the CRL is unreachable from the server is
+        # what the symptoms say, never what the exported configuration proves
+        Strength.LIKELY if logged else Strength.POSSIBLE,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
     yield Hit(summary, detail=claim)

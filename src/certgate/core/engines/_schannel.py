@@ -6,6 +6,7 @@ caller-specified store of modes 1/2, and the mode-0/1 issuer-list rule."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from certgate.core.checks import Check, CheckKind, CheckStatus
 from certgate.core.codes import CheckCode
@@ -14,9 +15,11 @@ from certgate.core.issuers import ISSUER_LIST_LIMIT, IssuerList
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine, Store
+from certgate.core.winver import WindowsVersion
 
 __all__ = [
     "LIST_RULE",
+    "ListUse",
     "client_can_select",
     "effective_list",
     "exclusive_store",
@@ -29,11 +32,27 @@ __all__ = [
 LIST_RULE = Caveat(
     Confidence.INFERRED,
     "'issued by a certificate in the trusted issuers list' is read as 'the validated chain "
-    "contains a certificate from that list' (docs/windows-model.md#mixed-root)",
+    "contains a certificate from that list' (docs/windows-model.md#list-rule)",
 )
 
 
-def effective_list(issuers: IssuerList) -> tuple[tuple[Certificate, ...], list[Caveat]]:
+@dataclass(frozen=True)
+class ListUse:
+    """How Schannel uses the trusted-issuer list on this machine.
+
+    ``sent`` is what goes on the wire (cut at 16 KB); ``trusted`` what the mode-0/1 check
+    compares the chain with: the cut list on Windows Server 2012 / Windows 8 (KB 2880390),
+    the whole list on later versions. ``if_2012`` is the cut list when the version is unknown
+    and the cut matters, so the verdict can say what 2012 would do.
+    """
+
+    sent: tuple[Certificate, ...]
+    trusted: tuple[Certificate, ...]
+    if_2012: tuple[Certificate, ...] | None
+    caveats: tuple[Caveat, ...]
+
+
+def effective_list(issuers: IssuerList, version: WindowsVersion | None = None) -> ListUse:
     caveats = [
         Caveat(
             Confidence.CONFIRMED,
@@ -50,22 +69,50 @@ def effective_list(issuers: IssuerList) -> tuple[tuple[Certificate, ...], list[C
             )
         )
     kept, truncated = fit_issuer_list(issuers.certificates)
-    if truncated:
-        caveats.append(
-            Caveat(
-                Confidence.SECONDARY,
-                f"the list is {issuers.size:,} bytes, over Schannel's 16 KB cap: truncated to "
-                f"the first {len(kept)} certificate(s), event 36885 (KB 933430); on 2012 client "
-                "authentication then fails whatever SendTrustedIssuerList says (KB 2880390)",
-            )
+    if not truncated:
+        return ListUse(kept, kept, None, tuple(caveats))
+    caveats.append(
+        Caveat(
+            Confidence.SECONDARY,
+            f"the list is {issuers.size:,} bytes, over Schannel's 16 KB cap: the list sent is "
+            f"cut to the first {len(kept)} certificate(s), event 36885 (KB 933430)",
         )
+    )
+    caveats.append(
+        Caveat(
+            Confidence.UNCONFIRMED, "the cap counts 2 + DER subject bytes per CA, in store order"
+        )
+    )
+    if version is None:
         caveats.append(
             Caveat(
                 Confidence.UNCONFIRMED,
-                "the cap counts 2 + DER subject bytes per CA, in store order",
+                "the Windows version is unknown and the outcome depends on it: on Windows "
+                "Server 2012 / Windows 8 the cut also breaks the trust check whatever "
+                "SendTrustedIssuerList says (KB 2880390); later versions only cut what is sent. "
+                "Give --os-version or settings.toml [machine] os_version "
+                "(docs/windows-model.md#issuer-list-size)",
             )
         )
-    return kept, caveats
+        return ListUse(kept, issuers.certificates, kept, tuple(caveats))
+    if version.has_kb2880390:
+        caveats.append(
+            Caveat(
+                Confidence.SECONDARY,
+                f"{version.label}: a list over 16 KB breaks client-certificate authentication "
+                "whatever SendTrustedIssuerList says (KB 2880390, fixed by its hotfix); certgate "
+                "applies the cut list to the trust check [inferred mechanism]",
+            )
+        )
+        return ListUse(kept, kept, None, tuple(caveats))
+    caveats.append(
+        Caveat(
+            Confidence.SECONDARY,
+            f"{version.label}: only the list sent is cut; the trust-check failure of KB 2880390 "
+            "is documented for Windows Server 2012 / Windows 8 only",
+        )
+    )
+    return ListUse(kept, issuers.certificates, None, tuple(caveats))
 
 
 def fit_issuer_list(certs: Sequence[Certificate]) -> tuple[tuple[Certificate, ...], bool]:

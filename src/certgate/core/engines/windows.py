@@ -15,7 +15,7 @@ Model (docs/windows-model.md, part 1; each rule's confidence travels with the ve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from certgate.core.checks import KNOWN_EXTENSIONS, Check, CheckKind, CheckStatus, Profile
 from certgate.core.codes import CERT_TRUST_ERRORS as ERR
@@ -38,11 +38,13 @@ from certgate.core.engines._schannel import (
     list_keys,
     with_list_rule,
 )
+from certgate.core.iis import AccessSslFlags
 from certgate.core.issuers import IssuerList, trusted_issuer_list
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.names import Name
 from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
+from certgate.core.settings import CERT_CHECK_NO_AIA
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, DISALLOWED, ROOT, Machine
 
 __all__ = ["EMITTED", "NAME", "accepts", "hresult_name_for", "judge"]
@@ -134,10 +136,12 @@ class _Prepared:
     """Everything the engine derives from a machine alone, built once per machine."""
 
     issuers: IssuerList
-    effective: tuple[Certificate, ...]
+    effective: tuple[Certificate, ...]  # the list as sent (cut at 16 KB)
     list_caveats: tuple[Caveat, ...]
     effective_names: frozenset[Name]
-    effective_keys: frozenset[tuple[Name, bytes]]
+    effective_keys: frozenset[tuple[Name, bytes]]  # the list the mode-0/1 check uses
+    trusted: tuple[Certificate, ...]
+    if_2012: tuple[tuple[Certificate, ...], frozenset[tuple[Name, bytes]]] | None
     anchors: CertIndex
     store_caveat: Caveat | None
     pool: CertIndex
@@ -147,14 +151,17 @@ class _Prepared:
 def _prepare(machine: Machine) -> _Prepared:
     mode = machine.schannel.client_auth_trust_mode.value
     issuers = trusted_issuer_list(machine)
-    effective, caveats = effective_list(issuers)
+    use = effective_list(issuers, machine.os_version.value)
+    effective = use.sent
     anchors, store_caveat = _anchors(machine, mode)
     return _Prepared(
         issuers,
         effective,
-        tuple(caveats),
+        use.caveats,
         frozenset(c.subject for c in effective),
-        list_keys(effective),
+        list_keys(use.trusted),
+        use.trusted,
+        (use.if_2012, list_keys(use.if_2012)) if use.if_2012 is not None else None,
         CertIndex(anchors),
         store_caveat,
         CertIndex(_stores_pool(machine)),
@@ -170,21 +177,62 @@ def judge(request: VerifyRequest) -> Verdict:
     caveats = list(prepared.list_caveats)
     # The mode names are Microsoft's; how certgate checks each one is its own reading.
     caveats.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
-    if machine.schannel.send_trusted_issuer_list.value and not client_can_select(
+    selectable = not machine.schannel.send_trusted_issuer_list.value or client_can_select(
         request, effective, prepared.effective_names
-    ):
-        return _not_selectable(request, issuers, effective, caveats)
+    )
     if prepared.store_caveat is not None:
         caveats.append(prepared.store_caveat)
     pool: list[PoolPart] = [*request.chain, prepared.pool]
     paths, exhausted = judge_all(
         request, pool, prepared.anchors, _profile(request), prepared.disallowed
     )
+    judged = paths
     if mode in (0, 1):
-        paths = [with_list_rule(p, effective, prepared.effective_keys) for p in paths]
-        paths.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
+        judged = _list_rule(paths, prepared.trusted, prepared.effective_keys)
         caveats.append(LIST_RULE)
-    return _verdict(request, paths, exhausted, issuers, caveats)
+    verdict = _verdict(request, judged, exhausted, issuers, caveats)
+    if mode in (0, 1) and prepared.if_2012 is not None:
+        verdict = _on_2012(request, verdict, paths, exhausted, issuers, prepared.if_2012)
+    verdict = _undocumented(request, verdict, judged, mode)
+    if not selectable:
+        kept = list(prepared.list_caveats)
+        kept.append(Caveat(Confidence.INFERRED, _MODE_RULE.get(mode, _MODE_RULE[0])))
+        return _not_selectable(request, issuers, effective, kept, verdict)
+    return verdict
+
+
+def _list_rule(
+    paths: list[JudgedPath],
+    listed: tuple[Certificate, ...],
+    keys: frozenset[tuple[Name, bytes]],
+) -> list[JudgedPath]:
+    judged = [with_list_rule(p, listed, keys) for p in paths]
+    judged.sort(key=lambda p: (not p.valid, p.end is not PathEnd.ANCHORED, len(p.failures)))
+    return judged
+
+
+def _on_2012(
+    request: VerifyRequest,
+    verdict: Verdict,
+    paths: list[JudgedPath],
+    exhausted: bool,
+    issuers: IssuerList,
+    if_2012: tuple[tuple[Certificate, ...], frozenset[tuple[Name, bytes]]],
+) -> Verdict:
+    """The version is unknown and the list is over 16 KB: say what Server 2012 would do."""
+    other = _verdict(request, _list_rule(paths, *if_2012), exhausted, issuers, [])
+    if other.accepted == verdict.accepted and other.code == verdict.code:
+        return verdict
+    text = (
+        f"depends on the Windows version: on Windows Server 2012 / Windows 8 (KB 2880390) "
+        f"this would be {other.code} ({other.windows.iis_status if other.windows else ''}), "
+        f"on later versions {verdict.code}"
+    )
+    return replace(
+        verdict,
+        message=f"{verdict.message} [{text}]",
+        caveats=(*verdict.caveats, Caveat(Confidence.UNCONFIRMED, text)),
+    )
 
 
 def accepts(request: VerifyRequest) -> bool:
@@ -202,6 +250,7 @@ def _profile(request: VerifyRequest) -> Profile:
         leaf_ca_fatal=False,
         check_usage=binding.checks_usage,
         known_extensions=WINDOWS_EXTENSIONS,
+        strict_profile=False,
         revocation=_revocation_policy(request),
         stale_crl_proves_revocation=False,
         unusable_crl_fatal=True,
@@ -225,17 +274,32 @@ def _not_selectable(
     issuers: IssuerList,
     sent: tuple[Certificate, ...],
     caveats: list[Caveat],
+    sent_anyway: Verdict,
 ) -> Verdict:
+    """403.7: a Windows client offers no certificate
+    (docs/windows-model.md#send-trusted-issuer-list). ``sent_anyway`` is the verdict for a
+    client that ignores the list and sends it."""
     names = "; ".join(str(c.subject) for c in sent[:3]) + ("; ..." if len(sent) > 3 else "")
     message = (
         f"SendTrustedIssuerList=1 sends {len(sent)} CA name(s) ({names}); none is in the "
-        "client's chain, so the client cannot select this certificate and sends none: 403.7"
+        "client's chain, so a Windows client (browser, .NET) cannot select this certificate "
+        "and sends none: 403.7 where the path requires a certificate"
     )
     caveats.append(
         Caveat(
             Confidence.SECONDARY,
-            "clients offer only certificates chaining to a CA in the sent list (KB 2802568 "
-            "scenario 2; Windows/IE client behaviour)",
+            "clients that pick certificates by the sent list (browsers on Windows, .NET, "
+            "PowerShell) offer only certificates chaining to a CA in it (KB 2802568 scenario 2)",
+        )
+    )
+    caveats.append(_requirement_caveat(request.machine))
+    anyway = sent_anyway.windows.iis_status if sent_anyway.windows else ""
+    caveats.append(
+        Caveat(
+            Confidence.INFERRED,
+            "clients that ignore the issuer list (curl, OpenSSL, Java with an explicit key) "
+            f"send the certificate anyway: then {sent_anyway.code} ({anyway}): "
+            f"{sent_anyway.message}",
         )
     )
     check = Check(
@@ -263,6 +327,90 @@ def _not_selectable(
         (),
         tuple(caveats),
         windows=detail,
+    )
+
+
+_REVOKED_EITHER = Caveat(
+    Confidence.UNCONFIRMED,
+    "which HRESULT HTTP.sys reports for a revoked client certificate is undocumented: "
+    "CRYPT_E_REVOKED (0x80092010, the chain policy's; logged 2148081680) or CERT_E_REVOKED "
+    "(0x800B010C, listed for CertFlags; logged 2148204812); both mean 403.13 and certgate "
+    "reads both (docs/windows-model.md#revocation)",
+)
+
+
+def _undocumented(
+    request: VerifyRequest, verdict: Verdict, paths: list[JudgedPath], mode: int
+) -> Verdict:
+    """What the verdict must add where Microsoft does not document the outcome."""
+    extra: list[Caveat] = []
+    if verdict.code == "CRYPT_E_REVOKED":
+        extra.append(_REVOKED_EITHER)
+    best = paths[0] if paths else None
+    if (
+        verdict.code == "CERT_E_CHAINING"
+        and best is not None
+        and best.end is PathEnd.MISSING_ISSUER
+    ):
+        extra.append(_aia(request, best, mode))
+    if not extra:
+        return verdict
+    return replace(verdict, caveats=(*verdict.caveats, *extra))
+
+
+def _aia(request: VerifyRequest, path: JudgedPath, mode: int) -> Caveat:
+    """A missing issuer: would Windows fetch it (AIA caIssuers), and what then
+    (docs/windows-model.md#aia)."""
+    top = path.certificates[-1]
+    urls = top.ca_issuers_urls
+    no_aia = bool(request.machine.binding.cert_check_mode.value & CERT_CHECK_NO_AIA)
+    if not urls:
+        return Caveat(
+            Confidence.SECONDARY,
+            f"{top.label} has no AIA caIssuers URL, so Windows cannot fetch its issuer "
+            f"'{top.issuer}': the chain stays partial unless the client sends it or it is "
+            "installed in the Intermediate (CA) store",
+        )
+    if no_aia:
+        return Caveat(
+            Confidence.SECONDARY,
+            f"{top.label} names its issuer at {urls[0]} (AIA caIssuers), but the binding's "
+            "DefaultSslCertCheckMode has CERT_CHECK_NO_AIA (0x10), so Windows does not fetch it",
+        )
+    others = [c for c in path.failures if c.code is not CheckCode.MISSING_ISSUER]
+    if others:
+        then = (
+            f"the verdict would still be {hresult_name_for(others[0].code)} ({others[0].message})"
+        )
+    else:
+        then = (
+            "the remaining checks pass, so the verdict would be S_OK (200) if the fetched CA "
+            "chains to a root trusted here"
+            + (" and the chain then contains a trusted-issuer-list certificate" if mode < 2 else "")
+        )
+    return Caveat(
+        Confidence.SECONDARY,
+        f"Windows would try to fetch the missing issuer '{top.issuer}' from {urls[0]} (AIA "
+        "caIssuers; the binding does not set CERT_CHECK_NO_AIA 0x10); certgate works offline and "
+        f"judged without it. If the fetch succeeds, {then}",
+    )
+
+
+def _requirement_caveat(machine: Machine) -> Caveat:
+    """403.7 needs SslRequireCert; SslNegotiateCert alone lets the request go on anonymously."""
+    base = (
+        "403.7 needs SslRequireCert; with SslNegotiateCert alone a request without a "
+        "certificate goes on anonymously (IIS <access sslFlags>)"
+    )
+    if machine.iis is None:
+        return Caveat(Confidence.CONFIRMED, f"{base}; the IIS configuration was not given")
+    flags = [loc.access_ssl_flags.value for loc in machine.iis.locations if loc.access_ssl_flags]
+    if any(f & AccessSslFlags.SSL_REQUIRE_CERT for f in flags):
+        return Caveat(Confidence.CONFIRMED, f"{base}; this IIS configuration requires one")
+    return Caveat(
+        Confidence.CONFIRMED,
+        f"{base}; this IIS configuration requires no certificate anywhere, so the request goes "
+        "on anonymously instead of 403.7 (the certificate is simply not used)",
     )
 
 

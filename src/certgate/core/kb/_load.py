@@ -31,6 +31,7 @@ from certgate.core.codes import (
     GateCode,
     hresult_forms,
     kb_id,
+    schannel_alert_error,
 )
 from certgate.core.kb._model import Cause, Confidence, Entry, Reference
 
@@ -63,6 +64,7 @@ class _Bound:
     aliases: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
     group: str = ""
+    related: tuple[str, ...] = ()
 
 
 def load_entries() -> list[Entry]:
@@ -110,7 +112,7 @@ def _entry(family: str, key: str, raw: dict[str, Any], default: Confidence) -> E
         confidence=confidence,
         aliases=_unique(bound.aliases + _optional(raw, "aliases")),
         messages=_unique(bound.messages + _optional(raw, "messages")),
-        related=_optional(raw, "related"),
+        related=_unique(_optional(raw, "related") + bound.related),
         value=bound.value,
         forms=bound.forms,
         group=bound.group,
@@ -165,7 +167,13 @@ def _alert(key: str, raw: dict[str, Any]) -> _Bound:
     constants = [r.upper().replace(" ", "_") for r in reasons if not r.startswith("ssl/tls")]
     aliases = [key.removesuffix("_RESERVED")] if key.endswith("_RESERVED") else []
     aliases += [alias for c in constants for alias in (c, f"SSL_R_{c}")]
-    return _Bound(str(number), key, number, (("alert", str(number)),), tuple(aliases), reasons)
+    forms: tuple[tuple[str, str], ...] = (("alert", str(number)),)
+    related: tuple[str, ...] = ()
+    windows = schannel_alert_error(number)
+    if windows is not None:  # how a Windows peer reports receiving it [confirmed]
+        forms += (("Windows receiver", f"{windows} (0x{HRESULTS[windows]:08X})"),)
+        related = (kb_id("hresult", windows),)
+    return _Bound(str(number), key, number, forms, tuple(aliases), reasons, related=related)
 
 
 def _trust_bit(key: str, raw: dict[str, Any]) -> _Bound:

@@ -74,14 +74,19 @@ def _verify_code(index: Index, found: Found, entry: Entry, m: re.Match[str], why
 
 
 _ALERT = re.compile(
-    r"\balert(?:\s+(?:number|code|description|no\.?))*(?:\s+is)?\s*[:=#(]?\s*(\d{1,3})\b", _I
+    r"\balert(?:\s+(?:number|code|description|no\.?))*(?:\s+is)?\s*[:=#(]?\s*(\d{1,3})\b"
+    # Schannel 36888 (sent): "The TLS protocol defined fatal error code is 40." and, on older
+    # builds, "The following fatal alert was generated: 40." -- read as 36887's alert code is
+    r"|\bfatal error code is\s*(\d{1,3})\b|\bfatal alert was generated:\s*(\d{1,3})\b",
+    _I,
 )
 
 
 def alerts(index: Index, found: Found) -> None:
     for m in _ALERT.finditer(found.query):
-        for entry in index.number("tls-alert", int(m.group(1))):
-            why = f"TLS alert number {m.group(1)} ({entry.name})"
+        number = next(g for g in m.groups() if g is not None)
+        for entry in index.number("tls-alert", int(number)):
+            why = f"TLS alert number {number} ({entry.name})"
             found.add(entry, MatchKind.ALERT, m.group(0), why, 95)
             found.consume(m)
 

@@ -55,42 +55,93 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate in LocalMachine\\Root that another CA issued (typically an intermediate).
 
     On Windows Server 2012 and later, a Root store that mixes self-signed and non-self-signed
-    certificates shrinks the trusted-issuer list to the non-self-signed ones; under the default
-    ClientAuthTrustMode=0 Schannel then rejects every normally chained client certificate:
-    IIS 403.16 with sc-win32-status 2148204809 (0x800B0109, CERT_E_UNTRUSTEDROOT), WCF
-    "native error code 0x109". Decided cryptographically: the certificate's subject differs
-    from its issuer.
+    certificates shrinks the trusted-issuer list to the non-self-signed ones when Root is the
+    list's source (no CTL store with certificates, ClientAuthIssuer empty). Under
+    ClientAuthTrustMode 0 or 1 Schannel then rejects every client certificate whose chain does
+    not run through one of them: IIS 403.16 with sc-win32-status 2148204809 (0x800B0109,
+    CERT_E_UNTRUSTEDROOT), WCF "native error code 0x109". Otherwise (the list comes from
+    another store, or mode 2) it rejects nothing today: a warning that says what it affects.
+    Decided cryptographically: the certificate's subject differs from its issuer.
     """
     root = ctx.machine.store(ROOT)
+    effect, severity = misplaced_effect(ctx)
     for cert in root:
         if cert.self_signed is SelfSigned.NO:
             yield Hit(
                 f"'{cert.subject}' is issued by '{cert.issuer}', so it is not self-signed; "
-                "with ClientAuthTrustMode=0 (the default) every client certificate is "
-                "rejected (403.16, 0x800B0109)",
+                + effect,
                 cert,
                 ROOT,
+                severity=severity,
             )
+
+
+def misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
+    """What a non-self-signed certificate in Root does on this machine, and how bad it is
+    (docs/windows-model.md#mixed-root)."""
+    setting = ctx.machine.schannel.client_auth_trust_mode
+    mode = setting.value
+    shown = f"ClientAuthTrustMode={mode}" + (" (the default)" if setting.is_default else "")
+    source = ctx.issuer_list.source
+    if mode in (0, 1) and source == ROOT:
+        return (
+            f"with {shown} and Root as the trusted-issuer list's source (no CTL store with "
+            "certificates, ClientAuthIssuer empty), the list shrinks to the non-self-signed "
+            "certificates and every client certificate whose chain does not run through one "
+            "of them is rejected (403.16, 0x800B0109)",
+            Severity.ERROR,
+        )
+    if mode in (0, 1):
+        return (
+            f"with {shown} the trusted-issuer list comes from {source}, so it rejects no client "
+            "certificate today; it would (403.16, 0x800B0109) if that store were emptied or "
+            "unbound, and it stays in Root where Microsoft says it does not belong (KB 942061)",
+            Severity.WARNING,
+        )
+    return (
+        f"with {shown} (Exclusive CA Trust) the issuer-list check does not apply, so it rejects "
+        "no client certificate; where Root serves as the trusted store, chains may end at this "
+        "CA; it would reject every other client certificate (403.16, 0x800B0109) if the mode "
+        "went back to 0",
+        Severity.WARNING,
+    )
+
+
+SELF_SIGNATURE_FIX = (
+    "Replace it with the genuine root certificate from its CA (compare thumbprints with the CA's "
+    "published root), and delete this copy from LocalMachine\\Root; back up Root first."
+)
+SELF_SIGNATURE_KNOWN = (
+    "Windows cannot build a trusted chain through it (its signature does not verify: "
+    "CERT_TRUST_IS_NOT_SIGNATURE_VALID), so certificates issued under it fail"
+)
+SELF_SIGNATURE_UNKNOWN = (
+    "whether Schannel counts it as a non-self-signed certificate when it builds the "
+    "trusted-issuer list from Root is not known: KB 2802568 decides by Issued To != Issued By, "
+    "and this certificate's names are equal"
+)
 
 
 @rule(
     "root::self-signature-invalid",
-    severity=Severity.ERROR,
-    title="Root names itself as issuer but its signature does not verify",
-    references=(KB2802568, "docs/windows-model.md#mixed-root"),
-    fix="Replace it with the genuine root certificate from its CA; remove this copy.",
+    severity=Severity.WARNING,
+    title="Self-signature does not verify: a root that names itself as issuer",
+    references=(KB2802568, "docs/windows-model.md#mixed-root", "docs/confidence.md"),
+    fix=SELF_SIGNATURE_FIX,
 )
 def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate whose subject equals its issuer but whose own key does not verify its
-    signature: it is not really self-signed. A name comparison (the KB's PowerShell check)
-    misses it; Windows decides self-signedness by signature, so it is expected to count as a
-    non-self-signed certificate in Root [inferred], with the same effect as root::not-self-signed.
+    signature (Windows Update root lists have carried one such root). Known: Windows cannot
+    build a trusted chain through it. Not known: whether Schannel treats it as a
+    non-self-signed certificate in Root for the trusted-issuer list (KB 2802568 decides by
+    names, which are equal here), so certgate does not report it as root::not-self-signed.
     """
     for cert in ctx.machine.store(ROOT):
         if cert.self_signed is SelfSigned.NAMES_ONLY:
             yield Hit(
-                f"'{cert.subject}' names itself as issuer, but its own key does not verify "
-                "its signature: it is not self-signed, whatever its names say [inferred effect]",
+                f"'{cert.subject}' names itself as issuer, but its own key does not verify its "
+                f"signature. Known: {SELF_SIGNATURE_KNOWN}. Not known [unconfirmed]: "
+                f"{SELF_SIGNATURE_UNKNOWN}",
                 cert,
                 ROOT,
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from certgate.core.listing import ListedCertificate
 from certgate.core.rules._registry import Hit, Severity
-from certgate.core.rules.audit import AUDIT_RULES, AuditContext
+from certgate.core.rules.audit import AUDIT_RULES, AuditContext, misplaced_effect
 from certgate.core.stores import DISALLOWED, ROOT
 
 __all__: list[str] = []
@@ -46,16 +46,17 @@ def listed_root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     differs from its Issuer. That is the KB 942061 test; it cannot see a certificate that names
     itself but was signed by another key, which only an export can show.
     """
+    effect, severity = misplaced_effect(ctx)
     for listed in _listed_only(ctx, ROOT):
         if listed.names_self_issued is not False:
             continue
         certutil = tuple(f"certutil: {s}" for s in listed.certutil_says if "root" in s.lower())
         yield Hit(
-            f"'{listed.subject}' is issued by '{listed.issuer}', so it is not self-signed; with "
-            "ClientAuthTrustMode=0 (the default) every client certificate is rejected "
-            "(403.16, 0x800B0109)",
+            f"'{listed.subject}' is issued by '{listed.issuer}', so it is not self-signed; "
+            + effect,
             store=ROOT,
             listed=listed,
+            severity=severity,
             evidence=(BY_NAMES, _where(listed), *certutil),
         )
 

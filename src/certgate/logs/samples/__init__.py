@@ -36,7 +36,12 @@ from certgate.logs.samples.wcf import (
     trace_identifier,
 )
 from certgate.logs.samples.web import apache_error_line, nginx_error_line
-from certgate.logs.samples.windows import capi2_chain_event, schannel_event, windows_event
+from certgate.logs.samples.windows import (
+    capi2_chain_event,
+    capi2_policy_event,
+    schannel_event,
+    windows_event,
+)
 
 __all__ = [
     "CAPI2_CHANNEL",
@@ -44,6 +49,7 @@ __all__ = [
     "SCHANNEL_GUID",
     "apache_error_line",
     "capi2_chain_event",
+    "capi2_policy_event",
     "evtx_file",
     "httperr_log",
     "iis_client_cert_failures",
