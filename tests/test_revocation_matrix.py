@@ -228,7 +228,7 @@ def test_live_gate_denies_without_crl_and_with_a_stale_one(world: World, tmp_pat
 
 
 def test_policy_an_engine_cannot_honour_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(CertgateError, match="partial_chain"):
-        parse_policy({"trust": {"engine": "windows", "partial_chain": True}}, base=tmp_path)
-    for engine in ("openssl", "rfc5280"):
-        parse_policy({"trust": {"engine": engine, "partial_chain": True}}, base=tmp_path)
+    for engine in ("windows", "rfc5280"):
+        with pytest.raises(CertgateError, match="partial_chain"):
+            parse_policy({"trust": {"engine": engine, "partial_chain": True}}, base=tmp_path)
+    parse_policy({"trust": {"engine": "openssl", "partial_chain": True}}, base=tmp_path)
