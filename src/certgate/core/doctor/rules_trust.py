@@ -55,11 +55,12 @@ rule = DIAGNOSIS_RULES.rule
 def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
     Schannel's trusted-issuer list to those non-self-signed certificates (when the list comes
-    from Root: no CTL store bound, ClientAuthIssuer empty). Under ClientAuthTrustMode 0 or 1 a
-    client chain must contain a certificate from that list, so every normally chained client
-    certificate is rejected: IIS 403.16 / 2148204809 (0x800B0109), WCF native error 0x109; with
-    SendTrustedIssuerList=1 the client cannot even select a certificate (403.7). Built on the
-    audit's root::not-self-signed findings (Issued To != Issued By, as the KB defines it).
+    from Root: no CTL store with certificates, ClientAuthIssuer empty). Under ClientAuthTrustMode
+    0 or 1 a client chain must contain a certificate from that list, so every client certificate
+    whose chain does not run through one of them is rejected: IIS 403.16 / 2148204809
+    (0x800B0109), WCF native error 0x109; with SendTrustedIssuerList=1 the client cannot even
+    select a certificate (403.7). Built on the audit's root::not-self-signed findings (Issued
+    To != Issued By, as the KB defines it).
     """
     machine = ctx.machine
     mode = machine.schannel.client_auth_trust_mode.value
