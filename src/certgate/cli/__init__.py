@@ -74,6 +74,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "after a request: renegotiation, TLS 1.3 post-handshake), which CA names it sends, what "
         "it does without one, and whether a given certificate would be offered and accepted.",
     ),
+    "authz": (
+        "certgate.cli.authz",
+        "Answer a TLS-terminating proxy's auth sub-requests (nginx auth_request, Caddy "
+        "forward_auth, Traefik forwardAuth, Envoy ext_authz, HAProxy): 200 with the client's "
+        "identity headers, or the IIS-style denial (403.7, 403.16, ...) with its reason.",
+    ),
     "serve": (
         "certgate.cli.serve",
         "Authenticate clients by certificate in front of a service: any client certificate is "
