@@ -17,12 +17,13 @@ SOURCE = re.compile(
 )
 
 
-def _rows() -> list[tuple[str, list[str]]]:
-    rows = []
+def _rows() -> list[tuple[str, list[tuple[str, str]]]]:
+    rows: list[tuple[str, list[tuple[str, str]]]] = []
     for line in TABLE.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0].isdigit():
-            rows.append((cells[0], re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", cells[4])))
+            tests = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", cells[4])
+            rows.append((cells[0], [(str(f), str(n)) for f, n in tests]))
     return rows
 
 
