@@ -134,3 +134,24 @@ def test_forwarded_headers_trust_only_a_trusted_proxy() -> None:
     }
     assert trusted["X-Forwarded-For"] == "203.0.113.9, 10.0.0.1"
     assert trusted["X-Real-IP"] == "203.0.113.9"
+
+
+def test_authz_judges_the_canonical_path() -> None:
+    from datetime import UTC, datetime
+
+    from certgate.core.gate.authz import HeaderFormat, answer
+    from certgate.core.gate.judge import Judge
+    from certgate.core.gate.policy import ClientCert, Location, Policy
+
+    locations = (Location("/", ClientCert.REQUIRE), Location("/public", ClientCert.IGNORE))
+    judge = Judge(Policy(engine="rfc5280", locations=locations))
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+
+    def status(uri: str) -> tuple[int, str]:
+        result = answer(judge, HeaderFormat.NGINX, {"x-original-uri": uri}, "/_authz", at)
+        return result.status, result.decision.code if result.decision else ""
+
+    assert status("/public/x")[0] == 200
+    assert status("/public/..%5corders") == (403, "no-certificate")  # IIS reads /orders
+    assert status("/public/..;/orders") == (403, "ambiguous-path")  # Tomcat reads /orders
+    assert status("/public/..%252forders") == (403, "ambiguous-path")

@@ -31,6 +31,7 @@ from certgate.core.gate.answers import denial_body, denial_headers, identity_hea
 from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
+from certgate.core.gate.request import Refused, canonical_target
 
 __all__ = ["AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
 
@@ -119,7 +120,14 @@ def answer(
     except ValueError as exc:
         decision = _malformed(str(exc))
     else:
-        decision = judge.decide(judged_path(headers, request_path, prefix), chain, at)
+        # the path is judged in its one canonical form (core.gate.request), as the gate judges
+        # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
+        path = judged_path(headers, request_path, prefix)
+        target = canonical_target(path.encode("utf-8", "surrogatepass"))
+        if isinstance(target, Refused):
+            decision = _ambiguous(target.reason)
+        else:
+            decision = judge.decide(target.judged, chain, at)
     common = (("Certgate-Policy-Generation", str(generation)), ("Cache-Control", "no-store"))
     if decision.allowed:
         allowed = (("Certgate-Status", decision.iis_status), *identity_headers(decision))
@@ -129,6 +137,12 @@ def answer(
     )
     denied = (*denial_headers(decision), ("Content-Type", content_type))
     return AuthzAnswer(decision.status, (*denied, *common), body, decision)
+
+
+def _ambiguous(problem: str) -> Decision:
+    """403, not 400: proxies pass only 401/403 from an auth request on to the client."""
+    reason = f"the original request's path is ambiguous: {problem}"
+    return deny("403", "ambiguous-path", "iis:httperr-BadRequest", reason, "E_ACCESSDENIED")
 
 
 def _malformed(problem: str) -> Decision:
