@@ -61,6 +61,7 @@ from certgate.formats._text import decode_text
 from certgate.formats.iisconfig import merge_iis, parse_iis_config
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
+from certgate.formats.netsh_command import valid_endpoint
 from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
@@ -386,6 +387,9 @@ def apply_settings(text: str, name: str, machine: Machine) -> Machine:
     unknown = set(document) - {"machine", "schannel", "binding"}
     if unknown:
         raise InputError(name, f"unknown section(s): {', '.join(sorted(unknown))}")
+    for section in ("machine", "schannel", "binding"):
+        if not isinstance(document.get(section, {}), dict):
+            raise InputError(name, f"{section} must be a [{section}] table, not a value")
     schannel = _schannel(document.get("schannel", {}), name, machine.schannel)
     binding = _binding(document.get("binding", {}), name, machine.binding)
     bindings = (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
@@ -409,7 +413,7 @@ def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> Schan
     settings = base
     if "client_auth_trust_mode" in table:
         mode = table["client_auth_trust_mode"]
-        if mode not in (0, 1, 2) or isinstance(mode, bool):
+        if not isinstance(mode, int) or isinstance(mode, bool) or mode not in (0, 1, 2):
             raise InputError(name, f"client_auth_trust_mode must be 0, 1 or 2, not {mode!r}")
         settings = settings.with_trust_mode(mode, f"{name} [schannel]")
     if "send_trusted_issuer_list" in table:
@@ -424,7 +428,12 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
     source = f"{name} [binding]"
     binding = replace(base, source=source) if table else base
     if "endpoint" in table:
-        binding = replace(binding, endpoint=str(table["endpoint"]))
+        endpoint = table["endpoint"]
+        if not isinstance(endpoint, str) or not valid_endpoint(endpoint):
+            raise InputError(
+                name, f"endpoint must be IP:port, host:port or a port, not {endpoint!r}"
+            )
+        binding = replace(binding, endpoint=endpoint)
     if "ctl_store_name" in table:
         try:
             ctl = canonical_store_name(str(table["ctl_store_name"]))
@@ -433,8 +442,10 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
         binding = replace(binding, ctl_store_name=Setting(ctl, source))
     if "cert_check_mode" in table:
         mode = table["cert_check_mode"]
-        if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:
-            raise InputError(name, f"cert_check_mode must be a non-negative integer, not {mode!r}")
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0xFFFFFFFF:
+            raise InputError(
+                name, f"cert_check_mode must be a 32-bit unsigned integer, not {mode!r}"
+            )
         binding = replace(binding, cert_check_mode=Setting(mode, source))
     if "negotiate_client_cert" in table:
         on = _bool(table["negotiate_client_cert"], name, "negotiate_client_cert")

@@ -22,7 +22,8 @@ from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
-from certgate.remedy import write_files, write_fix_dir
+from certgate.output import write_files
+from certgate.remedy import cleaned_beside, fix_files
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
@@ -157,7 +158,8 @@ def command(
         unread=unread,
     )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
-    _outputs(diagnosis, as_json, html_file, fix_dir, roots)
+    inputs = _inputs(bundle, roots, settings, log_paths, clients)
+    _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
     if case is not None and not as_json:
         for step in LIVE_STEPS:
             if code := step(case):
@@ -298,20 +300,50 @@ def _line_at(path: Path, offset: int) -> int:
     return count + 1
 
 
+def _inputs(
+    bundle: str | None,
+    roots: tuple[str, ...],
+    settings: str | None,
+    log_paths: tuple[str, ...],
+    clients: list[str],
+) -> list[Path]:
+    """Every file this run read, so that no output overwrites one (a bundle folder: its
+    files)."""
+    named = [Path(p) for p in (bundle, *roots, settings, *log_paths, *clients) if p]
+    out: list[Path] = []
+    for path in named:
+        if path.is_dir():
+            out.extend(p for p in path.rglob("*") if p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 def _outputs(
     diagnosis: Diagnosis,
     as_json: bool,
     html_file: str | None,
     fix_dir: str | None,
     roots: tuple[str, ...],
+    inputs: list[Path],
 ) -> None:
+    """--html and --fix-dir are written as one unit (all files or none), never over an input."""
     console = err_console()
+    planned: dict[Path, bytes] = {}
     if html_file:
-        write_files({Path(html_file): doctor_html(diagnosis).encode("utf-8")})
+        planned[Path(html_file)] = doctor_html(diagnosis).encode("utf-8")
+    if fix_dir:
+        fixes = fix_files(diagnosis)
+        planned.update((Path(fix_dir) / name, data) for name, data in fixes.items())
+        loose = [Path(r) for r in roots]
+        planned.update(cleaned_beside(diagnosis, loose))
+        inputs = [*inputs, *loose]
+    write_files(planned, inputs)
+    if html_file:
         console.print(f"wrote {html_file}", markup=False)
     if fix_dir:
-        written = write_fix_dir(diagnosis, Path(fix_dir), [Path(r) for r in roots])
-        console.print(f"wrote {len(written)} file(s) under {fix_dir}", markup=False)
+        written = len(planned) - bool(html_file)
+        console.print(f"wrote {written} file(s) under {fix_dir}", markup=False)
     if as_json:
         click.echo(dumps(doctor_document(diagnosis)))
     else:

@@ -133,7 +133,8 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
         tuple(evidence),
         problem.logged | problem.also,
         (fix,),
-        Strength.PROVEN,
+        # a sample client certificate proves it; logged rejections alone only make it likely
+        Strength.PROVEN if clients else Strength.LIKELY,
         verdict_codes=frozenset({f"certgate:{problem.check}"}),
     )
     yield Hit(summary, detail=hit_claim)
@@ -269,7 +270,9 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         evidence,
         _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
         fixes,
-        Strength.PROVEN,
+        # the binding checks revocation: a fact; that the CRL is unreachable from the server is
+        # what the symptoms say, never what the exported configuration proves
+        Strength.LIKELY if logged else Strength.POSSIBLE,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
     yield Hit(summary, detail=claim)

@@ -31,6 +31,11 @@ from certgate.core.engines import Confidence
 from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.physical import GPO_PATHS
 from certgate.core.rules import Finding, Hit, Severity
+from certgate.core.rules.audit import (
+    SELF_SIGNATURE_FIX,
+    SELF_SIGNATURE_KNOWN,
+    SELF_SIGNATURE_UNKNOWN,
+)
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT, Machine
 
 __all__: list[str] = []
@@ -50,15 +55,16 @@ rule = DIAGNOSIS_RULES.rule
 def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
     Schannel's trusted-issuer list to those non-self-signed certificates (when the list comes
-    from Root: no CTL store bound, ClientAuthIssuer empty). Under ClientAuthTrustMode 0 or 1 a
-    client chain must contain a certificate from that list, so every normally chained client
-    certificate is rejected: IIS 403.16 / 2148204809 (0x800B0109), WCF native error 0x109; with
-    SendTrustedIssuerList=1 the client cannot even select a certificate (403.7). Built on the
-    audit's root::not-self-signed and root::self-signature-invalid findings.
+    from Root: no CTL store with certificates, ClientAuthIssuer empty). Under ClientAuthTrustMode
+    0 or 1 a client chain must contain a certificate from that list, so every client certificate
+    whose chain does not run through one of them is rejected: IIS 403.16 / 2148204809
+    (0x800B0109), WCF native error 0x109; with SendTrustedIssuerList=1 the client cannot even
+    select a certificate (403.7). Built on the audit's root::not-self-signed findings (Issued
+    To != Issued By, as the KB defines it).
     """
     machine = ctx.machine
     mode = machine.schannel.client_auth_trust_mode.value
-    found = ctx.findings("root::not-self-signed", "root::self-signature-invalid")
+    found = ctx.findings("root::not-self-signed")  # a bad self-signature: its own cause
     if mode == 2 or not found or ctx.audit.issuer_list.source != ROOT:
         return
     refs = tuple(_ref(f) for f in found)
@@ -249,6 +255,71 @@ def _cert_evidence(finding: Finding, machine: Machine) -> Evidence:
         listed.source,
         Confidence.INFERRED,
         sha1=ref.sha1,
+    )
+
+
+# -- a root whose self-signature does not verify -----------------------------------------------
+
+
+@rule(
+    "cause::root-self-signature-invalid",
+    severity=Severity.WARNING,
+    title="Self-signature does not verify: a root in LocalMachine\\Root that names itself",
+    references=("KB 2802568", "docs/windows-model.md#mixed-root", "docs/confidence.md"),
+)
+def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
+    """A certificate in Root whose subject equals its issuer but whose signature its own key
+    does not verify (the audit's root::self-signature-invalid). Windows cannot chain through
+    it; whether Schannel counts it as non-self-signed for the trusted-issuer list is unknown,
+    so it is claimed only as a possible cause, and only when untrusted-root failures are seen.
+    The fix is the audit's, word for word.
+    """
+    found = ctx.findings("root::self-signature-invalid")
+    logged = ctx.symptoms_with(UNTRUSTED)
+    if not found or not (logged or ctx.rejected({"CERT_E_UNTRUSTEDROOT"})):
+        return
+    refs = tuple(_ref(f) for f in found)
+    names = ", ".join(_short(r.subject) for r in refs)
+    evidence = (
+        *(
+            Evidence(
+                EvidenceKind.CERTIFICATE,
+                f"'{r.subject}' in Root names itself as issuer; its signature does not verify "
+                f"with its own key [{r.sha1}]",
+                "Root",
+                sha1=r.sha1,
+            )
+            for r in refs
+        ),
+        Evidence(EvidenceKind.VERDICT, f"known: {SELF_SIGNATURE_KNOWN}", "Windows chain engine"),
+        Evidence(
+            EvidenceKind.VERDICT,
+            f"not known: {SELF_SIGNATURE_UNKNOWN}",
+            "KB 2802568",
+            Confidence.UNCONFIRMED,
+        ),
+    )
+    fix = Fix(
+        "replace-bad-root",
+        "Replace the root whose self-signature does not verify with the genuine one",
+        (Manual(SELF_SIGNATURE_FIX),),
+        preferred=True,
+    )
+    summary = (
+        f"{len(refs)} root(s) in LocalMachine\\Root whose self-signature does not verify "
+        f"({names}); if Schannel counts them as non-self-signed, the trusted-issuer list shrinks "
+        "as in KB 2802568 [unconfirmed]"
+    )
+    yield hit(
+        Claim(
+            "Self-signature does not verify: a root in LocalMachine\\Root that names itself",
+            summary,
+            evidence,
+            UNTRUSTED,
+            (fix,),
+            Strength.POSSIBLE,
+            rule_confidence=Confidence.UNCONFIRMED,
+        )
     )
 
 
