@@ -4,8 +4,9 @@ The commands run against the files ``make demo`` writes (``write_demo_folder`` i
 the current directory being the clone), in process through ``certgate.cli.main`` with a tiny
 shell of our own: ``VAR=value`` prefixes, ``$(cat FILE)``, globs, ``> FILE`` and ``| jq``
 (jq run for real when installed). Each must exit 0 or 1 (a finding is a valid answer), never
-2 (bad input) or 3 (a bug). Commands that need what a test here cannot have are skipped, each
-with its reason in ``SKIPPED``; every other command is run, so a new README example is tested
+2 (bad input) or 3 (a bug), unless its comment says it is refused (``# 2``, ``# refused``).
+Commands that need what a test here cannot have are skipped, each with its reason in
+``SKIPPED``; every other command is run, so a new README example is tested
 the day it is written. The README's Markdown is checked too: fences closed, Contents links
 pointing at headings.
 """
@@ -18,9 +19,10 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -33,6 +35,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 SKIPPED: tuple[tuple[str, str], ...] = (
     (r"^certgate probe ", "needs a live server (tests/test_probe_*.py run it on loopback)"),
     (r"^certgate serve ", "starts a server that runs until stopped (tests/test_gate_*.py)"),
+    (r"^certgate authz ", "starts a server that runs until stopped (tests/test_authz*.py)"),
     (r"\(cd \S+ && certgate serve", "starts a server (tests/test_probe_gate.py)"),
     (
         r"^certgate fleet ",
@@ -122,10 +125,11 @@ def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_shell_line(command: str, cwd: Path) -> tuple[int, str, str]:
     """Run one README line the way bash would, certgate in process: (exit code, stdout, stderr)."""
     command = re.sub(r"\$\(cat ([^)]+)\)", lambda m: (cwd / m[1]).read_text().strip(), command)
-    lexer = shlex.shlex(command, posix=True, punctuation_chars="|>")
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="|>;")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     tokens = list(lexer)
+    tokens = tokens[: tokens.index(";")] if ";" in tokens else tokens  # "; echo $?"
     pipe = tokens[tokens.index("|") + 1 :] if "|" in tokens else []
     tokens = tokens[: tokens.index("|")] if pipe else tokens
     target = None
@@ -142,16 +146,17 @@ def run_shell_line(command: str, cwd: Path) -> tuple[int, str, str]:
         matches = sorted(str(p.relative_to(cwd)) for p in cwd.glob(token)) if "*" in token else []
         argv += matches or [token]
     out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
+    with ExitStack() as stack:
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.chdir(cwd)
         for name, value in env.items():
             patch.setenv(name, value)
-        with redirect_stdout(out), redirect_stderr(err):
+        sink: IO[str] = out
+        if target:
+            sink = stack.enter_context((cwd / target).open("w", encoding="utf-8"))
+        with redirect_stdout(sink), redirect_stderr(err):
             code = main(argv)
     stdout = out.getvalue()
-    if target:
-        (cwd / target).write_text(stdout, encoding="utf-8")
-        stdout = ""
     if pipe and pipe[0] == "jq":
         if shutil.which("jq") is None:
             pytest.skip("jq is not installed")
@@ -194,6 +199,7 @@ def test_readme_example_runs_as_written(example: Example, demo_clone: Path) -> N
     if reason:
         pytest.skip(reason)
     code, out, err = run_shell_line(example.command, demo_clone)
-    assert code in (0, 1), f"{example} exited {code}: {err.strip()}"
+    expected = (2,) if re.search(r"#\s*(2\b|refused)", example.command) else (0, 1)
+    assert code in expected, f"{example} exited {code}: {err.strip()}"
     assert "Traceback" not in out + err
     assert "internal error" not in err, err
