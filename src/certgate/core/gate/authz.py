@@ -21,10 +21,12 @@ The path judged (per-location policy) is ``X-Original-URI`` (nginx) or ``X-Forwa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from certgate.core.gate.answers import denial_body, denial_headers, identity_headers
@@ -32,7 +34,7 @@ from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 
-__all__ = ["AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
+__all__ = ["Authorizer", "AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
 
 
 class HeaderFormat(StrEnum):
@@ -96,6 +98,65 @@ def _path_only(uri: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
+class Authorizer:
+    """``answer`` with the per-request work kept: the certificate header's value -> the chain
+    it carries, and a decision -> its rendered answer (both bounded, least recently used
+    first out). The judge caches the decisions themselves (per chain, until the policy changes,
+    a TTL or a validity boundary). One policy generation: a reload makes a new one. Not
+    thread-safe (one reactor thread)."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        fmt: HeaderFormat,
+        *,
+        header: str | None = None,
+        prefix: str = "",
+        generation: int = 0,
+        size: int = 4096,
+    ) -> None:
+        self.judge = judge
+        self.fmt = fmt
+        self.header = (header or fmt.header).lower()
+        self.prefix = prefix
+        self.generation = generation
+        self.size = size
+        self._chains: OrderedDict[str, tuple[bytes, ...] | str] = OrderedDict()
+        self._answers: OrderedDict[Hashable, AuthzAnswer] = OrderedDict()
+
+    def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
+        chain = self._chain(headers.get(self.header, ""))
+        if isinstance(chain, str):
+            decision = _malformed(chain)
+        else:
+            path = judged_path(headers, request_path, self.prefix)
+            decision = self.judge.decide(path, chain, at)
+        accept = headers.get("accept", "")
+        key = (decision, "" if decision.allowed else accept)
+        found = self._answers.get(key)
+        if found is None:
+            found = _render(self.judge, decision, accept, self.generation)
+            _remember(self._answers, key, found, self.size)
+        return found
+
+    def _chain(self, raw: str) -> tuple[bytes, ...] | str:
+        """The chain in the header, or what is wrong with the header."""
+        found = self._chains.get(raw)
+        if found is None:
+            try:
+                found = parse_forwarded_chain(self.fmt.parser, raw)
+            except ValueError as exc:
+                found = str(exc)
+            _remember(self._chains, raw, found, self.size)
+        return found
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    cache[key] = value
+    if len(cache) > size:
+        cache.popitem(last=False)
+
+
 def answer(
     judge: Judge,
     fmt: HeaderFormat,
@@ -120,13 +181,15 @@ def answer(
         decision = _malformed(str(exc))
     else:
         decision = judge.decide(judged_path(headers, request_path, prefix), chain, at)
+    return _render(judge, decision, headers.get("accept", ""), generation)
+
+
+def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
     common = (("Certgate-Policy-Generation", str(generation)), ("Cache-Control", "no-store"))
     if decision.allowed:
         allowed = (("Certgate-Status", decision.iis_status), *identity_headers(decision))
         return AuthzAnswer(200, (*allowed, *common), b"", decision)
-    content_type, body = denial_body(
-        decision, judge.policy.answer_format, headers.get("accept", "")
-    )
+    content_type, body = denial_body(decision, judge.policy.answer_format, accept)
     denied = (*denial_headers(decision), ("Content-Type", content_type))
     return AuthzAnswer(decision.status, (*denied, *common), body, decision)
 
