@@ -279,3 +279,17 @@ def test_authorizer_reuses_parsed_headers_and_rendered_answers(
     broken = authorize({fmt.header: "%%%"}, PATH, pki.now)
     assert "could not be read" in dict(broken.headers)["Certgate-Reason"]
     assert gate.misses == 2  # alice and mallory judged once each
+
+
+def test_a_double_slash_is_a_path_not_an_authority(
+    judge: tuple[Judge, Issued, Issued], pki: PKI
+) -> None:
+    """nginx serves //x/public/a as /x/public/a (a protected path): it must not be judged as
+    /public/a, which is what reading //x as an authority would give."""
+    gate, _, _ = judge
+    fmt = HeaderFormat.NGINX
+    assert judged_path({"x-original-uri": "//x/public/a"}, PATH) == "//x/public/a"
+    sneaky = answer(gate, fmt, {"x-original-uri": "//x/public/a"}, PATH, pki.now)
+    assert dict(sneaky.headers)["Certgate-Status"] == "403.7"
+    absolute = answer(gate, fmt, {"x-original-uri": "https://h/public/a?q"}, PATH, pki.now)
+    assert absolute.status == 200

@@ -758,3 +758,15 @@ def test_a_large_chunked_upload_streams_through(
     (seen,) = upstream.requests
     assert seen.body == body
     assert seen.values("transfer-encoding") == ["chunked"] and seen.values("content-length") == []
+
+
+def test_upstream_connections_are_reused(
+    proxied: tuple[RunningGate, RecordingUpstream], alice: ClientIdentity
+) -> None:
+    running, upstream = proxied
+    for index in range(6):
+        assert (
+            fetch(running.url + f"/orders/{index}", alice, method="POST", body=b"x").status == 200
+        )
+    assert len(upstream.requests) == 6
+    assert upstream.connections < 6  # HTTP/1.1 keep-alive to the upstream (pool: 2 s)

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from certgate.errors import OutputError
 
-__all__ = ["STDOUT", "guarded_stdout", "write_files"]
+__all__ = ["STDOUT", "guarded_stdout", "output_mode", "reason", "write_files"]
 
 STDOUT = "standard output"
 _REASONS = {
@@ -50,16 +50,17 @@ def reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
 
 
-def _umask() -> int:
+def output_mode() -> int:
+    """The mode a new output file gets: what the umask allows of 0666."""
     mask = os.umask(0o022)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def write_files(planned: dict[Path, bytes], inputs: Iterable[Path | str] = ()) -> list[Path]:
     """Write every file of ``planned`` or none; ``OutputError`` names the path that failed."""
     _refuse_inputs(planned, inputs)
-    mode = 0o666 & ~_umask()
+    mode = output_mode()
     staged: list[tuple[str, Path]] = []
     created: list[Path] = []
     done = False

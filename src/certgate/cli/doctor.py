@@ -17,7 +17,8 @@ from certgate.core.stores import ROOT, Machine
 from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case
 from certgate.errors import InputError
 from certgate.formats import LoadWarning, load_file
-from certgate.formats.netsh import parse_netsh_sslcert
+from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
+from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
@@ -50,7 +51,8 @@ EXIT_RULE_FAILED = 3
     "--settings",
     "settings",
     type=click.Path(),
-    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export or netsh output.",
+    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export, netsh output or "
+    "applicationHost.config (recognised by content).",
 )
 @click.option(
     "--logs",
@@ -195,6 +197,8 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
     except OSError as exc:
         raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
     kind, _ = classify(path.name)
+    if kind == "iis" or looks_like_application_host(data):
+        return machine.with_iis(parse_iis_config(data, str(path)))
     if kind == "settings":
         try:
             return apply_settings(data.decode("utf-8"), str(path), machine)
@@ -206,9 +210,14 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
         if has_bindings(reg):
             machine = machine.with_bindings(bindings_from_reg(reg), str(path))
         return machine
-    if kind in ("netsh", "text"):
-        return machine.with_bindings(parse_netsh_sslcert(data, str(path)), str(path))
-    raise InputError(str(path), "not settings.toml, a .reg export or netsh output")
+    if kind in ("netsh", "text") or looks_like_netsh(data.decode("utf-8", errors="replace")):
+        warnings: list[LoadWarning] = []
+        bindings = parse_netsh_sslcert(data, str(path), warnings)
+        print_warnings(warnings)
+        return machine.with_bindings(bindings, str(path))
+    raise InputError(
+        str(path), "not settings.toml, a .reg export, netsh output or applicationHost.config"
+    )
 
 
 def _client(path: str) -> ClientCert:

@@ -21,18 +21,19 @@ The path judged (per-location policy) is ``X-Original-URI`` (nginx) or ``X-Forwa
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from certgate.core.gate.answers import denial_body, denial_headers, identity_headers
 from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
+from certgate.core.gate.request import Refused, canonical_target
 
 __all__ = ["Authorizer", "AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
 
@@ -94,8 +95,20 @@ def judged_path(headers: Mapping[str, str], request_path: str, prefix: str = "")
 
 
 def _path_only(uri: str) -> str:
-    path = urlsplit(uri[:MAX_PATH]).path or "/"
-    return path if path.startswith("/") else "/" + path
+    """The path of a request target, undecoded (``canonical_target`` decodes it once).
+
+    Not ``urlsplit``: it reads ``//host/x`` as an authority and the path ``/x``, while the
+    proxy serves ``//host/x`` as the path ``/host/x``. Only an absolute-form target
+    (``https://host/x``, which a client may send) loses its scheme and authority."""
+    text = uri[:MAX_PATH].split("#", 1)[0].split("?", 1)[0]
+    scheme = _ABSOLUTE.match(text)
+    if scheme is not None:
+        rest = text[scheme.end() :]
+        text = rest[rest.find("/") :] if "/" in rest else "/"
+    return text if text.startswith("/") else "/" + text
+
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class Authorizer:
@@ -129,8 +142,7 @@ class Authorizer:
         if isinstance(chain, str):
             decision = _malformed(chain)
         else:
-            path = judged_path(headers, request_path, self.prefix)
-            decision = self.judge.decide(path, chain, at)
+            decision = _decide(self.judge, headers, request_path, self.prefix, chain, at)
         accept = headers.get("accept", "")
         key = (decision, "" if decision.allowed else accept)
         found = self._answers.get(key)
@@ -180,8 +192,25 @@ def answer(
     except ValueError as exc:
         decision = _malformed(str(exc))
     else:
-        decision = judge.decide(judged_path(headers, request_path, prefix), chain, at)
+        decision = _decide(judge, headers, request_path, prefix, chain, at)
     return _render(judge, decision, headers.get("accept", ""), generation)
+
+
+def _decide(
+    judge: Judge,
+    headers: Mapping[str, str],
+    request_path: str,
+    prefix: str,
+    chain: tuple[bytes, ...],
+    at: datetime,
+) -> Decision:
+    # the path is judged in its one canonical form (core.gate.request), as the gate judges
+    # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
+    path = judged_path(headers, request_path, prefix)
+    target = canonical_target(path.encode("utf-8", "surrogatepass"))
+    if isinstance(target, Refused):
+        return _ambiguous(target.reason)
+    return judge.decide(target.judged, chain, at)
 
 
 def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
@@ -192,6 +221,12 @@ def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> A
     content_type, body = denial_body(decision, judge.policy.answer_format, accept)
     denied = (*denial_headers(decision), ("Content-Type", content_type))
     return AuthzAnswer(decision.status, (*denied, *common), body, decision)
+
+
+def _ambiguous(problem: str) -> Decision:
+    """403, not 400: proxies pass only 401/403 from an auth request on to the client."""
+    reason = f"the original request's path is ambiguous: {problem}"
+    return deny("403", "ambiguous-path", "iis:httperr-BadRequest", reason, "E_ACCESSDENIED")
 
 
 def _malformed(problem: str) -> Decision:
