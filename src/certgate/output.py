@@ -20,7 +20,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,6 +95,8 @@ def _missing_folders(folder: Path) -> list[Path]:
 
 
 def _stage(path: Path, data: bytes, mode: int) -> str:
+    import tempfile  # 20 ms of imports (shutil, random) that only a writing command needs
+
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
@@ -120,18 +121,21 @@ def _stage(path: Path, data: bytes, mode: int) -> str:
 
 
 def _refuse_inputs(planned: dict[Path, bytes], inputs: Iterable[Path | str]) -> None:
-    sources = [Path(p) for p in inputs]
+    """Refuse a target that is (``samefile``: links included) one of the inputs."""
+    sources = {key: Path(p) for p in inputs if (key := _identity(Path(p))) is not None}
     for path in planned:
-        for source in sources:
-            if _same(path, source):
-                raise OutputError(str(path), f"it is an input of this command ({source})")
+        key = _identity(path)
+        source = sources.get(key) if key is not None else None
+        if source is not None:
+            raise OutputError(str(path), f"it is an input of this command ({source})")
 
 
-def _same(target: Path, source: Path) -> bool:
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        return target.exists() and source.exists() and target.samefile(source)
+        status = path.stat()
     except OSError:
-        return False
+        return None
+    return status.st_dev, status.st_ino
 
 
 class _GuardedText(io.TextIOBase):
