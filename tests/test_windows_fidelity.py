@@ -10,13 +10,13 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certgate.core.audit import audit
-from certgate.core.codes import HRESULTS, iis_status_for
+from certgate.core.codes import CERT_TRUST_INFO, HRESULTS, iis_status_for
 from certgate.core.iis import IisConfig, LocationConfig
 from certgate.core.kb import knowledge_base
 from certgate.core.settings import Setting
 from certgate.core.stores import Machine, Store
 from certgate.core.winver import parse_windows_version
-from certgate.testing import PKI, Issued
+from certgate.testing import PKI, SERVER_AUTH, Issued
 from test_engine_windows import LongNames, Site, mode, send_list, windows, with_binding
 
 SSIS_CERTS = (
@@ -258,3 +258,66 @@ def test_missing_intermediate_without_aia(site: Site, now: datetime) -> None:
     assert verdict.code == "CERT_E_CHAINING"
     assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
     assert any("no AIA caIssuers URL" in c.text for c in verdict.caveats)
+
+
+def test_mode1_with_the_root_only_in_ca_is_untrusted(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive Root Trust: the chain must end at a root in the
+    caller-specified store (Root here: no CTL store, ClientAuthIssuer empty [secondary]); a root
+    that sits only in the Intermediate (CA) store is no trust anchor -> CERT_E_UNTRUSTEDROOT."""
+    machine = mode(site.machine(root=[site.other], ca=[site.issuing, site.root]), 1)
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.code == "CERT_E_UNTRUSTEDROOT"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
+
+
+def test_mode1_with_a_clean_root_accepts(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive Root Trust with a clean Root serving as the trusted store
+    [secondary; unconfirmed for mode 1]: the chain ends at Contoso Root CA, which is also in
+    the issuer list -> 200."""
+    verdict = windows(site.alice, mode(site.clean_root(), 1), now, (site.issuing,))
+    assert verdict.accepted
+    assert any("Root serves" in c.text for c in verdict.caveats)
+
+
+def test_mode2_with_the_issuing_ca_in_client_auth_issuer(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive CA Trust: the chain may end at an intermediate CA in the
+    caller-specified store; with no CTL store certgate takes ClientAuthIssuer [unconfirmed]."""
+    machine = site.machine(root=[site.other], ClientAuthIssuer=[site.issuing])
+    verdict = windows(site.alice, mode(machine, 2), now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.trust_info & CERT_TRUST_INFO["CERT_TRUST_IS_CA_TRUSTED"]
+    assert any(c.confidence.value == "unconfirmed" for c in verdict.caveats)
+
+
+def test_mode2_with_the_issuing_ca_misplaced_in_root(site: Site, now: datetime) -> None:
+    """SSIS Scale Out troubleshooting ("HTTP request forbidden": set ClientAuthTrustMode=2 when
+    non-self-signed certificates must stay in Root): the chain ends at the CA in Root -> 200."""
+    machine = site.machine(root=[site.other, site.issuing])
+    verdict = windows(site.alice, mode(machine, 2), now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.trust_info & CERT_TRUST_INFO["CERT_TRUST_IS_CA_TRUSTED"]
+    assert windows(site.alice, machine, now, (site.issuing,)).code == "CERT_E_CHAINING"
+
+
+def test_ca_restricted_to_server_eku(site: Site, now: datetime) -> None:
+    """A CA whose own EKU excludes clientAuth restricts its chain (CryptoAPI intersects EKUs
+    along the chain [secondary]; docs/windows-model.md#usage-check) -> CERT_E_WRONG_USAGE,
+    403.16; with Usage Check off (DefaultSslCertCheckMode 0x10000) -> 200."""
+    server_ca = site.root.intermediate("CN=Contoso Web CA,O=Contoso", eku=(SERVER_AUTH,))
+    carol = server_ca.client("carol")
+    machine = site.machine(root=[site.root], ca=[server_ca])
+    verdict = windows(carol, machine, now, (server_ca,))
+    assert verdict.code == "CERT_E_WRONG_USAGE"
+    assert verdict.windows is not None and verdict.windows.win32_status == 2148204816
+    relaxed = with_binding(machine, cert_check_mode=Setting(0x10000, "test"))
+    assert windows(carol, relaxed, now, (server_ca,)).accepted
+
+
+def test_leaf_without_eku_is_valid_for_client_auth(site: Site, now: datetime) -> None:
+    """RFC 5280 §4.2.1.12 / CryptoAPI: a certificate without an EKU extension is valid for any
+    usage, so Usage Check passes (docs/windows-model.md#usage-check)."""
+    plain = site.issuing.client("dave", eku=())
+    assert plain.certificate.extended_key_usage is None
+    assert windows(plain, site.clean_root(), now, (site.issuing,)).accepted

@@ -58,7 +58,7 @@ from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError
 from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes
 from certgate.formats._text import decode_text
-from certgate.formats.iisconfig import merge_iis, parse_iis_config
+from certgate.formats.iisconfig import looks_like_application_host, merge_iis, parse_iis_config
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.netsh_command import valid_endpoint
@@ -136,7 +136,7 @@ def load_machine(
     """
     listing = list_bundle(Path(path))
     loader = _Loader(password, prompt, strict)
-    classified = [(file, *classify(file.name)) for file in listing.files]
+    classified = [_by_content(file, *classify(file.name)) for file in listing.files]
     if classified and all(kind == "ignored" for _, kind, _ in classified):
         raise InputError(str(path), _NOTHING_KNOWN[listing.format == "file"])
     for kind in _ORDER:
@@ -165,6 +165,24 @@ _NOTHING_KNOWN = (
     "not a machine bundle part: give a folder or .zip, or one exported part named like "
     "<Store>.sst, schannel.reg, netsh-sslcert.txt, applicationHost.config or settings.toml",
 )
+
+
+def _by_content(
+    file: BundleFile, kind: str, argument: str | None
+) -> tuple[BundleFile, str, str | None]:
+    """A file the names did not place, recognised by content: an applicationHost.config
+    saved under another name (``applicationHost (1).config``, ``apphost.xml``)."""
+    if (kind in ("ignored", "text") and "/" not in file.name.strip("/")) or (
+        kind == "ignored" and file.name.casefold().startswith("iis/")
+    ):
+        suffix = Path(file.name).suffix.casefold()
+        if suffix in (".config", ".xml", ".txt") and file.size <= 64 << 20:
+            try:
+                if looks_like_application_host(file.read()):
+                    return file, "iis", None
+            except InputError:
+                pass
+    return file, kind, argument
 
 
 def classify(name: str) -> tuple[str, str | None]:
@@ -304,7 +322,9 @@ class _Loader:
         return f"{len(reg.keys)} key(s): {', '.join(found) or 'nothing certgate reads'}"
 
     def _netsh(self, file: BundleFile, data: bytes, _: str | None) -> str:
-        bindings = parse_netsh_sslcert(data, file.name)
+        warnings: list[LoadWarning] = []
+        bindings = parse_netsh_sslcert(data, file.name, warnings)
+        self.loaded += Loaded(warnings=tuple(warnings))
         if self.machine.bindings_source and not self.netsh_seen:
             self.machine = self.machine.noting(
                 f"bindings read from {file.name}; {self.machine.bindings_source} not used for them"

@@ -20,7 +20,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import IO, Any
 
 from certgate.errors import OutputError
 
-__all__ = ["STDOUT", "guarded_stdout", "write_files"]
+__all__ = ["STDOUT", "guarded_stdout", "output_mode", "reason", "write_files"]
 
 STDOUT = "standard output"
 _REASONS = {
@@ -50,16 +49,17 @@ def reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
 
 
-def _umask() -> int:
+def output_mode() -> int:
+    """The mode a new output file gets: what the umask allows of 0666."""
     mask = os.umask(0o022)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def write_files(planned: dict[Path, bytes], inputs: Iterable[Path | str] = ()) -> list[Path]:
     """Write every file of ``planned`` or none; ``OutputError`` names the path that failed."""
     _refuse_inputs(planned, inputs)
-    mode = 0o666 & ~_umask()
+    mode = output_mode()
     staged: list[tuple[str, Path]] = []
     created: list[Path] = []
     done = False
@@ -95,6 +95,8 @@ def _missing_folders(folder: Path) -> list[Path]:
 
 
 def _stage(path: Path, data: bytes, mode: int) -> str:
+    import tempfile  # 20 ms of imports (shutil, random) that only a writing command needs
+
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
@@ -119,18 +121,21 @@ def _stage(path: Path, data: bytes, mode: int) -> str:
 
 
 def _refuse_inputs(planned: dict[Path, bytes], inputs: Iterable[Path | str]) -> None:
-    sources = [Path(p) for p in inputs]
+    """Refuse a target that is (``samefile``: links included) one of the inputs."""
+    sources = {key: Path(p) for p in inputs if (key := _identity(Path(p))) is not None}
     for path in planned:
-        for source in sources:
-            if _same(path, source):
-                raise OutputError(str(path), f"it is an input of this command ({source})")
+        key = _identity(path)
+        source = sources.get(key) if key is not None else None
+        if source is not None:
+            raise OutputError(str(path), f"it is an input of this command ({source})")
 
 
-def _same(target: Path, source: Path) -> bool:
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        return target.exists() and source.exists() and target.samefile(source)
+        status = path.stat()
     except OSError:
-        return False
+        return None
+    return status.st_dev, status.st_ino
 
 
 class _GuardedText(io.TextIOBase):

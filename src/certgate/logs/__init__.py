@@ -22,13 +22,13 @@ from pathlib import Path
 
 from certgate.core.events import LogEvent
 from certgate.errors import InputError, UsageError
-from certgate.logs import iis, svclog, sysnet, webservers, winevent
+from certgate.logs import freb, iis, svclog, sysnet, webservers, winevent
 from certgate.logs._io import LogInput, open_text, walk_inputs
 from certgate.logs._registry import FORMATS, FileContext, LogFormat, Problem, detect_format
 
 __all__ = ["FORMATS", "FileResult", "LogFormat", "LogScan", "Problem", "read_events"]
 
-_PARSERS = (iis, svclog, sysnet, webservers, winevent)  # importing registers them
+_PARSERS = (freb, iis, svclog, sysnet, webservers, winevent)  # importing registers them
 
 Progress = Callable[[int, int], None]
 

@@ -28,6 +28,7 @@ __all__ = [
     "parse_httperr",
     "parse_pasted",
     "parse_w3c",
+    "relevant_status",
 ]
 
 # 403.4/.5 SSL required, .7 certificate required, .12 mapper denied, .13 revoked,
@@ -262,6 +263,11 @@ def _count_other_row(values: dict[str, str], ctx: FileContext) -> None:
     substatus = values.get("sc-substatus")
     code = f"{status}.{substatus}" if substatus is not None else status
     ctx.count_other(f"IIS {code} rows (not a client-certificate failure)")
+
+
+def relevant_status(status: int, substatus: int | None, hresult: int | None) -> bool:
+    """An IIS status that is a client-certificate failure (also FREB's)."""
+    return _relevant(status, substatus, hresult)
 
 
 def _relevant(status: int, substatus: int | None, hresult: int | None) -> bool:
