@@ -115,9 +115,10 @@ def test_seed_case_reads_like_the_support_answer(
     texts = [e["text"] + " " + (e["source"] or "") for e in top["evidence"]]
     assert any("ClientAuthTrustMode=0" in t and "not set in schannel.reg" in t for t in texts)
     logs = [e for e in top["evidence"] if e["kind"] == "log"]
+    (iis,) = [p.name for p in (case.folder / "logs").glob("u_ex*.log")]
     assert [e["lines"] for e in logs] == [
         ["logs/service.svclog:1", f"logs/service.svclog:{SEED_EVENTS}"],
-        ["logs/u_ex240305.log:8", "logs/u_ex240305.log:4820"],
+        [f"logs/{iis}:8", f"logs/{iis}:4820"],
     ]
     assert [e["confidence"] for e in top["evidence"]].count("inferred") == 1
     for check in top["what_if"]:

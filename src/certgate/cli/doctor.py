@@ -14,7 +14,7 @@ from certgate.cli._common import TimeParam, print_warnings, split_fields
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
-from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case
+from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
@@ -91,6 +91,13 @@ EXIT_RULE_FAILED = 3
     help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
 )
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
+@click.option(
+    "--demo-dir",
+    "demo_dir",
+    type=click.Path(file_okay=False),
+    help="With --demo: write the demo's files (bundle, certificates, logs) here for the "
+    "README's examples (default: a temporary folder).",
+)
 def command(
     bundle: str | None,
     roots: tuple[str, ...],
@@ -103,6 +110,7 @@ def command(
     fix_dir: str | None,
     fields: str | None,
     demo: bool,
+    demo_dir: str | None,
 ) -> int:
     """Diagnose client-certificate authentication on a Windows/IIS server: rank the causes,
     show the evidence (certificates, settings with their source, log lines), and the fixes as
@@ -126,8 +134,10 @@ def command(
             "nothing to diagnose: give a bundle (certgate collect), --logs, --root, --settings "
             "or --client-cert (or try certgate doctor --demo)"
         )
+    if demo_dir and not demo:
+        raise click.UsageError("--demo-dir goes with --demo")
     if demo:
-        case = _demo(bundle)
+        case = _demo(bundle, demo_dir)
         bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
     loaded = load_machine(bundle) if bundle else None
     machine = loaded.machine if loaded else Machine()
@@ -175,11 +185,20 @@ def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(found)[:4]
 
 
-def _demo(bundle: str | None) -> SeedCase:
+def _demo(bundle: str | None, demo_dir: str | None) -> SeedCase:
     if bundle:
         raise click.UsageError("--demo builds its own bundle: give no BUNDLE")
-    case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
-    err_console().print(f"Demo: the seed case written to {case.folder} (client: {case.client})")
+    if demo_dir:
+        try:
+            case = write_demo_folder(Path(demo_dir))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise InputError(demo_dir, f"cannot write the demo here: {why}") from exc
+    else:
+        case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
+    err_console().print(
+        f"Demo: the seed case written to {case.folder} (client: {case.client})", markup=False
+    )
     return case
 
 
