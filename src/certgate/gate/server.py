@@ -20,7 +20,7 @@ from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
 from twisted.protocols import basic
 from twisted.python import failure
-from twisted.web.http import HTTPChannel
+from twisted.web.http import NO_BODY_CODES, HTTPChannel
 from twisted.web.server import Request, Site
 from zope.interface import implementer
 
@@ -75,6 +75,16 @@ class GateChannel(HTTPChannel):
         self.last_active = reactor.seconds()
         self.deadline = self.last_active + self.gate.policy.limits.handshake_timeout
         self.gate.channels.add(self)
+
+    def checkPersistence(self, request: Any, version: bytes) -> bool:
+        """HTTP/1.1 as Twisted does it; HTTP/1.0 kept alive when the client asks
+        (``Connection: keep-alive``) and the answer turns out to have a length
+        (``GateRequest.write`` decides; Twisted alone closes every HTTP/1.0 connection)."""
+        if version == b"HTTP/1.0" and b"keep-alive" in _connection_tokens(request):
+            request.keep_alive_1_0 = True
+            return True
+        persistent: bool = super().checkPersistence(request, version)
+        return persistent
 
     def handshakeCompleted(self) -> None:
         self.deadline = None
@@ -180,6 +190,26 @@ class GateRequest(Request):
         self.gate_method = b""
         self.exchange: Exchange | None = None  # a streaming backend's request in flight
         self.discard_body = False
+        self.keep_alive_1_0 = False  # an HTTP/1.0 client asked to keep the connection
+
+    def write(self, data: bytes) -> None:
+        if self.keep_alive_1_0 and not self.startedWriting:
+            self._answer_keep_alive()
+        super().write(data)
+
+    def _answer_keep_alive(self) -> None:
+        """HTTP/1.0 has no chunked framing: the connection stays open only when the answer
+        says its length; then the answer says ``Connection: keep-alive`` (RFC 9112 §C.2.2)."""
+        framed = (
+            self.responseHeaders.hasHeader(b"content-length")
+            or self.method == b"HEAD"
+            or self.code in NO_BODY_CODES
+        )
+        if framed and self.channel.persistent:
+            self.responseHeaders.setRawHeaders(b"connection", [b"keep-alive"])
+        else:
+            self.channel.persistent = False
+            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
     def screen(self, method: bytes, target: bytes, version: bytes) -> Refused | None:
         """Framing, Host and target rules (``core.gate.request``), before any judgement."""
@@ -219,6 +249,12 @@ class GateRequest(Request):
         if self.channel.rejected:
             return
         self.channel.gate.handle(self)
+
+
+def _connection_tokens(request: Any) -> set[bytes]:
+    """The ``Connection`` header's options, lower case, every header line and comma."""
+    values = request.requestHeaders.getRawHeaders(b"connection") or []
+    return {token.strip().lower() for value in values for token in value.split(b",")}
 
 
 def _gate_channel(site: GateSite) -> GateChannel:
