@@ -399,4 +399,5 @@ class GateCode(StrEnum):
     PIN_MISMATCH = "pin-mismatch"
     NOT_MAPPED = "not-mapped"
     MAPPING_DENIED = "mapping-denied"
+    CLIENT_BUDGET_EXCEEDED = "client-budget-exceeded"  # an address over its judging budget
     INTERNAL_ERROR = "internal-error"
