@@ -300,3 +300,20 @@ def test_probe_targets_on_the_executor_match_the_single_process_run(
     assert len(capsys.readouterr().out.splitlines()) == 3
     assert main([*keyed, "--dask", cluster.scheduler_address]) == 2
     assert "use a tls:// scheduler address" in capsys.readouterr().err
+
+
+def test_demo_generates_and_diagnoses_fifty_bundles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixes = tmp_path / "fixes"
+    code = main(["fleet", "doctor", "--demo", "--workers", "2", "--json", "--fix-dir", str(fixes)])
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert code == 1 and document["summary"]["servers"] == 50
+    assert "Demo: 50 bundles written to" in captured.err
+    fed = [c for c in document["certificates"] if "group-policy" in c["physical"]]
+    assert len(fed) == 1 and fed[0]["servers"] == 5
+    assert len(list(fixes.glob("*/A-gpo-move-to-intermediate"))) == 1
+    assert main(["fleet", "doctor", "--demo", str(tmp_path)]) == 2
+    assert main(["fleet", "doctor"]) == 2
+    assert "or --demo" in capsys.readouterr().err
