@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo install test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The demo's files (bundle, certificates, logs) land in demo/: the README's examples use them.
 demo: $(STAMP)
-	$(BIN)/certgate doctor --demo || test $$? -eq 1  # exit 1 = the planted cause was found
+	$(BIN)/certgate doctor --demo --demo-dir demo || test $$? -eq 1  # 1 = the cause was found
+	@echo
+	@echo "The README's examples run on the files in demo/. Put certgate on your PATH with:"
+	@echo "    make install"
+
+# A link to $(BIN)/certgate in ~/.local/bin, ~/bin or /usr/local/bin (the first on PATH).
+install: $(STAMP)
+	$(BIN)/python tools/install_link.py $(BIN)/certgate
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

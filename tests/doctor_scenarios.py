@@ -119,6 +119,25 @@ def seed_like(pki: PKI, **schannel: Any) -> Server:
     return server
 
 
+def root_bad_self_signature(pki: PKI) -> Server:
+    """A root that names itself as issuer but whose signature its key does not verify (the
+    shape of a root found in Windows Update root lists), and 403.16 in the logs."""
+    server = Server(pki)
+    name = "CN=CCA Lookalike 2015 SPL,O=Example Authority,C=IN"
+    server.misplaced = [
+        pki.issue(
+            name,
+            issuer=pki.root("CN=Unrelated Signer"),
+            ca=True,
+            issuer_name=pki.root(name).x509.subject,
+        )
+    ]
+    server.logs["u_ex260601.log"] = iis_log(
+        pki.now - timedelta(hours=1), [(403, 16, CERT_E_UNTRUSTEDROOT)]
+    )
+    return server
+
+
 def missing_intermediate(pki: PKI) -> Server:
     server = Server(pki)
     server.ca = []

@@ -178,3 +178,24 @@ def test_one_bad_file_among_many(
     assert code == 1
     assert "broken.sst: skipped:" in err
     assert "root::not-self-signed" in out
+
+
+def test_console_table_summarises_a_rule_with_many_findings(
+    tmp_path: Path, pki: PKI, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table shows the first rows of each rule and counts the rest; --all shows every row;
+    the JSON always has every finding."""
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per line, whatever runs the tests
+    root = pki.root("CN=Many Root")
+    inters = [root.intermediate(f"CN=Misplaced {n:02d}") for n in range(12)]
+    path = tmp_path / "Root.pem"
+    path.write_bytes(pem_bundle([root, *inters]))
+    args = ["audit", str(path), "--at", "2026-06-01", "--fail-on", "never"]
+    _, out, _ = run(args, capsys)
+    assert "... and 2 more like this" in out
+    _, every, _ = run([*args, "--all"], capsys)
+    assert "more like this" not in every
+    assert all(f"Misplaced {n:02d}" in every for n in range(12))
+    _, text, _ = run([*args, "--json"], capsys)
+    rules = [f["id"] for f in json.loads(text)["findings"]]
+    assert rules.count("root::not-self-signed") == 12

@@ -56,6 +56,7 @@ SCENARIOS: list[tuple[Callable[[PKI], sc.Server], str]] = [
     (sc.renegotiation, "cause::renegotiation"),
     (sc.mapping_below_site, "cause::mapping-cannot-match"),
     (sc.send_issuer_list_misspelled, "cause::send-issuer-list-misspelled"),
+    (sc.root_bad_self_signature, "cause::root-self-signature-invalid"),
 ]
 
 
@@ -114,9 +115,10 @@ def test_seed_case_reads_like_the_support_answer(
     texts = [e["text"] + " " + (e["source"] or "") for e in top["evidence"]]
     assert any("ClientAuthTrustMode=0" in t and "not set in schannel.reg" in t for t in texts)
     logs = [e for e in top["evidence"] if e["kind"] == "log"]
+    (iis,) = [p.name for p in (case.folder / "logs").glob("u_ex*.log")]
     assert [e["lines"] for e in logs] == [
         ["logs/service.svclog:1", f"logs/service.svclog:{SEED_EVENTS}"],
-        ["logs/u_ex240305.log:8", "logs/u_ex240305.log:4820"],
+        [f"logs/{iis}:8", f"logs/{iis}:4820"],
     ]
     assert [e["confidence"] for e in top["evidence"]].count("inferred") == 1
     for check in top["what_if"]:
@@ -261,3 +263,33 @@ def test_loose_inputs_root_settings_logs(
     )
     assert code == 1 and document["causes"][0]["id"] == "cause::root-not-self-signed"
     assert document["symptoms"][0]["count"] == 5
+
+
+def test_bad_self_signature_is_its_own_low_finding_with_the_audit_fix(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: PKI, now: datetime
+) -> None:
+    code, document = run_scenario(capsys, tmp_path, sc.root_bad_self_signature(pki), now)
+    ids = [c["id"] for c in document["causes"]]
+    assert code == 1 and "cause::root-not-self-signed" not in ids
+    cause = document["causes"][0]
+    assert cause["id"] == "cause::root-self-signature-invalid" and cause["confidence"] == "low"
+    assert any("[unconfirmed]" in line for line in cause["confidence_basis"])
+    (fix,) = cause["fixes"]
+    assert main(["audit", str(tmp_path / "bundle"), "--json"]) == 1
+    audit = json.loads(capsys.readouterr().out)
+    (finding,) = [f for f in audit["findings"] if f["id"] == "root::self-signature-invalid"]
+    assert fix["actions"][0]["text"] == finding["fix"]
+    assert "Not known" in finding["message"] and "Known" in finding["message"]
+
+
+def test_confidence_is_computed_from_the_evidence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: PKI, now: datetime
+) -> None:
+    # proven by the stores and seen in the logs: high
+    _, seed = run_scenario(capsys, tmp_path / "seed", sc.seed_like(pki), now)
+    assert seed["causes"][0]["confidence"] == "high"
+    # revocation: the binding checks it (a fact), unreachability only in the logs: never high
+    _, offline = run_scenario(capsys, tmp_path / "offline", sc.revocation_offline(pki), now)
+    revocation = [c for c in offline["causes"] if c["id"] == "cause::revocation-unreachable"]
+    assert revocation and revocation[0]["confidence"] != "high"
+    assert any("likely" in line for line in revocation[0]["confidence_basis"])

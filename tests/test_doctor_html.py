@@ -91,6 +91,8 @@ def test_report_is_self_contained(report: Path) -> None:
     assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", text)
     assert "<link" not in text and "@import" not in text
     assert text.count("<svg") >= 3  # chain, stores, timeline
+    # public sources, printed with their address (not linked: nothing outside is referenced)
+    assert "KB 2802568 (https://support.microsoft.com/help/2802568)" in text
 
 
 def test_renders_in_chromium(report: Path, tmp_path: Path) -> None:

@@ -75,8 +75,8 @@ def site(pki: PKI) -> Site:
 
 
 def test_kb2802568_scenario1_mode0_mixed_root_gives_403_16(site: Site, now: datetime) -> None:
-    """KB 2802568 scenario 1 (docs/windows-model.md#mixed-root): no list sent, mixed Root -> 403.16,
-    sc-win32-status 2148204809 (0x800B0109), WCF native error 0x109."""
+    """KB 2802568 scenario 1 (docs/windows-model.md#mixed-root): no list sent, mixed Root ->
+    403.16, sc-win32-status 2148204809 (0x800B0109), WCF native error 0x109."""
     verdict = windows(site.alice, site.mixed_root(), now, (site.issuing,))
     assert not verdict.accepted
     assert verdict.code == "CERT_E_UNTRUSTEDROOT"
@@ -97,7 +97,8 @@ def test_kb2802568_scenario1_mode0_mixed_root_gives_403_16(site: Site, now: date
 
 
 def test_kb2802568_control_clean_root_accepts(site: Site, now: datetime) -> None:
-    """Negative control for scenario 1: the intermediate moved to CA (the KB's fix) -> 200."""
+    """KB 2802568 / KB 942061 fix: the intermediate moved to CA -> 200 (control for
+    scenario 1)."""
     verdict = windows(site.alice, site.clean_root(), now, (site.issuing,))
     assert verdict.accepted and verdict.code == "S_OK"
     assert verdict.windows is not None and verdict.windows.iis_status == "200"
@@ -105,8 +106,8 @@ def test_kb2802568_control_clean_root_accepts(site: Site, now: datetime) -> None
 
 
 def test_kb2802568_chain_through_listed_ca_passes(site: Site, now: datetime) -> None:
-    """docs/windows-model.md#mixed-root model note [inferred]: a chain running through a misplaced
-    CA passes."""
+    """docs/windows-model.md#list-rule [inferred]: a chain running through a misplaced CA
+    passes."""
     bob = site.misplaced.client("bob")
     assert windows(bob, site.mixed_root(), now, (site.misplaced,)).accepted
 
@@ -122,14 +123,14 @@ def test_kb2802568_scenario2_list_sent_gives_403_7(site: Site, now: datetime) ->
 
 
 def test_kb2802568_scenario2_control_clean_root_list_sent(site: Site, now: datetime) -> None:
-    """Control: with a clean Root the sent list names Contoso Root CA, so alice is selectable."""
+    """KB 2802568 scenario 2 control: with a clean Root the sent list names Contoso Root CA, so
+    alice is selectable."""
     assert windows(site.alice, send_list(site.clean_root()), now, (site.issuing,)).accepted
 
 
 def test_mode2_accepts_the_kb2802568_chain(site: Site, now: datetime) -> None:
     """docs/windows-model.md#trust-modes [secondary]: mode 2 with no CTL store uses Root as the
-    trusted
-    issuer store, so the misplaced intermediate no longer breaks client auth."""
+    trusted issuer store, so the misplaced intermediate no longer breaks client auth."""
     verdict = windows(site.alice, mode(site.mixed_root(), 2), now, (site.issuing,))
     assert verdict.accepted
     assert any(
@@ -148,8 +149,8 @@ def test_mode2_control_foreign_root_rejected(site: Site, now: datetime) -> None:
 
 def test_mode1_with_ctl_store(site: Site, now: datetime) -> None:
     """docs/windows-model.md#trust-modes: mode 1 needs a root in the caller-specified (CTL) store;
-    the CTL
-    store also feeds the issuer list (§1.3 step 1)."""
+    the CTL store also feeds the issuer list (Schannel overview,
+    docs/windows-model.md#issuer-list)."""
     machine = site.machine(root=[site.root, site.other], ca=[site.issuing], SiteTrust=[site.root])
     machine = mode(with_binding(machine, ctl_store_name=Setting("SiteTrust", "test")), 1)
     verdict = windows(site.alice, machine, now, (site.issuing,))
@@ -159,7 +160,8 @@ def test_mode1_with_ctl_store(site: Site, now: datetime) -> None:
 
 
 def test_mode1_ctl_store_without_the_root_rejects(site: Site, now: datetime) -> None:
-    """Control for mode 1: the CTL store holds only another root -> untrusted root."""
+    """Schannel overview (Exclusive Root Trust), control: the CTL store holds only another
+    root -> untrusted root, 403.16."""
     machine = site.machine(root=[site.root, site.other], ca=[site.issuing], SiteTrust=[site.other])
     machine = mode(with_binding(machine, ctl_store_name=Setting("SiteTrust", "test")), 1)
     verdict = windows(site.alice, machine, now, (site.issuing,))
@@ -169,8 +171,7 @@ def test_mode1_ctl_store_without_the_root_rejects(site: Site, now: datetime) -> 
 
 def test_mode2_with_ctl_store_trusts_an_intermediate(site: Site, now: datetime) -> None:
     """docs/windows-model.md#trust-modes: mode 2 lets the chain end at an intermediate CA in the
-    store
-    (CERT_TRUST_IS_CA_TRUSTED [inferred])."""
+    store (CERT_TRUST_IS_CA_TRUSTED [inferred])."""
     machine = site.machine(root=[site.other], ca=[], SiteTrust=[site.issuing])
     machine = mode(with_binding(machine, ctl_store_name=Setting("SiteTrust", "test")), 2)
     verdict = windows(site.alice, machine, now, (site.issuing,))
@@ -212,7 +213,9 @@ def test_revocation_not_checked_when_cert_check_mode_says_so(site: Site, now: da
 
 
 def test_chain_through_a_disallowed_ca(site: Site, now: datetime) -> None:
-    """A CA in the Disallowed store: explicit distrust (CERT_TRUST_IS_EXPLICIT_DISTRUST)."""
+    """A CA in the Disallowed store: TRUST_E_EXPLICIT_DISTRUST, a CERT_CHAIN_POLICY_STATUS
+    error (learn.microsoft.com ns-wincrypt-cert_chain_policy_status;
+    CERT_TRUST_IS_EXPLICIT_DISTRUST)."""
     machine = site.clean_root().with_store(Store("Disallowed", (site.issuing.certificate,)))
     verdict = windows(site.alice, machine, now, (site.issuing,))
     assert verdict.code == "TRUST_E_EXPLICIT_DISTRUST"
@@ -226,8 +229,8 @@ def test_disallowed_control_other_certificate(site: Site, now: datetime) -> None
 
 
 def test_wrong_usage_and_the_no_usage_check_flag(site: Site, now: datetime) -> None:
-    """docs/windows-model.md#netsh-show-sslcert: CERT_E_WRONG_USAGE, unless DefaultCertCheckMode has
-    0x10000."""
+    """netsh http usagecheck / HTTP_SERVICE_CONFIG_SSL_PARAM (docs/windows-model.md#usage-check):
+    CERT_E_WRONG_USAGE, 403.16, unless DefaultCertCheckMode has 0x10000."""
     server_only = site.issuing.client("svc", eku=(SERVER_AUTH,))
     verdict = windows(server_only, site.clean_root(), now, (site.issuing,))
     assert verdict.code == "CERT_E_WRONG_USAGE"
@@ -255,10 +258,10 @@ class LongNames:
 
 
 def test_issuer_list_over_16kb_truncates_and_breaks_late_roots(site: Site, now: datetime) -> None:
-    """KB 933430 / KB 2880390 (docs/windows-model.md#issuer-list-size, [secondary] + [unconfirmed]
-    accounting):
-    the list is cut at 16 KB; a client whose root falls past the cut cannot be selected when
-    the list is sent (403.7), and fails the mode-0 list rule when it is not (403.16)."""
+    """KB 933430 / KB 2880390 (docs/windows-model.md#issuer-list-size, [secondary] +
+    [unconfirmed] accounting): the list is cut at 16 KB; a client whose root falls past the cut
+    cannot be selected when the list is sent (403.7); when it is not, the outcome depends on the
+    Windows version (KB 2880390 is Server 2012 only)."""
     filler = LongNames(site.pki).roots
     machine = site.machine(root=[*filler, site.root], ca=[site.issuing])
     verdict = windows(site.alice, send_list(machine), now, (site.issuing,))

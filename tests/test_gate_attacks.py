@@ -611,6 +611,16 @@ def test_attack_battery(target: Target, pki: PKI) -> None:
     assert fetch(url + "/orders/x").status == 403
     rss_before = _rss_kib(target.pid)
 
+    # bodies (one length, then chunked), spoofed identity headers, path confusion
+    assert fetch(url + "/orders/x", alice, method="POST", body=b"b" * 5000).status == 200
+    chunked = _post(
+        b"Transfer-Encoding: chunked", body=b"1388\r\n" + b"c" * 5000 + b"\r\n0\r\n\r\n"
+    )
+    assert statuses(raw_exchange(url, chunked)) == [200]
+    assert fetch(url + "/public/h", headers=FORGED).status == 200
+    assert fetch(url + "/public/..%5corders/x").status == 403
+    assert fetch(url + "/public/..;/orders/x").status == 400
+
     # smuggling shapes (one connection each)
     for name, shape in SHAPES.items():
         got = statuses(raw_exchange(url, shape, timeout=8))
@@ -659,7 +669,15 @@ def test_attack_battery(target: Target, pki: PKI) -> None:
             if path.startswith("/public"):
                 assert identity_ is None and headers.get("certgate-client-verify") == "NONE"
             assert not ("content-length" in headers and "transfer-encoding" in headers)
-        assert sum(1 for _, t, _ in seen if t == "/orders/x") == 3 + count + 2
+        assert sum(1 for _, t, _ in seen if t == "/orders/x") == 3 + count + 3
+        posts = [h for m, t, h in seen if (m, t) in (("POST", "/orders/x"), ("POST", "/public/s"))]
+        assert {h.get("content-length") or h.get("transfer-encoding") for h in posts[:2]} == {
+            "5000",
+            "chunked",
+        }
+        (spoofed,) = [h for _, t, h in seen if t == "/public/h"]
+        assert spoofed.get("x-forwarded-for") == "127.0.0.1"
+        assert "certgate-identity" not in spoofed
 
 
 def _leaf_and_chain(issued: Issued) -> tuple[Any, Any, tuple[Any, ...]]:
@@ -740,3 +758,15 @@ def test_a_large_chunked_upload_streams_through(
     (seen,) = upstream.requests
     assert seen.body == body
     assert seen.values("transfer-encoding") == ["chunked"] and seen.values("content-length") == []
+
+
+def test_upstream_connections_are_reused(
+    proxied: tuple[RunningGate, RecordingUpstream], alice: ClientIdentity
+) -> None:
+    running, upstream = proxied
+    for index in range(6):
+        assert (
+            fetch(running.url + f"/orders/{index}", alice, method="POST", body=b"x").status == 200
+        )
+    assert len(upstream.requests) == 6
+    assert upstream.connections < 6  # HTTP/1.1 keep-alive to the upstream (pool: 2 s)

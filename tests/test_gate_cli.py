@@ -51,13 +51,22 @@ def test_serve_process_answers_and_stops_on_sigterm(pki: PKI, tmp_path: Path) ->
         (["--throwaway-cert", "--app", "nomodule_xyz:app"], "cannot import nomodule_xyz"),
         (["--throwaway-cert", "--upstream", "http://a", "--app", "m:a"], "exclude each other"),
         (["--cert", "missing.pem", "--key", "missing.key"], "missing.pem: not a PEM certificate"),
+        (["--cert", "a.pem", "--key", "b.key"], "b.key: is not the private key of the certificate"),
     ],
 )
 def test_bad_flags(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
     policy = tmp_path / "gate.toml"
     policy.write_text("")
+    pki = PKI()
+    pki.root("CN=a").write_pem(tmp_path / "a.pem")
+    pki.root("CN=b").write_key(tmp_path / "b.key")
+    monkeypatch.chdir(tmp_path)
     assert main(["serve", "--policy", str(policy), *args]) == 2
     assert message in capsys.readouterr().err
 

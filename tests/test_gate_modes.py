@@ -358,5 +358,5 @@ def test_seed_case_reproduced_and_fixed_live(tmp_path: Path) -> None:
         assert result.before.explain == "hresult:CERT_E_UNTRUSTEDROOT"
         assert "trusted-issuer list" in (result.before.reason or "")
         assert (result.after.status, result.after.iis_status) == (200, "200")
-    assert moved.fix.startswith("move=") and moved.fix.endswith(":Root->CA")
+    assert moved.fix.startswith("move=") and moved.fix.endswith(":Root:CA")
     assert mode2.fix == "trust-mode=2"

@@ -106,7 +106,7 @@ def test_every_reference_is_a_known_form() -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "url"),
     [
-        ("KB 2802568", "kb", None),
+        ("KB 2802568", "kb", "https://support.microsoft.com/help/2802568"),
         ("RFC 8446 §6.2", "rfc", "https://www.rfc-editor.org/rfc/rfc8446#section-6.2"),
         ("RFC 5280", "rfc", "https://www.rfc-editor.org/rfc/rfc5280"),
         ("docs/windows-model.md#mixed-root", "project", None),

@@ -34,6 +34,8 @@ KB = knowledge_base()
     ],
 )
 def test_alert_as_a_windows_receiver_reports_it(alert: int, hresult: str) -> None:
+    """learn.microsoft.com "Schannel error codes for TLS and SSL alerts": what a Windows peer
+    reports on receiving each alert (docs/windows-model.md#tls-alerts)."""
     assert schannel_alert_error(alert) == hresult
     [entry] = [e for e in KB.entries("tls-alert") if e.value == alert]
     assert f"hresult:{hresult}" in entry.related
@@ -81,6 +83,8 @@ def test_client_side_readings_point_at_the_server(name: str) -> None:
     ],
 )
 def test_schannel_36888_yields_its_alert(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """Schannel 36888's templates (old and new builds; docs/windows-model.md#schannel-events)
+    carry the alert number as 36887's do."""
     found = _explain(capsys, text)
     assert {"tls-alert:40", "schannel:36888"} <= set(found)
 

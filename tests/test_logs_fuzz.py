@@ -21,6 +21,7 @@ T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 SEEDS: dict[str, bytes] = {
     "svclog": (samples.svclog_cert_invalid(T0) + samples.svclog_security_fault(T0)).encode(),
     "iis-w3c": samples.iis_client_cert_failures(T0, 2).encode(),
+    "freb": samples.freb_file(T0).encode(),
     "iis-pasted": (
         b"IIS log:\r\nPOST /CertificateRegistrationSvc/Certificate/Verify - 443 -<IP_address>"
         b"\r\nNDES_Plugin - 403 16 2148204809 453\r\n<pre>... 403 13 2148081683 ...</pre>\r\n"

@@ -432,3 +432,26 @@ def test_sysnet_localized_trace(
         ("hresult:CERT_E_UNTRUSTEDROOT",),
         ("dotnet:RemoteCertificateChainErrors",),
     ]
+
+
+# --- IIS Failed Request Tracing ---------------------------------------------------------------
+
+
+def test_freb_file_and_pasted_freb_fields(tmp_path: Path) -> None:
+    events, result = read(tmp_path, "fr000001.xml", samples.freb_file(T0))
+    assert result.format == "freb"
+    (event,) = events
+    assert event.codes == ("iis:403.16", "hresult:CERT_E_UNTRUSTEDROOT")
+    assert event.time == T0 and event.url and event.url.endswith("/Service.svc")
+    config = samples.freb_file(T0, status=500, substatus=19, error=2147942413, text="config")
+    events, result = read(tmp_path, "fr000002.xml", config)
+    assert events == [] and dict(result.other) == {"FREB failed requests with status 500.19": 1}
+    pasted = (
+        "FREB shows:\nModuleName IIS Web Core\nNotification BEGIN_REQUEST\nHttpStatus 403\n"
+        "HttpReason Forbidden\nHttpSubStatus 16\nErrorCode A certificate chain processed, but "
+        "terminated in a root certificate which is not trusted by the trust provider.\n"
+        " (0x800b0109)\n"
+    )
+    events, result = read(tmp_path, "ticket.txt", pasted)
+    assert result.format == "freb"
+    assert [e.codes for e in events] == [("iis:403.16", "hresult:CERT_E_UNTRUSTEDROOT")]

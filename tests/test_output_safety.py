@@ -16,10 +16,11 @@ from rich.text import Text
 import doctor_scenarios as sc
 from certgate.cli import main
 from certgate.core.visible import visible, visible_lines
+from certgate.logs.samples import iis_header, iis_line
 from certgate.report._text import escape
 from certgate.report.console import out_console
 from certgate.report.jsonout import dumps
-from certgate.testing import PKI
+from certgate.testing import PKI, sst_bundle
 from servers import s_server
 
 FAKE = "FAKE: ACCEPTED by every engine"
@@ -137,3 +138,31 @@ def test_probe_shows_a_servers_hostile_ca_names_made_visible(
         code, out = run(capsys, "probe", f"localhost:{port}", "--tls", "1.3", "--json")
         assert_safe(out)
         json.loads(out)
+
+
+def test_every_other_command_keeps_hostile_text_visible(
+    tmp_path: Path, pki: PKI, hostile: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """grep-level: audit, machine show, logs and explain print no raw ESC or CR either."""
+    root = pki.root(hostile_name("Listed"))
+    store = tmp_path / "machine" / "stores"
+    store.mkdir(parents=True)
+    (store / "Root.sst").write_bytes(sst_bundle([(root, f"friendly {HOSTILE_CN}\r{FAKE}")]))
+    log = tmp_path / "u_ex260601.log"
+    log.write_text(
+        iis_header(when=pki.now)
+        + iis_line(when=pki.now, sc_status=403, sc_substatus=16, sc_win32_status=2148204809)
+        + f"2026-06-01 12:00:01 10.0.0.5 GET /\x1b[2J{HOSTILE_CN} - 443\r{FAKE}\n"
+    )
+    for args in (
+        ["audit", str(hostile["root"]), str(hostile["chain"])],
+        ["machine", "show", str(tmp_path / "machine")],
+        ["logs", str(log)],
+        ["explain", f"403.16 \x1b[2J{FAKE}\r"],
+    ):
+        for extra in ([], ["--json"]):
+            main([*args, *extra])
+            captured = capsys.readouterr()
+            assert_safe(captured.out + captured.err)
+            if args[0] == "audit" and not extra:  # the hostile text was shown, made visible
+                assert "\\x1b" in captured.out, args

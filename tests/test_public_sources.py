@@ -3,12 +3,16 @@ project's private research notes, and the Windows model's anchors that output ci
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from certgate.core.kb import Reference, knowledge_base
+from certgate.core.gate.answers import denial_body
+from certgate.core.gate.decision import Decision
+from certgate.core.gate.policy import AnswerFormat
+from certgate.core.kb import Reference, knowledge_base, source_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PRIVATE = "windows" + "-facts"  # spelt in two parts so this file does not match itself
@@ -74,3 +78,22 @@ def test_windows_kb_entries_cite_a_public_source() -> None:
         and not any(r.kind in {"kb", "url", "rfc", "github"} for r in entry.references)
     ]
     assert bare == []
+
+
+def test_kb_numbers_open_on_microsoft_support() -> None:
+    assert source_url("KB 2802568") == "https://support.microsoft.com/help/2802568"
+    assert source_url("docs/windows-model.md#mixed-root") is None
+    assert source_url("Schannel event 36885") is None
+
+
+def test_gate_denial_cites_public_sources() -> None:
+    """A 403.16 denial body (JSON and HTML) links the KB articles behind its explanation."""
+    decision = Decision(
+        403, 16, "CERT_E_UNTRUSTEDROOT", "hresult:CERT_E_UNTRUSTEDROOT", "untrusted", 0x800B0109
+    )
+    _, body = denial_body(decision, AnswerFormat.JSON)
+    sources = json.loads(body)["sources"]
+    assert {"text": "KB 2802568", "url": "https://support.microsoft.com/help/2802568"} in sources
+    _, html = denial_body(decision, AnswerFormat.HTML)
+    assert b"href='https://support.microsoft.com/help/2802568'" in html
+    assert PRIVATE.encode() not in body + html

@@ -64,10 +64,12 @@ def test_demo_machine_403_16_then_accepted_under_trust_mode_2(
     assert all(len(sha1) == 40 for sha1 in windows["path"])
 
 
+@pytest.mark.parametrize("spelling", [":Root:CA", ":Root->CA", ":Root -> CA"])
 def test_demo_text_output_and_move_fix(
-    demo: DemoMachine, capsys: pytest.CaptureFixture[str]
+    demo: DemoMachine, capsys: pytest.CaptureFixture[str], spelling: str
 ) -> None:
-    code, out, _ = run(capsys, *base(demo), "--what-if", f"move={demo.misplaced_sha1}:Root->CA")
+    """The shell-safe ``sha1:Root:CA`` (what certgate prints) and the quoted arrow form."""
+    code, out, _ = run(capsys, *base(demo), "--what-if", f"move={demo.misplaced_sha1}{spelling}")
     assert code == 1
     assert "403.16" in out and "0x800B0109" in out and "0x109" in out
     assert "[inferred]" in out

@@ -9,6 +9,7 @@ collector has not been run on a real Windows server by these tests; the README s
 from __future__ import annotations
 
 import ctypes
+import errno
 import importlib
 import json
 import sys
@@ -22,6 +23,7 @@ import pytest
 
 from certgate.bundle import load_machine
 from certgate.core.settings import Setting, SslBinding
+from certgate.errors import OutputError
 from certgate.testing import PKI
 from certgate.testing_windows import IIS_APP_ID, netsh_sslcert
 from certgate.windows.collect import WindowsHost, collect_bundle
@@ -369,6 +371,23 @@ def test_no_half_bundle_when_collection_crashes(pki: PKI, tmp_path: Path, now: d
     host.stores = Exploding()
     out = tmp_path / "out.zip"
     with pytest.raises(KeyboardInterrupt):
+        collect_bundle(host, out, now=now)
+    assert not out.exists() and not list(tmp_path.glob(".certgate-*"))
+
+
+def test_a_full_disk_is_an_output_error_and_no_bundle(
+    pki: PKI, tmp_path: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC while zipping (simulated: the zip writer's OSError, as a full disk raises it) is
+    not recorded as a failed step of a bundle that goes on: it ends the run, nothing left."""
+    host = _host(pki, tmp_path, now)
+
+    def full(self: zipfile.ZipFile, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full)
+    out = tmp_path / "out.zip"
+    with pytest.raises(OutputError, match="no space left on the device"):
         collect_bundle(host, out, now=now)
     assert not out.exists() and not list(tmp_path.glob(".certgate-*"))
 

@@ -10,13 +10,20 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certgate.core.audit import audit
-from certgate.core.codes import HRESULTS, iis_status_for
+from certgate.core.codes import (
+    CERT_TRUST_INFO,
+    HRESULTS,
+    hresult_from_win32_status,
+    iis_status_for,
+)
+from certgate.core.doctor import diagnose
+from certgate.core.gate.decision import Decision
 from certgate.core.iis import IisConfig, LocationConfig
 from certgate.core.kb import knowledge_base
 from certgate.core.settings import Setting
 from certgate.core.stores import Machine, Store
 from certgate.core.winver import parse_windows_version
-from certgate.testing import PKI, Issued
+from certgate.testing import PKI, SERVER_AUTH, Issued
 from test_engine_windows import LongNames, Site, mode, send_list, windows, with_binding
 
 SSIS_CERTS = (
@@ -258,3 +265,101 @@ def test_missing_intermediate_without_aia(site: Site, now: datetime) -> None:
     assert verdict.code == "CERT_E_CHAINING"
     assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
     assert any("no AIA caIssuers URL" in c.text for c in verdict.caveats)
+
+
+def test_mode1_with_the_root_only_in_ca_is_untrusted(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive Root Trust: the chain must end at a root in the
+    caller-specified store (Root here: no CTL store, ClientAuthIssuer empty [secondary]); a root
+    that sits only in the Intermediate (CA) store is no trust anchor -> CERT_E_UNTRUSTEDROOT."""
+    machine = mode(site.machine(root=[site.other], ca=[site.issuing, site.root]), 1)
+    verdict = windows(site.alice, machine, now, (site.issuing,))
+    assert verdict.code == "CERT_E_UNTRUSTEDROOT"
+    assert verdict.windows is not None and verdict.windows.iis_status == "403.16"
+
+
+def test_mode1_with_a_clean_root_accepts(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive Root Trust with a clean Root serving as the trusted store
+    [secondary; unconfirmed for mode 1]: the chain ends at Contoso Root CA, which is also in
+    the issuer list -> 200."""
+    verdict = windows(site.alice, mode(site.clean_root(), 1), now, (site.issuing,))
+    assert verdict.accepted
+    assert any("Root serves" in c.text for c in verdict.caveats)
+
+
+def test_mode2_with_the_issuing_ca_in_client_auth_issuer(site: Site, now: datetime) -> None:
+    """Schannel overview, Exclusive CA Trust: the chain may end at an intermediate CA in the
+    caller-specified store; with no CTL store certgate takes ClientAuthIssuer [unconfirmed]."""
+    machine = site.machine(root=[site.other], ClientAuthIssuer=[site.issuing])
+    verdict = windows(site.alice, mode(machine, 2), now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.trust_info & CERT_TRUST_INFO["CERT_TRUST_IS_CA_TRUSTED"]
+    assert any(c.confidence.value == "unconfirmed" for c in verdict.caveats)
+
+
+def test_mode2_with_the_issuing_ca_misplaced_in_root(site: Site, now: datetime) -> None:
+    """SSIS Scale Out troubleshooting ("HTTP request forbidden": set ClientAuthTrustMode=2 when
+    non-self-signed certificates must stay in Root): the chain ends at the CA in Root -> 200."""
+    machine = site.machine(root=[site.other, site.issuing])
+    verdict = windows(site.alice, mode(machine, 2), now, (site.issuing,))
+    assert verdict.accepted
+    assert verdict.windows is not None
+    assert verdict.windows.trust_info & CERT_TRUST_INFO["CERT_TRUST_IS_CA_TRUSTED"]
+    assert windows(site.alice, machine, now, (site.issuing,)).code == "CERT_E_CHAINING"
+
+
+def test_ca_restricted_to_server_eku(site: Site, now: datetime) -> None:
+    """A CA whose own EKU excludes clientAuth restricts its chain (CryptoAPI intersects EKUs
+    along the chain [secondary]; docs/windows-model.md#usage-check) -> CERT_E_WRONG_USAGE,
+    403.16; with Usage Check off (DefaultSslCertCheckMode 0x10000) -> 200."""
+    server_ca = site.root.intermediate("CN=Contoso Web CA,O=Contoso", eku=(SERVER_AUTH,))
+    carol = server_ca.client("carol")
+    machine = site.machine(root=[site.root], ca=[server_ca])
+    verdict = windows(carol, machine, now, (server_ca,))
+    assert verdict.code == "CERT_E_WRONG_USAGE"
+    assert verdict.windows is not None and verdict.windows.win32_status == 2148204816
+    relaxed = with_binding(machine, cert_check_mode=Setting(0x10000, "test"))
+    assert windows(carol, relaxed, now, (server_ca,)).accepted
+
+
+def test_leaf_without_eku_is_valid_for_client_auth(site: Site, now: datetime) -> None:
+    """RFC 5280 §4.2.1.12 / CryptoAPI: a certificate without an EKU extension is valid for any
+    usage, so Usage Check passes (docs/windows-model.md#usage-check)."""
+    plain = site.issuing.client("dave", eku=())
+    assert plain.certificate.extended_key_usage is None
+    assert windows(plain, site.clean_root(), now, (site.issuing,)).accepted
+
+
+def test_gate_decisions_log_sc_win32_status_as_iis_does() -> None:
+    """docs/windows-model.md#sc-win32-status: the gate's W3C lines use the Win32 code for a
+    FACILITY_WIN32 HRESULT (403 7 5) and the unsigned value for others (403 16 2148204809)."""
+    no_cert = Decision(403, 7, "E_ACCESSDENIED", "iis:403.7", "no certificate", 0x80070005)
+    untrusted = Decision(
+        403, 16, "CERT_E_UNTRUSTEDROOT", "hresult:CERT_E_UNTRUSTEDROOT", "untrusted", 0x800B0109
+    )
+    assert (no_cert.win32_status, untrusted.win32_status) == (5, 2148204809)
+    assert hresult_from_win32_status(5) == 0x80070005
+    assert hresult_from_win32_status(2147942450) == hresult_from_win32_status(50) == 0x80070032
+
+
+@pytest.mark.parametrize(("version", "expected"), [("2012", True), ("2019", False), (None, True)])
+def test_doctor_16kb_cause_follows_the_windows_version(
+    site: Site, now: datetime, version: str | None, expected: bool
+) -> None:
+    """KB 2880390 is documented for Windows Server 2012 / Windows 8 only: with no list sent,
+    the doctor names the 16 KB cause on 2012 and when the version is unknown (saying so), not
+    on 2019 (docs/windows-model.md#issuer-list-size)."""
+    causes = list(diagnose(_over_16kb(site, version), now).causes)
+    found = [c for c in causes if c.id == "cause::issuer-list-too-large"]
+    assert bool(found) is expected
+    if version is None:
+        assert "version is unknown" in found[0].summary
+
+
+def test_not_selectable_has_no_wcf_native_code(site: Site, now: datetime) -> None:
+    """.NET reference source, HttpsChannelListener: with no client certificate self-hosted WCF
+    traces HttpsClientCertificateNotPresent (262160) with no native error code, not "0x5"
+    (docs/windows-model.md#wcf-native-error)."""
+    verdict = windows(site.alice, send_list(site.mixed_root()), now, (site.issuing,))
+    assert verdict.windows is not None and verdict.windows.wcf_native is None
+    assert "262160" in verdict.windows.wcf_text

@@ -58,9 +58,10 @@ from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError
 from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes
 from certgate.formats._text import decode_text
-from certgate.formats.iisconfig import merge_iis, parse_iis_config
+from certgate.formats.iisconfig import looks_like_application_host, merge_iis, parse_iis_config
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
+from certgate.formats.netsh_command import valid_endpoint
 from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
@@ -135,7 +136,7 @@ def load_machine(
     """
     listing = list_bundle(Path(path))
     loader = _Loader(password, prompt, strict)
-    classified = [(file, *classify(file.name)) for file in listing.files]
+    classified = [_by_content(file, *classify(file.name)) for file in listing.files]
     if classified and all(kind == "ignored" for _, kind, _ in classified):
         raise InputError(str(path), _NOTHING_KNOWN[listing.format == "file"])
     for kind in _ORDER:
@@ -164,6 +165,24 @@ _NOTHING_KNOWN = (
     "not a machine bundle part: give a folder or .zip, or one exported part named like "
     "<Store>.sst, schannel.reg, netsh-sslcert.txt, applicationHost.config or settings.toml",
 )
+
+
+def _by_content(
+    file: BundleFile, kind: str, argument: str | None
+) -> tuple[BundleFile, str, str | None]:
+    """A file the names did not place, recognised by content: an applicationHost.config
+    saved under another name (``applicationHost (1).config``, ``apphost.xml``)."""
+    if (kind in ("ignored", "text") and "/" not in file.name.strip("/")) or (
+        kind == "ignored" and file.name.casefold().startswith("iis/")
+    ):
+        suffix = Path(file.name).suffix.casefold()
+        if suffix in (".config", ".xml", ".txt") and file.size <= 64 << 20:
+            try:
+                if looks_like_application_host(file.read()):
+                    return file, "iis", None
+            except InputError:
+                pass
+    return file, kind, argument
 
 
 def classify(name: str) -> tuple[str, str | None]:
@@ -303,7 +322,9 @@ class _Loader:
         return f"{len(reg.keys)} key(s): {', '.join(found) or 'nothing certgate reads'}"
 
     def _netsh(self, file: BundleFile, data: bytes, _: str | None) -> str:
-        bindings = parse_netsh_sslcert(data, file.name)
+        warnings: list[LoadWarning] = []
+        bindings = parse_netsh_sslcert(data, file.name, warnings)
+        self.loaded += Loaded(warnings=tuple(warnings))
         if self.machine.bindings_source and not self.netsh_seen:
             self.machine = self.machine.noting(
                 f"bindings read from {file.name}; {self.machine.bindings_source} not used for them"
@@ -386,6 +407,9 @@ def apply_settings(text: str, name: str, machine: Machine) -> Machine:
     unknown = set(document) - {"machine", "schannel", "binding"}
     if unknown:
         raise InputError(name, f"unknown section(s): {', '.join(sorted(unknown))}")
+    for section in ("machine", "schannel", "binding"):
+        if not isinstance(document.get(section, {}), dict):
+            raise InputError(name, f"{section} must be a [{section}] table, not a value")
     schannel = _schannel(document.get("schannel", {}), name, machine.schannel)
     binding = _binding(document.get("binding", {}), name, machine.binding)
     bindings = (binding, *machine.bindings[1:]) if "binding" in document or machine.bindings else ()
@@ -409,7 +433,7 @@ def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> Schan
     settings = base
     if "client_auth_trust_mode" in table:
         mode = table["client_auth_trust_mode"]
-        if mode not in (0, 1, 2) or isinstance(mode, bool):
+        if not isinstance(mode, int) or isinstance(mode, bool) or mode not in (0, 1, 2):
             raise InputError(name, f"client_auth_trust_mode must be 0, 1 or 2, not {mode!r}")
         settings = settings.with_trust_mode(mode, f"{name} [schannel]")
     if "send_trusted_issuer_list" in table:
@@ -424,7 +448,12 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
     source = f"{name} [binding]"
     binding = replace(base, source=source) if table else base
     if "endpoint" in table:
-        binding = replace(binding, endpoint=str(table["endpoint"]))
+        endpoint = table["endpoint"]
+        if not isinstance(endpoint, str) or not valid_endpoint(endpoint):
+            raise InputError(
+                name, f"endpoint must be IP:port, host:port or a port, not {endpoint!r}"
+            )
+        binding = replace(binding, endpoint=endpoint)
     if "ctl_store_name" in table:
         try:
             ctl = canonical_store_name(str(table["ctl_store_name"]))
@@ -433,8 +462,10 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
         binding = replace(binding, ctl_store_name=Setting(ctl, source))
     if "cert_check_mode" in table:
         mode = table["cert_check_mode"]
-        if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:
-            raise InputError(name, f"cert_check_mode must be a non-negative integer, not {mode!r}")
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0xFFFFFFFF:
+            raise InputError(
+                name, f"cert_check_mode must be a 32-bit unsigned integer, not {mode!r}"
+            )
         binding = replace(binding, cert_check_mode=Setting(mode, source))
     if "negotiate_client_cert" in table:
         on = _bool(table["negotiate_client_cert"], name, "negotiate_client_cert")

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from certgate.core.iis import Application, LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
 from certgate.logs.samples import write_seed_case
+from certgate.logs.samples.iis import iis_line, w3c_line
 from certgate.testing import PKI, Issued, KeyType, pkcs7_bundle, sst_bundle
 from certgate.testing_windows import (
     IIS_APP_ID,
@@ -25,24 +28,33 @@ from certgate.testing_windows import (
     netsh_sslcert,
     schannel_reg,
     write_bundle,
+    zip_folder,
 )
 
 __all__ = [
     "LIVE_STEPS",
-    "SEED_AT",
-    "SEED_START",
+    "SEED_EVENTS",
     "DemoMachine",
     "SeedCase",
     "build_demo_machine",
     "build_demo_store",
     "build_seed_case",
     "run",
+    "seed_times",
+    "write_demo_folder",
 ]
 
-SEED_START = datetime(2024, 3, 5, 10, 2, tzinfo=UTC)  # first failure in the logs
 SEED_EVENTS = 1204  # HttpsClientCertificateInvalid records, and as many IIS 403.16 lines
 SEED_INTERVAL = timedelta(minutes=98) / (SEED_EVENTS - 1)  # the last one at 11:40
-SEED_AT = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)  # when the support engineer looks
+
+
+def seed_times(now: datetime) -> tuple[datetime, datetime]:
+    """(first logged failure, when the engineer looks) for a seed case built at ``now``: the
+    failures ran from 10:02 to 11:40 UTC the day before, the certificates are valid ``now``, so
+    every command run on the demo files without ``--at`` tells the seed story."""
+    day = (now.astimezone(UTC) - timedelta(days=1)).date()
+    start = datetime(day.year, day.month, day.day, 10, 2, tzinfo=UTC)
+    return start, now.astimezone(UTC).replace(microsecond=0)
 
 
 def _demo_pki(pki: PKI) -> tuple[Issued, Issued, list[tuple[Issued, str]]]:
@@ -120,7 +132,9 @@ def _live_gate(case: SeedCase) -> int:
 LIVE_STEPS: list[Callable[[SeedCase], int]] = [_live_gate]
 
 
-def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
+def build_seed_case(
+    folder: Path, pki: PKI | None = None, now: datetime | None = None, *, extras: bool = False
+) -> SeedCase:
     """The support case the project starts from, as a bundle collected from the server.
 
     Root holds three genuine roots and three intermediates that belong in the CA store; the
@@ -128,9 +142,13 @@ def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
     certificate up front and the site requires one; the logs hold 1,204 WCF
     HttpsClientCertificateInvalid 0x109 records and as many IIS 403 16 2148204809 lines, from
     10:02 to 11:40 UTC. alice's certificate, issued by Contoso Issuing CA 02 (in CA), is
-    rejected: 403.16.
+    rejected: 403.16. The logs are dated the day before ``now`` (default: the clock's now),
+    the certificates valid at ``now``. ``extras`` also writes what the README's examples use
+    beyond the bundle: ``alice.pfx`` (password ``demo``), ``server.pem``, ``issuing.crl`` and
+    ``Disallowed.pem`` (an unrelated retired CA).
     """
-    pki = pki or PKI(now=SEED_AT)
+    start, at = seed_times(now or datetime.now(UTC))
+    pki = pki or PKI(now=at)
     contoso = pki.root("CN=Contoso Root CA,O=Contoso Ltd,C=US")
     fabrikam = pki.root("CN=Fabrikam Root CA,O=Fabrikam Inc,C=US", key=KeyType.P256)
     northwind = pki.root("CN=Northwind Root CA,O=Northwind Traders,C=GB")
@@ -152,10 +170,78 @@ def build_seed_case(folder: Path, pki: PKI | None = None) -> SeedCase:
     spec.add("netsh-sslcert.txt", netsh_sslcert([_seed_binding(server)]))
     spec.add("applicationHost.config", _seed_iis())
     bundle = write_bundle(folder / "bundle", spec)
-    write_seed_case(bundle / "logs", SEED_START, SEED_EVENTS, SEED_INTERVAL)
-    client_pem = client.write_pem(folder / "client.pem", chain=True)
-    key = client.write_key(folder / "client.key")
-    return SeedCase(bundle, client_pem, tuple(m.sha1 for m in misplaced), SEED_AT, key)
+    write_seed_case(bundle / "logs", start, SEED_EVENTS, SEED_INTERVAL)
+    client_pem = client.write_pem(folder / "alice.pem", chain=True)
+    key = client.write_key(folder / "alice.key")
+    if extras:
+        (folder / "alice.pfx").write_bytes(client.pfx(b"demo"))
+        server.write_pem(folder / "server.pem", chain=True)
+        (folder / "issuing.crl").write_bytes(issuing.crl().public_bytes(Encoding.DER))
+        retired = pki.root("CN=Woodgrove Retired CA,O=Woodgrove Bank,C=US")
+        retired.write_pem(folder / "Disallowed.pem")
+        _write_pasted_logs(folder, start)
+    return SeedCase(bundle, client_pem, tuple(m.sha1 for m in misplaced), at, key)
+
+
+def write_demo_folder(folder: Path) -> SeedCase:
+    """Everything the README's examples use, written into ``folder`` (``make demo``: ``demo/``):
+
+    - ``bundle/`` and ``bundle.zip``: the seed case as ``certgate collect`` would collect it
+      (``bundle/logs/`` holds its ``service.svclog`` and ``u_ex<date>.log``), ``alice.pem``
+      (+ ``alice.key``): the rejected user's certificate with its chain;
+    - ``Root.sst``, ``CA.sst``, ``schannel.reg``: the bundle's parts as loose files;
+    - ``machine/``, ``client.pem``, ``chain.pem``, ``client.key``: the smaller machine bundle of
+      ``certgate verify``'s examples and the gate demo (``build_demo_machine``), and
+      ``misplaced.sha1``, the thumbprint of the intermediate in its Root;
+    - ``alice.pfx``, ``server.pem``, ``issuing.crl``, ``Disallowed.pem`` (``extras`` above).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    case = build_seed_case(folder, extras=True)
+    zip_folder(case.folder, folder / "bundle.zip")
+    for name in ("stores/Root.sst", "stores/CA.sst", "schannel.reg"):
+        (folder / Path(name).name).write_bytes((case.folder / name).read_bytes())
+    demo = build_demo_machine(folder)
+    (folder / "misplaced.sha1").write_text(demo.misplaced_sha1 + "\n", encoding="ascii")
+    return case
+
+
+ROWS_FIELDS = ("date", "time", "c-ip", "sc-status", "sc-substatus", "sc-win32-status")
+
+
+def _write_pasted_logs(folder: Path, start: datetime) -> None:
+    """``ticket.txt``: IIS rows pasted into a support ticket, redacted, without ``#Fields``;
+    ``rows.log``: rows that lost their ``#Fields`` line, in a custom field set."""
+    failures = [start + i * timedelta(minutes=7) for i in range(3)]
+    pasted = [
+        iis_line(
+            when=when,
+            c_ip="<IP_address>",
+            sc_status=403,
+            sc_substatus=16,
+            sc_win32_status=2148204809,
+        ).rstrip()
+        for when in failures
+    ]
+    (folder / "ticket.txt").write_text(
+        "Since this morning every call to the Orders service fails with 403.\n"
+        "From the IIS log on appsrv01:\n\n" + "\n".join(pasted) + "\n\nThanks, Dana\n",
+        encoding="utf-8",
+    )
+    rows = [
+        w3c_line(
+            ROWS_FIELDS,
+            {
+                "date": f"{when:%Y-%m-%d}",
+                "time": f"{when:%H:%M:%S}",
+                "c-ip": "10.0.0.9",
+                "sc-status": 403,
+                "sc-substatus": 16,
+                "sc-win32-status": 2148204809,
+            },
+        )
+        for when in failures
+    ]
+    (folder / "rows.log").write_text("".join(rows), encoding="utf-8", newline="")
 
 
 def _seed_binding(server: Issued) -> SslBinding:

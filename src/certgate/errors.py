@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CertgateError",
     "InputError",
+    "OutputError",
     "UsageError",
 ]
 
@@ -40,3 +41,16 @@ class InputError(CertgateError):
 
 class UsageError(CertgateError):
     """The caller asked for something that cannot be done (bad option value, bad combination)."""
+
+
+class OutputError(CertgateError):
+    """An output (a named file, or standard output) could not be written; nothing half-written
+    is left behind under the target name."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = " ".join(message.split())
+        super().__init__(self.diagnostics())
+
+    def diagnostics(self) -> str:
+        return f"{self.path}: cannot be written: {self.message}"

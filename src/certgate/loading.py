@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from certgate.core.stores import Machine, Store, canonical_store_name
+from certgate.errors import InputError
 from certgate.formats import Loaded, PasswordPrompt, load_paths
 
 __all__ = ["StoreInputs", "build_machine"]
@@ -35,6 +36,12 @@ def build_machine(
             continue
         name = canonical_store_name(item.store)
         loaded = load_paths(item.paths, password=password, prompt=prompt, on_file=on_file)
+        if loaded.crls and not loaded.certificates:  # a CRL alone would audit as an empty store
+            raise InputError(
+                ", ".join(item.paths),
+                f"{len(loaded.crls)} CRL(s) and no certificate: a CRL is not a certificate store "
+                f"(verify takes CRLs with --crl), so {name} would be empty",
+            )
         machine = machine.with_store(machine.store(name).adding(loaded.certificates))
         everything += loaded
     return machine, everything

@@ -15,6 +15,7 @@ import click
 
 from certgate import __version__
 from certgate.errors import CertgateError
+from certgate.output import guarded_stdout
 from certgate.report.console import err_console
 
 __all__ = ["cli", "main"]
@@ -73,6 +74,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "after a request: renegotiation, TLS 1.3 post-handshake), which CA names it sends, what "
         "it does without one, and whether a given certificate would be offered and accepted.",
     ),
+    "authz": (
+        "certgate.cli.authz",
+        "Answer a TLS-terminating proxy's auth sub-requests (nginx auth_request, Caddy "
+        "forward_auth, Traefik forwardAuth, Envoy ext_authz, HAProxy): 200 with the client's "
+        "identity headers, or the IIS-style denial (403.7, 403.16, ...) with its reason.",
+    ),
     "serve": (
         "certgate.cli.serve",
         "Authenticate clients by certificate in front of a service: any client certificate is "
@@ -121,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = "-v" in args or "--verbose" in args
     errors = err_console()  # soft-wrapped: an error stays one line, whatever the width
     try:
-        result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
+        with guarded_stdout():  # a full disk or a closed pipe is exit 2, named, not a traceback
+            result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:

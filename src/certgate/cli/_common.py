@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -33,7 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class TimeParam(click.ParamType[datetime, Any]):
-    """``now``, a date (``2024-03-05``) or an ISO-8601 time; naive times are UTC."""
+    """``now``, a date (``2024-03-05``), an ISO-8601 time, or ``today``/``yesterday`` with an
+    optional time of day (``"yesterday 10:00"``); naive times are UTC."""
 
     name = "TIME"
 
@@ -45,13 +46,20 @@ class TimeParam(click.ParamType[datetime, Any]):
         text = str(value).strip()
         if text.lower() == "now":
             return datetime.now(UTC)
+        day, _, clock = text.partition(" ")
+        if day.lower() in ("today", "yesterday"):
+            back = 1 if day.lower() == "yesterday" else 0
+            text = f"{datetime.now(UTC).date() - timedelta(days=back)}T{clock.strip() or '00:00'}"
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             try:
                 parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
             except ValueError:
-                self.fail(f"{text!r} is not a time (use now, 2024-03-05 or 2024-03-05T10:00Z)")
+                self.fail(
+                    f"{str(value).strip()!r} is not a time (use now, 2024-03-05, "
+                    '2024-03-05T10:00Z or "yesterday 10:00")'
+                )
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -11,6 +11,7 @@ import click
 
 from certgate import __version__
 from certgate.errors import UsageError
+from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.windows.tracing import RECIPES, Recipe
 
@@ -91,6 +92,7 @@ def _collect(out: Path, log_days: int) -> int:  # the Windows part is exercised 
     errors = err_console()
     for step in steps:
         if step.status != "ok":
-            errors.print(f"[yellow]{step.name}: {step.status}[/] {step.detail}", markup=True)
+            detail = escape(step.detail)
+            errors.print(f"[yellow]{escape(step.name)}: {step.status}[/] {detail}", markup=True)
     out_console().print(f"bundle written: {out} (next: certgate machine show {out})", markup=False)
     return 0

@@ -14,15 +14,17 @@ from certgate.cli._common import TimeParam, print_warnings, split_fields
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
-from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case
+from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
 from certgate.formats import LoadWarning, load_file
-from certgate.formats.netsh import parse_netsh_sslcert
+from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
+from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.reg import parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
-from certgate.remedy import write_files, write_fix_dir
+from certgate.output import write_files
+from certgate.remedy import cleaned_beside, fix_files
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
@@ -49,7 +51,8 @@ EXIT_RULE_FAILED = 3
     "--settings",
     "settings",
     type=click.Path(),
-    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export or netsh output.",
+    help="settings.toml, a SCHANNEL/SslBindingInfo .reg export, netsh output or "
+    "applicationHost.config (recognised by content).",
 )
 @click.option(
     "--logs",
@@ -88,6 +91,13 @@ EXIT_RULE_FAILED = 3
     help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
 )
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
+@click.option(
+    "--demo-dir",
+    "demo_dir",
+    type=click.Path(file_okay=False),
+    help="With --demo: write the demo's files (bundle, certificates, logs) here for the "
+    "README's examples (default: a temporary folder).",
+)
 def command(
     bundle: str | None,
     roots: tuple[str, ...],
@@ -100,6 +110,7 @@ def command(
     fix_dir: str | None,
     fields: str | None,
     demo: bool,
+    demo_dir: str | None,
 ) -> int:
     """Diagnose client-certificate authentication on a Windows/IIS server: rank the causes,
     show the evidence (certificates, settings with their source, log lines), and the fixes as
@@ -123,8 +134,10 @@ def command(
             "nothing to diagnose: give a bundle (certgate collect), --logs, --root, --settings "
             "or --client-cert (or try certgate doctor --demo)"
         )
+    if demo_dir and not demo:
+        raise click.UsageError("--demo-dir goes with --demo")
     if demo:
-        case = _demo(bundle)
+        case = _demo(bundle, demo_dir)
         bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
     loaded = load_machine(bundle) if bundle else None
     machine = loaded.machine if loaded else Machine()
@@ -147,7 +160,8 @@ def command(
         unread=unread,
     )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
-    _outputs(diagnosis, as_json, html_file, fix_dir, roots)
+    inputs = _inputs(bundle, roots, settings, log_paths, clients)
+    _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
     if case is not None and not as_json:
         for step in LIVE_STEPS:
             if code := step(case):
@@ -171,11 +185,20 @@ def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(found)[:4]
 
 
-def _demo(bundle: str | None) -> SeedCase:
+def _demo(bundle: str | None, demo_dir: str | None) -> SeedCase:
     if bundle:
         raise click.UsageError("--demo builds its own bundle: give no BUNDLE")
-    case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
-    err_console().print(f"Demo: the seed case written to {case.folder} (client: {case.client})")
+    if demo_dir:
+        try:
+            case = write_demo_folder(Path(demo_dir))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise InputError(demo_dir, f"cannot write the demo here: {why}") from exc
+    else:
+        case = build_seed_case(Path(tempfile.mkdtemp(prefix="certgate-demo-")))
+    err_console().print(
+        f"Demo: the seed case written to {case.folder} (client: {case.client})", markup=False
+    )
     return case
 
 
@@ -193,6 +216,8 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
     except OSError as exc:
         raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
     kind, _ = classify(path.name)
+    if kind == "iis" or looks_like_application_host(data):
+        return machine.with_iis(parse_iis_config(data, str(path)))
     if kind == "settings":
         try:
             return apply_settings(data.decode("utf-8"), str(path), machine)
@@ -204,9 +229,14 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
         if has_bindings(reg):
             machine = machine.with_bindings(bindings_from_reg(reg), str(path))
         return machine
-    if kind in ("netsh", "text"):
-        return machine.with_bindings(parse_netsh_sslcert(data, str(path)), str(path))
-    raise InputError(str(path), "not settings.toml, a .reg export or netsh output")
+    if kind in ("netsh", "text") or looks_like_netsh(data.decode("utf-8", errors="replace")):
+        warnings: list[LoadWarning] = []
+        bindings = parse_netsh_sslcert(data, str(path), warnings)
+        print_warnings(warnings)
+        return machine.with_bindings(bindings, str(path))
+    raise InputError(
+        str(path), "not settings.toml, a .reg export, netsh output or applicationHost.config"
+    )
 
 
 def _client(path: str) -> ClientCert:
@@ -279,20 +309,50 @@ def _line_at(path: Path, offset: int) -> int:
     return count + 1
 
 
+def _inputs(
+    bundle: str | None,
+    roots: tuple[str, ...],
+    settings: str | None,
+    log_paths: tuple[str, ...],
+    clients: list[str],
+) -> list[Path]:
+    """Every file this run read, so that no output overwrites one (a bundle folder: its
+    files)."""
+    named = [Path(p) for p in (bundle, *roots, settings, *log_paths, *clients) if p]
+    out: list[Path] = []
+    for path in named:
+        if path.is_dir():
+            out.extend(p for p in path.rglob("*") if p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 def _outputs(
     diagnosis: Diagnosis,
     as_json: bool,
     html_file: str | None,
     fix_dir: str | None,
     roots: tuple[str, ...],
+    inputs: list[Path],
 ) -> None:
+    """--html and --fix-dir are written as one unit (all files or none), never over an input."""
     console = err_console()
+    planned: dict[Path, bytes] = {}
     if html_file:
-        write_files({Path(html_file): doctor_html(diagnosis).encode("utf-8")})
+        planned[Path(html_file)] = doctor_html(diagnosis).encode("utf-8")
+    if fix_dir:
+        fixes = fix_files(diagnosis)
+        planned.update((Path(fix_dir) / name, data) for name, data in fixes.items())
+        loose = [Path(r) for r in roots]
+        planned.update(cleaned_beside(diagnosis, loose))
+        inputs = [*inputs, *loose]
+    write_files(planned, inputs)
+    if html_file:
         console.print(f"wrote {html_file}", markup=False)
     if fix_dir:
-        written = write_fix_dir(diagnosis, Path(fix_dir), [Path(r) for r in roots])
-        console.print(f"wrote {len(written)} file(s) under {fix_dir}", markup=False)
+        written = len(planned) - bool(html_file)
+        console.print(f"wrote {written} file(s) under {fix_dir}", markup=False)
     if as_json:
         click.echo(dumps(doctor_document(diagnosis)))
     else:

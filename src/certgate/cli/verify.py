@@ -140,7 +140,7 @@ class WhatIfParam(click.ParamType[WhatIf, object]):
     multiple=True,
     type=WhatIfParam(),
     help="Rerun the windows engine with a change: trust-mode=2, send-issuer-list=1, "
-    "move=<sha1>:Root->CA, remove=<sha1>:Root, ctl-store=NAME, cert-check-mode=N. Repeatable.",
+    "move=<sha1>:Root:CA, remove=<sha1>:Root, ctl-store=NAME, cert-check-mode=N. Repeatable.",
 )
 @json_option
 @click.option("--password", help="Password for PKCS#12 files (else asked on the terminal).")

@@ -136,6 +136,11 @@ class Name:
 
     def __str__(self) -> str:
         """Windows order and quoting: ``CN=Issuing CA, O=Contoso, C=US``."""
+        return self._display
+
+    @cached
+    def _display(self) -> str:
+        """Composed once: reports print the same names many times (issue 17)."""
         if not self.rdns and self.problem:
             return f"<unreadable name {self.der[:12].hex()}...>"
         return ", ".join(" + ".join(a.windows() for a in rdn) for rdn in reversed(self.rdns))

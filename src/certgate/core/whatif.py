@@ -1,7 +1,8 @@
 """Proposed changes to a machine (``--what-if KEY=VALUE``), applied without touching anything.
 
-Keys: ``trust-mode=0|1|2``, ``send-issuer-list=0|1``, ``move=<sha1>:<Store>-><Store>``,
-``remove=<sha1>:<Store>``, ``ctl-store=<Store>|none``, ``cert-check-mode=<int>``.
+Keys: ``trust-mode=0|1|2``, ``send-issuer-list=0|1``, ``move=<sha1>:<Store>:<Store>``
+(shell-safe; the quoted ``'move=<sha1>:<Store>-><Store>'`` works too), ``remove=<sha1>:<Store>``,
+``ctl-store=<Store>|none``, ``cert-check-mode=<int>``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,24 @@ from certgate.core.stores import Machine, canonical_store_name
 __all__ = ["WHAT_IF_KEYS", "WhatIf", "parse_what_if"]
 
 WHAT_IF_KEYS = ("trust-mode", "send-issuer-list", "move", "remove", "ctl-store", "cert-check-mode")
-_MOVE = re.compile(r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<source>[^>]+?)\s*->\s*(?P<target>.+)$")
+_MOVE_ARROW = re.compile(
+    r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<source>[^>]+?)\s*->\s*(?P<target>.+)$"
+)
+# The shell-safe spelling: no ``>`` for bash or PowerShell to take as a redirect.
+_MOVE_COLON = re.compile(
+    r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<source>[A-Za-z][^:>]*):(?P<target>[A-Za-z][^:>]*)$"
+)
+
+
+def _move(value: str) -> re.Match[str] | None:
+    """The parts of a move (sha1, source, target), in either spelling, or None."""
+    for pattern in (_MOVE_ARROW, _MOVE_COLON):
+        match = pattern.match(value)
+        if match and len(_thumb(match["sha1"])) == 40:
+            return match
+    return None
+
+
 _REMOVE = re.compile(r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<store>.+)$")
 
 
@@ -36,7 +54,7 @@ class WhatIf:
             sent = self.value in ("1", "true", "yes")
             return machine.with_schannel(machine.schannel.with_send_issuer_list(sent, source))
         if self.key == "move":
-            match = _MOVE.match(self.value)
+            match = _move(self.value)
             assert match is not None
             return machine.moving(_thumb(match["sha1"]), match["source"], match["target"])
         if self.key == "remove":
@@ -65,9 +83,9 @@ def parse_what_if(text: str) -> WhatIf:
         raise ValueError(f"trust-mode must be 0, 1 or 2, not {value!r}")
     if key == "send-issuer-list" and value.lower() not in ("0", "1", "true", "false", "yes", "no"):
         raise ValueError(f"send-issuer-list must be 0 or 1, not {value!r}")
-    if key == "move" and not _MOVE.match(value):
+    if key == "move" and not _move(value):
         raise ValueError(
-            f"move must be <sha1>:<Store>-><Store>, e.g. 0A1B...:Root->CA; not {value!r}"
+            f"move must be <sha1>:<Store>:<Store>, e.g. 0A1B...:Root:CA; not {value!r}"
         )
     if key == "remove" and not _REMOVE.match(value):
         raise ValueError(f"remove must be <sha1>:<Store>; not {value!r}")

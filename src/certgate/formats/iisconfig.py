@@ -8,6 +8,7 @@ never has one). Passwords of mappings are never kept, only whether one was set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from lxml import etree
@@ -29,10 +30,24 @@ from certgate.core.iis import (
 from certgate.core.settings import Setting
 from certgate.errors import InputError
 
-__all__ = ["merge_iis", "parse_iis_config"]
+__all__ = ["looks_like_application_host", "merge_iis", "parse_iis_config"]
 
 _SECURITY = ("system.webServer", "security")
 _AUTH = (*_SECURITY, "authentication")
+
+
+_PROLOGUE = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<configuration[\s>]", re.DOTALL
+)
+
+
+def looks_like_application_host(data: bytes) -> bool:
+    """applicationHost.config by content, whatever the file is called: a ``<configuration>``
+    root (after an optional XML declaration and comments) holding ``<system.applicationHost``."""
+    head = data[: 1 << 20]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    return _PROLOGUE.match(head) is not None and b"<system.applicationHost" in head
 
 
 def parse_iis_config(data: bytes, path: str, base_path: str = "") -> IisConfig:

@@ -1,13 +1,12 @@
 """``netsh http show sslcert`` output: one ``SslBinding`` per block, every row cited.
 
 Layout (docs/windows-model.md#netsh-show-sslcert) [confirmed from real captures]: ``label : value``
-rows indented four
-spaces, a blank line between bindings, ``(null)`` for absent strings, ``Enabled``/``Disabled``
-for switches and ``Set``/``Not Set`` for the newer flags. Windows Server 2008 R2/2012 stop after
-``Negotiate Client Certificate``; 2016+ add ``Reject Connections`` and later rows. Blocks start with
-``IP:port``, ``Hostname:port`` (SNI) or ``Central Certificate Store`` (CCS) [SNI/CCS labels
-unconfirmed; seen in third-party captures]. The rows map to the API's DefaultCertCheckMode and
-DefaultFlags bits (labels mapped [inferred], bit values [confirmed]).
+rows indented four spaces, a blank line between bindings, ``(null)`` for absent strings,
+``Enabled``/``Disabled`` for switches and ``Set``/``Not Set`` for the newer flags. Windows Server
+2008 R2/2012 stop after ``Negotiate Client Certificate``; 2016+ add ``Reject Connections`` and later
+rows. Blocks start with ``IP:port``, ``Hostname:port`` (SNI) or ``Central Certificate Store`` (CCS)
+[SNI/CCS labels unconfirmed; seen in third-party captures]. The rows map to the API's
+DefaultCertCheckMode and DefaultFlags bits (labels mapped [inferred], bit values [confirmed]).
 
 Only English labels are read: a localized Windows prints translated labels, and that is refused
 with a message pointing to the registry export instead of being guessed.
@@ -41,6 +40,7 @@ from certgate.core.settings import (
 )
 from certgate.core.visible import visible
 from certgate.errors import InputError
+from certgate.formats._base import LoadWarning
 from certgate.formats._text import decode_text
 from certgate.formats.netsh_command import valid_endpoint, valid_value
 
@@ -107,8 +107,15 @@ def looks_like_netsh(text: str) -> bool:
     )
 
 
-def parse_netsh_sslcert(data: bytes, path: str) -> tuple[SslBinding, ...]:
-    """Parse the whole output; an empty binding list is a valid answer (no binding exists)."""
+def parse_netsh_sslcert(
+    data: bytes, path: str, warnings: list[LoadWarning] | None = None
+) -> tuple[SslBinding, ...]:
+    """Parse the whole output; an empty binding list is a valid answer (no binding exists).
+
+    What a paste adds around the output is tolerated, each with a warning naming its line
+    (appended to ``warnings``): the echoed command line (``C:\\>netsh http show sslcert``),
+    prompts, ``...`` where rows were left out, and a trailing ``Ok.``.
+    """
     text = decode_text(data, path)
     if not _has_start(text) and not _only_header(text):
         raise InputError(
@@ -117,7 +124,8 @@ def parse_netsh_sslcert(data: bytes, path: str) -> tuple[SslBinding, ...]:
             "`netsh http show sslcert` output (for a localized Windows, export "
             "HKLM\\SYSTEM\\CurrentControlSet\\Services\\HTTP\\Parameters\\SslBindingInfo instead)",
         )
-    return tuple(_binding(block, path) for block in _blocks(text, path))
+    notes = warnings if warnings is not None else []
+    return tuple(_binding(block, path) for block in _blocks(text, path, notes))
 
 
 def _has_start(text: str) -> bool:
@@ -134,12 +142,37 @@ def _only_header(text: str) -> bool:
     return bool(meaningful) and not rest
 
 
-def _blocks(text: str, path: str) -> list[_Block]:
+# What a paste adds: an echoed command (after a cmd or PowerShell prompt, or bare), a prompt
+# alone, an elision, netsh's own "Ok." after a command.
+_PASTE_EXTRA = (
+    (re.compile(r"^(?:PS\s+)?(?:[A-Za-z]:\\[^>]*)?>\s*netsh\b.*$", re.I), "echoed command line"),
+    (re.compile(r"^netsh(?:\.exe)?\s+http\s+show\s+sslcert\b.*$", re.I), "echoed command line"),
+    (re.compile(r"^(?:PS\s+)?[A-Za-z]:\\[^>]*>\s*$"), "prompt"),
+    (re.compile(r"^netsh(?:\s+http)?>.*$", re.I), "netsh prompt"),
+    (re.compile(r"^(?:\.{3,}|…|\[\.\.\.\]|\(\.\.\.\))$"), "elision (rows left out)"),
+    (re.compile(r"^Ok\.$", re.I), "netsh's 'Ok.'"),
+)
+
+
+def _paste_extra(line: str) -> str | None:
+    for pattern, what in _PASTE_EXTRA:
+        if pattern.match(line):
+            return what
+    return None
+
+
+def _blocks(text: str, path: str, warnings: list[LoadWarning]) -> list[_Block]:
     blocks: list[_Block] = []
     in_extended = False
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.casefold() == _HEADER or set(line) == {"-"}:
+            continue
+        extra = _paste_extra(line)
+        if extra is not None:
+            warnings.append(
+                LoadWarning(path, f"{extra} ignored: {visible(line[:60])!r}", f"line {number}")
+            )
             continue
         if line.casefold() == "extended properties:":
             in_extended = _require_block(blocks, path, number) is not None

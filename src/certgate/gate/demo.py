@@ -117,7 +117,7 @@ def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
 
 def _fixed(machine: Machine, demo: DemoMachine, fix: str) -> tuple[Machine, str]:
     if fix == "move":
-        change = f"move={demo.misplaced_sha1}:{ROOT}->{CA}"
+        change = f"move={demo.misplaced_sha1}:{ROOT}:{CA}"
         return machine.moving(demo.misplaced_sha1, ROOT, CA), change
     schannel = machine.schannel.with_trust_mode(2, "live demo")
     return machine.with_schannel(schannel), "trust-mode=2"

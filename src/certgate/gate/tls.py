@@ -47,6 +47,9 @@ class ServerIdentity:
             private = serialization.load_pem_private_key(Path(key).read_bytes(), None)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(str(key), f"not an unencrypted PEM private key: {exc}") from exc
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if certs[0].public_key().public_bytes(*spki) != private.public_key().public_bytes(*spki):
+            raise InputError(str(key), f"is not the private key of the certificate in {cert}")
         return cls(certs[0], private, tuple(certs[1:]))
 
     @classmethod

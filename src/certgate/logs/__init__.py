@@ -22,13 +22,13 @@ from pathlib import Path
 
 from certgate.core.events import LogEvent
 from certgate.errors import InputError, UsageError
-from certgate.logs import iis, svclog, sysnet, webservers, winevent
+from certgate.logs import freb, iis, svclog, sysnet, webservers, winevent
 from certgate.logs._io import LogInput, open_text, walk_inputs
 from certgate.logs._registry import FORMATS, FileContext, LogFormat, Problem, detect_format
 
 __all__ = ["FORMATS", "FileResult", "LogFormat", "LogScan", "Problem", "read_events"]
 
-_PARSERS = (iis, svclog, sysnet, webservers, winevent)  # importing registers them
+_PARSERS = (freb, iis, svclog, sysnet, webservers, winevent)  # importing registers them
 
 Progress = Callable[[int, int], None]
 
@@ -114,6 +114,11 @@ class LogScan:
                         yield event
                 if not (count or ctx.skipped or ctx.other) and not kind.detect(ctx.head):
                     ctx.skip("file", f"nothing in it is recognisable as {kind.id}: {kind.title}")
+                damage = _damage(raw)
+                if damage:  # a cut .gz: what came before the damage is evidence
+                    ctx.skip(
+                        "end", f"compressed data cut short or damaged ({damage}): read up to there"
+                    )
         except InputError as exc:
             where = f" (at {exc.where})" if exc.where else ""
             self.files.append(_result(ctx, kind, count, item.size, error=exc.message + where))
@@ -144,6 +149,13 @@ class LogScan:
         if self.since is not None and event.time < self.since:
             return False
         return self.until is None or event.time <= self.until
+
+
+def _damage(raw: object) -> str | None:
+    """Why a compressed input ended early (``logs._io``'s gzip reader), or None."""
+    value = getattr(raw, "damage", None)
+    inner = getattr(raw, "_rest", None)
+    return value if isinstance(value, str) else (_damage(inner) if inner is not None else None)
 
 
 def _result(

@@ -10,11 +10,13 @@ import codecs
 import gzip
 import io
 import os
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from certgate.errors import InputError
 
@@ -53,7 +55,11 @@ def walk_inputs(paths: list[str], on_error: Callable[[InputError], None]) -> Ite
 def _inputs_of(path: Path, on_error: Callable[[InputError], None]) -> Iterator[LogInput]:
     name = str(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+            on_error(InputError(name, "not a regular file (a pipe, device or socket): not read"))
+            return
+        size = status.st_size
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
@@ -72,11 +78,39 @@ def _gunzip(raw: BinaryIO) -> BinaryIO:
 
 
 class _OwningGzip(gzip.GzipFile):
-    """A GzipFile that also closes the stream it reads from."""
+    """A GzipFile that also closes the stream it reads from. A cut or damaged stream ends at
+    the damage (``damage`` says why) instead of losing everything read so far."""
 
     def __init__(self, raw: BinaryIO) -> None:
         super().__init__(fileobj=raw, mode="rb")
         self._owned = raw
+        self.damage: str | None = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Built on ``read1`` so that bytes decompressed before the damage are kept."""
+        parts: list[bytes] = []
+        wanted = -1 if size is None or size < 0 else size
+        while wanted != 0:
+            data = self.read1(wanted if wanted > 0 else 1 << 20)
+            if not data:
+                break
+            parts.append(data)
+            wanted = wanted - len(data) if wanted > 0 else -1
+        return b"".join(parts)
+
+    def read1(self, size: int = -1) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return super().read1(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            self.damage = str(exc)
+            return b""
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         try:
@@ -93,6 +127,9 @@ def _zip_members(path: Path, on_error: Callable[[InputError], None]) -> Iterator
         on_error(InputError(str(path), f"unreadable zip archive: {exc}"))
         return
     for info in infos:
+        if info.flag_bits & 0x1:  # encrypted: certgate takes no zip passwords
+            on_error(InputError(f"{path}!{info.filename}", "encrypted zip member: not read"))
+            continue
         yield LogInput(
             f"{path}!{info.filename}", info.compress_size, _member_opener(path, info.filename)
         )

@@ -8,9 +8,7 @@ its original as ``<name>.cleaned.pem``.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from certgate.core.doctor import (
 from certgate.core.physical import GPO_PATHS
 from certgate.core.stores import Machine
 from certgate.core.visible import visible, visible_lines
-from certgate.errors import InputError
+from certgate.output import write_files
 from certgate.remedy._safe import store_name
 from certgate.remedy._scripts import (
     gpo_script,
@@ -51,6 +49,7 @@ from certgate.remedy._stores import (
 
 __all__ = [
     "cause_fix_files",
+    "cleaned_beside",
     "cleaned_name",
     "fix_files",
     "fix_folder",
@@ -92,33 +91,19 @@ def cause_fix_files(index: int, cause: Cause, machine: Machine) -> dict[str, byt
     return files
 
 
-def write_fix_dir(diagnosis: Diagnosis, folder: Path, loose: Iterable[Path] = ()) -> list[Path]:
+def write_fix_dir(
+    diagnosis: Diagnosis, folder: Path, loose: Iterable[Path] = (), inputs: Iterable[Path] = ()
+) -> list[Path]:
     """Write ``fix_files`` under ``folder`` and cleaned copies of ``loose`` PEM stores (files the
-    user named with --root) beside them; returns every path written."""
+    user named with --root) beside them, all or nothing; returns every path written. No file
+    of ``inputs`` (or ``loose``) is ever overwritten."""
     planned = {folder / name: data for name, data in fix_files(diagnosis).items()}
-    planned.update(_cleaned_beside(diagnosis, loose))
-    return write_files(planned)
+    loose = list(loose)
+    planned.update(cleaned_beside(diagnosis, loose))
+    return write_files(planned, [*inputs, *loose])
 
 
-def write_files(planned: dict[Path, bytes]) -> list[Path]:
-    """Write each file whole (temporary file, then rename); an OS refusal is an InputError."""
-    for path, data in planned.items():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        except OSError as exc:
-            raise InputError(str(path), f"cannot be written: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            Path(temporary).replace(path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return list(planned)
-
-
-def _cleaned_beside(diagnosis: Diagnosis, loose: Iterable[Path]) -> dict[Path, bytes]:
+def cleaned_beside(diagnosis: Diagnosis, loose: Iterable[Path]) -> dict[Path, bytes]:
     moves = [
         a
         for cause in diagnosis.causes

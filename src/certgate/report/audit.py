@@ -15,9 +15,12 @@ from certgate.formats import LoadWarning
 from certgate.report._text import escape, escape_lines
 from certgate.report.jsonout import cert_detail, cert_ref, iso
 
-__all__ = ["SCHEMA", "audit_document", "print_audit"]
+__all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit"]
 
 SCHEMA = "certgate.audit/1"
+# Rows shown per rule in the console table unless --all: a store of 10,000 roots can give
+# thousands of findings of one rule, which nobody reads as rows (the JSON has every one).
+ROWS_PER_RULE = 10
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -114,13 +117,18 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def print_audit(console: Console, report: AuditReport, fail_on: Severity | None) -> None:
+def print_audit(
+    console: Console, report: AuditReport, fail_on: Severity | None, *, every_row: bool = False
+) -> None:
+    """The findings table (``ROWS_PER_RULE`` rows per rule, the rest counted, unless
+    ``every_row``), the copy-paste fixes for misplaced intermediates, the issuer list, the
+    verdict."""
     machine = report.machine
     stores = [f"{s.name} ({len(s)})" for s in machine.stores]
     stores += [f"{n} ({len(machine.listed_in(n))} listed)" for n in machine.listed_store_names()]
     console.print(f"Audited {', '.join(stores) or 'no stores'} at {report.at:%Y-%m-%d %H:%M} UTC")
     if report.findings:
-        console.print(_table(report.findings))
+        console.print(_table(report.findings, None if every_row else ROWS_PER_RULE))
     else:
         console.print("No findings.")
     for finding in report.findings:
@@ -148,14 +156,22 @@ def print_audit(console: Console, report: AuditReport, fail_on: Severity | None)
     console.print(f"[{'bold red' if failed else 'bold green'}]{escape(line)}[/]")
 
 
-def _table(findings: tuple[Finding, ...]) -> Table:
+def _table(findings: tuple[Finding, ...], per_rule: int | None) -> Table:
     table = Table(show_lines=False, expand=False)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Rule", no_wrap=True)
     table.add_column("Store", no_wrap=True)
     table.add_column("Certificate")
     table.add_column("Finding")
+    shown: dict[str, int] = {}
+    hidden: dict[str, tuple[Severity, int]] = {}
     for f in findings:
+        count = shown.get(f.rule, 0)
+        if per_rule is not None and count >= per_rule:
+            before = hidden.get(f.rule, (f.severity, 0))
+            hidden[f.rule] = (max(before[0], f.severity, key=lambda s: s.rank), before[1] + 1)
+            continue
+        shown[f.rule] = count + 1
         cert = f.certificate.label if f.certificate else "-"
         if f.listed is not None:
             cert = f"{f.listed.label} (listed)"
@@ -166,5 +182,13 @@ def _table(findings: tuple[Finding, ...]) -> Table:
             escape(f.store or "-"),
             escape(cert),
             escape(message),
+        )
+    for rule, (severity, more) in hidden.items():
+        table.add_row(
+            f"[{_STYLE[severity]}]{severity.value}[/]",
+            escape(rule),
+            "",
+            "",
+            f"[italic]... and {more:,} more like this (--all lists every row; --json has all)[/]",
         )
     return table

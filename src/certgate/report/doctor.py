@@ -105,6 +105,7 @@ def _cause(cause: Cause) -> dict[str, Any]:
         ],
         "what_if": [_check(c) for c in cause.what_if],
         "explains": list(cause.explains),
+        "confidence_basis": list(cause.basis),
         "references": list(cause.references),
         "explanation": cause.explanation,
     }
@@ -314,6 +315,10 @@ def _print_unexplained(console: Console, diagnosis: Diagnosis) -> None:
 
 def _print_evidence(console: Console, index: int, cause: Cause) -> None:
     console.print(f"[bold]{index}. {escape(cause.title)}[/] [dim]{cause.id}[/]")
+    if cause.basis:
+        console.print(
+            f"   [dim]{cause.confidence.value} confidence: {escape('; '.join(cause.basis))}[/]"
+        )
     for evidence in cause.evidence:
         mark = "" if evidence.confidence.value == "confirmed" else "yellow"
         text = escape(str(evidence))

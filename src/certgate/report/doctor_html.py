@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from certgate.core.doctor import Cause, Diagnosis, Evidence
+from certgate.core.kb import source_url
 from certgate.core.logsummary import LogSummary
 from certgate.core.model import Certificate, SelfSigned
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT, Machine
@@ -122,8 +123,21 @@ def _cause(index: int, cause: Cause, diagnosis: Diagnosis) -> str:
         f"<section><h2>{index}. {escape(cause.title)} "
         f"<span class='badge {cause.confidence.value}'>{cause.confidence.value}</span></h2>"
         f"<p>{escape(cause.summary)}</p><h3>Evidence</h3><ul>{evidence}</ul>"
+        f"{_sources(cause.references)}"
         f"<h3>Fixes</h3>{''.join(fixes)}</section>"
     )
+
+
+def _sources(references: tuple[str, ...]) -> str:
+    """The cause's public sources with the address a reader opens (KB, RFC, URL). Printed, not
+    linked: the report is self-contained and loads or links nothing outside itself."""
+    if not references:
+        return ""
+    items = []
+    for text in references:
+        url = source_url(text)
+        items.append(f"{escape(text)} ({escape(url)})" if url else escape(text))
+    return f"<p class='src'>Sources: {', '.join(items)}</p>"
 
 
 def _evidence(evidence: Evidence) -> str:

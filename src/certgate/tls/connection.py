@@ -43,6 +43,7 @@ _VERSIONS = {TlsVersion.TLS1_2: SSL.TLS1_2_VERSION, TlsVersion.TLS1_3: SSL.TLS1_
 _READ_REQUEST = b"SSLv3/TLS read server certificate request"
 _READ_HELLO_REQUEST = b"SSLv3/TLS read hello request"
 _FATAL = 2
+MAX_ANSWER = 1 << 20  # an error page is at the start; nothing after 1 MiB matters
 _CHUNK = 16 * 1024
 
 
@@ -193,10 +194,20 @@ def _exchange(
 def _read_answer(
     conn: SSL.Connection, sock: socket.socket, timeout: float, state: _Exchange
 ) -> None:
-    """Read until the answer is complete or the server closes; keep what came before an error."""
+    """Read until the answer is complete or the server closes; keep what came before an error.
+
+    ``timeout`` bounds the whole answer, not each read (a server that drips a byte a second
+    would otherwise never end), and at most ``MAX_ANSWER`` bytes are kept."""
+    deadline = time.monotonic() + timeout
     while not answer_complete(state.data):
+        if len(state.data) >= MAX_ANSWER:
+            state.cut_short = True
+            break
         try:
-            chunk = _io(sock, timeout, conn.recv, _CHUNK)
+            left = _left(deadline)
+            if left <= 0:
+                raise TimeoutError
+            chunk = _io(sock, left, conn.recv, _CHUNK)
         except SSL.ZeroReturnError:
             break
         except (SSL.SysCallError, TimeoutError):

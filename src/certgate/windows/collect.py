@@ -15,6 +15,7 @@ Everything Windows-specific comes in through ``WindowsHost``: the real one is bu
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -27,10 +28,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from certgate.core.physical import COLLECTED_STORES, REGISTRY_KEYS, PhysicalStores
+from certgate.errors import OutputError
 from certgate.formats.iisconfig import parse_iis_config
 from certgate.formats.physical import PHYSICAL_FILE, dump_physical_stores
 from certgate.formats.reg import dump_reg
 from certgate.formats.sst import dump_sst
+from certgate.output import output_mode, reason
 from certgate.windows.redact import Redaction, redact_config
 from certgate.windows.registry import export_tree
 
@@ -42,6 +45,7 @@ HTTP_PATHS = tuple(
     for name in ("SslBindingInfo", "SslSniBindingInfo", "SslCcsBindingInfo")
 )
 MAX_LOG_BYTES = 200 * 1024 * 1024
+_OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 BUNDLE_FORMAT = 2  # 2: physical-stores.json (docs/physical-stores.md)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 _.\-]")
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
@@ -93,7 +97,11 @@ class _Zip:
             detail = action()
         except FileNotFoundError as exc:
             self.steps.append(CollectStep(name, "missing", str(exc)))
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            if exc.errno in _OUT_OF_SPACE:  # the bundle cannot be written: no bundle at all
+                raise
+            self.steps.append(CollectStep(name, "failed", f"{type(exc).__name__}: {exc}"))
+        except ValueError as exc:
             self.steps.append(CollectStep(name, "failed", f"{type(exc).__name__}: {exc}"))
         else:
             self.steps.append(CollectStep(name, "ok", detail))
@@ -104,7 +112,10 @@ def collect_bundle(
 ) -> list[CollectStep]:
     """Write the bundle zip to ``out``; return what each step did."""
     out = out.resolve()
-    handle, temporary = tempfile.mkstemp(prefix=".certgate-", suffix=".zip", dir=out.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".certgate-", suffix=".zip", dir=out.parent)
+    except OSError as exc:
+        raise OutputError(str(out), reason(exc)) from exc
     os.close(handle)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -120,7 +131,10 @@ def collect_bundle(
                 "redacted": [r.to_dict() for r in bundle.redactions],
             }
             bundle.add("manifest.json", json.dumps(manifest, indent=2).encode())
+        Path(temporary).chmod(output_mode())
         Path(temporary).replace(out)
+    except OSError as exc:
+        raise OutputError(str(out), reason(exc)) from exc
     finally:
         Path(temporary).unlink(missing_ok=True)
     return bundle.steps

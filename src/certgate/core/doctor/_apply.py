@@ -56,7 +56,7 @@ def what_if_keys(action: Action) -> tuple[WhatIf, ...]:
     """The ``--what-if`` changes that model ``action`` (empty when there is no key for it)."""
     if isinstance(action, MoveCertificates | ChangeGroupPolicy):
         return tuple(
-            parse_what_if(f"move={c.sha1}:{action.source}->{action.target}")
+            parse_what_if(f"move={c.sha1}:{action.source}:{action.target}")
             for c in action.certificates
         )
     if isinstance(action, SetSchannelValue):

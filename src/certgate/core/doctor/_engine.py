@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from certgate.core.confidence import Confidence
 from certgate.core.doctor import (  # noqa: F401 (importing registers the rules)
     rules_chain,
     rules_client,
@@ -41,7 +42,7 @@ from certgate.core.logsummary import Describe
 from certgate.core.stores import Machine
 from certgate.core.unknowns import unknowns
 
-__all__ = ["diagnose"]
+__all__ = ["diagnose", "likelihood"]
 
 _BASE = {Strength.PROVEN: 60, Strength.LIKELY: 40, Strength.POSSIBLE: 20}
 
@@ -97,10 +98,11 @@ def _cause(ctx: DoctorContext, rule_id: str, claim: Claim) -> Cause:
     score = _BASE[claim.strength] + (25 if matched else 0) + (20 if witnesses else 0)
     score += 5 if any(c.works for c in checks) else 0
     rule = DIAGNOSIS_RULES[rule_id]
+    confidence, basis = likelihood(claim, matched, len(witnesses))
     return Cause(
         id=rule_id,
         title=claim.title,
-        confidence=_likelihood(claim.strength, bool(matched or witnesses)),
+        confidence=confidence,
         score=score,
         summary=headline(claim.summary, matched, fixes, checks),
         evidence=(
@@ -114,15 +116,56 @@ def _cause(ctx: DoctorContext, rule_id: str, claim: Claim) -> Cause:
         references=rule.references,
         explanation=rule.explanation,
         key=claim.key,
+        basis=basis,
     )
 
 
-def _likelihood(strength: Strength, corroborated: bool) -> Likelihood:
-    if strength is Strength.PROVEN:
-        return Likelihood.HIGH if corroborated else Likelihood.MEDIUM
-    if strength is Strength.LIKELY and corroborated:
-        return Likelihood.MEDIUM
-    return Likelihood.LOW
+_MACHINE_FACTS = frozenset(
+    {EvidenceKind.CERTIFICATE, EvidenceKind.SETTING, EvidenceKind.BINDING, EvidenceKind.IIS}
+)
+_SURE = frozenset({Confidence.CONFIRMED, Confidence.SECONDARY})
+
+
+def likelihood(
+    claim: Claim, matched: Sequence[Symptom], witnesses: int
+) -> tuple[Likelihood, tuple[str, ...]]:
+    """A cause's confidence, computed from its evidence (docs/confidence.md), with the reasons.
+
+    High needs all of: the machine proves the cause (``Strength.PROVEN``), the facts it rests on
+    are [confirmed] or [secondary], the rule linking them to the failure is too, and the failure
+    is seen (client-certificate symptoms it explains, or a sample client certificate rejected for
+    this reason). Proven but not seen, or resting on an [inferred]/[unconfirmed] fact or rule:
+    medium. Likely and seen: medium. Anything else: low.
+    """
+    basis: list[str] = [_STRENGTH_TEXT[claim.strength]]
+    shaky = [e for e in claim.evidence if e.kind in _MACHINE_FACTS and e.confidence not in _SURE]
+    for evidence in shaky[:2]:
+        basis.append(f"rests on a fact that is [{evidence.confidence.value}]: {evidence.text}")
+    if claim.rule_confidence not in _SURE:
+        basis.append(
+            f"the rule linking this state to the failure is [{claim.rule_confidence.value}]"
+        )
+    seen = bool(matched or witnesses)
+    if matched:
+        count = sum(s.count for s in matched)
+        basis.append(f"seen: {count:,} logged client-certificate failure(s) it explains")
+    if witnesses:
+        basis.append(f"seen: {witnesses} sample client certificate(s) rejected for this reason")
+    if not seen:
+        basis.append("not seen: no logged failure or sample client certificate shows it")
+    sure = not shaky and claim.rule_confidence in _SURE
+    if claim.strength is Strength.PROVEN and seen and sure:
+        return Likelihood.HIGH, tuple(basis)
+    if claim.strength is Strength.PROVEN or (claim.strength is Strength.LIKELY and seen):
+        return Likelihood.MEDIUM, tuple(basis)
+    return Likelihood.LOW, tuple(basis)
+
+
+_STRENGTH_TEXT = {
+    Strength.PROVEN: "the machine's configuration or certificates prove it",
+    Strength.LIKELY: "the machine makes it likely, it does not prove it",
+    Strength.POSSIBLE: "possible: circumstantial, or part of the machine is unknown",
+}
 
 
 def _corroborating(ctx: DoctorContext, claim: Claim) -> list[tuple[ClientCert, Verdict]]:
@@ -174,7 +217,7 @@ def _verdict_evidence(client: ClientCert, verdict: Verdict) -> Evidence:
     detail = verdict.windows
     forms = (
         f"IIS {detail.iis_status}, {detail.hresult_hex} ({verdict.code}), sc-win32-status "
-        f"{detail.win32_status}, WCF native error {detail.wcf_native}"
+        f"{detail.win32_status}, {detail.wcf_text}"
         if detail
         else verdict.code
     )

@@ -231,6 +231,9 @@ class Claim:
     # certgate check codes (``certgate:<code>``) a sample client's verdict shows when this
     # cause is what rejects it: that verdict corroborates the claim.
     verdict_codes: frozenset[str] = frozenset()
+    # How sure the rule itself is that this machine state produces the failure: a link that is
+    # this project's reading ([inferred]) or unverified ([unconfirmed]) is never "high".
+    rule_confidence: Confidence = Confidence.CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ class Cause:
     references: tuple[str, ...] = ()
     explanation: str = ""
     key: str = ""
+    basis: tuple[str, ...] = ()  # why this confidence, one reason per line (docs/confidence.md)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,13 @@ _WRONG_EKU = _Problem(
 
 
 def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
-    logged = ctx.symptoms_with(problem.logged)
+    # a symptom counts only when this problem explains every code of it: a 403.13 logged with
+    # CRYPT_E_REVOCATION_OFFLINE is an unreachable CRL, not a revoked client certificate
+    logged = [
+        s
+        for s in ctx.symptoms_with(problem.logged)
+        if set(s.codes) <= problem.logged | problem.also
+    ]
     clients = [
         (c, v)
         for c, v in ctx.verdicts
@@ -133,7 +139,8 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
         tuple(evidence),
         problem.logged | problem.also,
         (fix,),
-        Strength.PROVEN,
+        # a sample client certificate proves it; logged rejections alone only make it likely
+        Strength.PROVEN if clients else Strength.LIKELY,
         verdict_codes=frozenset({f"certgate:{problem.check}"}),
     )
     yield Hit(summary, detail=hit_claim)
@@ -269,7 +276,9 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         evidence,
         _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
         fixes,
-        Strength.PROVEN,
+        # the binding checks revocation: a fact; that the CRL is unreachable from the server is
+        # what the symptoms say, never what the exported configuration proves
+        Strength.LIKELY if logged else Strength.POSSIBLE,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
     yield Hit(summary, detail=claim)

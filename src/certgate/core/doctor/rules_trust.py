@@ -31,6 +31,11 @@ from certgate.core.engines import Confidence
 from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.physical import GPO_PATHS
 from certgate.core.rules import Finding, Hit, Severity
+from certgate.core.rules.audit import (
+    SELF_SIGNATURE_FIX,
+    SELF_SIGNATURE_KNOWN,
+    SELF_SIGNATURE_UNKNOWN,
+)
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT, Machine
 
 __all__: list[str] = []
@@ -50,15 +55,16 @@ rule = DIAGNOSIS_RULES.rule
 def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
     Schannel's trusted-issuer list to those non-self-signed certificates (when the list comes
-    from Root: no CTL store bound, ClientAuthIssuer empty). Under ClientAuthTrustMode 0 or 1 a
-    client chain must contain a certificate from that list, so every normally chained client
-    certificate is rejected: IIS 403.16 / 2148204809 (0x800B0109), WCF native error 0x109; with
-    SendTrustedIssuerList=1 the client cannot even select a certificate (403.7). Built on the
-    audit's root::not-self-signed and root::self-signature-invalid findings.
+    from Root: no CTL store with certificates, ClientAuthIssuer empty). Under ClientAuthTrustMode
+    0 or 1 a client chain must contain a certificate from that list, so every client certificate
+    whose chain does not run through one of them is rejected: IIS 403.16 / 2148204809
+    (0x800B0109), WCF native error 0x109; with SendTrustedIssuerList=1 the client cannot even
+    select a certificate (403.7). Built on the audit's root::not-self-signed findings (Issued
+    To != Issued By, as the KB defines it).
     """
     machine = ctx.machine
     mode = machine.schannel.client_auth_trust_mode.value
-    found = ctx.findings("root::not-self-signed", "root::self-signature-invalid")
+    found = ctx.findings("root::not-self-signed")  # a bad self-signature: its own cause
     if mode == 2 or not found or ctx.audit.issuer_list.source != ROOT:
         return
     refs = tuple(_ref(f) for f in found)
@@ -252,6 +258,71 @@ def _cert_evidence(finding: Finding, machine: Machine) -> Evidence:
     )
 
 
+# -- a root whose self-signature does not verify -----------------------------------------------
+
+
+@rule(
+    "cause::root-self-signature-invalid",
+    severity=Severity.WARNING,
+    title="Self-signature does not verify: a root in LocalMachine\\Root that names itself",
+    references=("KB 2802568", "docs/windows-model.md#mixed-root", "docs/confidence.md"),
+)
+def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
+    """A certificate in Root whose subject equals its issuer but whose signature its own key
+    does not verify (the audit's root::self-signature-invalid). Windows cannot chain through
+    it; whether Schannel counts it as non-self-signed for the trusted-issuer list is unknown,
+    so it is claimed only as a possible cause, and only when untrusted-root failures are seen.
+    The fix is the audit's, word for word.
+    """
+    found = ctx.findings("root::self-signature-invalid")
+    logged = ctx.symptoms_with(UNTRUSTED)
+    if not found or not (logged or ctx.rejected({"CERT_E_UNTRUSTEDROOT"})):
+        return
+    refs = tuple(_ref(f) for f in found)
+    names = ", ".join(_short(r.subject) for r in refs)
+    evidence = (
+        *(
+            Evidence(
+                EvidenceKind.CERTIFICATE,
+                f"'{r.subject}' in Root names itself as issuer; its signature does not verify "
+                f"with its own key [{r.sha1}]",
+                "Root",
+                sha1=r.sha1,
+            )
+            for r in refs
+        ),
+        Evidence(EvidenceKind.VERDICT, f"known: {SELF_SIGNATURE_KNOWN}", "Windows chain engine"),
+        Evidence(
+            EvidenceKind.VERDICT,
+            f"not known: {SELF_SIGNATURE_UNKNOWN}",
+            "KB 2802568",
+            Confidence.UNCONFIRMED,
+        ),
+    )
+    fix = Fix(
+        "replace-bad-root",
+        "Replace the root whose self-signature does not verify with the genuine one",
+        (Manual(SELF_SIGNATURE_FIX),),
+        preferred=True,
+    )
+    summary = (
+        f"{len(refs)} root(s) in LocalMachine\\Root whose self-signature does not verify "
+        f"({names}); if Schannel counts them as non-self-signed, the trusted-issuer list shrinks "
+        "as in KB 2802568 [unconfirmed]"
+    )
+    yield hit(
+        Claim(
+            "Self-signature does not verify: a root in LocalMachine\\Root that names itself",
+            summary,
+            evidence,
+            UNTRUSTED,
+            (fix,),
+            Strength.POSSIBLE,
+            rule_confidence=Confidence.UNCONFIRMED,
+        )
+    )
+
+
 # -- the issuer list over 16 KB ----------------------------------------------------------------
 
 
@@ -269,14 +340,19 @@ def _cert_evidence(finding: Finding, machine: Machine) -> Evidence:
 def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
     """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
     it is truncated (event 36885) and clients whose CA was cut cannot select a certificate
-    (403.7); on Windows Server 2012 an oversized list breaks client authentication even when it
-    is not sent (KB 2880390). Built on the audit's issuer-list::too-large finding.
+    (403.7); on Windows Server 2012 / Windows 8 an oversized list breaks client authentication
+    even when it is not sent (KB 2880390, documented for that version only). With no list sent
+    on a later version nothing breaks: no cause. Built on the audit's issuer-list::too-large
+    finding; the machine's Windows version decides (docs/windows-model.md#os-version).
     """
     if not ctx.findings("issuer-list::too-large"):
         return
     machine = ctx.machine
     issuers = ctx.audit.issuer_list
     sent = machine.schannel.send_trusted_issuer_list.value
+    version = machine.os_version.value
+    if not sent and version is not None and not version.has_kb2880390:
+        return
     evidence = (
         Evidence(
             EvidenceKind.CERTIFICATE,
@@ -291,6 +367,14 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
             Confidence.UNCONFIRMED,
         ),
         setting_evidence(machine, "SendTrustedIssuerList"),
+        Evidence(
+            EvidenceKind.SETTING,
+            f"Windows version: {version.label}"
+            if version is not None
+            else "Windows version: unknown (KB 2880390 applies to Server 2012 / Windows 8 only)",
+            machine.os_version.source or "not in the bundle",
+            Confidence.CONFIRMED if version is not None else Confidence.UNCONFIRMED,
+        ),
     )
     fixes = []
     if sent:
@@ -312,7 +396,12 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
             + (
                 "it is sent truncated, so clients of the cut CAs cannot select a certificate"
                 if sent
-                else "on Windows Server 2012 that breaks client authentication (KB 2880390)"
+                else "on this Windows Server 2012 / Windows 8 machine that breaks client "
+                "authentication whatever SendTrustedIssuerList says (KB 2880390)"
+                if version is not None
+                else "on Windows Server 2012 / Windows 8 that breaks client authentication "
+                "whatever SendTrustedIssuerList says (KB 2880390); later versions are unaffected "
+                "when no list is sent, and this machine's version is unknown"
             ),
             evidence,
             NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},

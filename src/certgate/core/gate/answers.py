@@ -15,7 +15,7 @@ from urllib.parse import quote
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.mapping import SanType, san_values
 from certgate.core.gate.policy import AnswerFormat
-from certgate.core.kb import describe
+from certgate.core.kb import describe, knowledge_base
 
 __all__ = [
     "IDENTITY_PREFIX",
@@ -83,11 +83,21 @@ def denial_document(decision: Decision) -> dict[str, object]:
         "explain": decision.explain,
         "explanation": describe(decision.explain),
         "explain_command": f"certgate explain {decision.explain}",
+        "sources": _sources(decision.explain),
         "caveats": list(decision.caveats),
         "certificate": None
         if cert is None
         else {"subject": str(cert.subject), "issuer": str(cert.issuer), "sha1": cert.sha1},
     }
+
+
+def _sources(kb_id: str) -> list[dict[str, str]]:
+    """The public sources behind the explanation (KB articles, RFCs, Microsoft docs), each
+    with a URL a reader can open; the project's own docs are left to ``certgate explain``."""
+    entry = knowledge_base().get(kb_id)
+    if entry is None:
+        return []
+    return [{"text": r.text, "url": r.url} for r in entry.references if r.url is not None]
 
 
 def denial_body(decision: Decision, fmt: AnswerFormat, accept: str = "") -> tuple[str, bytes]:
@@ -111,6 +121,10 @@ def _html(decision: Decision, document: dict[str, object]) -> str:
         for key in ("iis_status", "code", "hresult", "win32_status", "explain")
     )
     caveats = "".join(f"<li>{escape(c)}</li>" for c in decision.caveats)
+    sources = ", ".join(
+        f"<a href='{escape(s['url'])}' rel='noreferrer'>{escape(s['text'])}</a>"
+        for s in _sources(decision.explain)
+    )
     title = f"{decision.status} {_REASONS.get(decision.status, '')}".strip()
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
@@ -119,6 +133,7 @@ def _html(decision: Decision, document: dict[str, object]) -> str:
         f"<p>{escape(str(document['explanation'] or ''))}</p><table>{rows}</table>"
         f"{'<ul>' + caveats + '</ul>' if caveats else ''}"
         f"<p>Explain: <code>certgate explain {escape(decision.explain)}</code></p>"
+        f"{'<p>Sources: ' + sources + '</p>' if sources else ''}"
         "</body></html>\n"
     )
 

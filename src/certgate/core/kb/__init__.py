@@ -12,7 +12,15 @@ first used. Ids are ``<family>:<code>`` (``codes.kb_id``)::
 """
 
 from certgate.core.kb._base import KnowledgeBase, describe, knowledge_base
-from certgate.core.kb._model import Cause, Confidence, Entry, Match, MatchKind, Reference
+from certgate.core.kb._model import (
+    Cause,
+    Confidence,
+    Entry,
+    Match,
+    MatchKind,
+    Reference,
+    source_url,
+)
 
 __all__ = [
     "Cause",
@@ -24,4 +32,5 @@ __all__ = [
     "Reference",
     "describe",
     "knowledge_base",
+    "source_url",
 ]

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from certgate.core.confidence import Confidence
 
-__all__ = ["Cause", "Confidence", "Entry", "Match", "MatchKind", "Reference"]
+__all__ = ["Cause", "Confidence", "Entry", "Match", "MatchKind", "Reference", "source_url"]
 
 
 _RFC = re.compile(r"^RFC (\d{3,5})(?: §(\d+(?:\.\d+)*))?$")
@@ -33,9 +33,8 @@ class Reference:
     @classmethod
     def parse(cls, text: str) -> Reference:
         """``KB 2802568``, ``RFC 8446 §6.2``, ``https://...``, ``github:owner/repo/path``,
-        ``docs/windows-model.md#mixed-root``, ``man openssl-verify(1)`` or a certgate doc
-        (``README.md#...``);
-        anything else is a ``ValueError``."""
+        ``man openssl-verify(1)`` or a certgate doc (``docs/windows-model.md#mixed-root``,
+        ``README.md#...``); anything else is a ``ValueError``."""
         for kind, pattern in _FORMS:
             if pattern.match(text):
                 return cls(text, kind)
@@ -45,6 +44,8 @@ class Reference:
     def url(self) -> str | None:
         if self.kind == "url":
             return self.text
+        if self.kind == "kb":  # Microsoft's redirect to the article, wherever it lives now
+            return f"https://support.microsoft.com/help/{self.text.split()[1]}"
         if self.kind == "rfc" and (rfc := _RFC.match(self.text)):
             anchor = f"#section-{rfc.group(2)}" if rfc.group(2) else ""
             return f"https://www.rfc-editor.org/rfc/rfc{rfc.group(1)}{anchor}"
@@ -54,6 +55,15 @@ class Reference:
 
     def __str__(self) -> str:
         return self.text
+
+
+def source_url(text: str) -> str | None:
+    """Where a reader opens a cited source (``KB 2802568``, ``RFC 8446 §4.6.2``, a URL, a
+    ``github:`` file); None for the project's own docs and free text ("Schannel event 36885")."""
+    try:
+        return Reference.parse(text).url
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -107,24 +107,41 @@ def misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
     )
 
 
+SELF_SIGNATURE_FIX = (
+    "Replace it with the genuine root certificate from its CA (compare thumbprints with the CA's "
+    "published root), and delete this copy from LocalMachine\\Root; back up Root first."
+)
+SELF_SIGNATURE_KNOWN = (
+    "Windows cannot build a trusted chain through it (its signature does not verify: "
+    "CERT_TRUST_IS_NOT_SIGNATURE_VALID), so certificates issued under it fail"
+)
+SELF_SIGNATURE_UNKNOWN = (
+    "whether Schannel counts it as a non-self-signed certificate when it builds the "
+    "trusted-issuer list from Root is not known: KB 2802568 decides by Issued To != Issued By, "
+    "and this certificate's names are equal"
+)
+
+
 @rule(
     "root::self-signature-invalid",
-    severity=Severity.ERROR,
-    title="Root names itself as issuer but its signature does not verify",
-    references=(KB2802568, "docs/windows-model.md#mixed-root"),
-    fix="Replace it with the genuine root certificate from its CA; remove this copy.",
+    severity=Severity.WARNING,
+    title="Self-signature does not verify: a root that names itself as issuer",
+    references=(KB2802568, "docs/windows-model.md#mixed-root", "docs/confidence.md"),
+    fix=SELF_SIGNATURE_FIX,
 )
 def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate whose subject equals its issuer but whose own key does not verify its
-    signature: it is not really self-signed. A name comparison (the KB's PowerShell check)
-    misses it; Windows decides self-signedness by signature, so it is expected to count as a
-    non-self-signed certificate in Root [inferred], with the same effect as root::not-self-signed.
+    signature (Windows Update root lists have carried one such root). Known: Windows cannot
+    build a trusted chain through it. Not known: whether Schannel treats it as a
+    non-self-signed certificate in Root for the trusted-issuer list (KB 2802568 decides by
+    names, which are equal here), so certgate does not report it as root::not-self-signed.
     """
     for cert in ctx.machine.store(ROOT):
         if cert.self_signed is SelfSigned.NAMES_ONLY:
             yield Hit(
-                f"'{cert.subject}' names itself as issuer, but its own key does not verify "
-                "its signature: it is not self-signed, whatever its names say [inferred effect]",
+                f"'{cert.subject}' names itself as issuer, but its own key does not verify its "
+                f"signature. Known: {SELF_SIGNATURE_KNOWN}. Not known [unconfirmed]: "
+                f"{SELF_SIGNATURE_UNKNOWN}",
                 cert,
                 ROOT,
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from certgate.logs._evtx_writer import evtx_file
 from certgate.logs.samples._common import CAPI2_CHANNEL, SCHANNEL_GUID
+from certgate.logs.samples.freb import freb_file
 from certgate.logs.samples.iis import (
     IIS_DEFAULT_FIELDS,
     httperr_log,
@@ -51,6 +52,7 @@ __all__ = [
     "capi2_chain_event",
     "capi2_policy_event",
     "evtx_file",
+    "freb_file",
     "httperr_log",
     "iis_client_cert_failures",
     "iis_header",

@@ -1,0 +1,239 @@
+"""``certgate authz``: the gate's judgement for a proxy that terminates TLS itself.
+
+The proxy (nginx ``auth_request``, Caddy ``forward_auth``, Traefik ``forwardAuth``, Envoy
+``ext_authz``, HAProxy through a Lua auth-request action) requests the client certificate
+without verifying it, passes it in a header, and asks certgate before serving the request.
+certgate answers 200 with identity headers (the proxy copies them upstream) or the IIS-style
+denial (401/403, ``Certgate-Status: 403.16``, the reason, the HRESULT and the denial body),
+which the proxy passes to the client.
+
+Pure: headers in, an ``AuthzAnswer`` out, the time passed in. The header formats::
+
+    nginx    X-SSL-Client-Cert: $ssl_client_escaped_cert   (URL-encoded PEM, the leaf)
+    envoy    X-Forwarded-Client-Cert (XFCC, Cert= or Chain=)
+    traefik  X-Forwarded-Tls-Client-Cert (passTLSClientCert pem: base64 DER, comma-separated)
+    caddy    X-Client-Cert: {http.request.tls.client.certificate_der_base64}
+    haproxy  X-SSL-Client-Der: %[ssl_c_der,base64]
+
+The path judged (per-location policy) is ``X-Original-URI`` (nginx) or ``X-Forwarded-Uri``
+(Caddy, Traefik), else the request's own path without ``prefix`` (Envoy's ``path_prefix``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from certgate.core.gate.answers import denial_body, denial_headers, identity_headers
+from certgate.core.gate.decision import Decision, deny
+from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
+from certgate.core.gate.judge import Judge
+from certgate.core.gate.request import Refused, canonical_target
+
+__all__ = ["Authorizer", "AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
+
+
+class HeaderFormat(StrEnum):
+    NGINX = "nginx"
+    ENVOY = "envoy"
+    TRAEFIK = "traefik"
+    CADDY = "caddy"
+    HAPROXY = "haproxy"
+
+    @property
+    def header(self) -> str:
+        """The header the documented snippets use (lower case)."""
+        return _HEADERS[self]
+
+    @property
+    def parser(self) -> ProxyKind:
+        return _PARSERS[self]
+
+
+_HEADERS = {
+    HeaderFormat.NGINX: "x-ssl-client-cert",
+    HeaderFormat.ENVOY: "x-forwarded-client-cert",
+    HeaderFormat.TRAEFIK: "x-forwarded-tls-client-cert",
+    HeaderFormat.CADDY: "x-client-cert",
+    HeaderFormat.HAPROXY: "x-ssl-client-der",
+}
+# Caddy's and HAProxy's base64 DER is Traefik's format with a single certificate.
+_PARSERS = {
+    HeaderFormat.NGINX: ProxyKind.NGINX,
+    HeaderFormat.ENVOY: ProxyKind.ENVOY,
+    HeaderFormat.TRAEFIK: ProxyKind.TRAEFIK,
+    HeaderFormat.CADDY: ProxyKind.TRAEFIK,
+    HeaderFormat.HAPROXY: ProxyKind.TRAEFIK,
+}
+_URI_HEADERS = ("x-original-uri", "x-forwarded-uri")
+MAX_PATH = 8192
+
+
+@dataclass(frozen=True)
+class AuthzAnswer:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    decision: Decision | None = None
+
+
+def judged_path(headers: Mapping[str, str], request_path: str, prefix: str = "") -> str:
+    """The original request's path: from the proxy's URI header, else our own path."""
+    for name in _URI_HEADERS:
+        value = headers.get(name)
+        if value:
+            return _path_only(value)
+    path = _path_only(request_path)
+    if prefix and path.startswith(prefix):
+        path = path[len(prefix) :] or "/"
+    return path if path.startswith("/") else "/" + path
+
+
+def _path_only(uri: str) -> str:
+    """The path of a request target, undecoded (``canonical_target`` decodes it once).
+
+    Not ``urlsplit``: it reads ``//host/x`` as an authority and the path ``/x``, while the
+    proxy serves ``//host/x`` as the path ``/host/x``. Only an absolute-form target
+    (``https://host/x``, which a client may send) loses its scheme and authority."""
+    text = uri[:MAX_PATH].split("#", 1)[0].split("?", 1)[0]
+    scheme = _ABSOLUTE.match(text)
+    if scheme is not None:
+        rest = text[scheme.end() :]
+        text = rest[rest.find("/") :] if "/" in rest else "/"
+    return text if text.startswith("/") else "/" + text
+
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Authorizer:
+    """``answer`` with the per-request work kept: the certificate header's value -> the chain
+    it carries, and a decision -> its rendered answer (both bounded, least recently used
+    first out). The judge caches the decisions themselves (per chain, until the policy changes,
+    a TTL or a validity boundary). One policy generation: a reload makes a new one. Not
+    thread-safe (one reactor thread)."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        fmt: HeaderFormat,
+        *,
+        header: str | None = None,
+        prefix: str = "",
+        generation: int = 0,
+        size: int = 4096,
+    ) -> None:
+        self.judge = judge
+        self.fmt = fmt
+        self.header = (header or fmt.header).lower()
+        self.prefix = prefix
+        self.generation = generation
+        self.size = size
+        self._chains: OrderedDict[str, tuple[bytes, ...] | str] = OrderedDict()
+        self._answers: OrderedDict[Hashable, AuthzAnswer] = OrderedDict()
+
+    def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
+        chain = self._chain(headers.get(self.header, ""))
+        if isinstance(chain, str):
+            decision = _malformed(chain)
+        else:
+            decision = _decide(self.judge, headers, request_path, self.prefix, chain, at)
+        accept = headers.get("accept", "")
+        key = (decision, "" if decision.allowed else accept)
+        found = self._answers.get(key)
+        if found is None:
+            found = _render(self.judge, decision, accept, self.generation)
+            _remember(self._answers, key, found, self.size)
+        return found
+
+    def _chain(self, raw: str) -> tuple[bytes, ...] | str:
+        """The chain in the header, or what is wrong with the header."""
+        found = self._chains.get(raw)
+        if found is None:
+            try:
+                found = parse_forwarded_chain(self.fmt.parser, raw)
+            except ValueError as exc:
+                found = str(exc)
+            _remember(self._chains, raw, found, self.size)
+        return found
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    cache[key] = value
+    if len(cache) > size:
+        cache.popitem(last=False)
+
+
+def answer(
+    judge: Judge,
+    fmt: HeaderFormat,
+    headers: Mapping[str, str],
+    request_path: str,
+    at: datetime,
+    *,
+    header: str | None = None,
+    prefix: str = "",
+    generation: int = 0,
+) -> AuthzAnswer:
+    """Allow (200 + identity headers) or deny (IIS-style status, reason and body).
+
+    ``headers``: the auth request's headers, names in lower case (several values of one
+    header joined with ``, ``). ``generation`` counts policy reloads: a proxy cache keyed on it
+    (``Certgate-Policy-Generation``) never serves a verdict of an older policy.
+    """
+    raw = headers.get((header or fmt.header).lower(), "")
+    try:
+        chain = parse_forwarded_chain(fmt.parser, raw)
+    except ValueError as exc:
+        decision = _malformed(str(exc))
+    else:
+        decision = _decide(judge, headers, request_path, prefix, chain, at)
+    return _render(judge, decision, headers.get("accept", ""), generation)
+
+
+def _decide(
+    judge: Judge,
+    headers: Mapping[str, str],
+    request_path: str,
+    prefix: str,
+    chain: tuple[bytes, ...],
+    at: datetime,
+) -> Decision:
+    # the path is judged in its one canonical form (core.gate.request), as the gate judges
+    # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
+    path = judged_path(headers, request_path, prefix)
+    target = canonical_target(path.encode("utf-8", "surrogatepass"))
+    if isinstance(target, Refused):
+        return _ambiguous(target.reason)
+    return judge.decide(target.judged, chain, at)
+
+
+def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
+    common = (("Certgate-Policy-Generation", str(generation)), ("Cache-Control", "no-store"))
+    if decision.allowed:
+        allowed = (("Certgate-Status", decision.iis_status), *identity_headers(decision))
+        return AuthzAnswer(200, (*allowed, *common), b"", decision)
+    content_type, body = denial_body(decision, judge.policy.answer_format, accept)
+    denied = (*denial_headers(decision), ("Content-Type", content_type))
+    return AuthzAnswer(decision.status, (*denied, *common), body, decision)
+
+
+def _ambiguous(problem: str) -> Decision:
+    """403, not 400: proxies pass only 401/403 from an auth request on to the client."""
+    reason = f"the original request's path is ambiguous: {problem}"
+    return deny("403", "ambiguous-path", "iis:httperr-BadRequest", reason, "E_ACCESSDENIED")
+
+
+def _malformed(problem: str) -> Decision:
+    return deny(
+        "403.16",
+        "CERT_E_MALFORMED",
+        "hresult:CERT_E_MALFORMED",
+        f"the proxy's client-certificate header could not be read: {problem}",
+        "CERT_E_MALFORMED",
+    )

@@ -1,0 +1,205 @@
+"""The README is a test: every ``certgate ...`` command in its code blocks runs as written.
+
+The commands run against the files ``make demo`` writes (``write_demo_folder`` into ``demo/``,
+the current directory being the clone), in process through ``certgate.cli.main`` with a tiny
+shell of our own: ``VAR=value`` prefixes, ``$(cat FILE)``, globs, ``> FILE`` and ``| jq``
+(jq run for real when installed). Each must exit 0 or 1 (a finding is a valid answer), never
+2 (bad input) or 3 (a bug), unless its comment says it is refused (``# 2``, ``# refused``).
+Commands that need what a test here cannot have are skipped, each with its reason in
+``SKIPPED``; every other command is run, so a new README example is tested
+the day it is written. The README's Markdown is checked too: fences closed, Contents links
+pointing at headings.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from certgate.cli import main
+from certgate.demo import write_demo_folder
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+# (pattern the command matches, why it is not run here). Each names where it is tested instead.
+SKIPPED: tuple[tuple[str, str], ...] = (
+    (r"^certgate probe ", "needs a live server (tests/test_probe_*.py run it on loopback)"),
+    (r"^certgate serve ", "starts a server that runs until stopped (tests/test_gate_*.py)"),
+    (r"^certgate authz ", "starts a server that runs until stopped (tests/test_authz*.py)"),
+    (r"\(cd \S+ && certgate serve", "starts a server (tests/test_probe_gate.py)"),
+    (
+        r"^certgate fleet ",
+        "needs a share of many servers' bundles or a Dask cluster "
+        "(tests/test_fleet.py builds fleets)",
+    ),
+    (r"^certgate collect --out", "Windows only: reads this machine's stores and registry"),
+    (r"--online", "fetches CRLs over the network (tests/test_revocation_matrix.py serves them)"),
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    line: int
+    section: str
+    command: str
+
+    def __str__(self) -> str:
+        return f"README.md:{self.line}: {self.command}"
+
+
+def _blocks(text: str) -> Iterator[tuple[int, str, list[tuple[int, str]]]]:
+    """(first line, language, [(line number, line)]) for every fenced code block."""
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = re.match(r"^```(\S*)\s*$", lines[index])
+        if not opening:
+            index += 1
+            continue
+        start, body = index + 1, []
+        index += 1
+        while index < len(lines) and lines[index].strip() != "```":
+            body.append((index + 1, lines[index]))
+            index += 1
+        yield start, opening[1], body
+        index += 1
+
+
+_COMMAND = re.compile(r"^(\$ )?([A-Z_]+=\S+ )*(\(cd \S+ && )?certgate ")
+
+
+def examples(text: str) -> list[Example]:
+    """Every ``certgate`` command line of the README's shell and text blocks."""
+    found = []
+    headings = {n + 1: line for n, line in enumerate(text.splitlines()) if line.startswith("## ")}
+    for start, language, body in _blocks(text):
+        if language not in ("sh", "bash", "", "text", "console"):
+            continue
+        section = [headings[n] for n in sorted(headings) if n < start][-1:] or [""]
+        position = 0
+        while position < len(body):
+            number, line = body[position]
+            if language in ("text", "console") and not line.startswith("$ "):
+                position += 1
+                continue
+            if not _COMMAND.match(line):
+                position += 1
+                continue
+            command = line.removeprefix("$ ").strip()
+            while command.endswith("\\") and position + 1 < len(body):
+                position += 1
+                command = command[:-1].rstrip() + " " + body[position][1].strip()
+            found.append(Example(number, section[0], command))
+            position += 1
+    return found
+
+
+def skip_reason(command: str) -> str | None:
+    for pattern, reason in SKIPPED:
+        if re.search(pattern, command):
+            return reason
+    return None
+
+
+ALL = examples(README.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where ``make demo`` has run: its files in ``demo/``."""
+    clone = tmp_path_factory.mktemp("clone")
+    write_demo_folder(clone / "demo")
+    return clone
+
+
+def run_shell_line(command: str, cwd: Path) -> tuple[int, str, str]:
+    """Run one README line the way bash would, certgate in process: (exit code, stdout, stderr)."""
+    command = re.sub(r"\$\(cat ([^)]+)\)", lambda m: (cwd / m[1]).read_text().strip(), command)
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="|>;")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    tokens = list(lexer)
+    tokens = tokens[: tokens.index(";")] if ";" in tokens else tokens  # "; echo $?"
+    pipe = tokens[tokens.index("|") + 1 :] if "|" in tokens else []
+    tokens = tokens[: tokens.index("|")] if pipe else tokens
+    target = None
+    if ">" in tokens:
+        at = tokens.index(">")
+        tokens, target = tokens[:at], tokens[at + 1]
+    env = {}
+    while tokens and re.match(r"^[A-Z_]+=", tokens[0]):
+        name, _, value = tokens.pop(0).partition("=")
+        env[name] = value
+    assert tokens[0] == "certgate", command
+    argv = []
+    for token in tokens[1:]:
+        matches = sorted(str(p.relative_to(cwd)) for p in cwd.glob(token)) if "*" in token else []
+        argv += matches or [token]
+    out, err = io.StringIO(), io.StringIO()
+    with ExitStack() as stack:
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.chdir(cwd)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        sink: IO[str] = out
+        if target:
+            sink = stack.enter_context((cwd / target).open("w", encoding="utf-8"))
+        with redirect_stdout(sink), redirect_stderr(err):
+            code = main(argv)
+    stdout = out.getvalue()
+    if pipe and pipe[0] == "jq":
+        if shutil.which("jq") is None:
+            pytest.skip("jq is not installed")
+        done = subprocess.run(pipe, input=stdout, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{command}: jq failed: {done.stderr}"
+        stdout = done.stdout
+    return code, stdout, err.getvalue()
+
+
+def test_readme_has_examples_of_every_section_that_must_run() -> None:
+    sections = {e.section for e in ALL if skip_reason(e.command) is None}
+    for name in ("Diagnose", "Audit", "Verify", "Explain", "Read logs", "Machine bundles"):
+        assert any(name in section for section in sections), name
+    assert len(ALL) >= 40
+
+
+def test_readme_code_fences_are_closed_and_contents_links_resolve() -> None:
+    text = README.read_text(encoding="utf-8")
+    fences = [n for n, line in enumerate(text.splitlines(), 1) if line.startswith("```")]
+    assert len(fences) % 2 == 0, f"unclosed code fence; fences at lines {fences}"
+    for start, _, body in _blocks(text):
+        inner = [n for n, line in body if line.startswith("## ")]
+        assert not inner, f"code block from line {start} swallows the heading at line {inner}"
+    headings = set()
+    outside = text
+    for _, _, body in _blocks(text):
+        for _, line in body:
+            outside = outside.replace(line + "\n", "", 1)
+    for line in outside.splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            headings.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    for anchor in re.findall(r"\]\(#([^)]+)\)", text):
+        assert anchor in headings, f"dead link #{anchor}"
+
+
+@pytest.mark.parametrize("example", ALL, ids=[f"line{e.line}" for e in ALL])
+def test_readme_example_runs_as_written(example: Example, demo_clone: Path) -> None:
+    reason = skip_reason(example.command)
+    if reason:
+        pytest.skip(reason)
+    code, out, err = run_shell_line(example.command, demo_clone)
+    expected = (2,) if re.search(r"#\s*(2\b|refused)", example.command) else (0, 1)
+    assert code in expected, f"{example} exited {code}: {err.strip()}"
+    assert "Traceback" not in out + err
+    assert "internal error" not in err, err
