@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certgate.cli import main
-from certgate.core.gate.authz import HeaderFormat, answer, judged_path
+from certgate.core.gate.authz import Authorizer, HeaderFormat, answer, judged_path
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import ClientCert, Location, Policy
 from certgate.testing import PKI, Issued
@@ -262,3 +262,34 @@ def test_any_header_value_gets_an_answer(value: str, fmt: HeaderFormat) -> None:
     result = answer(gate, fmt, {fmt.header: value}, "/", datetime(2026, 6, 1, tzinfo=UTC))
     assert result.status in (200, 401, 403)
     assert all("\n" not in v and "\r" not in v for _, v in result.headers)
+
+
+def test_authorizer_reuses_parsed_headers_and_rendered_answers(
+    judge: tuple[Judge, Issued, Issued], pki: PKI
+) -> None:
+    gate, alice, mallory = judge
+    fmt = HeaderFormat.NGINX
+    authorize = Authorizer(gate, fmt, generation=2)
+    good = {fmt.header: _header(fmt, alice)}
+    first = authorize(good, PATH, pki.now)
+    assert authorize(good, PATH, pki.now) is first  # same chain, same decision: same answer
+    assert first == answer(gate, fmt, good, PATH, pki.now, generation=2)
+    bad = authorize({fmt.header: _header(fmt, mallory)}, PATH, pki.now)
+    assert dict(bad.headers)["Certgate-Status"] == "403.16"
+    broken = authorize({fmt.header: "%%%"}, PATH, pki.now)
+    assert "could not be read" in dict(broken.headers)["Certgate-Reason"]
+    assert gate.misses == 2  # alice and mallory judged once each
+
+
+def test_a_double_slash_is_a_path_not_an_authority(
+    judge: tuple[Judge, Issued, Issued], pki: PKI
+) -> None:
+    """nginx serves //x/public/a as /x/public/a (a protected path): it must not be judged as
+    /public/a, which is what reading //x as an authority would give."""
+    gate, _, _ = judge
+    fmt = HeaderFormat.NGINX
+    assert judged_path({"x-original-uri": "//x/public/a"}, PATH) == "//x/public/a"
+    sneaky = answer(gate, fmt, {"x-original-uri": "//x/public/a"}, PATH, pki.now)
+    assert dict(sneaky.headers)["Certgate-Status"] == "403.7"
+    absolute = answer(gate, fmt, {"x-original-uri": "https://h/public/a?q"}, PATH, pki.now)
+    assert absolute.status == 200

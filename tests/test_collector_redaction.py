@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certgate.cli.collect import powershell_script
 from certgate.formats.iisconfig import parse_iis_config
@@ -70,3 +72,24 @@ def test_powershell_collector_carries_the_same_patterns() -> None:
         assert "'" + pattern.replace("'", "''") + "'" in script, name
     assert "'" + redact.CIPHER_VALUE + "'" in script
     assert re.search(r"redacted\s+= \$script:redacted", script)
+
+
+_SECRET = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\"'<>&"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(["password", "PassWord", "connectionString", "decryptionKey", "apiToken"]),
+    secret=_SECRET,
+    quote=st.sampled_from(["'", '"']),
+    spacing=st.sampled_from(["=", " = ", "\n  =\n  "]),
+    noise=st.text(st.sampled_from(" \n\tab=\"'<>/"), max_size=20),
+)
+def test_fuzz_any_quoting_of_a_secret_attribute_is_blanked(
+    name: str, secret: str, quote: str, spacing: str, noise: str
+) -> None:
+    before = noise.replace("'", "").replace('"', "")
+    text = f"<add {before} {name}{spacing}{quote}S3CRET{secret}{quote} />\n"
+    data, found = redact_config(text.encode(), "x")
+    assert b"S3CRET" not in data and found
+    assert data.count(b"\n") == text.encode().count(b"\n")

@@ -11,15 +11,19 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import doctor_scenarios as sc
 from certgate.cli import main
 from certgate.core.doctor import CertRef, MoveCertificates, SetSchannelValue, UpdateBinding
 from certgate.core.settings import Setting
+from certgate.core.visible import visible
 from certgate.formats.reg import parse_reg
+from certgate.remedy._safe import cmd_comment, ps_string
 from certgate.remedy._scripts import SCHANNEL_KEY, move_script, netsh_script, schannel_reg
 from certgate.testing import PKI
-from script_syntax import cmd_problems, ps_problems
+from script_syntax import cmd_commands, cmd_problems, ps_problems
 
 MARKERS = ("calc", "PWNED")
 # Each breaks out of something: a line comment, a block comment, a ' string (ASCII and the
@@ -147,3 +151,35 @@ def test_hostile_titles_and_quotes_cannot_leave_comments_or_strings() -> None:
     reg = schannel_reg([SetSchannelValue("SendTrustedIssuerList", 0, remove=('a"]b\\c',))])
     [key] = parse_reg(reg, "schannel.reg").keys
     assert [v.name for v in key.values] == ["SendTrustedIssuerList", 'a"]b\\c']
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), min_size=0, max_size=60).map(
+    lambda t: t + " calc.exe PWNED"
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(subject=_ANY_TEXT, title=_ANY_TEXT)
+def test_fuzz_free_text_never_leaves_a_powershell_comment(subject: str, title: str) -> None:
+    ref = CertRef("AB" * 20, subject)
+    script = move_script(MoveCertificates((ref,), "Root", "CA"), "A", title)
+    assert ps_problems(script, MARKERS) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_ANY_TEXT)
+def test_fuzz_free_text_never_leaves_a_rem_line(text: str) -> None:
+    script = f"@echo off\r\nrem {cmd_comment(text)}\r\nexit /b 0\r\n"
+    assert cmd_problems(script, MARKERS) == []
+    assert [words[0] for words in cmd_commands(script)] == ["@echo", "rem", "exit"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_ANY_TEXT)
+def test_fuzz_ps_string_round_trips_as_one_verbatim_string(text: str) -> None:
+    try:
+        quoted = ps_string(text)
+    except ValueError:
+        assert visible(text) != text  # refused only for control characters
+        return
+    assert ps_problems(f"$x = {quoted}\n", MARKERS) == []

@@ -310,3 +310,30 @@ def test_probe_against_a_dripping_server_ends(tmp_path: Path, pki: PKI) -> None:
         stop.set()
     assert done.returncode == 0, done.stderr
     assert '"schema": "certgate.probe/1"' in done.stdout
+
+
+def test_read_only_file_system_is_exit_2_naming_the_path(
+    tmp_path: Path, pki: PKI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roots = pki.root("CN=R").write_pem(tmp_path / "roots.pem")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = os.geteuid() == 0 and (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=4k", "tmpfs", str(folder)],
+            check=False,
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    try:
+        if not mounted:  # no mount allowed: make the folder unwritable instead (not for root)
+            folder.chmod(0o500)
+        assert main(["doctor", "--root", str(roots), "--html", str(folder / "r.html")]) == 2
+        line = one_line(capsys.readouterr().err)
+        expected = "read-only file system" if mounted else "permission denied"
+        assert line == f"certgate: {folder / 'r.html'}: cannot be written: {expected}"
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=False)
+        folder.chmod(0o700)

@@ -225,3 +225,10 @@ def test_live_gate_denies_without_crl_and_with_a_stale_one(world: World, tmp_pat
     assert (no_crl.status, no_crl.header("certgate-status")) == (403, "403.16")
     assert "CRL" in str(no_crl.header("certgate-reason"))
     assert (revoked.status, revoked.header("certgate-status")) == (403, "403.13")
+
+
+def test_policy_an_engine_cannot_honour_is_refused(tmp_path: Path) -> None:
+    for engine in ("windows", "rfc5280"):
+        with pytest.raises(CertgateError, match="partial_chain"):
+            parse_policy({"trust": {"engine": engine, "partial_chain": True}}, base=tmp_path)
+    parse_policy({"trust": {"engine": "openssl", "partial_chain": True}}, base=tmp_path)

@@ -10,7 +10,14 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certgate.core.audit import audit
-from certgate.core.codes import CERT_TRUST_INFO, HRESULTS, iis_status_for
+from certgate.core.codes import (
+    CERT_TRUST_INFO,
+    HRESULTS,
+    hresult_from_win32_status,
+    iis_status_for,
+)
+from certgate.core.doctor import diagnose
+from certgate.core.gate.decision import Decision
 from certgate.core.iis import IisConfig, LocationConfig
 from certgate.core.kb import knowledge_base
 from certgate.core.settings import Setting
@@ -321,3 +328,38 @@ def test_leaf_without_eku_is_valid_for_client_auth(site: Site, now: datetime) ->
     plain = site.issuing.client("dave", eku=())
     assert plain.certificate.extended_key_usage is None
     assert windows(plain, site.clean_root(), now, (site.issuing,)).accepted
+
+
+def test_gate_decisions_log_sc_win32_status_as_iis_does() -> None:
+    """docs/windows-model.md#sc-win32-status: the gate's W3C lines use the Win32 code for a
+    FACILITY_WIN32 HRESULT (403 7 5) and the unsigned value for others (403 16 2148204809)."""
+    no_cert = Decision(403, 7, "E_ACCESSDENIED", "iis:403.7", "no certificate", 0x80070005)
+    untrusted = Decision(
+        403, 16, "CERT_E_UNTRUSTEDROOT", "hresult:CERT_E_UNTRUSTEDROOT", "untrusted", 0x800B0109
+    )
+    assert (no_cert.win32_status, untrusted.win32_status) == (5, 2148204809)
+    assert hresult_from_win32_status(5) == 0x80070005
+    assert hresult_from_win32_status(2147942450) == hresult_from_win32_status(50) == 0x80070032
+
+
+@pytest.mark.parametrize(("version", "expected"), [("2012", True), ("2019", False), (None, True)])
+def test_doctor_16kb_cause_follows_the_windows_version(
+    site: Site, now: datetime, version: str | None, expected: bool
+) -> None:
+    """KB 2880390 is documented for Windows Server 2012 / Windows 8 only: with no list sent,
+    the doctor names the 16 KB cause on 2012 and when the version is unknown (saying so), not
+    on 2019 (docs/windows-model.md#issuer-list-size)."""
+    causes = list(diagnose(_over_16kb(site, version), now).causes)
+    found = [c for c in causes if c.id == "cause::issuer-list-too-large"]
+    assert bool(found) is expected
+    if version is None:
+        assert "version is unknown" in found[0].summary
+
+
+def test_not_selectable_has_no_wcf_native_code(site: Site, now: datetime) -> None:
+    """.NET reference source, HttpsChannelListener: with no client certificate self-hosted WCF
+    traces HttpsClientCertificateNotPresent (262160) with no native error code, not "0x5"
+    (docs/windows-model.md#wcf-native-error)."""
+    verdict = windows(site.alice, send_list(site.mixed_root()), now, (site.issuing,))
+    assert verdict.windows is not None and verdict.windows.wcf_native is None
+    assert "262160" in verdict.windows.wcf_text

@@ -1,11 +1,10 @@
 """The shared vocabulary of codes: HRESULTs, CERT_TRUST bits, TLS alerts, and knowledge-base ids.
 
-Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers
-are from docs/windows-model.md#hresults and #cert-trust-bits (MinGW-w64 winerror.h / wincrypt.h,
-[confirmed]),
-RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself (X509_V_*,
-generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base ids
-are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
+Engines emit these codes, log parsers find them, the knowledge base explains them. Numbers are from
+docs/windows-model.md#hresults and #cert-trust-bits (MinGW-w64 winerror.h / wincrypt.h,
+[confirmed]), RFC 5246/8446, the .NET reference source (WCF trace codes) and OpenSSL itself
+(X509_V_*, generated into ``_openssl_tables`` by ``tools/gen_openssl_tables.py``). Knowledge-base
+ids are ``<family>:<code>``, e.g. ``hresult:CERT_E_UNTRUSTEDROOT``, ``iis:403.16``,
 ``tls-alert:48``, ``openssl:X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY``,
 ``certgate:untrusted-root``.
 """
@@ -400,4 +399,5 @@ class GateCode(StrEnum):
     PIN_MISMATCH = "pin-mismatch"
     NOT_MAPPED = "not-mapped"
     MAPPING_DENIED = "mapping-denied"
+    CLIENT_BUDGET_EXCEEDED = "client-budget-exceeded"  # an address over its judging budget
     INTERNAL_ERROR = "internal-error"

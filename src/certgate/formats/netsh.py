@@ -1,13 +1,12 @@
 """``netsh http show sslcert`` output: one ``SslBinding`` per block, every row cited.
 
 Layout (docs/windows-model.md#netsh-show-sslcert) [confirmed from real captures]: ``label : value``
-rows indented four
-spaces, a blank line between bindings, ``(null)`` for absent strings, ``Enabled``/``Disabled``
-for switches and ``Set``/``Not Set`` for the newer flags. Windows Server 2008 R2/2012 stop after
-``Negotiate Client Certificate``; 2016+ add ``Reject Connections`` and later rows. Blocks start with
-``IP:port``, ``Hostname:port`` (SNI) or ``Central Certificate Store`` (CCS) [SNI/CCS labels
-unconfirmed; seen in third-party captures]. The rows map to the API's DefaultCertCheckMode and
-DefaultFlags bits (labels mapped [inferred], bit values [confirmed]).
+rows indented four spaces, a blank line between bindings, ``(null)`` for absent strings,
+``Enabled``/``Disabled`` for switches and ``Set``/``Not Set`` for the newer flags. Windows Server
+2008 R2/2012 stop after ``Negotiate Client Certificate``; 2016+ add ``Reject Connections`` and later
+rows. Blocks start with ``IP:port``, ``Hostname:port`` (SNI) or ``Central Certificate Store`` (CCS)
+[SNI/CCS labels unconfirmed; seen in third-party captures]. The rows map to the API's
+DefaultCertCheckMode and DefaultFlags bits (labels mapped [inferred], bit values [confirmed]).
 
 Only English labels are read: a localized Windows prints translated labels, and that is refused
 with a message pointing to the registry export instead of being guessed.

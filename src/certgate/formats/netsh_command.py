@@ -1,11 +1,10 @@
 """``netsh http add|update|delete sslcert`` command lines: written from a binding, and parsed.
 
 Grammar (docs/windows-model.md#netsh-parameters, [confirmed] parameter names up to
-``clientcertnegotiation``;
-the later switches such as ``disablehttp2`` / ``disabletls13`` are [unconfirmed]):
-``netsh http <verb> sslcert (ipport=IP:port | hostnameport=host:port | ccs=port) name=value ...``
-with values unquoted or in double quotes. An ``update`` resets what it does not name
-[inferred from field reports], so certgate writes every setting of the binding.
+``clientcertnegotiation``; the later switches such as ``disablehttp2`` / ``disabletls13`` are
+[unconfirmed]): ``netsh http <verb> sslcert (ipport=IP:port | hostnameport=host:port | ccs=port)
+name=value ...`` with values unquoted or in double quotes. An ``update`` resets what it does not
+name [inferred from field reports], so certgate writes every setting of the binding.
 """
 
 from __future__ import annotations

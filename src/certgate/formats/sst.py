@@ -1,10 +1,9 @@
 """Windows serialized certificate stores (.sst).
 
 Written by ``Export-Certificate -Type SST`` and ``certutil -generateSSTFromWU``. Layout
-(docs/windows-model.md#sst): ``00000000 'CERT'``, then elements ``{propId, encodingType, cb}``
-+ data,
-ending with a zero propId. Element 0x20 is a DER certificate, 0x21 a CRL, 0x22 a CTL; any other
-propId is a property. Properties come *before* the certificate they describe: confirmed on a
+(docs/windows-model.md#sst): ``00000000 'CERT'``, then elements ``{propId, encodingType, cb}`` +
+data, ending with a zero propId. Element 0x20 is a DER certificate, 0x21 a CRL, 0x22 a CTL; any
+other propId is a property. Properties come *before* the certificate they describe: confirmed on a
 real ``-generateSSTFromWU`` file (434 certificates, each preceded by its friendly name).
 """
 

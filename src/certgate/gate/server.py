@@ -20,18 +20,19 @@ from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
 from twisted.protocols import basic
 from twisted.python import failure
-from twisted.web.http import HTTPChannel
+from twisted.web.http import NO_BODY_CODES, HTTPChannel
 from twisted.web.server import Request, Site
 from zope.interface import implementer
 
 from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
-from certgate.core.gate.judge import Judge, internal_error
+from certgate.core.gate.judge import Judge, VerdictCache, internal_error
 from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
 from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
+from certgate.gate.judging import JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
 from certgate.gate.upstream import Exchange
@@ -68,16 +69,45 @@ class GateChannel(HTTPChannel):
         self.deadline: float | None = None  # handshake, then each request's headers
         self.last_active = 0.0
         self.paused_by_gate = False  # the upstream cannot take more of the body yet
+        self.judged: Decision | None = None  # set by the judging pool when it will not judge
+        self.held: list[bytes] | None = None  # input kept while the chain is being judged
+        self.address = ""  # the client's IP address
         self._linger_call: Any = None
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        transport: Any = self.transport
+        self.address = str(getattr(transport.getPeer(), "host", ""))
         self.last_active = reactor.seconds()
         self.deadline = self.last_active + self.gate.policy.limits.handshake_timeout
         self.gate.channels.add(self)
 
+    def checkPersistence(self, request: Any, version: bytes) -> bool:
+        """HTTP/1.1 as Twisted does it; HTTP/1.0 kept alive when the client asks
+        (``Connection: keep-alive``) and the answer turns out to have a length
+        (``GateRequest.write`` decides; Twisted alone closes every HTTP/1.0 connection)."""
+        if version == b"HTTP/1.0" and b"keep-alive" in _connection_tokens(request):
+            request.keep_alive_1_0 = True
+            return True
+        persistent: bool = super().checkPersistence(request, version)
+        return persistent
+
     def handshakeCompleted(self) -> None:
         self.deadline = None
+        transport: Any = self.transport
+        if self.gate.pool.prejudge(self, self.peer_chain(), self.address):
+            self.held = []  # judged off the reactor: read nothing until the verdict is in
+            transport.pauseProducing()
+
+    def release(self) -> None:
+        """The chain's verdict is in: read what arrived meanwhile, then the socket again."""
+        held, self.held = self.held, None
+        if self.transport is None or held is None:
+            return
+        self.last_active = reactor.seconds()
+        self.transport.resumeProducing()
+        for data in held:
+            self.dataReceived(data)
 
     def lineReceived(self, line: bytes) -> None:
         if self.deadline is None:
@@ -103,6 +133,9 @@ class GateChannel(HTTPChannel):
 
     def dataReceived(self, data: bytes) -> None:
         self.last_active = reactor.seconds()
+        if self.held is not None:
+            self.held.append(data)
+            return
         if not self.rejected:
             basic.LineReceiver.dataReceived(self, data)  # HTTPChannel's only adds its timer
         if not self.rejected and self.requests and not self._handlingRequest:
@@ -180,6 +213,26 @@ class GateRequest(Request):
         self.gate_method = b""
         self.exchange: Exchange | None = None  # a streaming backend's request in flight
         self.discard_body = False
+        self.keep_alive_1_0 = False  # an HTTP/1.0 client asked to keep the connection
+
+    def write(self, data: bytes) -> None:
+        if self.keep_alive_1_0 and not self.startedWriting:
+            self._answer_keep_alive()
+        super().write(data)
+
+    def _answer_keep_alive(self) -> None:
+        """HTTP/1.0 has no chunked framing: the connection stays open only when the answer
+        says its length; then the answer says ``Connection: keep-alive`` (RFC 9112 §C.2.2)."""
+        framed = (
+            self.responseHeaders.hasHeader(b"content-length")
+            or self.method == b"HEAD"
+            or self.code in NO_BODY_CODES
+        )
+        if framed and self.channel.persistent:
+            self.responseHeaders.setRawHeaders(b"connection", [b"keep-alive"])
+        else:
+            self.channel.persistent = False
+            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
     def screen(self, method: bytes, target: bytes, version: bytes) -> Refused | None:
         """Framing, Host and target rules (``core.gate.request``), before any judgement."""
@@ -221,6 +274,12 @@ class GateRequest(Request):
         self.channel.gate.handle(self)
 
 
+def _connection_tokens(request: Any) -> set[bytes]:
+    """The ``Connection`` header's options, lower case, every header line and comma."""
+    values = request.requestHeaders.getRawHeaders(b"connection") or []
+    return {token.strip().lower() for value in values for token in value.split(b",")}
+
+
 def _gate_channel(site: GateSite) -> GateChannel:
     channel = GateChannel()
     channel.gate = site.gate
@@ -240,6 +299,11 @@ class GateSite(Site):
         super().__init__(None, timeout=None)
         self.gate = gate
 
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.gate.refuses_connection(getattr(addr, "host", "")):
+            return None  # closed at once: no TLS work for an address being slowed
+        return super().buildProtocol(addr)
+
     def log(self, request: Any) -> None:
         self.gate.log(request)
 
@@ -258,7 +322,9 @@ class GateServer:
     ) -> None:
         self.config = config
         self.policy = config.policy
-        self.judge = Judge(self.policy)
+        self.verdicts = VerdictCache()
+        self.judge = Judge(self.policy, cache=self.verdicts)
+        self.pool = JudgingPool(lambda: self.judge, clock, warn=self._note)
         self.identity = identity
         self.backend = backend or IdentityEcho()
         self.clock = clock
@@ -268,6 +334,7 @@ class GateServer:
         self.exchanges: set[Exchange] = set()  # requests in flight to the upstream
         self.port: Any = None  # IListeningPort
         self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
+        self.pool.start()
         self._refresh: task.LoopingCall | None = None
         self._sweep = task.LoopingCall(self._expire_late)
         self._waiting: list[defer.Deferred[None]] = []
@@ -314,18 +381,45 @@ class GateServer:
         decision = request.decision
         assert decision is not None
         if not decision.allowed:
-            self._deny(request, decision)
+            delay = self._denial_delay(request, decision)
+            if delay > 0:
+                reactor.callLater(delay, self._deny_later, request, decision)
+            else:
+                self._deny(request, decision)
         elif request.exchange is not None:
             request.exchange.request_complete()
         elif not self.backend.streams_body:
             self.backend.serve(request, decision)
+
+    def _note(self, text: str) -> None:
+        self._warn(text)
+
+    def refuses_connection(self, address: str) -> bool:
+        budget = self.pool.budget
+        if budget.delay(address, reactor.seconds()) <= 0:
+            return False
+        open_here = sum(1 for c in self.channels if c.address == address)
+        return open_here >= budget.max_connections
+
+    def _denial_delay(self, request: GateRequest, decision: Decision) -> float:
+        """Certificate denials slow the address that earns them (``judging.AddressBudget``)."""
+        if not request.channel.chain:
+            return 0.0
+        return self.pool.budget.denied(request.channel.address, reactor.seconds())
+
+    def _deny_later(self, request: GateRequest, decision: Decision) -> None:
+        if request.channel.transport is not None and not request.finished:
+            self._deny(request, decision)
 
     def _decide(self, request: GateRequest) -> Decision:
         # locations match the canonical path (core.gate.request): no ..%5c or ..;/ detours
         assert request.target is not None
         chain = request.channel.peer_chain()
         hints = self.tls.hints if not chain else 0
-        return self.judge.decide(request.target.judged, chain, self.clock(), hints=hints)
+        judged = request.channel.judged
+        return self.judge.decide(
+            request.target.judged, chain, self.clock(), hints=hints, judged=judged
+        )
 
     def _deny(self, request: GateRequest, decision: Decision) -> None:
         accept = (request.getHeader(b"accept") or b"").decode("latin-1")
@@ -367,7 +461,7 @@ class GateServer:
             self._warn(text)
         if crls != self.policy.crls:
             self.policy = self.policy.with_crls(crls)
-            self.judge = Judge(self.policy)
+            self.judge = Judge(self.policy, cache=self.verdicts)
 
     def stop(self, grace: float | None = None) -> defer.Deferred[None]:
         """Stop listening, let requests in flight finish (up to ``grace`` s), then close.
@@ -396,6 +490,7 @@ class GateServer:
         """Poll until every connection is gone; past the deadline, abort what is left."""
         if not self.channels:
             self.logs.close()
+            self.pool.stop()
             self._stopped = True
             self._release()
             return

@@ -232,6 +232,7 @@ class Exchange:
         request, response = self.request, self.response
         assert response is not None
         if self.closed or request.finished or self.channel.rejected:
+            self.closed = True
             self._stop_upstream()
             return
         request.setResponseCode(response.code, response.phrase)
@@ -292,7 +293,12 @@ class Exchange:
         self._stop_upstream()
 
     def _stop_upstream(self) -> None:
-        if self.relay is not None and self.relay.transport is not None:
+        """Close the upstream connection of an answer that will not be relayed (or not
+        whole), so it is neither read to the end nor left in the pool half-read."""
+        if self.response is not None and self.relay is None:
+            self.relay = _Relay(self)  # connectionMade sees the exchange closed: stops
+            cast(Any, self.response).deliverBody(self.relay)
+        elif self.relay is not None and self.relay.transport is not None:
             self.relay.transport.stopProducing()
 
     def _cut_client(self) -> None:
@@ -315,9 +321,11 @@ class _Relay(protocol.Protocol):
         self.registered = False
 
     def connectionMade(self) -> None:
-        if not self.request.finished:
-            self.request.registerProducer(self.transport, True)
-            self.registered = True
+        if self.exchange.closed or self.request.finished:
+            cast(Any, self.transport).stopProducing()
+            return
+        self.request.registerProducer(self.transport, True)
+        self.registered = True
 
     def dataReceived(self, data: bytes) -> None:
         self.exchange.progress()

@@ -75,6 +75,8 @@ HTTPERR_FIELDS = (
     "s-queuename",
 )
 _HTTPERR_FIELDS_OLD = tuple(name for name in HTTPERR_FIELDS if name != "streamid")
+# IIS 6 (KB 820729's examples): no s-queuename either.
+_HTTPERR_FIELDS_IIS6 = tuple(name for name in _HTTPERR_FIELDS_OLD if name != "s-queuename")
 # HTTPERR reasons that speak of TLS or certificates. None of the reasons Microsoft documents
 # does ("Types of errors logged by the HTTP Server API"); a future one naming SSL/TLS/a
 # certificate/handshake is taken as one.
@@ -124,7 +126,7 @@ def _fits_w3c_default(cells: list[str]) -> bool:
 def _httperr_defaults(cells: list[str]) -> tuple[str, ...] | None:
     if not _DATE_TIME.match(f"{cells[0]} {cells[1]}" if len(cells) > 1 else ""):
         return None
-    for names in (HTTPERR_FIELDS, _HTTPERR_FIELDS_OLD):
+    for names in (HTTPERR_FIELDS, _HTTPERR_FIELDS_OLD, _HTTPERR_FIELDS_IIS6):
         if len(cells) == len(names):
             version = cells[names.index("cs-version")]
             status = cells[names.index("sc-status")]

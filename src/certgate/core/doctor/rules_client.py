@@ -91,7 +91,13 @@ _WRONG_EKU = _Problem(
 
 
 def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
-    logged = ctx.symptoms_with(problem.logged)
+    # a symptom counts only when this problem explains every code of it: a 403.13 logged with
+    # CRYPT_E_REVOCATION_OFFLINE is an unreachable CRL, not a revoked client certificate
+    logged = [
+        s
+        for s in ctx.symptoms_with(problem.logged)
+        if set(s.codes) <= problem.logged | problem.also
+    ]
     clients = [
         (c, v)
         for c, v in ctx.verdicts

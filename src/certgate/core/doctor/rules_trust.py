@@ -340,14 +340,19 @@ def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
 def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
     """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
     it is truncated (event 36885) and clients whose CA was cut cannot select a certificate
-    (403.7); on Windows Server 2012 an oversized list breaks client authentication even when it
-    is not sent (KB 2880390). Built on the audit's issuer-list::too-large finding.
+    (403.7); on Windows Server 2012 / Windows 8 an oversized list breaks client authentication
+    even when it is not sent (KB 2880390, documented for that version only). With no list sent
+    on a later version nothing breaks: no cause. Built on the audit's issuer-list::too-large
+    finding; the machine's Windows version decides (docs/windows-model.md#os-version).
     """
     if not ctx.findings("issuer-list::too-large"):
         return
     machine = ctx.machine
     issuers = ctx.audit.issuer_list
     sent = machine.schannel.send_trusted_issuer_list.value
+    version = machine.os_version.value
+    if not sent and version is not None and not version.has_kb2880390:
+        return
     evidence = (
         Evidence(
             EvidenceKind.CERTIFICATE,
@@ -362,6 +367,14 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
             Confidence.UNCONFIRMED,
         ),
         setting_evidence(machine, "SendTrustedIssuerList"),
+        Evidence(
+            EvidenceKind.SETTING,
+            f"Windows version: {version.label}"
+            if version is not None
+            else "Windows version: unknown (KB 2880390 applies to Server 2012 / Windows 8 only)",
+            machine.os_version.source or "not in the bundle",
+            Confidence.CONFIRMED if version is not None else Confidence.UNCONFIRMED,
+        ),
     )
     fixes = []
     if sent:
@@ -383,7 +396,12 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
             + (
                 "it is sent truncated, so clients of the cut CAs cannot select a certificate"
                 if sent
-                else "on Windows Server 2012 that breaks client authentication (KB 2880390)"
+                else "on this Windows Server 2012 / Windows 8 machine that breaks client "
+                "authentication whatever SendTrustedIssuerList says (KB 2880390)"
+                if version is not None
+                else "on Windows Server 2012 / Windows 8 that breaks client authentication "
+                "whatever SendTrustedIssuerList says (KB 2880390); later versions are unaffected "
+                "when no list is sent, and this machine's version is unknown"
             ),
             evidence,
             NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},

@@ -21,11 +21,13 @@ The path judged (per-location policy) is ``X-Original-URI`` (nginx) or ``X-Forwa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from urllib.parse import urlsplit
+from typing import Any
 
 from certgate.core.gate.answers import denial_body, denial_headers, identity_headers
 from certgate.core.gate.decision import Decision, deny
@@ -33,7 +35,7 @@ from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.request import Refused, canonical_target
 
-__all__ = ["AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
+__all__ = ["Authorizer", "AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
 
 
 class HeaderFormat(StrEnum):
@@ -93,8 +95,78 @@ def judged_path(headers: Mapping[str, str], request_path: str, prefix: str = "")
 
 
 def _path_only(uri: str) -> str:
-    path = urlsplit(uri[:MAX_PATH]).path or "/"
-    return path if path.startswith("/") else "/" + path
+    """The path of a request target, undecoded (``canonical_target`` decodes it once).
+
+    Not ``urlsplit``: it reads ``//host/x`` as an authority and the path ``/x``, while the
+    proxy serves ``//host/x`` as the path ``/host/x``. Only an absolute-form target
+    (``https://host/x``, which a client may send) loses its scheme and authority."""
+    text = uri[:MAX_PATH].split("#", 1)[0].split("?", 1)[0]
+    scheme = _ABSOLUTE.match(text)
+    if scheme is not None:
+        rest = text[scheme.end() :]
+        text = rest[rest.find("/") :] if "/" in rest else "/"
+    return text if text.startswith("/") else "/" + text
+
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Authorizer:
+    """``answer`` with the per-request work kept: the certificate header's value -> the chain
+    it carries, and a decision -> its rendered answer (both bounded, least recently used
+    first out). The judge caches the decisions themselves (per chain, until the policy changes,
+    a TTL or a validity boundary). One policy generation: a reload makes a new one. Not
+    thread-safe (one reactor thread)."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        fmt: HeaderFormat,
+        *,
+        header: str | None = None,
+        prefix: str = "",
+        generation: int = 0,
+        size: int = 4096,
+    ) -> None:
+        self.judge = judge
+        self.fmt = fmt
+        self.header = (header or fmt.header).lower()
+        self.prefix = prefix
+        self.generation = generation
+        self.size = size
+        self._chains: OrderedDict[str, tuple[bytes, ...] | str] = OrderedDict()
+        self._answers: OrderedDict[Hashable, AuthzAnswer] = OrderedDict()
+
+    def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
+        chain = self._chain(headers.get(self.header, ""))
+        if isinstance(chain, str):
+            decision = _malformed(chain)
+        else:
+            decision = _decide(self.judge, headers, request_path, self.prefix, chain, at)
+        accept = headers.get("accept", "")
+        key = (decision, "" if decision.allowed else accept)
+        found = self._answers.get(key)
+        if found is None:
+            found = _render(self.judge, decision, accept, self.generation)
+            _remember(self._answers, key, found, self.size)
+        return found
+
+    def _chain(self, raw: str) -> tuple[bytes, ...] | str:
+        """The chain in the header, or what is wrong with the header."""
+        found = self._chains.get(raw)
+        if found is None:
+            try:
+                found = parse_forwarded_chain(self.fmt.parser, raw)
+            except ValueError as exc:
+                found = str(exc)
+            _remember(self._chains, raw, found, self.size)
+        return found
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    cache[key] = value
+    if len(cache) > size:
+        cache.popitem(last=False)
 
 
 def answer(
@@ -120,21 +192,33 @@ def answer(
     except ValueError as exc:
         decision = _malformed(str(exc))
     else:
-        # the path is judged in its one canonical form (core.gate.request), as the gate judges
-        # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
-        path = judged_path(headers, request_path, prefix)
-        target = canonical_target(path.encode("utf-8", "surrogatepass"))
-        if isinstance(target, Refused):
-            decision = _ambiguous(target.reason)
-        else:
-            decision = judge.decide(target.judged, chain, at)
+        decision = _decide(judge, headers, request_path, prefix, chain, at)
+    return _render(judge, decision, headers.get("accept", ""), generation)
+
+
+def _decide(
+    judge: Judge,
+    headers: Mapping[str, str],
+    request_path: str,
+    prefix: str,
+    chain: tuple[bytes, ...],
+    at: datetime,
+) -> Decision:
+    # the path is judged in its one canonical form (core.gate.request), as the gate judges
+    # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
+    path = judged_path(headers, request_path, prefix)
+    target = canonical_target(path.encode("utf-8", "surrogatepass"))
+    if isinstance(target, Refused):
+        return _ambiguous(target.reason)
+    return judge.decide(target.judged, chain, at)
+
+
+def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
     common = (("Certgate-Policy-Generation", str(generation)), ("Cache-Control", "no-store"))
     if decision.allowed:
         allowed = (("Certgate-Status", decision.iis_status), *identity_headers(decision))
         return AuthzAnswer(200, (*allowed, *common), b"", decision)
-    content_type, body = denial_body(
-        decision, judge.policy.answer_format, headers.get("accept", "")
-    )
+    content_type, body = denial_body(decision, judge.policy.answer_format, accept)
     denied = (*denial_headers(decision), ("Content-Type", content_type))
     return AuthzAnswer(decision.status, (*denied, *common), body, decision)
 

@@ -10,6 +10,9 @@ while judging is a 403.16 denial.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,7 +28,15 @@ from certgate.core.gate.policy import ClientCert, Location, Policy
 from certgate.core.model import Certificate
 from certgate.core.stores import Machine
 
-__all__ = ["Judge", "for_location", "internal_error", "judge_certificates", "judge_once"]
+__all__ = [
+    "Judge",
+    "VerdictCache",
+    "fingerprint",
+    "for_location",
+    "internal_error",
+    "judge_certificates",
+    "judge_once",
+]
 
 ANY_EKU = "2.5.29.37.0"
 # OpenSSL verify errors -> the HRESULT CryptoAPI reports for the same fault [inferred]
@@ -58,52 +69,151 @@ _MAPPING_CAVEAT = (
 )
 
 
-class Judge:
-    """Judges chains under one policy. Not thread-safe: use it from one thread (the reactor)."""
+_GENERATIONS = itertools.count(1)
 
-    def __init__(
-        self, policy: Policy, *, cache_size: int = 4096, ttl: timedelta = timedelta(minutes=5)
-    ) -> None:
-        self.policy = policy
-        self.machine = _judged_machine(policy)
-        self.cache_size = cache_size
-        self.ttl = ttl
+
+def fingerprint(chain: Sequence[bytes]) -> bytes:
+    """SHA-256 over the chain, each certificate length-prefixed (no two chains collide by
+    moving a boundary)."""
+    digest = hashlib.sha256()
+    for der in chain:
+        digest.update(len(der).to_bytes(4, "big"))
+        digest.update(der)
+    return digest.digest()
+
+
+class VerdictCache:
+    """Judgements by (chain fingerprint, policy generation), least recently used first out.
+
+    Thread-safe: the gate's judging pool fills it, the reactor thread reads it. A judgement
+    is never served outside the time window it was made for (``Judge`` sets it)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
         self.hits = 0
         self.misses = 0
-        self._cache: OrderedDict[tuple[bytes, ...], tuple[Decision, datetime, datetime]] = (
+        self._entries: OrderedDict[tuple[bytes, int], tuple[Decision, datetime, datetime]] = (
             OrderedDict()
         )
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, int], at: datetime) -> Decision | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or not entry[1] <= at < entry[2]:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(
+        self, key: tuple[bytes, int], decision: Decision, at: datetime, until: datetime
+    ) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (decision, at, until)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _Parsed:
+    """Certificates parsed from DER, shared by every chain that carries them (intermediates
+    repeat across clients); least recently used out, thread-safe."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, Certificate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, der: bytes) -> Certificate:
+        with self._lock:
+            found = self._entries.get(der)
+            if found is not None:
+                self._entries.move_to_end(der)
+                return found
+        cert = Certificate.from_der(der)
+        with self._lock:
+            self._entries[der] = cert
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return cert
+
+
+class Judge:
+    """Judges chains under one policy (one generation of it). Thread-safe: the engines keep
+    no per-call state, and the cache locks."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        cache_size: int = 4096,
+        ttl: timedelta = timedelta(minutes=5),
+        cache: VerdictCache | None = None,
+    ) -> None:
+        self.policy = policy
+        self.generation = next(_GENERATIONS)
+        self.machine = _judged_machine(policy)
+        self.ttl = ttl
+        self.cache = cache if cache is not None else VerdictCache(cache_size)
+        self._parsed = _Parsed()
         self._boundaries = _boundaries(policy)
 
+    @property
+    def hits(self) -> int:
+        return self.cache.hits
+
+    @property
+    def misses(self) -> int:
+        return self.cache.misses
+
     def decide(
-        self, path: str, chain: Sequence[bytes] | None, at: datetime, *, hints: int = 0
+        self,
+        path: str,
+        chain: Sequence[bytes] | None,
+        at: datetime,
+        *,
+        hints: int = 0,
+        judged: Decision | None = None,
     ) -> Decision:
         """The answer for a request to ``path`` with the chain the client sent (leaf first;
-        None or empty when it sent none). ``hints``: CA names sent in the handshake."""
+        None or empty when it sent none). ``hints``: CA names sent in the handshake.
+        ``judged``: the chain's judgement when the caller already has it (the gate's refusal
+        to judge for an address over its budget)."""
         location = self.policy.location_for(path)
         if location.client_cert is ClientCert.IGNORE:
             return allow(None, None)
-        judged = self.certificate(tuple(chain), at) if chain else None
-        return for_location(location, judged, hints)
+        if chain and judged is None:
+            judged = self.certificate(tuple(chain), at)
+        return for_location(location, judged if chain else None, hints)
+
+    def key(self, chain: Sequence[bytes]) -> tuple[bytes, int]:
+        return fingerprint(chain), self.generation
+
+    def cached(self, chain: Sequence[bytes], at: datetime) -> Decision | None:
+        """The chain's judgement if one is at hand; never judges."""
+        return self.cache.get(self.key(chain), at)
 
     def certificate(self, chain: tuple[bytes, ...], at: datetime) -> Decision:
         """The judgement of one chain, location aside (cached)."""
-        entry = self._cache.get(chain)
-        if entry is not None and entry[1] <= at < entry[2]:
-            self.hits += 1
-            self._cache.move_to_end(chain)
-            return entry[0]
-        self.misses += 1
+        key = self.key(chain)
+        found = self.cache.get(key, at)
+        if found is not None:
+            return found
         decision, until = self._judge(chain, at)
-        self._cache[chain] = (decision, at, until)
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self.cache.put(key, decision, at, until)
         return decision
 
     def _judge(self, chain: tuple[bytes, ...], at: datetime) -> tuple[Decision, datetime]:
         until = at + self.ttl
         try:
-            certs = [Certificate.from_der(der) for der in chain]
+            certs = [self._parsed(der) for der in chain]
             until = min(until, self._next_boundary(at, certs))
             return judge_certificates(self.policy, self.machine, certs, at), until
         except Exception as exc:  # fail closed: a crash while judging is a denial

@@ -33,9 +33,8 @@ class Reference:
     @classmethod
     def parse(cls, text: str) -> Reference:
         """``KB 2802568``, ``RFC 8446 §6.2``, ``https://...``, ``github:owner/repo/path``,
-        ``docs/windows-model.md#mixed-root``, ``man openssl-verify(1)`` or a certgate doc
-        (``README.md#...``);
-        anything else is a ``ValueError``."""
+        ``man openssl-verify(1)`` or a certgate doc (``docs/windows-model.md#mixed-root``,
+        ``README.md#...``); anything else is a ``ValueError``."""
         for kind, pattern in _FORMS:
             if pattern.match(text):
                 return cls(text, kind)

@@ -1,0 +1,130 @@
+"""HTTP/1.0 keep-alive (``ab -k``): ``certgate serve`` against nginx, one process/worker each.
+
+``ab`` (Debian's apache2-utils) speaks HTTP/1.0 with ``Connection: Keep-Alive`` and cannot
+present a client certificate, so both servers answer ``/`` without asking for one (the gate's
+location ``client_cert = "ignore"``; nginx without ``ssl_verify_client``): what is measured is
+the HTTP/1.0 persistence and the per-request cost, not the handshake. Same server certificate,
+TLS 1.3, 8 concurrent connections, ``SECONDS`` per run, interleaved, medians of ``ROUNDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.gate import _files, _free_port, _wait_port
+
+ROUNDS = 3
+SECONDS = 4
+NGINX = """
+worker_processes 1;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {w}/body;
+    proxy_temp_path {w}/proxy;
+    fastcgi_temp_path {w}/fastcgi;
+    uwsgi_temp_path {w}/uwsgi;
+    scgi_temp_path {w}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.3;
+        ssl_certificate {w}/server.pem;
+        ssl_certificate_key {w}/server.key;
+        location / {{ default_type application/json; return 200 '{{"ok": true}}\\n'; }}
+    }}
+}}
+"""
+POLICY = """
+[trust.stores]
+Root = ["root.pem"]
+[[location]]
+path = "/"
+client_cert = "ignore"
+"""
+
+
+def _ab(port: int) -> tuple[float, int]:
+    """(requests/s, keep-alive requests) of one ``ab -k`` run."""
+    done = subprocess.run(
+        ["ab", "-k", "-q", "-c", "8", "-t", str(SECONDS), "-n", "10000000",
+         f"https://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=SECONDS + 60, check=False,
+    )  # fmt: skip
+    rate = re.search(r"Requests per second:\s+([\d.]+)", done.stdout)
+    kept = re.search(r"Keep-Alive requests:\s+(\d+)", done.stdout)
+    if rate is None:
+        raise RuntimeError(done.stdout[-500:] + done.stderr[-500:])
+    return float(rate.group(1)), int(kept.group(1)) if kept else 0
+
+
+def _server(command: list[str], port: int, user: str | None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _wait_port(port, process)
+    return process
+
+
+def main() -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not shutil.which("ab") or not Path(nginx).exists():
+        print("  skipped: needs ab (apache2-utils) and nginx")
+        return
+    work = Path(tempfile.mkdtemp(prefix="certgate-bench-keepalive-"))
+    work.chmod(0o777)
+    try:
+        _files(work)
+        (work / "server.key").chmod(0o644)
+        (work / "ignore.toml").write_text(POLICY)
+        runs: dict[str, list[tuple[float, int]]] = {"certgate serve": [], "nginx": []}
+        for _ in range(ROUNDS):
+            port = _free_port()
+            gate = _server(
+                [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "ignore.toml"),
+                 "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
+                 "--listen", f"127.0.0.1:{port}"], port, None,
+            )  # fmt: skip
+            try:
+                runs["certgate serve"].append(_ab(port))
+            finally:
+                gate.send_signal(signal.SIGTERM)
+                gate.wait(20)
+            port = _free_port()
+            (work / "nginx.conf").write_text(NGINX.format(w=work, port=port))
+            user = "nobody" if os.geteuid() == 0 else None
+            server = _server(
+                [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
+                port,
+                user,
+            )
+            try:
+                runs["nginx"].append(_ab(port))
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(20)
+        print(f"ab -k -c 8, {SECONDS} s per run, medians of {ROUNDS} interleaved rounds, TLS 1.3")
+        base = statistics.median(r[0] for r in runs["nginx"])
+        for name, results in runs.items():
+            rate = statistics.median(r[0] for r in results)
+            kept = statistics.median(r[1] for r in results)
+            ratio = rate / base
+            print(
+                f"  {name:16} {rate:10,.0f} requests/s ({ratio:.2f}x nginx), {kept:,.0f} kept alive"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

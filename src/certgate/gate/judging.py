@@ -1,0 +1,246 @@
+"""Judging off the reactor thread: a bounded pool, one judgement per chain, budgets per address.
+
+A connection's chain is judged as soon as its TLS handshake completes, before any of its HTTP
+bytes are read: a chain already judged (``VerdictCache``, by chain fingerprint and policy
+generation) is answered at once; any other goes to a pool of ``threads`` worker threads (one by
+default: judging is Python, so more threads would only contend for the GIL) while
+the connection is held (its input buffered, the socket paused), so the reactor keeps serving
+everyone else. Connections presenting a chain that is already being judged wait for that one
+judgement.
+
+An address whose judgements keep failing pays for them: the thread CPU time of every rejected
+judgement is charged to it, and once it has spent ``budget`` seconds within ``window``
+seconds (or has ``max_pending`` judgements queued), its new chains are refused without being
+judged, 403.502 as IIS's Dynamic IP Restrictions answer [secondary], until the window moves
+on. Chains already judged are still answered from the cache: the refusal costs nothing, and
+good clients behind the same address keep their cached verdicts.
+
+An address is also slowed by its denials, cached or not: past ``free_denials`` certificate
+denials within the window, each further denial is answered ``step`` seconds later per excess
+denial (at most ``max_delay``), and such an address may hold at most ``max_connections``
+connections (more are closed when accepted, before any TLS work). A client retrying a bad
+certificate in a loop then costs the gate a few connections per second, whatever it sends.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from twisted.internet import defer, threads
+from twisted.python.threadpool import ThreadPool
+
+from certgate.core.gate.decision import Decision, GateCode, gate_deny
+from certgate.core.gate.judge import Judge
+from certgate.gate._twisted import reactor
+
+__all__ = ["AddressBudget", "Held", "JudgingPool"]
+
+
+class Held(Protocol):
+    """What the pool needs from a connection (``GateChannel``)."""
+
+    judged: Decision | None
+
+    def release(self) -> None: ...
+
+
+@dataclass
+class AddressBudget:
+    """CPU seconds of rejected judgements per address within a sliding window."""
+
+    budget: float = 0.1
+    window: float = 10.0
+    max_pending: int = 4
+    free_denials: int = 4
+    step: float = 0.2
+    max_delay: float = 3.0
+    max_connections: int = 4
+    _spent: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    _pending: dict[str, int] = field(default_factory=dict)
+    _denials: dict[str, deque[float]] = field(default_factory=dict)
+
+    def denied(self, address: str, now: float) -> float:
+        """Count a certificate denial for ``address``; the delay its answer gets (seconds)."""
+        self._denials.setdefault(address, deque()).append(now)
+        return self.delay(address, now)
+
+    def delay(self, address: str, now: float) -> float:
+        entries = self._denials.get(address)
+        if not entries:
+            return 0.0
+        while entries and entries[0] <= now - self.window:
+            entries.popleft()
+        if not entries:
+            del self._denials[address]
+            return 0.0
+        excess = len(entries) - self.free_denials
+        return min(self.max_delay, self.step * excess) if excess > 0 else 0.0
+
+    def charge(self, address: str, seconds: float, now: float) -> None:
+        self._spent.setdefault(address, deque()).append((now, seconds))
+
+    def spent(self, address: str, now: float) -> float:
+        entries = self._spent.get(address)
+        if not entries:
+            return 0.0
+        while entries and entries[0][0] <= now - self.window:
+            entries.popleft()
+        if not entries:
+            del self._spent[address]
+            return 0.0
+        return sum(seconds for _, seconds in entries)
+
+    def refusal(self, address: str, now: float) -> str | None:
+        """Why a new judgement for ``address`` is refused, or None."""
+        pending = self._pending.get(address, 0)
+        if pending >= self.max_pending:
+            return f"{pending} judgements from this address are already waiting"
+        spent = self.spent(address, now)
+        if spent > self.budget:
+            return (
+                f"rejected certificates from this address cost {spent:.2f} s of judging in the "
+                f"last {self.window:g} s, over the budget of {self.budget:g} s"
+            )
+        return None
+
+    def started(self, address: str) -> None:
+        self._pending[address] = self._pending.get(address, 0) + 1
+
+    def finished(self, address: str) -> None:
+        left = self._pending.get(address, 0) - 1
+        if left > 0:
+            self._pending[address] = left
+        else:
+            self._pending.pop(address, None)
+
+    def forget_idle(self, now: float) -> None:
+        for address in list(self._spent):
+            self.spent(address, now)
+        for address in list(self._denials):
+            self.delay(address, now)
+
+
+_SWITCH_INTERVAL = 0.001
+
+
+@dataclass
+class _Job:
+    done: defer.Deferred[Decision | None]
+    waiting: int = 1
+
+
+class JudgingPool:
+    """Judges chains on worker threads for the gate; every method runs on the reactor."""
+
+    def __init__(
+        self,
+        judge: Callable[[], Judge],
+        clock: Callable[[], datetime],
+        *,
+        threads: int = 1,
+        budget: AddressBudget | None = None,
+        warn: Callable[[str], None] = lambda text: None,
+    ) -> None:
+        self._judge = judge
+        self._clock = clock
+        self._warn = warn
+        self.budget = budget or AddressBudget()
+        self._pool = ThreadPool(minthreads=0, maxthreads=max(1, threads), name="certgate-judge")
+        self._pool.threadFactory = _daemon  # type: ignore[assignment]  # never blocks exit
+        self._jobs: dict[tuple[bytes, int], _Job] = {}
+        self.judged = 0
+        self.refused = 0
+
+    def start(self) -> None:
+        # A worker holding the GIL delays the reactor by up to the switch interval (5 ms by
+        # default) at every hand-over; the gate's process hands over every 1 ms instead.
+        sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL))
+        self._pool.start()
+
+    def stop(self) -> None:
+        self._pool.stop()
+
+    def prejudge(self, held: Held, chain: tuple[bytes, ...], address: str) -> bool:
+        """Start judging ``chain`` for a connection; True when the connection must wait for
+        ``release()`` (its verdict is being computed), False when nothing needs waiting."""
+        if not chain:
+            return False
+        judge = self._judge()
+        at = self._clock()
+        if judge.cached(chain, at) is not None:
+            return False
+        key = judge.key(chain)
+        job = self._jobs.get(key)
+        if job is not None:  # the same chain is being judged: wait for that judgement
+            job.waiting += 1
+            job.done.addBoth(lambda result: self._release(held, result))
+            return True
+        now = reactor.seconds()
+        refusal = self.budget.refusal(address, now)
+        if refusal is not None:
+            self.refused += 1
+            held.judged = _over_budget(refusal)
+            return False
+        self.budget.started(address)
+        job = self._jobs[key] = _Job(defer.Deferred[Decision | None]())
+        work: defer.Deferred[tuple[Decision, float]] = threads.deferToThreadPool(
+            reactor, self._pool, _timed, judge, chain, at
+        )
+        work.addCallbacks(
+            lambda result: self._finished(key, job, address, result),
+            lambda failure: self._failed(key, job, address, failure),
+        )
+        job.done.addBoth(lambda result: self._release(held, result))
+        return True
+
+    def _finished(
+        self, key: tuple[bytes, int], job: _Job, address: str, result: tuple[Decision, float]
+    ) -> None:
+        decision, seconds = result
+        self.judged += 1
+        self.budget.finished(address)
+        if not decision.allowed:
+            self.budget.charge(address, seconds, reactor.seconds())
+        del self._jobs[key]
+        job.done.callback(decision)
+
+    def _failed(self, key: tuple[bytes, int], job: _Job, address: str, failure: Any) -> None:
+        self.budget.finished(address)
+        del self._jobs[key]
+        self._warn(f"error while judging: {failure.getErrorMessage()}")
+        job.done.callback(None)  # the connection judges itself (fail closed there)
+
+    @staticmethod
+    def _release(held: Held, result: object) -> object:
+        held.release()
+        return result
+
+
+def _daemon(*args: Any, **kwargs: Any) -> threading.Thread:
+    return threading.Thread(*args, daemon=True, **kwargs)
+
+
+def _timed(judge: Judge, chain: tuple[bytes, ...], at: datetime) -> tuple[Decision, float]:
+    started = time.thread_time()
+    decision = judge.certificate(chain, at)
+    return decision, time.thread_time() - started
+
+
+def _over_budget(reason: str) -> Decision:
+    return gate_deny(
+        "403.502",
+        GateCode.CLIENT_BUDGET_EXCEEDED,
+        f"not judged: {reason}; try again later",
+        "E_ACCESSDENIED",
+        caveats=(
+            "[secondary] 403.502 is the substatus IIS's Dynamic IP Restrictions answers for "
+            "an address over its limit",
+        ),
+    )
