@@ -95,7 +95,7 @@ def run_seed_live(case: SeedCase) -> int:
         f"after fix A ({len(case.misplaced)} certificate(s) Root -> CA)", fixed, client, case.at
     )
     for step in (before, after):
-        console.print(f"  {escape(step.describe())}", soft_wrap=True)
+        console.print(f"  {escape(step.describe())}")
     if before.iis_status == "403.16" and after.status == 200:
         console.print("[bold green]Reproduced live, and fixed by fix A.[/]")
         return ExitCode.OK
