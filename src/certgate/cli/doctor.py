@@ -14,8 +14,10 @@ from certgate.cli._common import TimeParam, print_warnings, split_fields
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
+from certgate.core.winver import parse_windows_version
 from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
+from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
@@ -31,11 +33,7 @@ from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
 from certgate.report.jsonout import dumps
 
-__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command"]
-
-EXIT_NO_CAUSE = 0
-EXIT_CAUSES = 1
-EXIT_RULE_FAILED = 3
+__all__ = ["command"]
 
 
 @click.command("doctor")
@@ -90,6 +88,12 @@ EXIT_RULE_FAILED = 3
     "fields",
     help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
 )
+@click.option(
+    "--os-version",
+    metavar="VERSION",
+    help="The server's Windows version (2012, 2012r2, 2016, 2019, 2022, 2025, win10, or a build "
+    "such as 10.0.17763); default: the bundle's, else unknown.",
+)
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
 @click.option(
     "--demo-dir",
@@ -109,6 +113,7 @@ def command(
     html_file: str | None,
     fix_dir: str | None,
     fields: str | None,
+    os_version: str | None,
     demo: bool,
     demo_dir: str | None,
 ) -> int:
@@ -144,6 +149,11 @@ def command(
     machine, warnings = _stores(machine, roots)
     if settings:
         machine = apply_settings_file(Path(settings), machine)
+    if os_version is not None:
+        try:
+            machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--os-version") from exc
     when = at or datetime.now().astimezone()
     builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
     read, unread = _read_logs(builder, loaded, log_paths, split_fields(fields))
@@ -167,8 +177,8 @@ def command(
             if code := step(case):
                 return code
     if diagnosis.causes or diagnosis.unexplained:
-        return EXIT_CAUSES
-    return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
+        return ExitCode.FINDINGS
+    return ExitCode.INTERNAL if diagnosis.errors else ExitCode.OK
 
 
 def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
