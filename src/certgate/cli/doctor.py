@@ -17,6 +17,7 @@ from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
 from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
+from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
@@ -32,11 +33,7 @@ from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
 from certgate.report.jsonout import dumps
 
-__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command"]
-
-EXIT_NO_CAUSE = 0
-EXIT_CAUSES = 1
-EXIT_RULE_FAILED = 3
+__all__ = ["command"]
 
 
 @click.command("doctor")
@@ -180,8 +177,8 @@ def command(
             if code := step(case):
                 return code
     if diagnosis.causes or diagnosis.unexplained:
-        return EXIT_CAUSES
-    return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
+        return ExitCode.FINDINGS
+    return ExitCode.INTERNAL if diagnosis.errors else ExitCode.OK
 
 
 def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:

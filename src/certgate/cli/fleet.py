@@ -23,6 +23,7 @@ from rich.progress import (
 
 from certgate.cli._common import TimeParam
 from certgate.errors import UsageError
+from certgate.exitcode import ExitCode
 from certgate.report.console import err_console, out_console
 
 __all__ = ["command", "executor_options", "progress_bar"]
@@ -265,7 +266,7 @@ def logs(
     else:
         print_fleet_logs(out_console(), document)
     err_console().print(f"{len(tasks)} file(s) on {executor.where}", markup=False)
-    return 1 if merged.events else 0
+    return ExitCode.of(merged.events)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from certgate.cli._common import TimeParam, split_fields
 from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
+from certgate.exitcode import ExitCode
 from certgate.logs import FORMATS, FileResult, LogScan
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
@@ -90,7 +91,7 @@ def command(
         click.echo(dumps(logs_document(scan.files, summary)))
     elif not as_events:
         print_logs(out_console(), scan.files, summary)
-    return 1 if summary.events else 0
+    return ExitCode.of(summary.events)
 
 
 def _check_inputs(files: list[FileResult]) -> None:

@@ -24,6 +24,7 @@ from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
 from certgate.core.whatif import WhatIf, parse_what_if
 from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError, UsageError
+from certgate.exitcode import ExitCode
 from certgate.formats import Loaded, LoadWarning, load_file, load_paths
 from certgate.loading import StoreInputs, build_machine
 from certgate.report.console import out_console
@@ -205,7 +206,7 @@ def command(
     else:
         print_warnings(warnings)
         print_verify(out_console(), leaf, verdicts, results, notes)
-    return 0 if all(v.accepted for v in verdicts.values()) else 1
+    return ExitCode.of(not all(v.accepted for v in verdicts.values()))
 
 
 def _client(
