@@ -18,6 +18,7 @@ from certgate.cli._common import TimeParam
 from certgate.demo import seed_times, write_demo_folder
 from certgate.report._fit import pack
 from certgate.report.console import out_console
+from certgate.testing import PKI
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -133,3 +134,30 @@ def test_pack_keeps_a_long_reference_whole_on_its_own_line() -> None:
     lines = pack(["KB 2802568", url, "KB 942061"], 40, "  references: ", " · ")
     assert lines[0] == "  references: KB 2802568 ·"
     assert lines[1].strip() == url + " ·" and lines[2].strip() == "KB 942061"
+
+
+def test_verify_purpose_server_speaks_of_a_server_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_demo_folder(tmp_path / "demo")
+    monkeypatch.chdir(tmp_path)
+    args = ["verify", "demo/server.pem", "--root", "demo/Root.sst", "--ca", "demo/CA.sst"]
+    assert main([*args, "--purpose", "server"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Server certificate:") and "Client certificate" not in out
+    assert "IIS " not in out and "windows engine not run" in out
+    assert main([*args, "--purpose", "server", "--engine", "windows"]) == 2
+
+
+def test_doctor_sample_client_accepted_says_it_once(
+    pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = pki.root("CN=Good Root")
+    alice = root.intermediate("CN=Good Issuing").client("CN=alice")
+    root.write_pem(tmp_path / "root.pem")
+    alice.write_pem(tmp_path / "alice.pem", chain=True)
+    at = pki.now.isoformat()
+    args = ["--root", str(tmp_path / "root.pem"), "--client-cert", str(tmp_path / "alice.pem")]
+    assert main(["doctor", *args, "--at", at]) == 0
+    out = capsys.readouterr().out
+    assert "accepted: chain of" in out and "accepted: accepted:" not in out

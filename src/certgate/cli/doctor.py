@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 import click
 
 from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
-from certgate.cli._common import TimeParam, print_warnings, split_fields
+from certgate.cli._common import (
+    TimeParam,
+    byte_progress,
+    print_warnings,
+    split_fields,
+    step_status,
+)
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
@@ -163,15 +169,16 @@ def command(
     if not read and unread and not (loaded or roots or settings or clients):
         raise InputError(unread[0].split(": ", 1)[0], "nothing could be read: " + "; ".join(unread))
     kb = knowledge_base()
-    diagnosis = diagnose(
-        machine,
-        when,
-        clients=[_client(path) for path in clients],
-        symptoms=builder,
-        describe=kb.describe,
-        likely=likely_causes,
-        unread=unread,
-    )
+    with step_status("diagnosing (each fix re-judged on a copy of the machine)"):
+        diagnosis = diagnose(
+            machine,
+            when,
+            clients=[_client(path) for path in clients],
+            symptoms=builder,
+            describe=kb.describe,
+            likely=likely_causes,
+            unread=unread,
+        )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
     inputs = _inputs(bundle, roots, settings, log_paths, clients)
     _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
@@ -277,9 +284,10 @@ def _read_logs(
         inputs += [str(container)] if loaded.format == "zip" else [f.display for f in loaded.logs]
     if not inputs:
         return 0, []
-    scan = LogScan(inputs, fields=fields)
-    for event in scan:
-        builder.add(event)
+    with byte_progress("reading logs") as progress:
+        scan = LogScan(inputs, fields=fields, progress=progress)
+        for event in scan:
+            builder.add(event)
     console = err_console()
     unread = []
     for item in scan.files:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from certgate.cli._common import TimeParam, split_fields
+from certgate.cli._common import TimeParam, byte_progress, split_fields
 from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
@@ -72,7 +68,7 @@ def command(
     if as_json and as_events:
         raise UsageError("--json and --events are exclusive: one document, or one event per line")
     builder = SummaryBuilder()
-    with _progress() as progress:
+    with byte_progress("reading logs") as progress:
         scan = LogScan(
             paths,
             format=format_id,
@@ -112,22 +108,3 @@ def _check_inputs(files: list[FileResult]) -> None:
             )
     if not files:
         raise UsageError("no input files found")
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A byte progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err_console(),
-        transient=True,
-    )
-    task = bar.add_task("reading logs", total=None)
-    with bar:
-        yield lambda done, total: bar.update(task, completed=done, total=total)
