@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from certgate.cli import main
+from certgate.report.jsonout import dump_streamed
 from certgate.testing import PKI, KeyType, pem_bundle, sst_bundle
 
 
@@ -199,3 +200,15 @@ def test_console_table_summarises_a_rule_with_many_findings(
     _, text, _ = run([*args, "--json"], capsys)
     rules = [f["id"] for f in json.loads(text)["findings"]]
     assert rules.count("root::not-self-signed") == 12
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3])
+def test_streamed_json_is_the_same_document(rows: int) -> None:
+    document = {"schema": "certgate.test/1", "a": [1, "\u202e"], "rows": [], "z": {"k": None}}
+    items = [{"n": n, "text": "x\u0085y"} for n in range(rows)]
+    pieces: list[str] = []
+    dump_streamed(document, "rows", iter(items), pieces.append)
+    text = "".join(pieces)
+    assert json.loads(text) == {**document, "rows": items}
+    assert "\u202e" not in text and "\u0085" not in text  # escaped as dumps escapes them
+    assert list(json.loads(text)) == ["schema", "a", "rows", "z"]

@@ -86,12 +86,18 @@ def test_each_proxy_header_from_a_trusted_proxy(tree: dict[str, Issued], now: da
 def test_untrusted_sender_is_ignored(tree: dict[str, Issued], now: datetime) -> None:
     policy = Policy(machine=machine([tree["root"]], [tree["issuing"]]))
     middleware = ClientCertMiddleware(echo, policy, trusted_proxies=["10.0.0.1"], clock=lambda: now)
-    forged = [("X-SSL-Client-Cert", quote(_pem(tree["alice"]))), ("Certgate-Identity", "admin")]
+    forged = [
+        ("X-SSL-Client-Cert", quote(_pem(tree["alice"]))),
+        ("Certgate-Identity", "admin"),
+        ("Certgate_Identity", "admin"),  # Django reads it as HTTP_CERTGATE_IDENTITY
+        ("X_SSL_Client_Cert", "forged"),
+    ]
     status, body = _call(middleware, "127.0.0.1", forged)
     assert (status, body["iis_status"]) == (403, "403.7")
     trusted = ClientCertMiddleware(echo, policy, trusted_proxies=["127.0.0.1"], clock=lambda: now)
     status, body = _call(trusted, "127.0.0.1", forged)
     assert status == 200 and "certgate-identity" not in body["headers"]
+    assert not [name for name in body["headers"] if "_" in name]
 
 
 def test_malformed_header_is_a_denial(tree: dict[str, Issued], now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -243,11 +244,23 @@ def test_deep_arrays_and_bad_files_are_exit_2(
     deep.write_text("[limits]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
     shallow = tmp_path / "nested.toml"
     shallow.write_text("[trust]\ncrls = " + "[" * 40 + "]" * 40 + "\n")
-    for policy in (deep, shallow, tmp_path):
+    fifo = tmp_path / "policy.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.toml"
+    with huge.open("wb") as out:
+        out.truncate(5 << 20)
+    cases = {
+        deep: "nested deeper than 16 levels",
+        shallow: "nested deeper than 16 levels",
+        tmp_path: "is a directory, not a policy file",
+        fifo: "is not a regular file",
+        huge: "is over 4 MiB",
+    }
+    for policy, message in cases.items():
         assert main(["serve", "--policy", str(policy), "--check"]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert "nested deeper than 16 levels" in err or "is a directory" in err
+        assert f"{policy}: {message}" in err
 
 
 def test_log_paths_are_checked_at_check_and_start(

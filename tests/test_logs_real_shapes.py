@@ -455,3 +455,15 @@ def test_freb_file_and_pasted_freb_fields(tmp_path: Path) -> None:
     events, result = read(tmp_path, "ticket.txt", pasted)
     assert result.format == "freb"
     assert [e.codes for e in events] == [("iis:403.16", "hresult:CERT_E_UNTRUSTEDROOT")]
+
+
+def test_doctor_html_on_unexplained_failures_is_no_all_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pasted.txt"
+    path.write_text("... 403 16 2148204809 ...\n")
+    report = tmp_path / "report.html"
+    assert main(["doctor", "--logs", str(path), "--html", str(report)]) == 1
+    page = report.read_text()
+    assert "no cause proven" in page and "No cause found" not in page
+    assert "KB 2802568" in page

@@ -354,3 +354,12 @@ def test_doctor_16kb_cause_follows_the_windows_version(
     assert bool(found) is expected
     if version is None:
         assert "version is unknown" in found[0].summary
+
+
+def test_not_selectable_has_no_wcf_native_code(site: Site, now: datetime) -> None:
+    """.NET reference source, HttpsChannelListener: with no client certificate self-hosted WCF
+    traces HttpsClientCertificateNotPresent (262160) with no native error code, not "0x5"
+    (docs/windows-model.md#wcf-native-error)."""
+    verdict = windows(site.alice, send_list(site.mixed_root()), now, (site.issuing,))
+    assert verdict.windows is not None and verdict.windows.wcf_native is None
+    assert "262160" in verdict.windows.wcf_text

@@ -147,3 +147,20 @@ def test_verify_refuses_an_unknown_os_version(
     )
     assert code == 2
     assert "--os-version" in capsys.readouterr().err
+
+
+def test_doctor_takes_the_os_version(
+    tmp_path: Path, pki: PKI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """KB 2880390 is Server 2012 only: the doctor's 16 KB cause follows --os-version."""
+    fillers = [pki.root(f"CN=Filler {i:02d},OU={'x' * 900},O=Filler") for i in range(20)]
+    (tmp_path / "Root.pem").write_bytes(pem_bundle(fillers))
+    args = ["doctor", "--root", str(tmp_path / "Root.pem"), "--json"]
+    causes = {}
+    for version in ("2012", "2019"):
+        main([*args, "--os-version", version])
+        document = json.loads(capsys.readouterr().out)
+        causes[version] = {c["id"] for c in document["causes"]}
+    assert "cause::issuer-list-too-large" in causes["2012"]
+    assert "cause::issuer-list-too-large" not in causes["2019"]
+    assert main([*args, "--os-version", "NT 3.51"]) == 2

@@ -29,6 +29,7 @@ from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import HEADERS, ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import Policy
+from certgate.core.gate.request import header_key
 
 __all__ = ["ClientCertMiddleware"]
 
@@ -95,7 +96,10 @@ class ClientCertMiddleware:
             return (), _malformed(str(exc))
 
     def _forwarding(self, name: bytes) -> bool:
-        return name.lower() == self.header or is_forwarding_header(name.decode("latin-1"))
+        # compared as Django, WSGI and CGI will read them: ``Certgate_Identity`` is
+        # ``Certgate-Identity`` there, so it is dropped too
+        key = header_key(name.decode("latin-1"))
+        return key == header_key(self.header.decode("latin-1")) or is_forwarding_header(key)
 
     def _from_trusted_proxy(self, scope: Scope) -> bool:
         client = scope.get("client")

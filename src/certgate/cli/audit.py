@@ -26,9 +26,8 @@ from certgate.core.stores import ROOT, Machine
 from certgate.formats import LoadWarning
 from certgate.formats.system import load_system_stores
 from certgate.loading import StoreInputs, build_machine, machine_from_loaded
-from certgate.report.audit import audit_document, print_audit, verdict
+from certgate.report.audit import print_audit, verdict, write_audit_json
 from certgate.report.console import out_console
-from certgate.report.jsonout import dumps
 
 __all__ = ["command"]
 
@@ -181,7 +180,7 @@ def _run(
     threshold = FAIL_ON.get(fail_on)
     report = audit(machine, at)
     if as_json:
-        click.echo(dumps(audit_document(report, threshold, warnings)))
+        write_audit_json(lambda text: click.echo(text, nl=False), report, threshold, warnings)
     else:
         print_warnings(warnings)
         print_audit(out_console(), report, threshold, every_row=every_row)

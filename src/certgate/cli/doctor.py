@@ -14,6 +14,7 @@ from certgate.cli._common import TimeParam, print_warnings, split_fields
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
+from certgate.core.winver import parse_windows_version
 from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
 from certgate.formats import LoadWarning, load_file
@@ -90,6 +91,12 @@ EXIT_RULE_FAILED = 3
     "fields",
     help='The W3C #Fields header of IIS/HTTPERR rows that lost it (quote it: "date time ...").',
 )
+@click.option(
+    "--os-version",
+    metavar="VERSION",
+    help="The server's Windows version (2012, 2012r2, 2016, 2019, 2022, 2025, win10, or a build "
+    "such as 10.0.17763); default: the bundle's, else unknown.",
+)
 @click.option("--demo", is_flag=True, help="Diagnose the built-in seed scenario (make demo).")
 @click.option(
     "--demo-dir",
@@ -109,6 +116,7 @@ def command(
     html_file: str | None,
     fix_dir: str | None,
     fields: str | None,
+    os_version: str | None,
     demo: bool,
     demo_dir: str | None,
 ) -> int:
@@ -144,6 +152,11 @@ def command(
     machine, warnings = _stores(machine, roots)
     if settings:
         machine = apply_settings_file(Path(settings), machine)
+    if os_version is not None:
+        try:
+            machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--os-version") from exc
     when = at or datetime.now().astimezone()
     builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
     read, unread = _read_logs(builder, loaded, log_paths, split_fields(fields))

@@ -52,6 +52,7 @@ _EKU_NAMES = {
 # the certificate
 _SSL_FLAGS = {"ssl", "sslnegotiatecert", "sslrequirecert", "sslmapcert", "ssl128", "none"}
 MAX_DEPTH = 16  # tables and arrays nested in the policy (a real one needs 4)
+MAX_POLICY_BYTES = 4 << 20
 MIN_CRL_REFRESH = 10.0  # seconds: CRLs change in hours; a smaller value is a busy core
 # [limits]: the inclusive range each value must lie in
 _LIMIT_RANGES: dict[str, tuple[float, float]] = {
@@ -100,6 +101,10 @@ def load_policy(path: str | Path) -> GateConfig:
     try:
         if file.is_dir():
             raise PolicyError(str(file), ["is a directory, not a policy file"])
+        if file.exists() and not file.is_file():
+            raise PolicyError(str(file), ["is not a regular file (a FIFO or a device?)"])
+        if file.exists() and file.stat().st_size > MAX_POLICY_BYTES:
+            raise PolicyError(str(file), [f"is over {MAX_POLICY_BYTES >> 20} MiB: not a policy"])
         document = tomllib.loads(file.read_text(encoding="utf-8"))
     except RecursionError:
         raise PolicyError(str(file), [f"nested deeper than {MAX_DEPTH} levels"]) from None

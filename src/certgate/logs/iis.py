@@ -205,7 +205,9 @@ def _row(
         names = ctx.fields or fallback(cells)
         if names is None:
             ctx.skip(
-                f"line {number}", "record before any #Fields header, not in IIS's default shape"
+                f"line {number}",
+                "record before any #Fields header, not in IIS's default shape: "
+                + excerpt(line, 80),
             )
             return None
         header.fields = _field_map(names)
@@ -218,7 +220,10 @@ def _row(
             f"({' '.join(names)})"
         )
     if len(cells) != len(header.fields):
-        ctx.skip(f"line {number}", f"{len(cells)} values for {len(header.fields)} #Fields")
+        ctx.skip(
+            f"line {number}",
+            f"{len(cells)} values for {len(header.fields)} #Fields: {excerpt(line, 80)}",
+        )
         return None
     return {name: cells[i] for name, i in header.fields.items() if cells[i] != "-"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -13,9 +14,9 @@ from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape, escape_lines
-from certgate.report.jsonout import cert_detail, cert_ref, iso
+from certgate.report.jsonout import cert_detail, cert_ref, dump_streamed, iso
 
-__all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit"]
+__all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit", "write_audit_json"]
 
 SCHEMA = "certgate.audit/1"
 # Rows shown per rule in the console table unless --all: a store of 10,000 roots can give
@@ -42,17 +43,37 @@ def verdict(report: AuditReport, fail_on: Severity | None) -> tuple[bool, str]:
 def audit_document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
 ) -> dict[str, Any]:
+    return {**_document(report, fail_on, warnings), "certificates": list(_rows(report))}
+
+
+def write_audit_json(
+    write: Callable[[str], object],
+    report: AuditReport,
+    fail_on: Severity | None,
+    warnings: tuple[LoadWarning, ...],
+) -> None:
+    """``dumps(audit_document(...))`` and a newline, the certificate rows made and written one
+    at a time: memory for the report does not grow with the store."""
+    dump_streamed(_document(report, fail_on, warnings), "certificates", _rows(report), write)
+    write("\n")
+
+
+def _rows(report: AuditReport) -> Iterator[dict[str, Any]]:
+    for store in report.machine.stores:
+        for cert in store:
+            yield {**cert_detail(cert), "store": store.name}
+
+
+def _document(
+    report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
+) -> dict[str, Any]:
     failed, line = verdict(report, fail_on)
     issuers = report.issuer_list
     return {
         "schema": SCHEMA,
         "at": iso(report.at),
         "stores": [{"name": s.name, "count": len(s)} for s in report.machine.stores],
-        "certificates": [
-            {**cert_detail(cert), "store": store.name}
-            for store in report.machine.stores
-            for cert in store
-        ],
+        "certificates": [],  # the rows: audit_document / write_audit_json
         "listed_certificates": [_listed(c) for c in report.machine.listed],
         "findings": [_finding(f) for f in report.findings],
         "issuer_list": {

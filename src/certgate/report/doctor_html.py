@@ -90,6 +90,28 @@ def doctor_html(diagnosis: Diagnosis, title: str = "certgate doctor") -> str:
 
 def _verdict(diagnosis: Diagnosis) -> str:
     top = diagnosis.top
+    unread = "".join(f"<li>not read: {escape(u)}</li>" for u in diagnosis.unread)
+    if top is None and diagnosis.unexplained:
+        items = "".join(
+            f"<li><b>{s.count:,} {escape(s.label)}</b>"
+            + (
+                "<ol>" + "".join(f"<li>{escape(t)}</li>" for t in s.likely) + "</ol>"
+                if s.likely
+                else ""
+            )
+            + "</li>"
+            for s in diagnosis.unexplained[:5]
+        )
+        return (
+            "<section class='verdict'><h1>Client-certificate failures, no cause proven</h1>"
+            "<p>Nothing in the configuration given explains them; their likely causes, most "
+            f"likely first:</p><ul>{items}{unread}</ul></section>"
+        )
+    if top is None and diagnosis.unread:
+        return (
+            "<section class='verdict'><h1>No cause found in what could be read</h1><p>Some "
+            f"evidence could not be read, so this is no all-clear.</p><ul>{unread}</ul></section>"
+        )
     if top is None:
         return (
             "<section class='verdict ok'><h1>No cause found</h1><p>Nothing in the configuration, "

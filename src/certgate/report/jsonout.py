@@ -7,6 +7,7 @@ A version only changes when a key is removed or changes meaning; new keys may ap
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
 
-__all__ = ["cert_detail", "cert_ref", "dumps", "iso", "json_text"]
+__all__ = ["cert_detail", "cert_ref", "dump_streamed", "dumps", "iso", "json_text"]
 
 
 def iso(when: datetime) -> str:
@@ -42,6 +43,26 @@ def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
     if "schema" not in document:
         raise ValueError("a certgate JSON document needs a schema key")
     return json_text(json.dumps(document, default=_default, indent=indent, ensure_ascii=False))
+
+
+def dump_streamed(
+    document: dict[str, Any], key: str, rows: Iterable[Any], write: Callable[[str], object]
+) -> None:
+    """``dumps(document)`` with ``document[key]`` the list of ``rows``, written a piece at a
+    time: the rows are made and written one by one, never held all at once (an audit of
+    100,000 certificates). Each row is one line; the rest is indented as ``dumps`` does."""
+    marker = f"certgate-rows-{id(rows):x}-{len(document)}"
+    text = dumps({**document, key: marker})
+    head, found, tail = text.partition(json.dumps(marker))
+    if not found:
+        raise ValueError(f"{key!r} is not a key of the document")
+    write(head + "[")
+    first = True
+    for row in rows:
+        line = json_text(json.dumps(row, default=_default, ensure_ascii=False))
+        write(("\n    " if first else ",\n    ") + line)
+        first = False
+    write(("]" if first else "\n  ]") + tail)
 
 
 def json_text(text: str) -> str:

@@ -203,7 +203,7 @@ def _details(verdict: Verdict) -> str:
         bits = ", ".join(n.removeprefix("CERT_TRUST_") for n in w.trust_error_names)
         return (
             f"IIS {w.iis_status}; HRESULT {w.hresult_hex}; sc-win32-status {w.win32_status}; "
-            f"WCF native error {w.wcf_native}; {bits or 'no CERT_TRUST bits'}; mode {w.trust_mode}"
+            f"{w.wcf_text}; {bits or 'no CERT_TRUST bits'}; mode {w.trust_mode}"
         )
     if verdict.openssl is not None:
         o = verdict.openssl

@@ -217,7 +217,7 @@ def _verdict_evidence(client: ClientCert, verdict: Verdict) -> Evidence:
     detail = verdict.windows
     forms = (
         f"IIS {detail.iis_status}, {detail.hresult_hex} ({verdict.code}), sc-win32-status "
-        f"{detail.win32_status}, WCF native error {detail.wcf_native}"
+        f"{detail.win32_status}, {detail.wcf_text}"
         if detail
         else verdict.code
     )

@@ -104,9 +104,20 @@ class WindowsDetail:
         return hresult_forms(self.hresult).win32_status
 
     @property
-    def wcf_native(self) -> str:
-        """What a self-hosted WCF trace prints as ``native error code``."""
+    def wcf_native(self) -> str | None:
+        """What a self-hosted WCF trace prints as ``native error code``; None for 403.7: no
+        certificate arrived, so WCF traces HttpsClientCertificateNotPresent (262160) without
+        a code (docs/windows-model.md#wcf-native-error)."""
+        if self.iis_status == "403.7":
+            return None
         return hresult_forms(self.hresult).low_word
+
+    @property
+    def wcf_text(self) -> str:
+        """The WCF trace a self-hosted service writes, in words."""
+        if self.wcf_native is None:
+            return "WCF HttpsClientCertificateNotPresent (262160), no native error code"
+        return f"WCF native error {self.wcf_native}"
 
     @property
     def trust_error_names(self) -> list[str]:
