@@ -300,3 +300,57 @@ def test_probe_targets_on_the_executor_match_the_single_process_run(
     assert len(capsys.readouterr().out.splitlines()) == 3
     assert main([*keyed, "--dask", cluster.scheduler_address]) == 2
     assert "use a tls:// scheduler address" in capsys.readouterr().err
+
+
+def test_demo_generates_and_diagnoses_fifty_bundles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixes = tmp_path / "fixes"
+    code = main(["fleet", "doctor", "--demo", "--workers", "2", "--json", "--fix-dir", str(fixes)])
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert code == 1 and document["summary"]["servers"] == 50
+    assert "Demo: 50 bundles written to" in captured.err
+    fed = [c for c in document["certificates"] if "group-policy" in c["physical"]]
+    assert len(fed) == 1 and fed[0]["servers"] == 5
+    assert len(list(fixes.glob("*/A-gpo-move-to-intermediate"))) == 1
+    assert main(["fleet", "doctor", "--demo", str(tmp_path)]) == 2
+    assert main(["fleet", "doctor"]) == 2
+    assert "or --demo" in capsys.readouterr().err
+
+
+def test_bundles_at_http_urls_are_read_where_they_lie(
+    fleet: tuple[Path, list[FleetServer]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    _, servers = fleet
+    gpo = next(s for s in servers if s.scenario == "seed-gpo")
+    share = tmp_path / "share"
+    share.mkdir()
+    with zipfile.ZipFile(share / "web01.zip", "w") as archive:
+        for file in sorted(gpo.path.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(gpo.path).as_posix())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(share))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        code, out, _ = run(
+            capsys, f"{base}/web01.zip", f"{base}/missing.zip", "--workers", "1", "--json"
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    document = json.loads(out)
+    assert code == 1
+    entries = {e["path"]: e for e in document["servers"]}
+    found = entries[f"{base}/web01.zip"]
+    assert found["server"] == gpo.name and found["status"] == "causes-found"
+    assert "certgate-fetch-" not in json.dumps(found)  # the URL is named, not the temporary file
+    (missing,) = document["unreadable"]
+    assert missing["server"] == "missing" and "HTTP 404" in missing["error"]

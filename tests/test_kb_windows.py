@@ -97,3 +97,14 @@ def test_e_accessdenied_has_the_winerror_text() -> None:
 def test_untrustedroot_meaning_covers_the_kb2802568_cause() -> None:
     entry = KB.get("hresult:CERT_E_UNTRUSTEDROOT")
     assert entry is not None and "KB 2802568" in entry.meaning
+
+
+def test_facility_win32_hresults_show_the_win32_code_iis_logs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/windows-model.md#sc-win32-status: IIS logs 0x80070005 as 5 and 0x80070032 as 50;
+    the full unsigned value is still recognised (some tools print it)."""
+    entry = KB.get("hresult:E_ACCESSDENIED")
+    assert entry is not None and ("sc-win32-status", "5") in entry.forms
+    assert _explain(capsys, "2147942450")[0] == "hresult:ERROR_NOT_SUPPORTED"
+    assert _explain(capsys, "403 7 5")[:2] == ["iis:403.7", "hresult:E_ACCESSDENIED"]

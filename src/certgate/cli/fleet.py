@@ -58,6 +58,7 @@ def command() -> None:
     \b
     Examples:
       certgate fleet doctor bundles/ --fix-dir fleet-fixes/
+      certgate fleet doctor --demo --fix-dir fleet-fixes/
       certgate fleet doctor 'share/*/bundle.zip' --json > fleet.json
       certgate fleet doctor servers.txt --dask tcp://scheduler:8786 --jsonl | jq .status
       certgate fleet logs //share/iislogs/ --since 2024-03-05
@@ -65,7 +66,7 @@ def command() -> None:
 
 
 @command.command("doctor")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @executor_options
 @click.option(
     "--at", type=TimeParam(), default=None, help="Judge at this time (ISO 8601; default now)."
@@ -78,6 +79,9 @@ def command() -> None:
     type=click.Path(),
     help="Write one fix per distinct cause/certificate set, with its list of servers.",
 )
+@click.option(
+    "--demo", is_flag=True, help="Generate 50 bundles (some fed by Group Policy) and diagnose them."
+)
 def doctor(
     paths: tuple[str, ...],
     workers: int | None,
@@ -88,6 +92,7 @@ def doctor(
     as_jsonl: bool,
     html_file: str | None,
     fix_dir: str | None,
+    demo: bool,
 ) -> int:
     """Run the doctor on every bundle, in parallel, and answer as a fleet: how many servers
     have each cause, which certificates (by thumbprint) cause it on how many servers and from
@@ -109,6 +114,10 @@ def doctor(
 
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl are exclusive: one document, or one line a server")
+    if demo:
+        paths, at = _demo(paths), at or _demo_time()
+    elif not paths:
+        raise UsageError("give PATH... (bundles, folders of bundles, globs, list files) or --demo")
     when = at or datetime.now(UTC)
     found = list(bundle_paths(paths))  # names only: a path list, never the bundles
     if not found:
@@ -137,6 +146,30 @@ def doctor(
         return fleet.exit_code()
     finally:
         fleet.close()
+
+
+def _demo(paths: tuple[str, ...]) -> tuple[str, ...]:
+    import tempfile
+
+    from certgate.testing_fleet import write_fleet
+
+    if paths:
+        raise UsageError("--demo writes its own bundles: give no PATH")
+    folder = Path(tempfile.mkdtemp(prefix="certgate-fleet-demo-"))
+    servers = write_fleet(folder, 50, gpo_share=0.1, log_bytes=20_000)
+    gpo = sum(s.scenario == "seed-gpo" for s in servers)
+    err_console().print(
+        f"Demo: 50 bundles written to {folder} ({gpo} with an intermediate CA that Group "
+        "Policy puts into Root, one corrupt)",
+        markup=False,
+    )
+    return (str(folder),)
+
+
+def _demo_time() -> datetime:
+    from certgate.testing_fleet import FLEET_AT
+
+    return FLEET_AT
 
 
 def _outputs(

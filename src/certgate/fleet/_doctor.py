@@ -29,6 +29,7 @@ from certgate.core.kb import knowledge_base
 from certgate.core.physical import COLLECTED_STORES
 from certgate.core.stores import Machine
 from certgate.errors import CertgateError
+from certgate.fleet._fetch import fetched, is_url, url_name
 from certgate.logs import LogScan
 
 __all__ = [
@@ -80,7 +81,7 @@ def diagnose_bundle(task: DoctorTask) -> ServerReport:
 def server_name(path: str, loaded: LoadedMachine | None = None) -> str:
     """The manifest's host name, else the bundle's folder or zip name."""
     host = dict(loaded.collected).get("host", "") if loaded else ""
-    return host.strip() or Path(path).stem or path
+    return host.strip() or (url_name(path) if is_url(path) else Path(path).stem) or path
 
 
 def unreadable_report(path: str, error: str) -> ServerReport:
@@ -96,7 +97,25 @@ def unreadable_report(path: str, error: str) -> ServerReport:
 
 
 def _diagnose(task: DoctorTask) -> ServerReport:
-    loaded = load_machine(task.path)
+    if not is_url(task.path):
+        return _diagnose_at(task, task.path)
+    with fetched(task.path) as local:
+        try:
+            return _relocated(_diagnose_at(task, str(local)), str(local), task.path)
+        except CertgateError as exc:
+            return unreadable_report(task.path, exc.diagnostics().replace(str(local), task.path))
+
+
+def _relocated(report: ServerReport, local: str, url: str) -> ServerReport:
+    """Name the URL, not the temporary file, in everything the report says."""
+    import json
+
+    entry = json.loads(json.dumps(report.entry).replace(json.dumps(local)[1:-1], url))
+    return ServerReport(entry, report.groups)
+
+
+def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
+    loaded = load_machine(where)
     builder = SymptomBuilder()
     warnings = _read_logs(builder, loaded)
     kb = knowledge_base()

@@ -54,6 +54,9 @@ def _expand(
     """Globs expanded, folders walked with ``folder``, files given to ``file`` (which may
     return a list file's entries, expanded in turn, one level deep)."""
     for argument in arguments:
+        if argument.startswith(("http://", "https://")):
+            yield argument  # read by the worker (certgate.fleet._fetch)
+            continue
         if _GLOB & set(argument) and not Path(argument).exists():
             # Path.glob takes no absolute pattern; glob.glob does
             matches = sorted(glob.glob(argument, recursive=True))  # noqa: PTH207

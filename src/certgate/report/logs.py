@@ -116,16 +116,13 @@ def print_logs(console: Console, files: Sequence[FileResult], summary: LogSummar
 
 
 def _print_set_aside(console: Console, files: Sequence[FileResult]) -> None:
-    """What each file held besides client-certificate events, and what was skipped, why."""
+    """What each file held besides client-certificate events (what was skipped and why goes
+    to stderr with the first lines, and into the table's Skipped column)."""
     for item in files:
         for kind, count in item.other[:8]:
             console.print(
                 f"{escape(item.path)}: {count:,} {escape(kind)} (not client-certificate events)"
             )
-        for problem in item.problems[:3]:
-            console.print(f"{escape(item.path)}: skipped {escape(str(problem))}")
-        if item.skipped > 3:
-            console.print(f"{escape(item.path)}: {item.skipped:,} record(s) skipped in all")
         for note in item.notes:
             console.print(f"[dim]{escape(item.path)}: {escape(note)}[/]")
 

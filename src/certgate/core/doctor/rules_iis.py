@@ -23,14 +23,9 @@ from certgate.core.rules import Hit, Severity
 __all__: list[str] = []
 
 rule = DIAGNOSIS_RULES.rule
-_RENEGOTIATION = frozenset(
-    {
-        "iis:500.0",
-        "hresult:ERROR_NOT_SUPPORTED",
-        "iis:httperr-Connection_Dropped",
-        "iis:httperr-Client_Reset",
-    }
-)
+# HTTPERR's Connection_Dropped / Client_Reset are not evidence (any client that goes away
+# leaves them): only IIS's own 500.0 + ERROR_NOT_SUPPORTED shows the refused renegotiation.
+_RENEGOTIATION = frozenset({"iis:500.0", "hresult:ERROR_NOT_SUPPORTED"})
 _CERT_FLAGS = AccessSslFlags.SSL_NEGOTIATE_CERT | AccessSslFlags.SSL_REQUIRE_CERT
 
 

@@ -150,12 +150,14 @@ def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
 
 def _hresult(key: str, raw: dict[str, Any]) -> _Bound:
     forms = hresult_forms(HRESULTS[key])
-    printed = (
+    printed: tuple[tuple[str, str], ...] = (
         ("hex", forms.hex),
         ("unsigned", str(forms.unsigned)),
         ("signed", str(forms.signed)),
         ("low word", forms.low_word),
     )
+    if forms.win32_status != forms.unsigned:  # FACILITY_WIN32: what IIS logs (403 7 5)
+        printed += (("sc-win32-status", str(forms.win32_status)),)
     return _Bound(key, key, forms.value, printed)
 
 

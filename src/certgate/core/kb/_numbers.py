@@ -217,8 +217,14 @@ def _decimal(index: Index, found: Found, m: re.Match[str]) -> None:
         if value < 0:
             why = f"signed decimal of {entry.forms[0][1]}, as .NET prints HResult"
             found.add(entry, MatchKind.SIGNED, m.group(0), why, 95)
+        elif value >> 16 == 0x8007:  # FACILITY_WIN32: IIS logs the Win32 code instead
+            why = (
+                f"unsigned decimal of {entry.forms[0][1]} (IIS logs this HRESULT's Win32 code "
+                f"{value & 0xFFFF} in sc-win32-status; some tools print the full value)"
+            )
         else:
             why = f"unsigned decimal of {entry.forms[0][1]}, as IIS logs sc-win32-status"
+        if value >= 0:
             found.add(entry, MatchKind.UNSIGNED, m.group(0), why, 95)
         found.consume(m)
     for entry in index.number("wcf", value):
