@@ -35,7 +35,7 @@ def test_intermediate_in_root_is_found_and_only_it(pki: PKI, now: datetime) -> N
     assert [f.certificate for f in found] == [inter.certificate]
     assert found[0].severity is Severity.ERROR
     assert "KB 2802568" in found[0].references
-    assert f"Cert:\\LocalMachine\\Root\\{inter.sha1}" in found[0].fix
+    assert f'Move-Item "$root\\{inter.sha1}" $ca' in found[0].fix
     assert "ClientAuthTrustMode=2" in found[0].fix
     assert report.issuer_list.mixed_root
     clean = audit(machine(Root=[root.certificate], CA=[inter.certificate]), now)

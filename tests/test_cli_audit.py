@@ -37,7 +37,8 @@ def test_text_output_names_the_cause_and_the_fix(
     code, out, _ = run(["audit", str(path), "--at", "2026-06-01"], capsys)
     assert code == 1
     assert "root::not-self-signed" in out
-    assert f"Move-Item -Path Cert:\\LocalMachine\\Root\\{sha1}" in out
+    assert f'Move-Item "$root\\{sha1}" $ca' in out
+    assert "$root = 'Cert:\\LocalMachine\\Root'; $ca = 'Cert:\\LocalMachine\\CA'" in out
     assert "ClientAuthTrustMode=2" in out
     assert out.strip().splitlines()[-1].startswith("FAIL: 1 error(s)")
 

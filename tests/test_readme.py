@@ -122,7 +122,7 @@ def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone
 
 
-def run_shell_line(command: str, cwd: Path) -> tuple[int, str, str]:
+def run_shell_line(command: str, cwd: Path, columns: int = 80) -> tuple[int, str, str]:
     """Run one README line the way bash would, certgate in process: (exit code, stdout, stderr)."""
     command = re.sub(r"\$\(cat ([^)]+)\)", lambda m: (cwd / m[1]).read_text().strip(), command)
     lexer = shlex.shlex(command, posix=True, punctuation_chars="|>;")
@@ -149,6 +149,7 @@ def run_shell_line(command: str, cwd: Path) -> tuple[int, str, str]:
     with ExitStack() as stack:
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.chdir(cwd)
+        patch.setenv("COLUMNS", str(columns))
         for name, value in env.items():
             patch.setenv(name, value)
         sink: IO[str] = out
@@ -193,6 +194,23 @@ def test_readme_code_fences_are_closed_and_contents_links_resolve() -> None:
         assert anchor in headings, f"dead link #{anchor}"
 
 
+# Tokens a reader copies or greps: none may be cut by wrapping or truncated at 80 columns.
+_TOKENS = re.compile(
+    r"\d{4}-\d{2}-\d{2}"  # dates
+    r"|\b[0-9A-F]{40}\b"  # SHA-1 thumbprints (may be abbreviated to their first 8 digits)
+    r"|\b0x[0-9A-Fa-f]{3,}\b"  # HRESULTs and codes
+    r"|\b[a-z0-9-]+::?[A-Za-z0-9_.-]*[A-Za-z0-9]"  # knowledge-base and cause ids
+    r"|[\w.-]+(?:/[\w.-]+)+(?::\d+|@\d+)?"  # paths, file:line, file@offset
+    r"|\b[A-Z][A-Za-z]+(?:_[A-Z0-9]+)+\b"  # CERT_E_UNTRUSTEDROOT and the like
+)
+TEXT_OUTPUT = [
+    e
+    for e in ALL
+    if skip_reason(e.command) is None
+    and not re.search(r"--json|--events|--powershell|>|#\s*(2\b|refused)", e.command)
+]
+
+
 @pytest.mark.parametrize("example", ALL, ids=[f"line{e.line}" for e in ALL])
 def test_readme_example_runs_as_written(example: Example, demo_clone: Path) -> None:
     reason = skip_reason(example.command)
@@ -203,3 +221,30 @@ def test_readme_example_runs_as_written(example: Example, demo_clone: Path) -> N
     assert code in expected, f"{example} exited {code}: {err.strip()}"
     assert "Traceback" not in out + err
     assert "internal error" not in err, err
+
+
+def _one_long(line: str) -> bool:
+    """A line holding one token longer than a line (a long URL), whole: the one exception."""
+    words = [word for word in line.split() if word != "·"]
+    return len(words) == 1 and len(words[0]) > 70
+
+
+@pytest.mark.parametrize("example", TEXT_OUTPUT, ids=[f"line{e.line}" for e in TEXT_OUTPUT])
+def test_readme_example_fits_80_columns(example: Example, demo_clone: Path) -> None:
+    """At COLUMNS=80 no line of the text output is wider than 80 and no token a reader copies
+    (date, thumbprint, code, id, path, file:line) is cut or truncated: every one the command
+    prints at 400 columns appears whole at 80. Warnings and errors on stderr stay one line."""
+    _, narrow, _ = run_shell_line(example.command, demo_clone, columns=80)
+    _, wide, _ = run_shell_line(example.command, demo_clone, columns=400)
+    too_wide = [line for line in narrow.splitlines() if len(line) > 80 and not _one_long(line)]
+    assert not too_wide, f"{example}: {len(too_wide)} line(s) over 80 columns: {too_wide[0]!r}"
+    if "--demo" in example.command:
+        return  # each run builds a new demo: other thumbprints and times
+    lines = narrow.splitlines()
+    for token in dict.fromkeys(_TOKENS.findall(wide)):
+        if re.fullmatch(r"[0-9A-F]{40}", token):
+            found = any(token in line or token[:8] in line for line in lines)
+        else:
+            found = any(token in line for line in lines)
+        assert found, f"{example}: {token!r} is cut or missing at 80 columns"
+    assert narrow.count("…") <= wide.count("…"), f"{example}: truncated (…) at 80 columns"

@@ -47,7 +47,7 @@ def test_listed_intermediate_in_root_is_the_kb2802568_finding(pki: PKI, now: dat
     assert finding.evidence[0] == (
         "by names only (the certificate was not exported; signature not checked)"
     )
-    assert f"Cert:\\LocalMachine\\Root\\{issuing.sha1}" in finding.fix
+    assert f'Move-Item "$root\\{issuing.sha1}" $ca' in finding.fix
     assert "by names" in AUDIT_RULES["root::not-self-signed"].explanation
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certgate.core.iis import Application, LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
+from certgate.exitcode import ExitCode
 from certgate.logs.samples import write_seed_case
 from certgate.logs.samples.iis import iis_line, w3c_line
 from certgate.testing import PKI, Issued, KeyType, pkcs7_bundle, sst_bundle
@@ -271,7 +272,8 @@ def run(argv: list[str] | None = None) -> int:
     from certgate.cli import main
 
     code = main(["doctor", "--demo", *(argv or [])])
-    return 0 if code in (0, 1) else code  # finding the planted cause is the demo's success
+    found = code in (ExitCode.OK, ExitCode.FINDINGS)  # finding the planted cause is success
+    return ExitCode.OK if found else code
 
 
 if __name__ == "__main__":

@@ -15,16 +15,11 @@ import click
 
 from certgate import __version__
 from certgate.errors import CertgateError
+from certgate.exitcode import ExitCode
 from certgate.output import guarded_stdout
 from certgate.report.console import err_console
 
 __all__ = ["cli", "main"]
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_INPUT = 2
-EXIT_INTERNAL = 3
-
 
 # Sub-command name -> (module, one-line summary). A module is imported only when its command
 # runs, so `certgate explain` does not pay for Twisted and OpenSSL, and `certgate --help` lists
@@ -134,18 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(done.exit_code)
     except click.exceptions.Abort:
         errors.print("certgate: aborted")
-        return EXIT_INPUT
+        return ExitCode.BAD_INPUT
     except click.ClickException as exc:
         exc.show()
-        return EXIT_INPUT
+        return ExitCode.BAD_INPUT
     except CertgateError as exc:
         if verbose:
             traceback.print_exc()
         errors.print(f"certgate: {exc.diagnostics()}", markup=False, soft_wrap=True)
-        return EXIT_INPUT
+        return ExitCode.BAD_INPUT
     except KeyboardInterrupt:
         errors.print("certgate: interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, details with -v
         if verbose:
             traceback.print_exc()
@@ -153,5 +148,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"certgate: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
             markup=False,
         )
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
     return int(result or 0)

@@ -21,12 +21,14 @@ __all__ = [
     "StoreAssignment",
     "TimeParam",
     "at_option",
+    "byte_progress",
     "file_progress",
     "json_option",
     "password_prompt",
     "print_warnings",
     "read_password",
     "split_fields",
+    "step_status",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,6 +143,39 @@ def file_progress(label: str) -> Iterator[Callable[[str], None] | None]:
         return
     with console.status(label) as status:
         yield lambda path: status.update(f"{label} {escape(path)}")
+
+
+@contextmanager
+def byte_progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A byte progress bar with ETA on stderr (``progress(done, total)``), only when stderr is
+    a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console(),
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def step_status(label: str) -> Iterator[None]:
+    """A spinner naming a step that can take seconds, on stderr, only on a terminal."""
+    console = err_console()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(label):
+        yield
 
 
 def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit: int = 20) -> None:

@@ -23,6 +23,7 @@ from certgate.cli._common import (
 from certgate.core.audit import audit
 from certgate.core.rules import Severity
 from certgate.core.stores import ROOT, Machine
+from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning
 from certgate.formats.system import load_system_stores
 from certgate.loading import StoreInputs, build_machine, machine_from_loaded
@@ -185,4 +186,4 @@ def _run(
         print_warnings(warnings)
         print_audit(out_console(), report, threshold, every_row=every_row)
     failed, _ = verdict(report, threshold)
-    return 1 if failed else 0
+    return ExitCode.of(failed)

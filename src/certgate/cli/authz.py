@@ -6,6 +6,7 @@ import click
 
 from certgate.core.gate.authz import HeaderFormat
 from certgate.errors import UsageError
+from certgate.exitcode import ExitCode
 from certgate.report.console import err_console
 
 __all__ = ["command"]
@@ -79,4 +80,4 @@ def command(policy_file: str, listen: str, fmt: str, header: str | None, prefix:
         )
     except OSError as exc:
         raise UsageError(str(exc)) from None
-    return 0
+    return ExitCode.OK

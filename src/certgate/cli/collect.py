@@ -11,6 +11,7 @@ import click
 
 from certgate import __version__
 from certgate.errors import UsageError
+from certgate.exitcode import ExitCode
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
 from certgate.windows.tracing import RECIPES, Recipe
@@ -59,10 +60,10 @@ def command(out: Path | None, log_days: int, powershell: bool, tracing: str | No
         raise click.UsageError("give exactly one of --out FILE, --powershell, --tracing NAME")
     if powershell:
         click.echo(powershell_script(), nl=False)
-        return 0
+        return ExitCode.OK
     if tracing:
         _print_recipe(RECIPES[tracing])
-        return 0
+        return ExitCode.OK
     assert out is not None
     return _collect(out, log_days)
 
@@ -95,4 +96,4 @@ def _collect(out: Path, log_days: int) -> int:  # the Windows part is exercised 
             detail = escape(step.detail)
             errors.print(f"[yellow]{escape(step.name)}: {step.status}[/] {detail}", markup=True)
     out_console().print(f"bundle written: {out} (next: certgate machine show {out})", markup=False)
-    return 0
+    return ExitCode.OK

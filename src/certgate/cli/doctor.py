@@ -10,13 +10,20 @@ from pathlib import Path
 import click
 
 from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
-from certgate.cli._common import TimeParam, print_warnings, split_fields
+from certgate.cli._common import (
+    TimeParam,
+    byte_progress,
+    print_warnings,
+    split_fields,
+    step_status,
+)
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
 from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
+from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
@@ -32,11 +39,7 @@ from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
 from certgate.report.jsonout import dumps
 
-__all__ = ["EXIT_CAUSES", "EXIT_NO_CAUSE", "command"]
-
-EXIT_NO_CAUSE = 0
-EXIT_CAUSES = 1
-EXIT_RULE_FAILED = 3
+__all__ = ["command"]
 
 
 @click.command("doctor")
@@ -163,15 +166,16 @@ def command(
     if not read and unread and not (loaded or roots or settings or clients):
         raise InputError(unread[0].split(": ", 1)[0], "nothing could be read: " + "; ".join(unread))
     kb = knowledge_base()
-    diagnosis = diagnose(
-        machine,
-        when,
-        clients=[_client(path) for path in clients],
-        symptoms=builder,
-        describe=kb.describe,
-        likely=likely_causes,
-        unread=unread,
-    )
+    with step_status("diagnosing (each fix re-judged on a copy of the machine)"):
+        diagnosis = diagnose(
+            machine,
+            when,
+            clients=[_client(path) for path in clients],
+            symptoms=builder,
+            describe=kb.describe,
+            likely=likely_causes,
+            unread=unread,
+        )
     print_warnings(warnings + list(loaded.warnings if loaded else ()))
     inputs = _inputs(bundle, roots, settings, log_paths, clients)
     _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
@@ -180,8 +184,8 @@ def command(
             if code := step(case):
                 return code
     if diagnosis.causes or diagnosis.unexplained:
-        return EXIT_CAUSES
-    return EXIT_RULE_FAILED if diagnosis.errors else EXIT_NO_CAUSE
+        return ExitCode.FINDINGS
+    return ExitCode.INTERNAL if diagnosis.errors else ExitCode.OK
 
 
 def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
@@ -273,9 +277,10 @@ def _read_logs(
         inputs += [str(container)] if loaded.format == "zip" else [f.display for f in loaded.logs]
     if not inputs:
         return 0, []
-    scan = LogScan(inputs, fields=fields)
-    for event in scan:
-        builder.add(event)
+    with byte_progress("reading logs") as progress:
+        scan = LogScan(inputs, fields=fields, progress=progress)
+        for event in scan:
+            builder.add(event)
     console = err_console()
     unread = []
     for item in scan.files:

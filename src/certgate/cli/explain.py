@@ -7,6 +7,7 @@ import click
 from certgate.cli._common import json_option
 from certgate.core.codes import FAMILIES
 from certgate.core.kb import knowledge_base
+from certgate.exitcode import ExitCode
 from certgate.report.console import out_console
 from certgate.report.explain import (
     explain_document,
@@ -61,7 +62,7 @@ def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
         print_matches(out_console(), query, matches)
     else:
         print_unknown(out_console(), query, suggestions)
-    return 0 if matches else 1
+    return ExitCode.of(not matches)
 
 
 def _list(inputs: tuple[str, ...], as_json: bool) -> int:
@@ -78,4 +79,4 @@ def _list(inputs: tuple[str, ...], as_json: bool) -> int:
         click.echo(dumps(list_document(entries, families)))
     else:
         print_list(out_console(), entries, families)
-    return 0
+    return ExitCode.OK

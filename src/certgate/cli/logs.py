@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from certgate.cli._common import TimeParam, split_fields
+from certgate.cli._common import TimeParam, byte_progress, split_fields
 from certgate.core.kb import knowledge_base
 from certgate.core.logsummary import SummaryBuilder
 from certgate.errors import InputError, UsageError
+from certgate.exitcode import ExitCode
 from certgate.logs import FORMATS, FileResult, LogScan
 from certgate.report._text import escape
 from certgate.report.console import err_console, out_console
@@ -71,7 +68,7 @@ def command(
     if as_json and as_events:
         raise UsageError("--json and --events are exclusive: one document, or one event per line")
     builder = SummaryBuilder()
-    with _progress() as progress:
+    with byte_progress("reading logs") as progress:
         scan = LogScan(
             paths,
             format=format_id,
@@ -90,7 +87,7 @@ def command(
         click.echo(dumps(logs_document(scan.files, summary)))
     elif not as_events:
         print_logs(out_console(), scan.files, summary)
-    return 1 if summary.events else 0
+    return ExitCode.of(summary.events)
 
 
 def _check_inputs(files: list[FileResult]) -> None:
@@ -111,22 +108,3 @@ def _check_inputs(files: list[FileResult]) -> None:
             )
     if not files:
         raise UsageError("no input files found")
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A byte progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err_console(),
-        transient=True,
-    )
-    task = bar.add_task("reading logs", total=None)
-    with bar:
-        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -6,6 +6,7 @@ import click
 
 from certgate.bundle import load_machine
 from certgate.cli._common import json_option, password_prompt, print_warnings, read_password
+from certgate.exitcode import ExitCode
 from certgate.report.console import err_console, out_console
 from certgate.report.jsonout import dumps
 from certgate.report.machine import machine_document, print_machine
@@ -47,4 +48,4 @@ def show(path: str, as_json: bool, password: str | None, password_env: str | Non
         print_machine(out_console(), loaded)
     for error in loaded.errors:
         err_console().print(f"certgate: {error.diagnostics()}", markup=False, soft_wrap=True)
-    return 2 if loaded.errors else 0
+    return ExitCode.BAD_INPUT if loaded.errors else ExitCode.OK

@@ -14,6 +14,7 @@ from certgate.cli.fleet import executor_options
 from certgate.core.kb import knowledge_base
 from certgate.core.probe import ProbeResult, Requirement, TlsVersion
 from certgate.errors import InputError, UsageError
+from certgate.exitcode import ExitCode
 from certgate.report.console import err_console, out_console
 from certgate.report.jsonout import dumps
 from certgate.report.probe import print_probe, probe_document
@@ -120,7 +121,7 @@ def command(
         click.echo(dumps(probe_document(result, describe=knowledge_base().describe)))
     else:
         print_probe(out_console(), result, describe=knowledge_base().describe)
-    return 1 if result.certificate_refused else 0
+    return ExitCode.of(result.certificate_refused)
 
 
 def parse_targets(
@@ -178,7 +179,7 @@ def _many(targets: list[Target], options: ProbeOptions, concurrency: int) -> int
         + (f"; certificate refused by {refused}" if options.credentials else ""),
         markup=False,
     )
-    return 1 if refused else 0
+    return ExitCode.of(refused)
 
 
 def _spread(
@@ -225,7 +226,7 @@ def _spread(
         + (f"; certificate refused by {refused}" if options.credentials else ""),
         markup=False,
     )
-    return 1 if refused else 0
+    return ExitCode.of(refused)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from certgate.errors import UsageError
+from certgate.exitcode import ExitCode
 from certgate.report.console import err_console
 
 if TYPE_CHECKING:  # Twisted is imported only when the gate really starts
@@ -82,7 +83,7 @@ def command(
             f"mapping {'on' if policy.mapping.enabled else 'off'})",
             markup=False,
         )
-        return 0
+        return ExitCode.OK
     host, port = _listen(listen)
     identity = _identity(cert, key, throwaway_cert)
     backend = _backend(upstream, app)
@@ -92,7 +93,7 @@ def command(
         console.print(f"certgate serve: listening on https://{host}:{bound}", markup=False)
 
     serve_forever(config, identity, backend, host, port, announce)
-    return 0
+    return ExitCode.OK
 
 
 def _identity(cert: str | None, key: str | None, throwaway: bool) -> ServerIdentity:

@@ -24,6 +24,7 @@ from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
 from certgate.core.whatif import WhatIf, parse_what_if
 from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError, UsageError
+from certgate.exitcode import ExitCode
 from certgate.formats import Loaded, LoadWarning, load_file, load_paths
 from certgate.loading import StoreInputs, build_machine
 from certgate.report.console import out_console
@@ -195,6 +196,17 @@ def command(
         require_revocation=require_revocation,
     )
     engines = list(ENGINES) if engine == "all" else [engine]
+    if request.purpose is not Purpose.CLIENT and "windows" in engines:
+        # The windows engine models IIS/HTTP.sys accepting a *client* certificate (trusted-issuer
+        # list, IIS substatus); it has nothing to say about a server certificate.
+        if engine == "windows" or what_ifs:
+            raise UsageError(
+                "the windows engine and --what-if model IIS/Schannel client-certificate "
+                "authentication; "
+                f"use it with --purpose client, not {purpose}"
+            )
+        engines.remove("windows")
+        notes = (*notes, "windows engine not run: it models client-certificate authentication")
     verdicts = verify(request, engines)
     results = _what_if(request, what_ifs)
     if as_json:
@@ -204,8 +216,8 @@ def command(
         click.echo(dumps(document))
     else:
         print_warnings(warnings)
-        print_verify(out_console(), leaf, verdicts, results, notes)
-    return 0 if all(v.accepted for v in verdicts.values()) else 1
+        print_verify(out_console(), leaf, verdicts, results, notes, purpose=request.purpose)
+    return ExitCode.of(not all(v.accepted for v in verdicts.values()))
 
 
 def _client(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
+from certgate.exitcode import ExitCode
 from certgate.fleet._doctor import FixGroup, ServerReport
 from certgate.report.jsonout import iso
 
@@ -87,14 +88,14 @@ class FleetAggregate:
     def total(self) -> int:
         return len(self._index)
 
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """As the doctor's: 1 a cause found somewhere, else 3 a rule failed, else 2 a bundle
         could not be read, else 0."""
         if self.with_causes:
-            return 1
+            return ExitCode.FINDINGS
         if self.rule_failed:
-            return 3
-        return 2 if self.unreadable else 0
+            return ExitCode.INTERNAL
+        return ExitCode.BAD_INPUT if self.unreadable else ExitCode.OK
 
     def summary(self) -> dict[str, int]:
         return {

@@ -22,6 +22,7 @@ from certgate.bundle import load_machine
 from certgate.core.gate.policy import Policy
 from certgate.core.stores import CA, ROOT, Machine
 from certgate.demo import DemoMachine, SeedCase, build_demo_machine
+from certgate.exitcode import ExitCode
 from certgate.gate.client import ClientIdentity, Response, fetch
 from certgate.gate.config import GateConfig
 from certgate.gate.runner import running_gate
@@ -92,12 +93,12 @@ def run_seed_live(case: SeedCase) -> int:
         f"after fix A ({len(case.misplaced)} certificate(s) Root -> CA)", fixed, client, case.at
     )
     for step in (before, after):
-        console.print(f"  {escape(step.describe())}", soft_wrap=True)
+        console.print(f"  {escape(step.describe())}")
     if before.iis_status == "403.16" and after.status == 200:
         console.print("[bold green]Reproduced live, and fixed by fix A.[/]")
-        return 0
+        return ExitCode.OK
     console.print("[bold red]The live gate did not reproduce the diagnosis.[/]")
-    return 1
+    return ExitCode.FINDINGS
 
 
 def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
@@ -164,16 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if args and args[0] in ("-h", "--help"):
         print(_USAGE)
-        return 0
+        return ExitCode.OK
     if len(args) > 1 or (args and args[0] not in FIXES):
         print(_USAGE.splitlines()[0], file=sys.stderr)
         print(f"error: the fix must be one of {', '.join(FIXES)}, not {' '.join(args)!r}",
               file=sys.stderr)  # fmt: skip
-        return 2
+        return ExitCode.BAD_INPUT
     result = run_live_demo(fix=args[0] if args else "move")
     for step in (result.before, result.after):
         print(step.describe())
-    return 0 if result.reproduced_and_fixed else 1
+    return ExitCode.of(not result.reproduced_and_fixed)
 
 
 if __name__ == "__main__":

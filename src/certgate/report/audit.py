@@ -13,7 +13,7 @@ from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
-from certgate.report._text import escape, escape_lines
+from certgate.report._text import escape
 from certgate.report.jsonout import cert_detail, cert_ref, dump_streamed, iso
 
 __all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit", "write_audit_json"]
@@ -152,12 +152,7 @@ def print_audit(
         console.print(_table(report.findings, None if every_row else ROWS_PER_RULE))
     else:
         console.print("No findings.")
-    for finding in report.findings:
-        subject = finding.certificate or finding.listed
-        if finding.rule == "root::not-self-signed" and subject is not None:
-            # Never wrapped: these lines are meant to be copied into PowerShell as they are.
-            console.print(f"\n[bold red]Fix for {escape(subject.label)}:[/]")
-            console.print(escape_lines(finding.fix), soft_wrap=True)
+    _print_moves(console, report.findings)
     issuers = report.issuer_list
     console.print(
         f"Trusted-issuer list: {issuers.source}, {len(issuers.certificates)} CA(s), "
@@ -172,9 +167,39 @@ def print_audit(
     if machine.notes:
         console.print("Unknown, or Windows default assumed:")
         for note in machine.notes:
-            console.print(f"  - {note}", markup=False, soft_wrap=True)
+            console.print(f"  - {note}", markup=False)
     failed, line = verdict(report, fail_on)
     console.print(f"[{'bold red' if failed else 'bold green'}]{escape(line)}[/]")
+
+
+def _print_moves(console: Console, findings: tuple[Finding, ...]) -> None:
+    """One fix for every misplaced intermediate: the steps once, a ``Move-Item`` line per
+    certificate. Command lines (indented) are never wrapped: they are meant to be copied into
+    PowerShell as they are, and they fit 80 columns."""
+    moves = [
+        (subject, finding)
+        for finding in findings
+        if finding.rule == "root::not-self-signed"
+        and (subject := finding.certificate or finding.listed) is not None
+    ]
+    if not moves:
+        return
+    labels = ", ".join(subject.label for subject, _ in moves)
+    console.print(f"\n[bold red]Fix for {len(moves)} certificate(s):[/] {escape(labels)}")
+    texts = [finding.fix.splitlines() for _, finding in moves]
+    lines: list[str] = []
+    for index in range(len(texts[0])):
+        lines += dict.fromkeys(text[index] for text in texts if index < len(text))
+    prose: list[str] = []
+    for line in [*lines, "  "]:
+        if not line.startswith("  "):
+            prose.append(line.strip())
+            continue
+        if prose:
+            console.print(escape(" ".join(prose)))
+            prose = []
+        if line.strip():
+            console.print(escape(line), soft_wrap=True)
 
 
 def _table(findings: tuple[Finding, ...], per_rule: int | None) -> Table:

@@ -11,18 +11,40 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 
 from certgate.core.visible import UNSAFE_BUT_NEWLINE, visible
+from certgate.report._fit import fit
 
 __all__ = ["SafeConsole", "err_console", "out_console"]
 
 
 class SafeConsole(Console):
-    """A rich Console whose text segments never carry a control character but line feeds."""
+    """A rich Console whose text segments never carry a control character but line feeds.
+
+    Unless it soft-wraps (stderr: an error stays one line), what it prints is fitted to its
+    width without cutting a token (``report._fit``): tables that cannot keep every word whole
+    become lists, wrapped bullets keep their indentation."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        soft_wrap = kwargs.get("soft_wrap")
+        if not (self.soft_wrap if soft_wrap is None else soft_wrap):
+            options = self.options
+            if kwargs.get("width"):
+                options = options.update_width(kwargs["width"])
+            fitted = []
+            for item in objects:
+                text = item
+                if isinstance(item, str):
+                    text = self.render_str(
+                        item, markup=kwargs.get("markup"), highlight=kwargs.get("highlight")
+                    )
+                fitted.append(fit(self, text, options))
+            objects = tuple(fitted)
+        super().print(*objects, **kwargs)
 
     def render(
         self, renderable: RenderableType, options: ConsoleOptions | None = None

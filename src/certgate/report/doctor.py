@@ -243,12 +243,17 @@ def print_doctor(console: Console, diagnosis: Diagnosis) -> None:
         console.print(_symptom_table(diagnosis))
     for client, verdict in diagnosis.clients:
         state = "[green]accepted[/]" if verdict.accepted else f"[red]{escape(verdict.code)}[/]"
+        message = verdict.message
+        if verdict.accepted:
+            message = message.removeprefix("accepted: ")
         console.print(
             f"Sample client {escape(str(client.leaf.subject))} [{client.leaf.sha1[:8]}]: "
-            f"{state}: {escape(verdict.message)}"
+            f"{state}: {escape(message)}"
         )
+    if diagnosis.notes:
+        console.print("[dim]Unknown, or Windows default assumed:[/]")
     for note in diagnosis.notes:
-        console.print(f"[dim]unknown: {escape(note)}[/]")
+        console.print(f"[dim]  - {escape(note)}[/]")
     for error in diagnosis.errors:
         console.print(f"[yellow]rule failed (not counted as a cause): {escape(error)}[/]")
 

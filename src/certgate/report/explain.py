@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from certgate.core.kb import Confidence, Entry, Match
+from certgate.report._fit import pack
 from certgate.report._text import escape
 
 __all__ = [
@@ -82,11 +83,12 @@ def print_matches(console: Console, query: str, matches: list[Match]) -> None:
     cards = [m for m in matches if m.score >= best - CARD_WINDOW]
     others = matches[len(cards) :]
     if len(matches) > 1:
-        console.print(
-            f"[bold]{escape(query)}[/]: {len(matches)} readings, most likely first", soft_wrap=True
-        )
+        console.print(f"[bold]{escape(query)}[/]: {len(matches)} readings, most likely first")
     for match in cards:
         console.print(_card(match))
+        references = [str(reference) for reference in match.entry.references]
+        for line in pack(references, console.width, "  references: ", " · "):
+            console.print(line, style="dim", markup=False, soft_wrap=True)
     if others:
         console.print(_others(others))
 
@@ -103,7 +105,6 @@ def _card(match: Match) -> Panel:
     parts += [Text(""), Text(entry.meaning), Text("")]
     parts += [Text("Likely causes, most likely first", style="bold"), _causes(entry)]
     parts += [Text("Fix", style="bold"), _fixes(entry)]
-    parts.append(Text.assemble(("references: ", "dim"), " · ".join(map(str, entry.references))))
     if entry.related:
         parts.append(Text.assemble(("see also: ", "dim"), ", ".join(entry.related)))
     title = f"[bold]{escape(entry.id)}[/]  {_confidence(entry.confidence)}"
@@ -150,7 +151,7 @@ def _others(matches: list[Match]) -> Table:
 
 
 def print_unknown(console: Console, query: str, suggestions: list[Entry]) -> None:
-    console.print(f"No knowledge-base entry matches [bold]{escape(query)}[/].", soft_wrap=True)
+    console.print(f"No knowledge-base entry matches [bold]{escape(query)}[/].")
     if not suggestions:
         console.print("Nothing close either; see [bold]certgate explain --list[/].")
         return

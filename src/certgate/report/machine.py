@@ -267,7 +267,7 @@ def print_machine(console: Console, loaded: LoadedMachine) -> None:
     console.print(_schannel_table(machine.schannel))
     for problem in machine.schannel.problems:
         where = escape(problem.source or "")
-        console.print(f"[yellow]![/] {escape(problem.value)} ({where})", soft_wrap=True)
+        console.print(f"[yellow]![/] {escape(problem.value)} ({where})")
     if machine.bindings:
         console.print(_bindings_table(machine.bindings))
     console.print(_stores_table(machine))
@@ -286,7 +286,7 @@ def _print_list(console: Console, title: str, items: Iterable[str], style: str) 
     if items:
         console.print(f"[{style}]{title}:[/]")
         for item in items:
-            console.print(f"  - {escape(item)}", soft_wrap=True)
+            console.print(f"  - {escape(item)}")
 
 
 def _schannel_table(s: SchannelSettings) -> Table:

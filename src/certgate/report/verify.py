@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from certgate.core.checks import Check, CheckStatus
+from certgate.core.checks import Check, CheckStatus, Purpose
 from certgate.core.engines import JudgedPath, Verdict
 from certgate.core.model import Certificate
 from certgate.report._text import escape
@@ -159,8 +159,11 @@ def print_verify(
     verdicts: dict[str, Verdict],
     what_if: list[WhatIfResult],
     notes: tuple[str, ...] = (),
+    *,
+    purpose: Purpose = Purpose.CLIENT,
 ) -> None:
-    console.print(f"Client certificate: {escape(str(leaf.subject))} [{leaf.sha1}]", markup=True)
+    label = "Client certificate" if purpose is Purpose.CLIENT else "Server certificate"
+    console.print(f"{label}: {escape(str(leaf.subject))} [{leaf.sha1}]", markup=True)
     console.print(_table(verdicts))
     for name, verdict in verdicts.items():
         for caveat in verdict.caveats:

@@ -39,7 +39,8 @@ Back up the Root store, then move the certificate to the Intermediate Certificat
 Authorities (CA) store:
   $roots = Get-ChildItem Cert:\\LocalMachine\\Root
   Export-Certificate -Cert $roots -Type SST -FilePath root-backup.sst
-  Move-Item -Path Cert:\\LocalMachine\\Root\\{sha1} -Destination Cert:\\LocalMachine\\CA
+  $root = 'Cert:\\LocalMachine\\Root'; $ca = 'Cert:\\LocalMachine\\CA'
+  Move-Item "$root\\{sha1}" $ca
 Alternative when the certificate must stay: set ClientAuthTrustMode=2 (Exclusive CA Trust) under
 HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL, then reboot."""
 
