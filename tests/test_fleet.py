@@ -14,7 +14,7 @@ import pytest
 
 from certgate.cli import main
 from certgate.fleet import LocalExecutor, bundle_paths
-from certgate.testing_fleet import FLEET_AT, FleetServer, write_fleet
+from certgate.testing.fleet import FLEET_AT, FleetServer, write_fleet
 
 AT = FLEET_AT.isoformat()
 
@@ -224,7 +224,7 @@ def test_fleet_logs_merges_per_server_per_code_and_timeline(
 def test_fleet_logs_server_folders_and_an_unreadable_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from certgate.logs.samples import iis_header, iis_line
+    from certgate.testing.logs import iis_header, iis_line
 
     for server, status in (("IIS01", 403), ("IIS02", 200)):
         logs_dir = tmp_path / "share" / server / "W3SVC1"

@@ -1,7 +1,7 @@
 """Malformed and expensive certificates are verdicts in every engine, `verify` and the gate.
 
 Shapes of x509-limbo's rfc5280::duplicate-extensions, rfc5280::nc::invalid-ipv4-address and
-pathological::nc-dos-* (rebuilt with ``certgate.testing_hostile``), plus bad serials and
+pathological::nc-dos-* (rebuilt with ``certgate.testing.hostile``), plus bad serials and
 oversize fields. Work bounds are asserted by counting work, never by timing it.
 """
 
@@ -25,7 +25,7 @@ from certgate.core.gate.policy import Policy
 from certgate.core.model import Certificate
 from certgate.core.stores import ROOT, Machine
 from certgate.testing import PKI, Issued, tampered
-from certgate.testing_hostile import (
+from certgate.testing.hostile import (
     bad_ip_name_constraint_ca,
     duplicated_extension,
     name_constraint_attack,
