@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         fleet = _fleet(root / "fleet", options.bundles, options.log_bytes)
         small = _fleet(root / "small", max(10, options.bundles // 10), options.log_bytes)
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster:
             setups = {
                 "local, 1 worker": ["--workers", "1"],

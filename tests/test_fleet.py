@@ -167,7 +167,7 @@ def test_local_executor_streams_results_and_reports_a_dead_task() -> None:
 def cluster() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as local:
         yield local
 
@@ -193,6 +193,8 @@ def test_dask_unreachable_scheduler_is_a_usage_error(
     folder, _ = fleet
     code, _, err = run(capsys, str(folder), "--dask", "tcp://127.0.0.1:9", "--dask-timeout", "1")
     assert code == 2 and "cannot reach the Dask scheduler" in err
+    code, _, err = run(capsys, str(folder), "--dask", "tcp://127.0.0.1:9", "--workers", "2")
+    assert code == 2 and "--workers sizes the local pool: not with --dask" in err
 
 
 def logs(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:

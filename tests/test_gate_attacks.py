@@ -621,10 +621,13 @@ def test_attack_battery(target: Target, pki: PKI) -> None:
     assert fetch(url + "/public/..%5corders/x").status == 403
     assert fetch(url + "/public/..;/orders/x").status == 400
 
-    # smuggling shapes (one connection each)
-    for name, shape in SHAPES.items():
-        got = statuses(raw_exchange(url, shape, timeout=8))
-        assert got and set(got) <= _ANSWERS, (name, got)
+    # smuggling shapes (one connection each, 8 at a time: a refusal lingers 0.5 s)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = pool.map(
+            lambda shape: statuses(raw_exchange(url, shape, timeout=8)), SHAPES.values()
+        )
+        for name, got in zip(SHAPES, answers, strict=True):
+            assert got and set(got) <= _ANSWERS, (name, got)
 
     # slow, silent and garbage clients, while good clients are served
     hello = _client_hello()
@@ -770,3 +773,17 @@ def test_upstream_connections_are_reused(
         )
     assert len(upstream.requests) == 6
     assert upstream.connections < 6  # HTTP/1.1 keep-alive to the upstream (pool: 2 s)
+
+
+def test_refusals_are_logged(pkix: dict[str, Issued], tmp_path: Path, now: datetime) -> None:
+    logged = {**POLICY, "logs": {"w3c_dir": str(tmp_path / "logs")}}
+    cfg = config(logged, tmp_path, machine([pkix["root"]], [pkix["issuing"]]))
+    with gate(cfg, now) as running:
+        ambiguous = b"GET /public/..;/orders HTTP/1.1\r\nHost: h\r\nUser-Agent: probe\r\n\r\n"
+        assert statuses(raw_exchange(running.url, ambiguous)) == [400]
+        assert statuses(raw_exchange(running.url, SHAPES["cl-te"])) == [400]  # Twisted's 400
+    (log,) = (tmp_path / "logs").glob("u_ex*.log")
+    lines = [line for line in log.read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 2
+    assert " GET /public/..;/orders " in lines[0] and " probe " in lines[0]
+    assert " 400 0 0 " in lines[0] and " 400 0 0 " in lines[1]

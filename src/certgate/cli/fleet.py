@@ -29,6 +29,12 @@ from certgate.report.console import err_console, out_console
 __all__ = ["command", "executor_options", "progress_bar"]
 
 
+def _one_executor(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and ctx.params.get("workers") is not None:
+        raise click.BadParameter("--workers sizes the local pool: not with --dask", ctx, param)
+    return value
+
+
 def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--dask-timeout",
@@ -41,6 +47,7 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--dask",
         "dask",
         metavar="SCHEDULER_ADDRESS",
+        callback=_one_executor,
         help="Run on this Dask cluster (tcp://host:8786) instead of a local process pool; "
         "needs pip install 'certgate[dask]'. Workers must reach the paths (docs/fleet.md).",
     )(func)
@@ -48,6 +55,7 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--workers",
         type=click.IntRange(min=1, max=1024),
         default=None,
+        is_eager=True,  # read before --dask, which refuses it
         help="Local worker processes (default: the CPUs this process may use).",
     )(func)
 
@@ -99,19 +107,12 @@ def doctor(
     have each cause, which certificates (by thumbprint) cause it on how many servers and from
     which physical store, which servers are healthy, which bundles could not be read and why.
 
-    PATH is a bundle (folder or .zip), a folder of bundles, a glob, or a file listing them
-    (one a line). Exit codes: 0 no cause anywhere, 1 a cause on some server, 2 bad input or
-    only unreadable bundles besides healthy ones, 3 a rule failed (internal).
+    PATH is a bundle (folder or .zip), a folder of bundles, a glob, a file listing them (one
+    a line), or an http(s) URL of a bundle zip. Exit codes: 0 no cause anywhere, 1 a cause on
+    some server, 2 bad input or only unreadable bundles besides healthy ones, 3 a rule failed
+    (internal).
     """
-    from certgate.fleet import (
-        DoctorTask,
-        FleetAggregate,
-        bundle_paths,
-        diagnose_bundle,
-        make_executor,
-        unreadable_report,
-    )
-    from certgate.report.jsonout import json_text
+    from certgate.fleet import DoctorTask, FleetAggregate, bundle_paths
 
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl are exclusive: one document, or one line a server")
@@ -125,9 +126,31 @@ def doctor(
         raise UsageError("no bundle found in the given paths")
     tasks = (DoctorTask(p, when, fix_dir is not None) for p in found)
     fleet = FleetAggregate(when)
+    try:
+        where = _diagnose_all(fleet, tasks, len(found), workers, dask, dask_timeout, as_jsonl)
+        _outputs(fleet, as_json, as_jsonl, html_file, fix_dir)
+        err_console().print(f"{fleet.total} bundle(s) on {where}", markup=False, highlight=False)
+        return fleet.exit_code()
+    finally:
+        fleet.close()
+
+
+def _diagnose_all(
+    fleet: Any,
+    tasks: Iterator[Any],
+    total: int,
+    workers: int | None,
+    dask: str | None,
+    dask_timeout: float,
+    as_jsonl: bool,
+) -> str:
+    """Stream the reports into ``fleet`` (and to stdout for --jsonl); the executor's name."""
+    from certgate.fleet import diagnose_bundle, make_executor, unreadable_report
+    from certgate.report.jsonout import json_text
+
     executor = make_executor(workers, dask, dask_timeout)
     try:
-        with progress_bar("diagnosing", len(found), executor.where) as advance:
+        with progress_bar("diagnosing", total, executor.where) as advance:
             for outcome in executor.run(diagnose_bundle, tasks):
                 report = outcome.result
                 if report is None:  # the task died on its worker
@@ -139,14 +162,7 @@ def doctor(
                 advance(report.entry["status"])
     finally:
         executor.close()
-    try:
-        _outputs(fleet, as_json, as_jsonl, html_file, fix_dir)
-        err_console().print(
-            f"{fleet.total} bundle(s) on {executor.where}", markup=False, highlight=False
-        )
-        return fleet.exit_code()
-    finally:
-        fleet.close()
+    return executor.where
 
 
 def _demo(paths: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,10 +7,10 @@ values are immutable and computing one twice is harmless, so no lock is needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["cached"]
+__all__ = ["cached", "remembered"]
 
 T = TypeVar("T")
 
@@ -36,3 +36,15 @@ class cached(Generic[T]):
         value = self.func(instance)
         instance.__dict__[self.name] = value
         return value
+
+
+def remembered(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in ``owner``'s ``__dict__`` under ``key`` (an immutable owner: a
+    certificate's well-formedness or profile checks are worked out once, not per
+    verification). Computing twice in a race is harmless."""
+    memo: dict[Hashable, Any] = owner.__dict__.setdefault("_remembered", {})
+    try:
+        value: T = memo[key]
+    except KeyError:
+        value = memo[key] = compute()
+    return value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from cryptography.x509.oid import ExtensionOID, PublicKeyAlgorithmOID
 
+from certgate.core._cache import remembered
 from certgate.core.der import der_header
 from certgate.core.model import Certificate
 
@@ -37,7 +38,13 @@ def violations(cert: Certificate, *, leaf: bool, anchor: bool = False) -> list[s
     ``leaf``: the certificate is the end entity of the path (otherwise it issues certificates);
     ``anchor``: it is the path's trust anchor, whose issuer is not on the path, so its
     authorityKeyIdentifier is not needed (RFC 5280 §6.1.1 d takes the anchor as input).
+    Worked out once per certificate and role.
     """
+    key = ("profile5280", leaf, anchor)
+    return list(remembered(cert, key, lambda: tuple(_violations(cert, leaf, anchor))))
+
+
+def _violations(cert: Certificate, leaf: bool, anchor: bool) -> list[str]:
     if cert.x509 is None:
         return []  # judged as malformed by the parse check
     critical = dict(cert.extensions)

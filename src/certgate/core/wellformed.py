@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from certgate.core._cache import remembered
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
 
@@ -35,7 +36,12 @@ class Defect:
 
 
 def defects(cert: Certificate, *, anchor: bool = False) -> tuple[Defect, ...]:
-    """What makes ``cert`` unfit to judge, first the worst; empty when it is well-formed."""
+    """What makes ``cert`` unfit to judge, first the worst; empty when it is well-formed.
+    Worked out once per certificate (and ``anchor``)."""
+    return remembered(cert, ("defects", anchor), lambda: _defects(cert, anchor))
+
+
+def _defects(cert: Certificate, anchor: bool) -> tuple[Defect, ...]:
     found: list[Defect] = []
     if cert.x509 is None:
         detail = cert.parse_issues[0] if cert.parse_issues else "unparseable"

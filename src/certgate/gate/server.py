@@ -110,9 +110,15 @@ class GateChannel(HTTPChannel):
             self.dataReceived(data)
 
     def lineReceived(self, line: bytes) -> None:
+        if self.rejected:
+            return  # refused: nothing more of this connection is parsed
         if self.deadline is None:
             self.deadline = reactor.seconds() + self.gate.policy.limits.header_timeout
         super().lineReceived(line)
+
+    def rawDataReceived(self, data: bytes) -> None:
+        if not self.rejected:
+            super().rawDataReceived(data)
 
     def allHeadersReceived(self) -> None:
         self.deadline = None
@@ -180,11 +186,17 @@ class GateChannel(HTTPChannel):
             if exchange is not None:
                 exchange.abort()
         self.rejected = True
+        self.paused = True  # LineReceiver stops parsing what is left of the input at once
         self.persistent = False
         self.deadline = None
         transport: Any = self.transport
         transport.write(answer)
         self._linger_call = reactor.callLater(_LINGER, self.loseConnection)
+        self.gate.log_refused(self, int(answer.split(b" ", 2)[1]))
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        """Twisted's parser refuses the request: answered and logged like the gate's own 400s."""
+        self.refuse(400, "the request could not be parsed (RFC 9112)")
 
     @property
     def busy(self) -> bool:
@@ -446,6 +458,40 @@ class GateServer:
             return
         try:
             self.logs.write(_served(request, self.clock()))
+        except OSError as exc:
+            self._warn(f"cannot write the log: {exc}")
+
+    def log_refused(self, channel: GateChannel, status: int) -> None:
+        """A W3C line for a request refused before it was whole (400, 405, 413, 431, 502,
+        504 while the body still arrived): what is known of it, the status."""
+        if self.logs.w3c_dir is None:
+            return
+        request: GateRequest | None = channel.requests[-1] if channel.requests else None
+        target = getattr(channel, "_path", b"") or b""
+        server: Any = getattr(channel.transport, "getHost", lambda: None)()
+        headers = request.requestHeaders if request is not None else None
+
+        def header(name: bytes) -> str:
+            found = headers.getRawHeaders(name, [b""])[0] if headers is not None else b""
+            return found.decode("latin-1")
+
+        served = Served(
+            when=self.clock(),
+            method=(getattr(channel, "_command", b"") or b"-").decode("latin-1"),
+            path=target.partition(b"?")[0].decode("latin-1") or "-",
+            query=target.partition(b"?")[2].decode("latin-1"),
+            server_ip=getattr(server, "host", ""),
+            server_port=getattr(server, "port", 0),
+            client_ip=channel.address,
+            user_agent=header(b"user-agent"),
+            referer=header(b"referer"),
+            status=status,
+            time_taken_ms=int((reactor.seconds() - request.started_at) * 1000) if request else 0,
+            decision=None,
+            host=header(b"host"),
+        )
+        try:
+            self.logs.write(served)
         except OSError as exc:
             self._warn(f"cannot write the log: {exc}")
 
