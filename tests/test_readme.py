@@ -5,7 +5,8 @@ the current directory being the clone), in process through ``certgate.cli.main``
 shell of our own: ``VAR=value`` prefixes, ``$(cat FILE)``, globs, ``> FILE`` and ``| jq``
 (jq run for real when installed), and ``cat F | certgate ... -`` (what comes before the pipe
 runs in bash, its output is certgate's standard input). Each must exit 0 or 1 (a finding is a
-valid answer), never 2 (bad input) or 3 (a bug), unless its comment says it is refused (``# 2``, ``# refused``).
+valid answer), never 2 (bad input) or 3 (a bug), unless its comment says it is refused
+(``# 2``, ``# refused``).
 Commands that need what a test here cannot have are skipped, each with its reason in
 ``SKIPPED``; every other command is run, so a new README example is tested
 the day it is written. The README's Markdown is checked too: fences closed, Contents links
