@@ -130,8 +130,8 @@ def run_shell_line(command: str, cwd: Path, columns: int = 80) -> tuple[int, str
     feed = b""
     if not command.startswith("certgate ") and "| certgate " in command:
         before, _, after = command.rpartition("| certgate ")
-        done = subprocess.run(["bash", "-c", before], cwd=cwd, capture_output=True, check=True)
-        feed, command = done.stdout, "certgate " + after
+        source = subprocess.run(["bash", "-c", before], cwd=cwd, capture_output=True, check=True)
+        feed, command = source.stdout, "certgate " + after
     lexer = shlex.shlex(command, posix=True, punctuation_chars="|>;")
     lexer.whitespace_split = True
     lexer.commenters = "#"
