@@ -161,3 +161,25 @@ def test_doctor_sample_client_accepted_says_it_once(
     assert main(["doctor", *args, "--at", at]) == 0
     out = capsys.readouterr().out
     assert "accepted: chain of" in out and "accepted: accepted:" not in out
+
+
+def test_dash_is_standard_input_for_verify_explain_and_logs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_demo_folder(tmp_path / "demo")
+    monkeypatch.chdir(tmp_path)
+
+    def stdin(data: bytes) -> None:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    stdin((tmp_path / "demo" / "alice.pem").read_bytes())
+    assert main(["verify", "-", "--machine", "demo/bundle"]) == 1
+    assert "403.16" in capsys.readouterr().out
+    stdin(b"2148204809\n")
+    assert main(["explain", "-"]) == 0
+    assert "CERT_E_UNTRUSTEDROOT" in capsys.readouterr().out
+    stdin((tmp_path / "demo" / "ticket.txt").read_bytes())
+    assert main(["logs", "-"]) == 1
+    assert "<stdin>" in capsys.readouterr().out
+    stdin(b"")
+    assert main(["explain", "-"]) == 2

@@ -356,3 +356,25 @@ def test_bundles_at_http_urls_are_read_where_they_lie(
     assert "certgate-fetch-" not in json.dumps(found)  # the URL is named, not the temporary file
     (missing,) = document["unreadable"]
     assert missing["server"] == "missing" and "HTTP 404" in missing["error"]
+
+
+def test_progress_bar_on_a_terminal_counts_and_estimates(
+    fleet: tuple[Path, list[FleetServer]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import certgate.cli.fleet as fleet_cli
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=200)
+    monkeypatch.setattr(fleet_cli, "err_console", lambda: terminal)
+    folder, _ = fleet
+    code, _, _ = run(capsys, str(folder / "srv-0000*"), "--workers", "2", "--jsonl")
+    drawn = screen.getvalue()
+    assert code in (0, 1)
+    assert "diagnosing" in drawn and "10/10" in drawn and "ETA" in drawn
+    assert "no-cause-found" in drawn  # counts per status

@@ -24,8 +24,10 @@ __all__ = [
 ]
 
 # nameConstraints { permittedSubtrees { iPAddress 192.168.0.0 + one stray octet } }: 5 octets,
-# where RFC 5280 §4.2.1.10 wants 8 (IPv4 + mask) or 32 (IPv6 + mask).
+# where RFC 5280 §4.2.1.10 wants 8 (IPv4 + mask) or 32 (IPv6 + mask); and limbo's shape, a
+# bare 4-octet address without its mask.
 BAD_IP_CONSTRAINT = bytes.fromhex("300ba00930078705c0a80000ff")
+MASKLESS_IP_CONSTRAINT = bytes.fromhex("300aa00830068704c0a80000")
 
 
 def duplicated_extension(issued: Issued) -> bytes:
@@ -39,9 +41,13 @@ def duplicated_extension(issued: Issued) -> bytes:
     return bytes(parsed.dump(force=True))
 
 
-def bad_ip_name_constraint_ca(issuer: Issued, name: str = "Bad NC CA") -> Issued:
-    """An intermediate whose critical nameConstraints holds a 5-octet iPAddress."""
-    raw = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.30"), BAD_IP_CONSTRAINT)
+def bad_ip_name_constraint_ca(
+    issuer: Issued, name: str = "Bad NC CA", *, octets: int = 5
+) -> Issued:
+    """An intermediate whose critical nameConstraints holds a 5-octet (or, ``octets=4``, a
+    mask-less 4-octet) iPAddress."""
+    value = MASKLESS_IP_CONSTRAINT if octets == 4 else BAD_IP_CONSTRAINT
+    raw = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.30"), value)
     return issuer.intermediate(name, extra_extensions=[(raw, True)])
 
 
