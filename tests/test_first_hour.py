@@ -183,3 +183,17 @@ def test_dash_is_standard_input_for_verify_explain_and_logs(
     assert "<stdin>" in capsys.readouterr().out
     stdin(b"")
     assert main(["explain", "-"]) == 2
+
+
+def test_a_folder_counts_each_certificate_once(pki: PKI, tmp_path: Path) -> None:
+    """/etc/ssl/certs: hash links to the files, and ca-certificates.crt repeating them all."""
+    from certgate.formats import load_file
+
+    one, two = pki.root("CN=One"), pki.root("CN=Two")
+    one.write_pem(tmp_path / "One.pem")
+    two.write_pem(tmp_path / "Two.pem")
+    (tmp_path / "1a2b3c4d.0").symlink_to("One.pem")
+    (tmp_path / "ca-certificates.crt").write_bytes(one.pem + two.pem)
+    loaded = load_file(tmp_path)
+    assert sorted(str(c.subject) for c in loaded.certificates) == ["CN=One", "CN=Two"]
+    assert any("counted once" in w.message for w in loaded.warnings)
