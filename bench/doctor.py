@@ -15,9 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from certgate.logs.samples import iis_header
 from certgate.testing import PKI, KeyType, sst_bundle
-from certgate.testing_windows import BundleSpec, schannel_reg, write_bundle
+from certgate.testing.logs import iis_header
+from certgate.testing.windows import BundleSpec, schannel_reg, write_bundle
 
 LOG_BYTES = 100 * 1024 * 1024
 START = datetime(2026, 3, 5, 0, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """``certgate fleet doctor``: 1 vs 2 local workers vs a 2-worker Dask LocalCluster, and the
 coordinator's peak RSS as the fleet grows.
 
-Bundles from ``certgate.testing_fleet``: a mix of the doctor's scenarios (half healthy, the rest
+Bundles from ``certgate.testing.fleet``: a mix of the doctor's scenarios (half healthy, the rest
 spread over KB 2802568 local, issuer list over 16 KB, empty CTL store, misspelled
 SendTrustedIssuerList), 5 % with a Group-Policy-delivered stray intermediate, one corrupt
 bundle; each with ``--log-bytes`` of IIS W3C log (hard-linked copies of one file per scenario).
@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from certgate.testing_fleet import FLEET_AT, write_fleet
+from certgate.testing.fleet import FLEET_AT, write_fleet
 
 
 def _run(args: Sequence[str]) -> tuple[float, int]:

@@ -2,7 +2,7 @@
 
 The hostile chain is issue 13's: an intermediate naming the trusted root as its issuer but
 signed by the attacker's own key, with 1,000 permitted and 1,000 excluded DNS name
-constraints, and a leaf with 1,200 DNS SANs (``certgate.testing_hostile``). Each hostile
+constraints, and a leaf with 1,200 DNS SANs (``certgate.testing.hostile``). Each hostile
 client is a process that, in a loop, opens a new TLS 1.3 connection presenting that chain,
 sends a GET and reads the 403.16. ``same chain``: every connection presents the same chain;
 ``fresh chains``: each connection a new leaf (pre-built, so the attacker's own signing is not
@@ -42,7 +42,7 @@ from OpenSSL import SSL
 from bench.gate import _free_port, _wait_port
 from certgate.gate.client import ClientIdentity, client_context
 from certgate.testing import PKI, KeyType
-from certgate.testing_hostile import name_constraint_attack
+from certgate.testing.hostile import name_constraint_attack
 
 SECONDS = 6.0
 ROUNDS = 3

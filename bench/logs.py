@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from certgate.logs import samples
+from certgate.testing import logs as samples
 
 SVCLOG_BYTES = 1_000_000_000
 IIS_LINES = 10_000_000

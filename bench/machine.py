@@ -18,8 +18,8 @@ from certgate.bundle import load_machine
 from certgate.core.iis import LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
 from certgate.testing import PKI, sst_bundle
-from certgate.testing_listings import format_list
-from certgate.testing_windows import (
+from certgate.testing.listings import format_list
+from certgate.testing.windows import (
     BundleSpec,
     application_host_config,
     netsh_sslcert,

@@ -19,9 +19,9 @@ from certgate.core.iis import (
 )
 from certgate.core.settings import FLAG_NEGOTIATE_CLIENT_CERT, Setting, SslBinding
 from certgate.formats.sst import dump_sst
-from certgate.logs.samples import iis_header, iis_line
 from certgate.testing import PKI, SERVER_AUTH, Issued, sst_bundle
-from certgate.testing_windows import (
+from certgate.testing.logs import iis_header, iis_line
+from certgate.testing.windows import (
     IIS_APP_ID,
     BundleSpec,
     application_host_config,

@@ -93,8 +93,8 @@ def raw_exchange(
     client: ClientIdentity | None = None,
     timeout: float = 10.0,
 ) -> bytes:
-    """Send raw bytes (or let ``data`` write on the connection), half-close, and return
-    everything the gate sends until it closes (``b""`` if it closed without a word)."""
+    """Send raw bytes (or let ``data`` write on the connection) and return everything the
+    gate sends until it closes (``b""`` if it closed without a word)."""
     parts = urlsplit(url)
     raw = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
     raw.settimeout(None)

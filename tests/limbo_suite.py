@@ -47,15 +47,9 @@ ENGINES = ("rfc5280", "windows", "openssl")
 REFERENCE = "cryptography"  # pyca/cryptography's verifier, for comparison
 COLUMNS = (*ENGINES, REFERENCE)
 
-# Cases not run at all, per engine ("*": every certgate engine), with the reason. Crashes on
-# malformed certificates are issue 13's to fix (verdicts, not crashes): drop them when it lands.
-_CRASH = "crash: fixed by issue-13 work (a malformed certificate must be a verdict)"
-SKIPS: dict[str, dict[str, str]] = {
-    "*": {
-        "rfc5280::nc::invalid-ipv4-address": _CRASH,
-        "rfc5280::nc::invalid-ipv6-address": _CRASH,
-    },
-}
+# Cases not run at all, per engine ("*": every certgate engine), with the reason. (The two
+# name-constraint crashes once listed here are verdicts since issue 13.)
+SKIPS: dict[str, dict[str, str]] = {"*": {}}
 
 # Cases run whose verdict knowingly differs from limbo's expected result, with the reason.
 # test_limbo.py fails when one of these starts agreeing (drop it here) or another one differs.

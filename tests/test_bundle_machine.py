@@ -25,8 +25,8 @@ from certgate.core.iis import (
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import InputError
 from certgate.testing import PKI, Issued, sst_bundle
-from certgate.testing_listings import format_list
-from certgate.testing_windows import (
+from certgate.testing.listings import format_list
+from certgate.testing.windows import (
     IIS_APP_ID,
     BundleSpec,
     application_host_config,

@@ -10,8 +10,8 @@ import pytest
 
 from certgate.cli import main
 from certgate.testing import PKI, sst_bundle
-from certgate.testing_listings import format_list
-from certgate.testing_windows import BundleSpec, schannel_reg, write_bundle, zip_folder
+from certgate.testing.listings import format_list
+from certgate.testing.windows import BundleSpec, schannel_reg, write_bundle, zip_folder
 
 
 def _bundle(pki: PKI, tmp_path: Path) -> tuple[Path, str, str]:

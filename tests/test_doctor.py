@@ -24,7 +24,8 @@ from certgate.core.doctor import (
 )
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import Machine
-from certgate.demo import LIVE_STEPS, SEED_EVENTS, SeedCase, build_seed_case
+from certgate.demo import SEED_EVENTS, SeedCase, build_seed_case
+from certgate.demo.live import LIVE_STEPS
 from certgate.formats import load_file
 from certgate.logs import LogScan
 from certgate.testing import PKI

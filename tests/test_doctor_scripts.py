@@ -35,7 +35,7 @@ from certgate.formats.registry import schannel_from_reg
 from certgate.remedy import cleaned_name, move_in_files
 from certgate.remedy._scripts import import_script, move_script, netsh_script, schannel_reg
 from certgate.testing import PKI, pem_bundle, sst_bundle
-from certgate.testing_windows import IIS_APP_ID
+from certgate.testing.windows import IIS_APP_ID
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 

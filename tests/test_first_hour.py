@@ -161,3 +161,56 @@ def test_doctor_sample_client_accepted_says_it_once(
     assert main(["doctor", *args, "--at", at]) == 0
     out = capsys.readouterr().out
     assert "accepted: chain of" in out and "accepted: accepted:" not in out
+
+
+def test_dash_is_standard_input_for_verify_explain_and_logs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_demo_folder(tmp_path / "demo")
+    monkeypatch.chdir(tmp_path)
+
+    def stdin(data: bytes) -> None:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    stdin((tmp_path / "demo" / "alice.pem").read_bytes())
+    assert main(["verify", "-", "--machine", "demo/bundle"]) == 1
+    assert "403.16" in capsys.readouterr().out
+    stdin(b"2148204809\n")
+    assert main(["explain", "-"]) == 0
+    assert "CERT_E_UNTRUSTEDROOT" in capsys.readouterr().out
+    stdin((tmp_path / "demo" / "ticket.txt").read_bytes())
+    assert main(["logs", "-"]) == 1
+    assert "<stdin>" in capsys.readouterr().out
+    stdin(b"")
+    assert main(["explain", "-"]) == 2
+
+
+def test_a_folder_counts_each_certificate_once(pki: PKI, tmp_path: Path) -> None:
+    """/etc/ssl/certs: hash links to the files, and ca-certificates.crt repeating them all."""
+    from certgate.formats import load_file
+
+    one, two = pki.root("CN=One"), pki.root("CN=Two")
+    one.write_pem(tmp_path / "One.pem")
+    two.write_pem(tmp_path / "Two.pem")
+    (tmp_path / "1a2b3c4d.0").symlink_to("One.pem")
+    (tmp_path / "ca-certificates.crt").write_bytes(one.pem + two.pem)
+    loaded = load_file(tmp_path)
+    assert sorted(str(c.subject) for c in loaded.certificates) == ["CN=One", "CN=Two"]
+    assert any("counted once" in w.message for w in loaded.warnings)
+
+
+def test_probe_of_a_silent_server_is_a_timeout_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server that accepts TCP and never answers: ``"error": {"code": "timeout"}``."""
+    import json
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the TCP handshake; nobody ever answers
+        port = listener.getsockname()[1]
+        code = main(["probe", f"127.0.0.1:{port}", "--timeout", "0.5", "--json"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["error"]["code"] == "timeout"

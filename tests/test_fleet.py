@@ -14,7 +14,7 @@ import pytest
 
 from certgate.cli import main
 from certgate.fleet import LocalExecutor, bundle_paths
-from certgate.testing_fleet import FLEET_AT, FleetServer, write_fleet
+from certgate.testing.fleet import FLEET_AT, FleetServer, write_fleet
 
 AT = FLEET_AT.isoformat()
 
@@ -224,7 +224,7 @@ def test_fleet_logs_merges_per_server_per_code_and_timeline(
 def test_fleet_logs_server_folders_and_an_unreadable_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from certgate.logs.samples import iis_header, iis_line
+    from certgate.testing.logs import iis_header, iis_line
 
     for server, status in (("IIS01", 403), ("IIS02", 200)):
         logs_dir = tmp_path / "share" / server / "W3SVC1"
@@ -356,3 +356,25 @@ def test_bundles_at_http_urls_are_read_where_they_lie(
     assert "certgate-fetch-" not in json.dumps(found)  # the URL is named, not the temporary file
     (missing,) = document["unreadable"]
     assert missing["server"] == "missing" and "HTTP 404" in missing["error"]
+
+
+def test_progress_bar_on_a_terminal_counts_and_estimates(
+    fleet: tuple[Path, list[FleetServer]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import certgate.cli.fleet as fleet_cli
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=200)
+    monkeypatch.setattr(fleet_cli, "err_console", lambda: terminal)
+    folder, _ = fleet
+    code, _, _ = run(capsys, str(folder / "srv-0000*"), "--workers", "2", "--jsonl")
+    drawn = screen.getvalue()
+    assert code in (0, 1)
+    assert "diagnosing" in drawn and "10/10" in drawn and "ETA" in drawn
+    assert "no-cause-found" in drawn  # counts per status

@@ -25,7 +25,7 @@ from certgate.core.settings import Setting
 from certgate.errors import InputError
 from certgate.formats.iisconfig import merge_iis, parse_iis_config
 from certgate.testing import PKI
-from certgate.testing_windows import application_host_config, one_to_one_certificate
+from certgate.testing.windows import application_host_config, one_to_one_certificate
 
 SITE = Site(
     "Default Web Site",

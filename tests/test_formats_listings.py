@@ -15,7 +15,7 @@ from certgate.core.model import Certificate
 from certgate.errors import InputError
 from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.testing import PKI
-from certgate.testing_listings import certutil_store, format_list, format_table
+from certgate.testing.listings import certutil_store, format_list, format_table
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from certgate.core.settings import (
 )
 from certgate.errors import InputError
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
-from certgate.testing_windows import IIS_APP_ID, netsh_sslcert
+from certgate.testing.windows import IIS_APP_ID, netsh_sslcert
 
 IP = SslBinding(
     endpoint="0.0.0.0:443",

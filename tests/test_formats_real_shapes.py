@@ -39,7 +39,7 @@ def test_audit_reads_a_ber_indefinite_length_pkcs7(tmp_path: Path, pki: PKI) -> 
 
 def _netsh_paste() -> str:
     from certgate.core.settings import SslBinding
-    from certgate.testing_windows import netsh_sslcert
+    from certgate.testing.windows import netsh_sslcert
 
     output = netsh_sslcert([SslBinding(endpoint="0.0.0.0:443", cert_hash="A" * 40)])
     rows = output.splitlines()
@@ -66,8 +66,8 @@ def test_doctor_settings_reads_netsh_paste_and_application_host_by_content(
 ) -> None:
     from certgate.core.iis import Application, LocationConfig, Site, SiteBinding
     from certgate.core.settings import Setting
-    from certgate.logs import samples
-    from certgate.testing_windows import application_host_config
+    from certgate.testing import logs as samples
+    from certgate.testing.windows import application_host_config
 
     paste = tmp_path / "from-the-ticket.txt"
     paste.write_text(_netsh_paste())

@@ -1,5 +1,5 @@
 """``.reg`` exports: syntax, the SCHANNEL key, the SslBindingInfo keys. Fixtures come from
-``certgate.testing_windows`` (an emitter written apart from the parser)."""
+``certgate.testing.windows`` (an emitter written apart from the parser)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from certgate.core.settings import Setting, SslBinding
 from certgate.errors import InputError
 from certgate.formats.reg import RegKey, RegType, RegValue, dump_reg, parse_reg
 from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
-from certgate.testing_windows import IIS_APP_ID, SCHANNEL, reg_export, schannel_reg, sslbinding_reg
+from certgate.testing.windows import IIS_APP_ID, SCHANNEL, reg_export, schannel_reg, sslbinding_reg
 
 HEADER = "Windows Registry Editor Version 5.00\r\n\r\n"
 

@@ -2,8 +2,9 @@
 
 Each case asserts that no bad client gets through (the upstream sees exactly what the gate
 means to forward), that good clients keep being served, and that the gate's memory stays
-bounded. The upstreams: an h11 recorder (uvicorn's parser, seeing raw bytes), real uvicorn and
-real nginx (see ``test_gate_attacks_upstreams`` below).
+bounded. The upstreams: an h11 recorder (uvicorn's parser, seeing raw bytes) in-process, and
+for the battery (``test_attack_battery``: ``certgate serve`` as a process) none, real uvicorn
+and real nginx.
 """
 
 from __future__ import annotations

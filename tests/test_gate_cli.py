@@ -80,14 +80,14 @@ def test_help_examples_have_no_stray_spaces(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_demo_module_help_and_bad_usage() -> None:
-    command = [sys.executable, "-m", "certgate.gate.demo"]
+    command = [sys.executable, "-m", "certgate.demo.live"]
     shown = subprocess.run(
         [*command, "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     bad = subprocess.run(
         [*command, "nope"], capture_output=True, text=True, timeout=60, check=False
     )
-    assert shown.returncode == 0 and shown.stdout.startswith("usage: python -m certgate.gate.demo")
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: python -m certgate.demo.live")
     assert bad.returncode == 2 and "the fix must be one of move, trust-mode" in bad.stderr
     assert "Traceback" not in shown.stderr + bad.stderr
 

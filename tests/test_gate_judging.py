@@ -10,7 +10,7 @@ from certgate.core.gate.policy import Policy
 from certgate.gate.client import fetch
 from certgate.gate.judging import AddressBudget
 from certgate.testing import PKI
-from certgate.testing_hostile import name_constraint_attack
+from certgate.testing.hostile import name_constraint_attack
 from gate_support import config, gate, identity, machine
 
 

@@ -231,7 +231,7 @@ def test_make_demo_live_part_reproduces_and_fixes_the_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from certgate.demo import build_seed_case
-    from certgate.gate.demo import run_seed_live
+    from certgate.demo.live import run_seed_live
 
     case = build_seed_case(tmp_path)
     assert run_seed_live(case) == 0

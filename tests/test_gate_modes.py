@@ -18,9 +18,9 @@ from OpenSSL import SSL
 from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread
 
+from certgate.demo.live import run_live_demo
 from certgate.gate.backends import UpstreamProxy, WsgiApp
 from certgate.gate.client import ClientIdentity, client_context, fetch
-from certgate.gate.demo import run_live_demo
 from certgate.logs import LogScan
 from certgate.testing import PKI, Issued
 from gate_support import config, gate, identity, machine

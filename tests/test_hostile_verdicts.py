@@ -1,7 +1,7 @@
 """Malformed and expensive certificates are verdicts in every engine, `verify` and the gate.
 
 Shapes of x509-limbo's rfc5280::duplicate-extensions, rfc5280::nc::invalid-ipv4-address and
-pathological::nc-dos-* (rebuilt with ``certgate.testing_hostile``), plus bad serials and
+pathological::nc-dos-* (rebuilt with ``certgate.testing.hostile``), plus bad serials and
 oversize fields. Work bounds are asserted by counting work, never by timing it.
 """
 
@@ -25,7 +25,7 @@ from certgate.core.gate.policy import Policy
 from certgate.core.model import Certificate
 from certgate.core.stores import ROOT, Machine
 from certgate.testing import PKI, Issued, tampered
-from certgate.testing_hostile import (
+from certgate.testing.hostile import (
     bad_ip_name_constraint_ca,
     duplicated_extension,
     name_constraint_attack,
@@ -50,6 +50,11 @@ def _cases(pki: PKI) -> dict[str, Callable[[Issued], Case]]:
         leaf = inter.client("below-bad-nc", san=("dns:a.example",))
         return leaf.der, [inter.der], "malformed-extension", "INVALID_EXTENSION"
 
+    def maskless_ip_constraint(root: Issued) -> Case:
+        inter = bad_ip_name_constraint_ca(root, "Maskless NC CA", octets=4)
+        leaf = inter.client("below-maskless-nc", san=("dns:a.example",))
+        return leaf.der, [inter.der], "malformed-extension", "INVALID_EXTENSION"
+
     def unparseable_extension(root: Issued) -> Case:
         broken = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.17"), b"\x05\x00")
         leaf = root.client("bad-san", extra_extensions=[(broken, False)])
@@ -72,6 +77,7 @@ def _cases(pki: PKI) -> dict[str, Callable[[Issued], Case]]:
         "duplicate-extension-leaf": duplicate_leaf,
         "duplicate-extension-intermediate": duplicate_intermediate,
         "nc-invalid-ipv4-address": bad_ip_constraint,
+        "nc-ipv4-address-without-mask": maskless_ip_constraint,
         "unparseable-extension": unparseable_extension,
         "negative-serial": negative_serial,
         "zero-serial": zero_serial,
@@ -115,7 +121,9 @@ def test_anchor_with_negative_serial_still_anchors(pki: PKI, now: datetime) -> N
     assert {name: v.accepted for name, v in verify(request).items()} == dict.fromkeys(ENGINES, True)
 
 
-@pytest.mark.parametrize("name", ["duplicate-extension-leaf", "nc-invalid-ipv4-address"])
+@pytest.mark.parametrize(
+    "name", ["duplicate-extension-leaf", "nc-invalid-ipv4-address", "nc-ipv4-address-without-mask"]
+)
 def test_verify_cli_rejects_with_a_reason(
     pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
@@ -199,3 +207,42 @@ def test_signature_budget_is_a_reject(pki: PKI, now: datetime) -> None:
         path_checks((leaf.certificate, root.certificate), True, CheckProfile(), now, work=work)
     )
     assert [c.code.value for c in checks if c.failed] == ["path-budget-exceeded"]
+
+
+LIMBO = Path(__file__).parent / "data" / "limbo" / "cases.json.gz"
+LIMBO_HOSTILE = (
+    "pathological::nc-dos-1",
+    "pathological::nc-dos-2",
+    "pathological::nc-dos-3",
+    "rfc5280::duplicate-extensions",
+    "rfc5280::nc::invalid-ipv4-address",
+)
+
+
+@pytest.mark.parametrize("case_id", LIMBO_HOSTILE)
+def test_limbo_hostile_cases_are_rejects_with_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case_id: str
+) -> None:
+    """Issue 13's "done when": `certgate verify` on these x509-limbo cases exits 1, every
+    engine rejecting with a reason (no internal error, no time-out)."""
+    import gzip
+
+    cases = json.loads(gzip.decompress(LIMBO.read_bytes()))["testcases"]
+    case = next(c for c in cases if c["id"] == case_id)
+    assert case["expected_result"] == "FAILURE"
+    (tmp_path / "leaf.pem").write_text(case["peer_certificate"])
+    (tmp_path / "root.pem").write_text("".join(case["trusted_certs"]))
+    args = ["verify", str(tmp_path / "leaf.pem"), "--root", str(tmp_path / "root.pem")]
+    if case["untrusted_intermediates"]:
+        (tmp_path / "chain.pem").write_text("".join(case["untrusted_intermediates"]))
+        args += ["--chain", str(tmp_path / "chain.pem")]
+    verdicts = {}
+    # limbo's cases are server certificates; the windows engine models client authentication
+    for extra in (["--purpose", "server"], ["--purpose", "client", "--engine", "windows"]):
+        exit_code = main([*args, *extra, "--json"])
+        assert exit_code == 1
+        verdicts.update(json.loads(capsys.readouterr().out)["engines"])
+    for engine in ENGINES:
+        verdict = verdicts[engine]
+        assert verdict["verdict"] == "reject" and verdict["message"], engine
+        assert verdict["code"] not in ("internal-error", "TRUST_E_FAIL"), verdict

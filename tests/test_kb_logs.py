@@ -7,7 +7,7 @@ from pathlib import Path
 
 from certgate.core.kb import knowledge_base
 from certgate.logs import LogScan
-from certgate.logs.samples import iis, wcf, web, windows
+from certgate.testing.logs import iis, wcf, web, windows
 
 T0 = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 

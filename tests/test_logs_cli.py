@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from certgate.cli import main
-from certgate.logs import samples
+from certgate.testing import logs as samples
 
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 

@@ -410,7 +410,7 @@ def test_unknown_content_is_refused(tmp_path: Path) -> None:
 
 
 # --- Windows events as .evtx -------------------------------------------------------------------
-# The files come from certgate.logs.samples.evtx_file: BinXML assembled from the documented
+# The files come from certgate.testing.logs.evtx_file: BinXML assembled from the documented
 # format, then read by the real evtx library. No real Windows export exists on this machine.
 
 

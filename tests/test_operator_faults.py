@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 import doctor_scenarios as sc
 from certgate.cli import main
 from certgate.errors import OutputError
-from certgate.logs.samples import iis_header, iis_line
 from certgate.output import write_files
 from certgate.testing import PKI
+from certgate.testing.logs import iis_header, iis_line
 
 CERTGATE = [sys.executable, "-m", "certgate"]
 

@@ -16,11 +16,11 @@ from rich.text import Text
 import doctor_scenarios as sc
 from certgate.cli import main
 from certgate.core.visible import visible, visible_lines
-from certgate.logs.samples import iis_header, iis_line
 from certgate.report._text import escape
 from certgate.report.console import out_console
 from certgate.report.jsonout import dumps
 from certgate.testing import PKI, sst_bundle
+from certgate.testing.logs import iis_header, iis_line
 from servers import s_server
 
 FAKE = "FAKE: ACCEPTED by every engine"

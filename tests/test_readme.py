@@ -3,8 +3,10 @@
 The commands run against the files ``make demo`` writes (``write_demo_folder`` into ``demo/``,
 the current directory being the clone), in process through ``certgate.cli.main`` with a tiny
 shell of our own: ``VAR=value`` prefixes, ``$(cat FILE)``, globs, ``> FILE`` and ``| jq``
-(jq run for real when installed). Each must exit 0 or 1 (a finding is a valid answer), never
-2 (bad input) or 3 (a bug), unless its comment says it is refused (``# 2``, ``# refused``).
+(jq run for real when installed), and ``cat F | certgate ... -`` (what comes before the pipe
+runs in bash, its output is certgate's standard input). Each must exit 0 or 1 (a finding is a
+valid answer), never 2 (bad input) or 3 (a bug), unless its comment says it is refused
+(``# 2``, ``# refused``).
 Commands that need what a test here cannot have are skipped, each with its reason in
 ``SKIPPED``; every other command is run, so a new README example is tested
 the day it is written. The README's Markdown is checked too: fences closed, Contents links
@@ -75,7 +77,7 @@ def _blocks(text: str) -> Iterator[tuple[int, str, list[tuple[int, str]]]]:
         index += 1
 
 
-_COMMAND = re.compile(r"^(\$ )?([A-Z_]+=\S+ )*(\(cd \S+ && )?certgate ")
+_COMMAND = re.compile(r"^(\$ )?([A-Z_]+=\S+ )*(\(cd \S+ && )?certgate |^(cat|grep) .*\| certgate ")
 
 
 def examples(text: str) -> list[Example]:
@@ -125,6 +127,11 @@ def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_shell_line(command: str, cwd: Path, columns: int = 80) -> tuple[int, str, str]:
     """Run one README line the way bash would, certgate in process: (exit code, stdout, stderr)."""
     command = re.sub(r"\$\(cat ([^)]+)\)", lambda m: (cwd / m[1]).read_text().strip(), command)
+    feed = b""
+    if not command.startswith("certgate ") and "| certgate " in command:
+        before, _, after = command.rpartition("| certgate ")
+        source = subprocess.run(["bash", "-c", before], cwd=cwd, capture_output=True, check=True)
+        feed, command = source.stdout, "certgate " + after
     lexer = shlex.shlex(command, posix=True, punctuation_chars="|>;")
     lexer.whitespace_split = True
     lexer.commenters = "#"
@@ -150,6 +157,7 @@ def run_shell_line(command: str, cwd: Path, columns: int = 80) -> tuple[int, str
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.chdir(cwd)
         patch.setenv("COLUMNS", str(columns))
+        patch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(feed)))
         for name, value in env.items():
             patch.setenv(name, value)
         sink: IO[str] = out

@@ -25,7 +25,7 @@ from certgate.bundle import load_machine
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import OutputError
 from certgate.testing import PKI
-from certgate.testing_windows import IIS_APP_ID, netsh_sslcert
+from certgate.testing.windows import IIS_APP_ID, netsh_sslcert
 from certgate.windows.collect import WindowsHost, collect_bundle
 from certgate.windows.crypt32 import CERT_CONTEXT, Crypt32Stores
 from certgate.windows.redact import redact_config

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,7 +22,6 @@ from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base
 from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
-from certgate.demo import LIVE_STEPS, SeedCase, build_seed_case, write_demo_folder
 from certgate.errors import InputError
 from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning, load_file
@@ -38,6 +38,9 @@ from certgate.report.console import err_console, out_console
 from certgate.report.doctor import doctor_document, print_doctor
 from certgate.report.doctor_html import doctor_html
 from certgate.report.jsonout import dumps
+
+if TYPE_CHECKING:
+    from certgate.demo import SeedCase
 
 __all__ = ["command"]
 
@@ -180,6 +183,8 @@ def command(
     inputs = _inputs(bundle, roots, settings, log_paths, clients)
     _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
     if case is not None and not as_json:
+        from certgate.demo.live import LIVE_STEPS  # the demo is imported only when it runs
+
         for step in LIVE_STEPS:
             if code := step(case):
                 return code
@@ -203,6 +208,8 @@ def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _demo(bundle: str | None, demo_dir: str | None) -> SeedCase:
+    from certgate.demo import build_seed_case, write_demo_folder
+
     if bundle:
         raise click.UsageError("--demo builds its own bundle: give no BUNDLE")
     if demo_dir:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from certgate.cli._common import json_option
@@ -44,13 +46,19 @@ def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
       certgate explain alert 48
       certgate explain "error 20 at 0 depth lookup: unable to get local issuer certificate"
       certgate explain PartialChain --json
+      grep 403 u_ex240305.log | head -1 | certgate explain -
       certgate explain --list schannel
     """
     if list_entries:
         return _list(inputs, as_json)
     if not inputs:
         raise click.UsageError("give a code, a name or a log line to explain (or --list)")
-    query = " ".join(inputs)
+    if inputs == ("-",):  # a pasted line or code on standard input
+        query = sys.stdin.read(MAX_INPUT + 1).strip()
+        if not query:
+            raise click.UsageError("standard input is empty: pipe in a code or a log line")
+    else:
+        query = " ".join(inputs)
     if len(query) > MAX_INPUT:
         raise click.UsageError(f"the input is {len(query)} characters; paste at most {MAX_INPUT}")
     kb = knowledge_base()

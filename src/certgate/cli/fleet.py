@@ -168,7 +168,7 @@ def _diagnose_all(
 def _demo(paths: tuple[str, ...]) -> tuple[str, ...]:
     import tempfile
 
-    from certgate.testing_fleet import write_fleet
+    from certgate.testing.fleet import write_fleet
 
     if paths:
         raise UsageError("--demo writes its own bundles: give no PATH")
@@ -184,7 +184,7 @@ def _demo(paths: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _demo_time() -> datetime:
-    from certgate.testing_fleet import FLEET_AT
+    from certgate.testing.fleet import FLEET_AT
 
     return FLEET_AT
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import datetime
 
@@ -25,7 +26,7 @@ from certgate.core.whatif import WhatIf, parse_what_if
 from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError, UsageError
 from certgate.exitcode import ExitCode
-from certgate.formats import Loaded, LoadWarning, load_file, load_paths
+from certgate.formats import Loaded, LoadWarning, load_bytes, load_file, load_paths
 from certgate.loading import StoreInputs, build_machine
 from certgate.report.console import out_console
 from certgate.report.jsonout import dumps, iso
@@ -220,10 +221,19 @@ def command(
     return ExitCode.of(not all(v.accepted for v in verdicts.values()))
 
 
+MAX_STDIN = 16 << 20  # a certificate chain on standard input, generously
+
+
 def _client(
     path: str, chain_files: tuple[str, ...], secret: bytes | None
 ) -> tuple[Certificate, tuple[Certificate, ...], list[LoadWarning]]:
-    loaded = load_file(path, password=secret, prompt=password_prompt)
+    if path == "-":  # PEM or DER on standard input
+        data = sys.stdin.buffer.read(MAX_STDIN + 1)
+        if len(data) > MAX_STDIN:
+            raise InputError("<stdin>", f"more than {MAX_STDIN:,} bytes: not a certificate chain")
+        loaded = load_bytes(data, "<stdin>", password=secret)
+    else:
+        loaded = load_file(path, password=secret, prompt=password_prompt)
     if not loaded.certificates:
         raise InputError(path, "no certificate in this file")
     chain = list(loaded.certificates[1:])

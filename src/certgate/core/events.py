@@ -8,8 +8,10 @@ the doctor and ``explain`` speak one vocabulary. Pure: parsers (``certgate.logs`
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from certgate.core.codes import (
@@ -131,6 +133,16 @@ def client_address(text: str | None) -> str | None:
     redacted or otherwise unreadable value (``...``, ``<IP_address>``, ``x.x.x.x``)."""
     if not text:
         return None
+    if _IPV4.fullmatch(text) and all(int(part) <= 255 for part in text.split(".")):
+        return text  # the common case, without ipaddress's cost (logs hold millions of rows)
+    return _parsed_address(text)
+
+
+_IPV4 = re.compile(r"(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}")
+
+
+@lru_cache(maxsize=4096)
+def _parsed_address(text: str) -> str | None:
     value = text.strip().strip("[]")
     for candidate in (value, value.rsplit(":", 1)[0].strip("[]")):
         try:

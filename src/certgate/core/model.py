@@ -297,7 +297,7 @@ class Certificate:
             return self._fallback.extensions
         try:
             return tuple((e.oid.dotted_string, e.critical) for e in self._parsed.extensions)
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        except Exception:  # ValueError, TypeError, DuplicateExtension...: unreadable
             pass
         try:
             return _asn1.LenientCertificate(self.der).extensions
@@ -381,8 +381,8 @@ class Certificate:
     def _safe_extension(self, oid: ObjectIdentifier) -> ExtensionType | None:
         try:
             return self._extension(oid)
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
-            return None  # malformed or duplicated: treat as absent, say so in parse_issues
+        except Exception:  # malformed or duplicated: treat as absent, said in parse_issues
+            return None
 
     @property
     def _fallback(self) -> _asn1.LenientCertificate:
@@ -414,7 +414,8 @@ def _prime(parsed: x509.Certificate) -> tuple[dict[str, object], list[str]]:
                 issues.append(f"{role} name: {name.problem or exc}")
     try:
         parsed.extensions  # noqa: B018 - parse now to surface errors
-    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+    except Exception as exc:  # ValueError, TypeError (an iPAddress constraint without its
+        # mask), DuplicateExtension, UnsupportedGeneralNameType: all mean "unreadable"
         issues.append(f"extensions unreadable, treated as absent: {exc}")
     return primed, issues
 

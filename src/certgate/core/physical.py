@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, ROOT, canonical_store_name
+from certgate.core.storenames import CA, CLIENT_AUTH_ISSUER, ROOT, canonical_store_name
 
 __all__ = [
     "COLLECTED_STORES",

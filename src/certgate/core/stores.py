@@ -6,22 +6,28 @@ Windows compares them case-insensitively; so do we, and we print the canonical s
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from certgate.core._cache import cached
 from certgate.core.iis import IisConfig
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.paths import CertIndex
+from certgate.core.physical import Origin, PhysicalStores
 from certgate.core.settings import SchannelSettings, Setting, SslBinding
+from certgate.core.storenames import (
+    AUTH_ROOT,
+    CA,
+    CLIENT_AUTH_ISSUER,
+    DISALLOWED,
+    MY,
+    ROOT,
+    canonical_store_name,
+)
 from certgate.core.winver import WindowsVersion
-
-if TYPE_CHECKING:
-    from certgate.core.physical import Origin, PhysicalStores
 
 __all__ = [
     "AUTH_ROOT",
@@ -35,56 +41,9 @@ __all__ = [
     "canonical_store_name",
 ]
 
-ROOT = "Root"
-CA = "CA"
-CLIENT_AUTH_ISSUER = "ClientAuthIssuer"
-DISALLOWED = "Disallowed"
-MY = "My"
-AUTH_ROOT = "AuthRoot"
-
-_SYSTEM_STORES: tuple[str, ...] = (
-    ROOT,
-    CA,
-    CLIENT_AUTH_ISSUER,
-    DISALLOWED,
-    MY,
-    AUTH_ROOT,
-    "TrustedPeople",
-)
-_SYSTEM_STORES += ("TrustedPublisher", "Remote Desktop", "WebHosting", "SmartCardRoot")
-_WELL_KNOWN = {name.casefold(): name for name in _SYSTEM_STORES}
-# Display names (certlm.msc, PowerShell -Path) people type instead of the system name.
-_ALIASES = {
-    "trusted root certification authorities": ROOT,
-    "trustedroot": ROOT,
-    "intermediate": CA,
-    "intermediate certification authorities": CA,
-    "intermediateca": CA,
-    "client authentication issuers": CLIENT_AUTH_ISSUER,
-    "untrusted certificates": DISALLOWED,
-    "untrusted": DISALLOWED,
-    "personal": MY,
-    "third-party root certification authorities": AUTH_ROOT,
-}
 T = TypeVar("T")
 _DERIVED = "_derived"  # Machine.__dict__ key of the per-machine cache
 _DERIVED_LOCK = threading.Lock()
-_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-
-
-def canonical_store_name(name: str) -> str:
-    """``root`` -> ``Root``, ``Intermediate`` -> ``CA``; custom CTL store names kept as given."""
-    cleaned = name.strip()
-    if cleaned.lower().startswith("cert:\\localmachine\\"):
-        cleaned = cleaned[len("cert:\\localmachine\\") :]
-    folded = cleaned.casefold()
-    if folded in _WELL_KNOWN:
-        return _WELL_KNOWN[folded]
-    if folded in _ALIASES:
-        return _ALIASES[folded]
-    if not _VALID_NAME.match(cleaned):
-        raise ValueError(f"{name!r} is not a certificate store name")
-    return cleaned
 
 
 @dataclass(frozen=True)
@@ -228,8 +187,6 @@ class Machine:
 
     def origin(self, store: str, sha1: str) -> Origin:
         """Which physical store(s) ``sha1`` in ``store`` sits in (``known`` False if unrecorded)."""
-        from certgate.core.physical import Origin
-
         if self.physical is None:
             return Origin(canonical_store_name(store), sha1.upper(), known=False)
         return self.physical.origin(store, sha1)

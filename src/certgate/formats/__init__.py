@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
 
 from certgate.core.der import signed_kind
+from certgate.core.model import Certificate
 from certgate.errors import InputError
 from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate
 from certgate.formats.pem import load_pem, looks_like_pem
@@ -210,6 +212,7 @@ def _load_folder(
                 result += Loaded(
                     warnings=(LoadWarning(exc.path, f"skipped: {exc.message}", exc.where),)
                 )
+    result = _once_each(result, folder)
     if not result.certificates and not result.crls:
         skipped = len(result.warnings)
         detail = f" ({skipped} file(s) skipped)" if skipped else ""
@@ -217,6 +220,23 @@ def _load_folder(
             raise InputError(str(folder), "folder cannot be read: permission denied")
         raise InputError(str(folder), f"no certificates found in this folder{detail}")
     return result
+
+
+def _once_each(result: Loaded, folder: Path) -> Loaded:
+    """A folder is one store: a certificate in several of its files (``ca-certificates.crt``
+    next to the files it was built from, copies under other names) is in it once."""
+    unique: dict[str, Certificate] = {}
+    for cert in result.certificates:
+        unique.setdefault(cert.sha256, cert)
+    repeated = len(result.certificates) - len(unique)
+    if not repeated:
+        return result
+    note = LoadWarning(
+        str(folder),
+        f"{repeated:,} certificate(s) appear in more than one file of this folder (a bundle "
+        "such as ca-certificates.crt next to its files): each is counted once",
+    )
+    return replace(result, certificates=tuple(unique.values()), warnings=(*result.warnings, note))
 
 
 def _os_reason(exc: OSError) -> str:

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from certgate.core.codes import hresult_forms
 from certgate.core.gate.decision import Decision
-from certgate.logs.samples import IIS_DEFAULT_FIELDS, iis_header, svclog_record, w3c_line
+from certgate.logs.writers import IIS_DEFAULT_FIELDS, iis_header, svclog_record, w3c_line
 
 __all__ = ["W3C_FIELDS", "GateLogs", "Served"]
 

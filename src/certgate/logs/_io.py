@@ -11,6 +11,7 @@ import gzip
 import io
 import os
 import stat
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -38,10 +39,13 @@ class LogInput:
 
 
 def walk_inputs(paths: list[str], on_error: Callable[[InputError], None]) -> Iterator[LogInput]:
-    """Every log input under ``paths``, folders recursively in name order."""
+    """Every log input under ``paths``, folders recursively in name order; ``-`` is standard
+    input (read once, as it comes)."""
     for item in paths:
         path = Path(item)
-        if path.is_dir():
+        if item == "-":
+            yield LogInput("<stdin>", 0, lambda: cast(BinaryIO, sys.stdin.buffer))
+        elif path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):

@@ -51,6 +51,7 @@ FORWARDING = frozenset(
     {
         "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip",
         "cf-connecting-ip", "x-original-url", "x-rewrite-url", "x-original-forwarded-for",
+        "x-original-uri", "x-original-host",
     }
 )  # fmt: skip
 _PCHAR_SAFE = "!$&'()*+,;=:@-._~"  # RFC 3986 pchar besides unreserved and pct-encoded

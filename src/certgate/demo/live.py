@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from certgate.gate.runner import running_gate
 from certgate.report.console import out_console
 
 __all__ = [
+    "LIVE_STEPS",
     "LiveDemo",
     "LiveStep",
     "client_identity",
@@ -154,7 +156,7 @@ def _summary(label: str, response: Response) -> LiveStep:
     )
 
 
-_USAGE = f"""usage: python -m certgate.gate.demo [{" | ".join(FIXES)}]
+_USAGE = f"""usage: python -m certgate.demo.live [{" | ".join(FIXES)}]
 
 Reproduce the demo machine's 403.16 on a live gate, apply one fix (default: move, the
 intermediate from Root to CA; trust-mode: ClientAuthTrustMode=2), and show the answer
@@ -175,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     for step in (result.before, result.after):
         print(step.describe())
     return ExitCode.of(not result.reproduced_and_fixed)
+
+
+# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case.
+# An exit code other than 0 ends the demo with that code.
+LIVE_STEPS: list[Callable[[SeedCase], int]] = [run_seed_live]
 
 
 if __name__ == "__main__":

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-_WHITESPACE = re.compile(r"\s")
+from certgate.logs.writers import IIS_DEFAULT_FIELDS, iis_header, w3c_line
 
-IIS_DEFAULT_FIELDS = (
-    "date",
-    "time",
-    "s-ip",
-    "cs-method",
-    "cs-uri-stem",
-    "cs-uri-query",
-    "s-port",
-    "cs-username",
-    "c-ip",
-    "cs(User-Agent)",
-    "cs(Referer)",
-    "sc-status",
-    "sc-substatus",
-    "sc-win32-status",
-    "time-taken",
-)
-
-
-def iis_header(fields: Sequence[str] = IIS_DEFAULT_FIELDS, when: datetime | None = None) -> str:
-    stamp = (when or datetime(2024, 3, 5, tzinfo=UTC)).strftime("%Y-%m-%d %H:%M:%S")
-    return (
-        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
-        f"#Date: {stamp}\r\n#Fields: {' '.join(fields)}\r\n"
-    )
+__all__ = [
+    "IIS_DEFAULT_FIELDS",
+    "httperr_log",
+    "iis_client_cert_failures",
+    "iis_header",
+    "iis_line",
+    "w3c_line",
+]
 
 
 def iis_line(fields: Sequence[str] = IIS_DEFAULT_FIELDS, **values: object) -> str:
@@ -59,17 +41,6 @@ def iis_line(fields: Sequence[str] = IIS_DEFAULT_FIELDS, **values: object) -> st
         field = {"cs-User-Agent": "cs(User-Agent)", "cs-Referer": "cs(Referer)"}.get(field, field)
         defaults[field] = value
     return w3c_line(fields, defaults)
-
-
-def w3c_line(fields: Sequence[str], values: Mapping[str, object]) -> str:
-    """One W3C line in ``fields`` order: spaces become ``+``, missing values ``-`` (as IIS).
-    The gate writes its own logs with this."""
-    cells = []
-    for field in fields:
-        value = values.get(field)
-        text = "" if value is None else str(value)
-        cells.append("-" if text == "" else _WHITESPACE.sub("+", text))
-    return " ".join(cells) + "\r\n"
 
 
 def iis_client_cert_failures(

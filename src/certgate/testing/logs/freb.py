@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from certgate.logs.samples._common import dotnet_time
+from certgate.testing.logs._common import dotnet_time
 
 _WWW_SERVER = "{3A2A4E84-4C21-4981-AE10-3FDA0D9B0F83}"
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from certgate.logs.samples._common import (
+from certgate.testing.logs._common import (
     CAPI2_CHANNEL,
     CAPI2_GUID,
     EVENT_NS,

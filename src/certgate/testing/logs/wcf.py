@@ -6,81 +6,22 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from xml.sax.saxutils import escape
 
-from certgate.logs.samples._common import (
-    E2E_NS,
-    FWLINK,
-    LEVELS,
-    RECORD_NS,
-    SYSTEM_NS,
-    WCF_CODES,
-    dotnet_time,
-)
+from certgate.logs.writers import svclog_record, trace_identifier
+from certgate.testing.logs._common import FWLINK, dotnet_time
 
-
-def trace_identifier(
-    code: str, namespace: str = "System.ServiceModel.Channels", *, docs: bool = False
-) -> str:
-    """The old msdn URL form, or the newer docs form (docs/windows-model.md#wcf-svclog)."""
-    if docs:
-        dashed = f"{namespace}.{code}".replace(".", "-")
-        return f"https://docs.microsoft.com/dotnet/framework/wcf/diagnostics/tracing/{dashed}"
-    return f"http://msdn.microsoft.com/en-US/library/{namespace}.{code}.aspx"
-
-
-def svclog_record(
-    when: datetime,
-    *,
-    trace_code: str,
-    description: str,
-    severity: str = "Warning",
-    event_id: int | None = None,
-    namespace: str = "System.ServiceModel.Channels",
-    docs_url: bool = False,
-    computer: str = "APPSRV01",
-    process: str = "MyService.Host",
-    url: str | None = None,
-    host: str | None = None,
-    exception: tuple[str, str] | None = None,
-    extra: str = "",
-) -> str:
-    """One XmlWriterTraceListener ``E2ETraceEvent`` on a single line, element order exact."""
-    code = event_id if event_id is not None else WCF_CODES.get(trace_code, 131074)
-    identifier = trace_identifier(trace_code, namespace, docs=docs_url)
-    extended = ""
-    if url is not None:
-        headers = (
-            "<Headers><Connection>Keep-Alive</Connection>"
-            f"<Host>{escape(host or '')}</Host></Headers>"
-        )
-        extended = (
-            '<ExtendedData xmlns="http://schemas.microsoft.com/2006/08/ServiceModel/'
-            f'HttpRequestTraceRecord">{headers}<Url>{escape(url)}</Url></ExtendedData>'
-        )
-    fault = ""
-    if exception is not None:
-        kind, text = exception
-        fault = (
-            f"<Exception><ExceptionType>{escape(kind)}, System.ServiceModel, Version=4.0.0.0"
-            f"</ExceptionType><Message>{escape(text)}</Message><StackTrace>   at "
-            "System.ServiceModel.Channels.ServiceChannel.ThrowIfFaultUnderstood()</StackTrace>"
-            "</Exception>"
-        )
-    return (
-        f'<E2ETraceEvent xmlns="{E2E_NS}"><System xmlns="{SYSTEM_NS}"><EventID>{code}</EventID>'
-        f'<Type>3</Type><SubType Name="{severity}">0</SubType><Level>{LEVELS[severity]}</Level>'
-        f'<TimeCreated SystemTime="{dotnet_time(when)}" /><Source Name="System.ServiceModel" />'
-        '<Correlation ActivityID="{00000000-0000-0000-0000-000000000000}" />'
-        f'<Execution ProcessName="{process}" ProcessID="4120" ThreadID="9" /><Channel />'
-        f"<Computer>{computer}</Computer></System><ApplicationData><TraceData><DataItem>"
-        f'<TraceRecord xmlns="{RECORD_NS}" Severity="{severity}">'
-        f"<TraceIdentifier>{identifier}</TraceIdentifier>"
-        f"<Description>{escape(description)}</Description><AppDomain>{process}.exe</AppDomain>"
-        "<Source>System.ServiceModel.Channels.HttpsChannelListener`1[System.ServiceModel."
-        f"Channels.IReplyChannel]/11268815</Source>{extended}{fault}{extra}</TraceRecord>"
-        "</DataItem></TraceData></ApplicationData></E2ETraceEvent>"
-    )
+__all__ = [
+    "svclog_bench_records",
+    "svclog_cert_invalid",
+    "svclog_cert_not_present",
+    "svclog_client_cert_failures",
+    "svclog_record",
+    "svclog_routine",
+    "svclog_security_fault",
+    "sysnet_client_certificate",
+    "sysnet_line",
+    "trace_identifier",
+]
 
 
 def svclog_cert_invalid(

@@ -8,8 +8,6 @@ certificate; ``certgate doctor --demo`` diagnoses it. ``python -m certgate.demo`
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +17,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from certgate.core.iis import Application, LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
 from certgate.exitcode import ExitCode
-from certgate.logs.samples import write_seed_case
-from certgate.logs.samples.iis import iis_line, w3c_line
+from certgate.testing.logs import write_seed_case
+from certgate.testing.logs.iis import iis_line, w3c_line
 from certgate.testing import PKI, Issued, KeyType, pkcs7_bundle, sst_bundle
-from certgate.testing_windows import (
+from certgate.testing.windows import (
     IIS_APP_ID,
     BundleSpec,
     application_host_config,
@@ -33,7 +31,6 @@ from certgate.testing_windows import (
 )
 
 __all__ = [
-    "LIVE_STEPS",
     "SEED_EVENTS",
     "DemoMachine",
     "SeedCase",
@@ -119,18 +116,6 @@ class SeedCase:
     misplaced: tuple[str, ...]  # thumbprints of the intermediates sitting in Root
     at: datetime
     key: Path  # client.key: the client certificate's key, for live requests to the gate
-
-
-def _live_gate(case: SeedCase) -> int:
-    """The seed's server as a live gate: 403.16 with the reason, fix A, then 200."""
-    from certgate.gate.demo import run_seed_live  # the gate imports this module
-
-    return run_seed_live(case)
-
-
-# Live parts of the demo, run in order after the diagnosis is printed, each given the seed case.
-# An exit code other than 0 ends the demo with that code.
-LIVE_STEPS: list[Callable[[SeedCase], int]] = [_live_gate]
 
 
 def build_seed_case(
@@ -275,6 +260,3 @@ def run(argv: list[str] | None = None) -> int:
     found = code in (ExitCode.OK, ExitCode.FINDINGS)  # finding the planted cause is success
     return ExitCode.OK if found else code
 
-
-if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
