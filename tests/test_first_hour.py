@@ -197,3 +197,20 @@ def test_a_folder_counts_each_certificate_once(pki: PKI, tmp_path: Path) -> None
     loaded = load_file(tmp_path)
     assert sorted(str(c.subject) for c in loaded.certificates) == ["CN=One", "CN=Two"]
     assert any("counted once" in w.message for w in loaded.warnings)
+
+
+def test_probe_of_a_silent_server_is_a_timeout_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server that accepts TCP and never answers: ``"error": {"code": "timeout"}``."""
+    import json
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the TCP handshake; nobody ever answers
+        port = listener.getsockname()[1]
+        code = main(["probe", f"127.0.0.1:{port}", "--timeout", "0.5", "--json"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["error"]["code"] == "timeout"

@@ -91,11 +91,16 @@ def probe(target: Target, options: ProbeOptions) -> ProbeResult:
     except Unreachable as exc:
         if not versions:
             return _failed(info, target, options, ProbeError(exc.code, str(exc)))
+    error = None
+    if versions and all(_silent(version) for version in versions):
+        why = f"TCP connection accepted, but no TLS answer within {options.timeout:g}s"
+        error = ProbeError("timeout", why)
     return ProbeResult(
         target=info,
         versions=tuple(versions),
         certificate=_client_certificate(options.credentials),
-        findings=probe_findings(versions),
+        findings=probe_findings(versions, error),
+        error=error,
         paths=target.paths,
     )
 
@@ -119,6 +124,11 @@ def probe_many(
             futures.append(future)
         for future in futures:
             yield future.result()
+
+
+def _silent(version: VersionResult) -> bool:
+    """No handshake on this version because the server said nothing at all (a hang)."""
+    return not version.supported and version.detail.startswith("no handshake within")
 
 
 def _failed(
