@@ -214,3 +214,16 @@ def test_probe_of_a_silent_server_is_a_timeout_error(
     assert code == 0
     document = json.loads(capsys.readouterr().out)
     assert document["error"]["code"] == "timeout"
+
+
+@pytest.mark.parametrize("serial", [0, -5])
+def test_cryptography_warnings_are_said_in_the_users_terms(pki: PKI, serial: int) -> None:
+    from certgate.core.model import Certificate
+    from certgate.testing import tampered
+
+    issues = Certificate.from_der(tampered(pki.root("CN=R"), serial=serial)).parse_issues
+    assert issues == (
+        f"serial number {serial}, which RFC 5280 forbids (serials are positive); "
+        "Windows and OpenSSL accept it, so it is audited as it is",
+    )
+    assert not any("future release" in issue for issue in issues)

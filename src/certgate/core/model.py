@@ -44,6 +44,29 @@ class SelfSigned(StrEnum):
     UNKNOWN = "unknown"  # names match, but the signature could not be checked
 
 
+def _plain_warning(message: str, parsed: x509.Certificate | None) -> str:
+    """What a ``cryptography`` deprecation warning means for the user, not its wording
+    ("will cause an exception in a future release" says nothing about the certificate)."""
+    if "serial number" in message.lower() and "positive" in message.lower():
+        serial = "zero or negative"
+        with warnings.catch_warnings():  # reading the serial warns again
+            warnings.simplefilter("ignore")
+            if parsed is not None:
+                serial = str(parsed.serial_number)
+        return (
+            f"serial number {serial}, which RFC 5280 forbids (serials are positive); "
+            "Windows and OpenSSL accept it, so it is audited as it is"
+        )
+    if "NULL parameter" in message:
+        return (
+            "signature algorithm with a NULL parameter where none is allowed (an encoding "
+            "error RFC 5758 forbids); Windows and OpenSSL accept it"
+        )
+    for marker in (" Loading this certificate will", " This is invalid and will be rejected"):
+        message = message.split(marker, 1)[0]
+    return message.rstrip(". ") + " (accepted today; a later cryptography release will refuse it)"
+
+
 @dataclass(frozen=True)
 class BasicConstraints:
     ca: bool
@@ -106,7 +129,7 @@ class Certificate:
             except Exception as exc:  # ValueError, InvalidVersion, ...: all mean "refused"
                 parsed, refusal = None, str(exc)
             primed, issues = _prime(parsed) if parsed is not None else ({}, [])
-        issues[:0] = dict.fromkeys(str(w.message) for w in caught)
+        issues[:0] = dict.fromkeys(_plain_warning(str(w.message), parsed) for w in caught)
         lenient = None
         if parsed is None:
             lenient = _asn1.LenientCertificate(der)

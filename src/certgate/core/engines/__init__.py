@@ -24,7 +24,7 @@ from cryptography import x509
 
 from certgate.core.checks import Purpose
 from certgate.core.codes import CheckCode
-from certgate.core.engines import openssl, rfc5280, windows
+from certgate.core.engines import openssl, rfc5280, windows  # noqa: F401 (each registers itself)
 from certgate.core.engines._base import (
     Caveat,
     Confidence,
@@ -34,6 +34,7 @@ from certgate.core.engines._base import (
     VerifyRequest,
     WindowsDetail,
 )
+from certgate.core.engines._register import Engine, registered
 from certgate.core.model import Certificate
 from certgate.core.stores import Machine
 
@@ -42,6 +43,7 @@ __all__ = [
     "ENGINES",
     "Caveat",
     "Confidence",
+    "Engine",
     "JudgedPath",
     "OpenSSLDetail",
     "Purpose",
@@ -54,22 +56,13 @@ __all__ = [
 ]
 
 Judge = Callable[[VerifyRequest], Verdict]
+_REGISTERED = {engine.name: engine for engine in registered()}  # windows, openssl, rfc5280
 ENGINES: MappingProxyType[str, Judge] = MappingProxyType(
-    {windows.NAME: windows.judge, openssl.NAME: openssl.judge, rfc5280.NAME: rfc5280.judge}
+    {name: engine.judge for name, engine in _REGISTERED.items()}
 )
-_FAST: MappingProxyType[str, Callable[[VerifyRequest], bool]] = MappingProxyType(
-    {windows.NAME: windows.accepts, openssl.NAME: openssl.accepts, rfc5280.NAME: rfc5280.accepts}
-)
-_INTERNAL = {
-    windows.NAME: "TRUST_E_FAIL",
-    openssl.NAME: "X509_V_ERR_UNSPECIFIED",
-    rfc5280.NAME: CheckCode.INTERNAL_ERROR.value,
-}
 EMITTED_CODES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
-        windows.NAME: windows.EMITTED,
-        openssl.NAME: openssl.EMITTED,
-        rfc5280.NAME: rfc5280.EMITTED,
+        **{name: engine.emitted for name, engine in _REGISTERED.items()},
         "checks": frozenset(code.value for code in CheckCode),
     }
 )
@@ -89,7 +82,7 @@ def _guarded(name: str, request: VerifyRequest) -> Verdict:
         return ENGINES[name](request)
     except Exception as exc:  # fail closed: a crash in a check is a reject with a reason
         message = f"internal error in the {name} engine: {type(exc).__name__}: {exc}"
-        return Verdict(name, False, _INTERNAL[name], message, (request.leaf,))
+        return Verdict(name, False, _REGISTERED[name].internal_code, message, (request.leaf,))
 
 
 def verify_fast(
@@ -124,10 +117,10 @@ def verify_fast(
 
 def accepts(request: VerifyRequest, engine: str = rfc5280.NAME) -> bool:
     """``verify_fast`` for a request already built (the gate explains rejections with it)."""
-    fast = _FAST.get(engine)
-    if fast is None:
+    registered_engine = _REGISTERED.get(engine)
+    if registered_engine is None:
         raise ValueError(f"unknown engine {engine!r}; have {sorted(ENGINES)}")
     try:
-        return fast(request)
+        return registered_engine.accepts(request)
     except Exception:  # fail closed
         return False

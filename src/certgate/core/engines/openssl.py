@@ -30,12 +30,13 @@ from OpenSSL._util import lib as _lib  # pyOpenSSL has no public purpose setter
 from certgate.core.checks import Check, CheckKind, CheckStatus, Purpose
 from certgate.core.codes import X509_V_ERRORS, X509_V_MESSAGES, CheckCode, x509_v_name
 from certgate.core.engines._base import Caveat, Confidence, OpenSSLDetail, Verdict, VerifyRequest
+from certgate.core.engines._register import Engine, register
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 from certgate.core.stores import CA, ROOT, Machine
 from certgate.core.wellformed import defects
 
-__all__ = ["EMITTED", "NAME", "accepts", "judge"]
+__all__ = ["EMITTED", "ENGINE", "NAME", "accepts", "judge"]
 
 NAME = "openssl"
 
@@ -318,3 +319,6 @@ def _ours(cert: crypto.X509, known: Mapping[int, Certificate]) -> Certificate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Certificate.from_cryptography(cert.to_cryptography())
+
+
+ENGINE = register(Engine(NAME, judge, accepts, "X509_V_ERR_UNSPECIFIED", EMITTED, order=1))

@@ -14,11 +14,12 @@ from certgate.core.checks import Profile
 from certgate.core.codes import CheckCode
 from certgate.core.engines._base import Caveat, Confidence, JudgedPath, Verdict, VerifyRequest
 from certgate.core.engines._judge import any_valid, judge_all
+from certgate.core.engines._register import Engine, register
 from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, ROOT
 
-__all__ = ["EMITTED", "NAME", "accepts", "judge"]
+__all__ = ["EMITTED", "ENGINE", "NAME", "accepts", "judge"]
 
 NAME = "rfc5280"
 EMITTED = frozenset(code.value for code in CheckCode if code is not CheckCode.NO_CERTIFICATE)
@@ -102,3 +103,6 @@ def _end_message(path: JudgedPath, exhausted: bool) -> str:
             f"a missing intermediate or root{suffix}"
         )
     return f"the chain is longer than the path budget allows{suffix}"
+
+
+ENGINE = register(Engine(NAME, judge, accepts, CheckCode.INTERNAL_ERROR.value, EMITTED, order=2))

@@ -30,6 +30,7 @@ from certgate.core.engines._base import (
     WindowsDetail,
 )
 from certgate.core.engines._judge import judge_all
+from certgate.core.engines._register import Engine, register
 from certgate.core.engines._schannel import (
     LIST_RULE,
     client_can_select,
@@ -47,7 +48,7 @@ from certgate.core.revocation import RevocationPolicy
 from certgate.core.settings import CERT_CHECK_NO_AIA
 from certgate.core.stores import CA, CLIENT_AUTH_ISSUER, DISALLOWED, ROOT, Machine
 
-__all__ = ["EMITTED", "NAME", "accepts", "hresult_name_for", "judge"]
+__all__ = ["EMITTED", "ENGINE", "NAME", "accepts", "hresult_name_for", "judge"]
 
 NAME = "windows"
 
@@ -566,3 +567,6 @@ def _info_bits(path: JudgedPath, mode: int) -> int:
         if top.self_signed is not SelfSigned.YES:
             bits |= INFO["CERT_TRUST_IS_CA_TRUSTED"]
     return bits
+
+
+ENGINE = register(Engine(NAME, judge, accepts, "TRUST_E_FAIL", EMITTED, order=0))

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from cryptography import x509
 
+from certgate.core.engines import ENGINES as _JUDGES
 from certgate.core.engines._schannel import fit_issuer_list
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.issuers import trusted_issuer_list
@@ -29,7 +30,7 @@ __all__ = [
     "Policy",
 ]
 
-ENGINES = ("windows", "openssl", "rfc5280")
+ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_register.py)
 
 
 class ClientCert(StrEnum):
