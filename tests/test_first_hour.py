@@ -227,3 +227,16 @@ def test_cryptography_warnings_are_said_in_the_users_terms(pki: PKI, serial: int
         "Windows and OpenSSL accept it, so it is audited as it is",
     )
     assert not any("future release" in issue for issue in issues)
+
+
+def test_html_report_says_the_answer_once_and_fits_a_narrow_window(tmp_path: Path) -> None:
+    write_demo_folder(tmp_path / "demo")
+    report = tmp_path / "report.html"
+    args = ["doctor", str(tmp_path / "demo" / "bundle"), "--html", str(report)]
+    assert main([*args, "--client-cert", str(tmp_path / "demo" / "alice.pem")]) == 1
+    page = report.read_text()
+    assert page.count("this matches 1,204 HttpsClientCertificateInvalid") == 1
+    assert "<th>Explained by</th>" in page and "cause::root-not-self-signed</td>" in page
+    assert "unknown: " not in page and "Unknown, or Windows default assumed" in page
+    assert page.count("<svg ") == page.count("viewBox=") and "svg{max-width:100%" in page
+    assert "events per 5 minutes" in page and "class='count'" in page

@@ -8,7 +8,10 @@ the outcome in ``<body data-selftest=...>``: how the browser test checks the but
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from certgate.core.doctor import Cause, Diagnosis, Evidence
 from certgate.core.kb import source_url
@@ -42,6 +45,8 @@ background:#fff;cursor:pointer}
 table{border-collapse:collapse;width:100%;background:#fff} td,th{border-bottom:1px solid #ddd;
 padding:6px;text-align:left;font-size:13.5px;vertical-align:top}
 svg text{font-family:system-ui,sans-serif}
+svg{max-width:100%;height:auto} td,li,p{overflow-wrap:anywhere}
+.axis{stroke:#57606a;stroke-width:1} .count{font-size:10px;fill:#1b1f24}
 """
 
 _JS = """
@@ -82,9 +87,20 @@ def doctor_html(diagnosis: Diagnosis, title: str = "certgate doctor") -> str:
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
-        + "".join(body)
+        + _scalable("".join(body))
         + f"</main><script>{_JS}</script></body></html>\n"
+    )
+
+
+def _scalable(html: str) -> str:
+    """Give every drawing a viewBox, so CSS can shrink it to a narrow window (no sideways
+    scroll at 700 px) without cutting it."""
+    return re.sub(
+        r"<svg ([^>]*?)width='(\d+)' height='(\d+)'",
+        lambda m: f"<svg {m[1]}viewBox='0 0 {m[2]} {m[3]}' width='{m[2]}' height='{m[3]}'",
+        html,
     )
 
 
@@ -141,10 +157,12 @@ def _cause(index: int, cause: Cause, diagnosis: Diagnosis) -> str:
             f"<p>What-if: {escape(what_if_text(check))}</p>{scripts}</div>"
         )
     evidence = "".join(f"<li>{_evidence(e)}</li>" for e in cause.evidence)
+    # The top cause's summary is the verdict's answer, shown once.
+    summary = "" if cause is diagnosis.top else f"<p>{escape(cause.summary)}</p>"
     return (
         f"<section><h2>{index}. {escape(cause.title)} "
         f"<span class='badge {cause.confidence.value}'>{cause.confidence.value}</span></h2>"
-        f"<p>{escape(cause.summary)}</p><h3>Evidence</h3><ul>{evidence}</ul>"
+        f"{summary}<h3>Evidence</h3><ul>{evidence}</ul>"
         f"{_sources(cause.references)}"
         f"<h3>Fixes</h3>{''.join(fixes)}</section>"
     )
@@ -274,38 +292,80 @@ def _timeline(diagnosis: Diagnosis) -> str:
         return ""
     buckets = summary.histogram
     peak = max(b.count for b in buckets) or 1
-    bar = max(4, 960 // len(buckets))
-    bars = "".join(
-        f"<rect x='{10 + i * bar}' y='{150 - int(130 * b.count / peak)}' width='{bar - 2}' "
-        f"height='{int(130 * b.count / peak)}' fill='#c62828'><title>{b.start:%Y-%m-%d %H:%M} "
-        f"UTC: {b.count:,}</title></rect>"
-        for i, b in enumerate(buckets)
+    left, base, height = 56, 160, 130  # the y axis at x=left, the x axis at y=base
+    bar = max(4, 920 // len(buckets))
+    bars = []
+    for i, b in enumerate(buckets):
+        tall = int(height * b.count / peak)
+        x = left + 4 + i * bar
+        bars.append(
+            f"<rect x='{x}' y='{base - tall}' width='{bar - 2}' height='{tall}' fill='#c62828'>"
+            f"<title>{b.start:%Y-%m-%d %H:%M} UTC: {b.count:,}</title></rect>"
+        )
+        if bar >= 24 and b.count:
+            bars.append(
+                f"<text class='count' x='{x + (bar - 2) // 2}' y='{base - tall - 3}' "
+                f"text-anchor='middle'>{b.count:,}</text>"
+            )
+    right = left + 4 + len(buckets) * bar
+    ticks = [0, len(buckets) // 2, len(buckets) - 1]
+    labels = "".join(
+        f"<line class='axis' x1='{left + 4 + i * bar}' y1='{base}' x2='{left + 4 + i * bar}' "
+        f"y2='{base + 4}'/><text x='{left + 4 + i * bar}' y='{base + 16}' font-size='11'>"
+        f"{buckets[i].start.strftime('%Y-%m-%d %H:%M' if i == 0 else '%H:%M')}</text>"
+        for i in dict.fromkeys(ticks)
     )
-    first, last = buckets[0].start, buckets[-1].start
+    axes = (
+        f"<line class='axis' x1='{left}' y1='{base - height}' x2='{left}' y2='{base}'/>"
+        f"<line class='axis' x1='{left}' y1='{base}' x2='{right}' y2='{base}'/>"
+        f"<text x='{left - 6}' y='{base - height + 4}' font-size='11' text-anchor='end'>"
+        f"{peak:,}</text><text x='{left - 6}' y='{base + 4}' font-size='11' "
+        f"text-anchor='end'>0</text>"
+        f"<text x='{right}' y='{base + 30}' font-size='11' text-anchor='end'>UTC; events "
+        f"per {_bucket_label(buckets)}, {sum(b.count for b in buckets):,} in all</text>"
+    )
+    explained = {key: c.id for c in diagnosis.causes for key in c.explains}
     rows = "".join(
-        f"<tr><td>{s.count:,}</td><td>{escape(s.label)}</td><td>{escape(s.first.location)}</td>"
-        f"<td>{escape(s.last.location)}</td></tr>"
+        f"<tr><td>{s.count:,}</td><td>{escape(s.label)}</td><td>{escape(_when(s.first))}</td>"
+        f"<td>{escape(_when(s.last))}</td>"
+        f"<td>{escape(explained.get(s.key, 'unexplained'))}</td></tr>"
         for s in diagnosis.symptoms
     )
     return (
-        "<section><h2>Log timeline</h2><svg role='img' aria-label='timeline' width='980' "
-        f"height='175' xmlns='http://www.w3.org/2000/svg'>{bars}<text x='10' y='168' "
-        f"font-size='11'>{first:%Y-%m-%d %H:%M} UTC</text><text x='970' y='168' font-size='11' "
-        f"text-anchor='end'>{last:%H:%M} UTC</text></svg>"
-        "<table><tr><th>Count</th><th>Symptom</th><th>First</th><th>Last</th></tr>"
-        f"{rows}</table></section>"
+        "<section><h2>Log timeline</h2><svg role='img' aria-label='timeline' "
+        f"width='{right + 20}' height='200' xmlns='http://www.w3.org/2000/svg'>{axes}"
+        f"{''.join(bars)}{labels}</svg>"
+        "<table><tr><th>Count</th><th>Symptom</th><th>First</th><th>Last</th>"
+        f"<th>Explained by</th></tr>{rows}</table></section>"
     )
+
+
+def _bucket_label(buckets: Sequence[Any]) -> str:
+    if len(buckets) < 2:
+        return "bucket"
+    minutes = int((buckets[1].start - buckets[0].start).total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
+
+
+def _when(where: Any) -> str:
+    stamp = f"{where.time:%Y-%m-%d %H:%M:%S} UTC " if where.time else ""
+    return f"{stamp}{where.location}"
 
 
 def _unknowns(diagnosis: Diagnosis) -> str:
-    items = [
-        *(f"unknown: {n}" for n in diagnosis.notes),
-        *(f"unexplained: {s.count:,} {s.label}" for s in diagnosis.unexplained),
-    ]
-    if not items:
+    parts = []
+    if diagnosis.notes:
+        parts.append(
+            "<h3>Unknown, or Windows default assumed</h3><ul>"
+            + "".join(f"<li>{escape(n)}</li>" for n in diagnosis.notes)
+            + "</ul>"
+        )
+    if diagnosis.unexplained:
+        parts.append(
+            "<h3>Unexplained symptoms</h3><ul>"
+            + "".join(f"<li>{s.count:,} {escape(s.label)}</li>" for s in diagnosis.unexplained)
+            + "</ul>"
+        )
+    if not parts:
         return ""
-    return (
-        "<section><h2>Unknowns</h2><ul>"
-        + "".join(f"<li>{escape(i)}</li>" for i in items)
-        + "</ul></section>"
-    )
+    return "<section><h2>Unknowns</h2>" + "".join(parts) + "</section>"
