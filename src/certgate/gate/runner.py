@@ -6,7 +6,10 @@ first use and schedules each gate on it, so any number of gates can start and st
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, cast
 
+from twisted.internet import task
 from twisted.internet.threads import blockingCallFromThread
 
 from certgate.errors import UsageError
@@ -92,26 +96,61 @@ def serve_forever(
     host: str,
     port: int,
     announce: Callable[[int], None],
+    *,
+    reload: Callable[[], GateConfig] | None = None,
+    listening: socket.socket | None = None,
+    parent: int | None = None,
 ) -> None:
-    """The CLI: the reactor on the main thread; SIGTERM/SIGINT stop it gracefully."""
+    """The CLI: the reactor on the main thread; SIGTERM/SIGINT stop it gracefully, SIGHUP
+    re-reads the policy with ``reload`` (one that does not load keeps the old policy).
+
+    A worker of ``serve --workers`` gets the master's ``listening`` socket and the master's
+    pid as ``parent``: it stops on its own once the master is gone (no orphans)."""
     server = GateServer(config, identity, backend)
     failed: list[Exception] = []
+    stopping: list[bool] = []
+    name = "certgate serve" if parent is None else f"certgate serve[{os.getpid()}]"
 
     def start() -> None:
         try:
-            announce(server.listen(host, port))
+            bound = server.listen(host, port) if listening is None else server.adopt(listening)
         except Exception as exc:  # CannotListenError, a bad certificate: stop and report
             failed.append(exc)
             reactor.stop()
+            return
+        if listening is not None:
+            listening.close()  # the reactor listens on its own duplicate
+        announce(bound)
+        if parent is not None:
+            task.LoopingCall(_orphaned).start(0.5, now=False)
 
-    def shutdown(signum: int, frame: FrameType | None) -> None:
-        reactor.callFromThread(_stop)
+    def _orphaned() -> None:
+        if os.getppid() != parent:
+            _stop()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        reactor.callFromThread(_reload if signum == signal.SIGHUP else _stop)
+
+    def _reload() -> None:
+        if reload is None or stopping:
+            return
+        try:
+            fresh = reload()
+        except Exception as exc:  # keep serving with the policy that worked
+            print(f"{name}: policy not reloaded, keeping the old one: {exc}", file=sys.stderr)
+            return
+        server.reload(fresh)
+        if parent is None:  # the master of the workers says it once for all of them
+            print(f"{name}: policy reloaded", file=sys.stderr)
 
     def _stop() -> None:
+        if stopping:
+            return
+        stopping.append(True)
         server.stop().addBoth(lambda _: reactor.stop())
 
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     reactor.callWhenRunning(start)
     reactor.run(installSignalHandlers=False)
     if failed:

@@ -10,6 +10,7 @@ Fail closed: an error while judging answers 403.16; an error after that is Twist
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
 from twisted.protocols import basic
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import failure
 from twisted.web.http import NO_BODY_CODES, HTTPChannel
 from twisted.web.server import Request, Site
@@ -354,6 +356,40 @@ class GateServer:
 
     def listen(self, host: str, port: int) -> int:
         self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
+        return self._started()
+
+    def adopt(self, listening: socket.socket) -> int:
+        """Serve on a socket bound and listening elsewhere (``serve --workers``: every worker
+        accepts from the master's socket); the reactor keeps its own duplicate."""
+        listening.setblocking(False)  # Twisted accepts until EAGAIN; the workers share it
+        listening.set_inheritable(False)
+        factory = TLSMemoryBIOFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        self.port = reactor.adoptStreamPort(listening.fileno(), listening.family, factory)
+        return self._started()
+
+    def reload(self, config: GateConfig) -> None:
+        """A new policy for new requests: a new judge, an empty verdict cache, new TLS
+        settings for new connections, the CRL refresh of the new file. The log destinations
+        are kept until a restart (a warning says so when they changed)."""
+        if config.logs != self.config.logs:
+            self._warn("the [logs] settings changed: they take effect on restart")
+        self.config = config
+        self.policy = config.policy
+        self.verdicts = VerdictCache()
+        self.judge = Judge(self.policy, cache=self.verdicts)
+        self.tls.reload(self.policy)
+        if self._refresh is not None and self._refresh.running:
+            self._refresh.stop()
+        self._refresh = None
+        if self.port is not None:
+            self._start_refresh()
+
+    def _start_refresh(self) -> None:
+        if self.policy.crl_refresh > 0 and self.config.crl_files:
+            self._refresh = task.LoopingCall(self.refresh_crls)
+            self._refresh.start(self.policy.crl_refresh, now=False)
+
+    def _started(self) -> int:
         limits = self.policy.limits
         tick = (
             min(
@@ -366,9 +402,7 @@ class GateServer:
             / 4
         )
         self._sweep.start(min(1.0, max(0.05, tick)), now=False)
-        if self.policy.crl_refresh > 0 and self.config.crl_files:
-            self._refresh = task.LoopingCall(self.refresh_crls)
-            self._refresh.start(self.policy.crl_refresh, now=False)
+        self._start_refresh()
         return int(self.port.getHost().port)
 
     def admit(self, request: GateRequest) -> None:

@@ -132,8 +132,12 @@ class GateTLS:
 
     def __init__(self, identity: ServerIdentity, policy: Policy) -> None:
         self.identity = identity
+        self.reload(policy)
+
+    def reload(self, policy: Policy) -> None:
+        """New connections use ``policy``'s TLS settings; open ones keep theirs."""
         self.hints = len(policy.hint_certificates()) if policy.requests_certificate else 0
-        self.context = build_context(identity, policy)
+        self.context = build_context(identity=self.identity, policy=policy)
 
     def serverConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
         return SSL.Connection(self.context, None)
