@@ -15,6 +15,7 @@ import pytest
 from certgate.cli import main
 from certgate.fleet import LocalExecutor, bundle_paths
 from certgate.testing.fleet import FLEET_AT, FleetServer, write_fleet
+from test_json_schemas import validate
 
 AT = FLEET_AT.isoformat()
 
@@ -52,6 +53,8 @@ def test_fleet_view_names_the_gpo_certificate_and_writes_one_gpo_fix(
         "healthy": len(healthy),
         "unreadable": 1,
         "rule_failed": 0,
+        "symptoms_unexplained": 0,
+        "incomplete": 0,
     }
     assert document["healthy"] == healthy
     (corrupt,) = document["unreadable"]
@@ -143,6 +146,82 @@ def test_only_unreadable_besides_healthy_is_exit_2(
     document = json.loads(out)
     assert code == 2 and document["summary"]["unreadable"] == 1
     assert document["summary"]["healthy"] == 2 and len(servers) == 3
+
+
+def _doctor(capsys: pytest.CaptureFixture[str], bundle: Path) -> tuple[int, dict[str, Any]]:
+    code = main(["doctor", str(bundle), "--json", "--at", AT])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_unexplained_failures_and_unread_logs_are_never_healthy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each server's status is the doctor's own verdict on its bundle: 403.16 rows no cause
+    explains are a finding (exit 1), a log that could not be read makes it incomplete; only
+    the clean server is healthy."""
+    scenarios = ["unexplained", "incomplete", "healthy"]
+    servers = write_fleet(tmp_path, 3, scenarios=scenarios, log_bytes=800)
+    code, out, _ = run(capsys, str(tmp_path), "--workers", "1", "--json")
+    document = json.loads(out)
+    validate(document)
+    assert code == 1 and document["verdict"] == "symptoms-unexplained"
+    unexplained, incomplete, healthy = (by(servers, s) for s in scenarios)
+    assert document["healthy"] == healthy
+    assert document["symptoms_unexplained"] == unexplained
+    assert [i["server"] for i in document["incomplete"]] == incomplete
+    assert document["summary"] == {
+        "servers": 3,
+        "with_causes": 0,
+        "healthy": 1,
+        "unreadable": 0,
+        "rule_failed": 0,
+        "symptoms_unexplained": 1,
+        "incomplete": 1,
+    }
+    entries = {e["server"]: e for e in document["servers"]}
+    bad = entries[unexplained[0]]
+    assert (bad["status"], bad["verdict"], bad["exit_code"]) == ("symptoms-unexplained",) * 2 + (1,)
+    (label,) = bad["unexplained"]
+    assert "403.16" in label and "KB 2802568" in bad["unexplained_likely"][label][0]
+    partial = entries[incomplete[0]]
+    assert (partial["status"], partial["exit_code"]) == ("incomplete", 0)
+    (unread,) = partial["unread"]
+    assert "u_ex260602.log.gz" in unread and document["incomplete"][0]["unread"] == [unread]
+    # one source of truth: the fleet says per server what certgate doctor says on its bundle
+    for server in servers:
+        single_code, single = _doctor(capsys, server.path)
+        entry = entries[server.name]
+        assert (entry["verdict"], entry["exit_code"]) == (single["verdict"], single_code)
+        assert entry["unexplained"] == [s["label"] for s in single["unexplained"]]
+        assert len(entry["unread"]) == len(single["unread"])
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = run(capsys, str(tmp_path), "--workers", "1")
+    assert code == 1 and "1 with failures no cause explains, 1 incomplete, 1 healthy" in out
+    assert "no all-clear" in out and "u_ex260602.log.gz" in out
+
+
+def test_an_incomplete_server_makes_the_fleet_incomplete_not_healthy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    servers = write_fleet(tmp_path, 2, scenarios=["incomplete", "healthy"], log_bytes=500)
+    code, out, _ = run(capsys, str(tmp_path), "--workers", "1", "--json")
+    document = json.loads(out)
+    validate(document)
+    assert code == 0  # as certgate doctor on that bundle: what was not read is listed
+    assert document["verdict"] == "incomplete" and document["healthy"] == by(servers, "healthy")
+    assert document["summary"]["incomplete"] == 1 and document["summary"]["healthy"] == 1
+    page = tmp_path / "fleet.html"
+    assert run(capsys, str(tmp_path), "--workers", "1", "--html", str(page))[0] == 0
+    assert "Incomplete (evidence not read)" in page.read_text()
+
+
+def test_only_unreadable_is_exit_2_and_never_an_all_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_fleet(tmp_path, 1, scenarios=["corrupt"], log_bytes=500)
+    code, out, _ = run(capsys, str(tmp_path), "--workers", "1", "--json")
+    document = json.loads(out)
+    assert code == 2 and document["verdict"] == "incomplete" and document["healthy"] == []
 
 
 def _boom(item: int) -> int:

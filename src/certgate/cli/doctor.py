@@ -19,11 +19,10 @@ from certgate.cli._common import (
     step_status,
 )
 from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
-from certgate.core.kb import knowledge_base
+from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError
-from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
@@ -188,23 +187,7 @@ def command(
         for step in LIVE_STEPS:
             if code := step(case):
                 return code
-    if diagnosis.causes or diagnosis.unexplained:
-        return ExitCode.FINDINGS
-    return ExitCode.INTERNAL if diagnosis.errors else ExitCode.OK
-
-
-def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
-    """The knowledge base's likely causes of a symptom: its most specific code's first
-    (an HRESULT before the IIS status it came with), each with how to confirm it."""
-    kb = knowledge_base()
-    ordered = sorted(codes, key=lambda code: not code.startswith(("hresult:", "openssl:")))
-    found: dict[str, None] = {}
-    for code in ordered:
-        entry = kb.get(code)
-        for cause in entry.causes if entry else ():
-            mark = "" if cause.confidence.value == "confirmed" else f" [{cause.confidence.value}]"
-            found.setdefault(f"{cause.text}{mark} (confirm: {cause.confirm})")
-    return tuple(found)[:4]
+    return diagnosis.exit_code
 
 
 def _demo(bundle: str | None, demo_dir: str | None) -> SeedCase:

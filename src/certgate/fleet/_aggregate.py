@@ -1,7 +1,8 @@
-"""Merge server reports as they stream in: counts per cause and per certificate, healthy and
-unreadable servers, one fix per distinct cause/certificate set; each server's entry is spooled
-to a temporary file, not kept, so the coordinator's memory does not grow with every diagnosis
-(only with the server names the answer lists).
+"""Merge server reports as they stream in: counts per cause and per certificate, healthy,
+unexplained, incomplete and unreadable servers (each server's status is the doctor's own
+verdict, never re-derived here), one fix per distinct cause/certificate set; each server's
+entry is spooled to a temporary file, not kept, so the coordinator's memory does not grow with
+every diagnosis (only with the server names the answer lists).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class FleetAggregate:
         self.unreadable: list[dict[str, str]] = []
         self.rule_failed: list[str] = []
         self.with_causes: list[str] = []
+        self.unexplained: list[str] = []
+        self.incomplete: list[dict[str, Any]] = []
         self.groups: dict[str, GroupSeen] = {}
         self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._index: list[tuple[str, str, int]] = []
@@ -64,6 +67,12 @@ class FleetAggregate:
             self.healthy.append(server)
         elif status == "rule-failed":
             self.rule_failed.append(server)
+        elif status == "symptoms-unexplained":
+            self.unexplained.append(server)
+        elif status == "incomplete":
+            self.incomplete.append(
+                {"server": server, "path": entry["path"], "unread": list(entry["unread"])}
+            )
         else:
             self.with_causes.append(server)
         for cause in entry["causes"]:
@@ -89,9 +98,10 @@ class FleetAggregate:
         return len(self._index)
 
     def exit_code(self) -> ExitCode:
-        """As the doctor's: 1 a cause found somewhere, else 3 a rule failed, else 2 a bundle
-        could not be read, else 0."""
-        if self.with_causes:
+        """As the doctor's: 1 a cause or failures no cause explains somewhere, else 3 a rule
+        failed, else 2 a bundle could not be read, else 0 (an ``incomplete`` server, whose
+        unread inputs are listed, is 0 as ``certgate doctor`` is, but never healthy)."""
+        if self.with_causes or self.unexplained:
             return ExitCode.FINDINGS
         if self.rule_failed:
             return ExitCode.INTERNAL
@@ -104,7 +114,21 @@ class FleetAggregate:
             "healthy": len(self.healthy),
             "unreadable": len(self.unreadable),
             "rule_failed": len(self.rule_failed),
+            "symptoms_unexplained": len(self.unexplained),
+            "incomplete": len(self.incomplete),
         }
+
+    def verdict(self) -> str:
+        """The doctor's verdicts, fleet-wide: ``causes-found``, else ``symptoms-unexplained``,
+        else ``incomplete`` (a server incomplete, unreadable or with a failed rule: evidence
+        not judged), else ``no-cause-found`` (every server healthy)."""
+        if self.with_causes:
+            return "causes-found"
+        if self.unexplained:
+            return "symptoms-unexplained"
+        if self.incomplete or self.unreadable or self.rule_failed:
+            return "incomplete"
+        return "no-cause-found"
 
     def document(self) -> dict[str, Any]:
         """``certgate.fleet/1`` without ``servers`` (see ``servers()``); every list sorted, so
@@ -112,7 +136,7 @@ class FleetAggregate:
         return {
             "schema": SCHEMA,
             "at": iso(self.at),
-            "verdict": "causes-found" if self.with_causes else "no-cause-found",
+            "verdict": self.verdict(),
             "summary": self.summary(),
             "causes": [
                 {"id": cid, "title": title, "servers": len(names), "server_names": sorted(names)}
@@ -136,6 +160,8 @@ class FleetAggregate:
             ],
             "healthy": sorted(self.healthy),
             "rule_failed": sorted(self.rule_failed),
+            "symptoms_unexplained": sorted(self.unexplained),
+            "incomplete": sorted(self.incomplete, key=lambda i: (i["server"], i["path"])),
             "unreadable": sorted(self.unreadable, key=lambda u: (u["server"], u["path"])),
             "fixes": [
                 {

@@ -25,7 +25,7 @@ from certgate.core.doctor import (
     SymptomBuilder,
     diagnose,
 )
-from certgate.core.kb import knowledge_base
+from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.physical import COLLECTED_STORES
 from certgate.core.stores import Machine
 from certgate.errors import CertgateError
@@ -41,7 +41,14 @@ __all__ = [
     "unreadable_report",
 ]
 
-STATUS_EXIT = {"no-cause-found": 0, "causes-found": 1, "unreadable": 2, "rule-failed": 3}
+STATUS_EXIT = {
+    "no-cause-found": 0,
+    "incomplete": 0,
+    "causes-found": 1,
+    "symptoms-unexplained": 1,
+    "unreadable": 2,
+    "rule-failed": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ def unreadable_report(path: str, error: str) -> ServerReport:
         "server": server_name(path),
         "path": path,
         "status": "unreadable",
+        "verdict": "unreadable",
         "exit_code": STATUS_EXIT["unreadable"],
         "error": error,
         "causes": [],
@@ -117,14 +125,19 @@ def _relocated(report: ServerReport, local: str, url: str) -> ServerReport:
 def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
     loaded = load_machine(where)
     builder = SymptomBuilder()
-    warnings = _read_logs(builder, loaded)
+    unread = _read_logs(builder, loaded)
     kb = knowledge_base()
-    diagnosis = diagnose(loaded.machine, task.at, symptoms=builder, describe=kb.describe)
-    status = (
-        "causes-found"
-        if diagnosis.causes
-        else ("rule-failed" if diagnosis.errors else "no-cause-found")
+    diagnosis = diagnose(
+        loaded.machine,
+        task.at,
+        symptoms=builder,
+        describe=kb.describe,
+        likely=likely_causes,
+        unread=unread,
     )
+    # the doctor's own verdict and exit code; a failed rule is the fleet's one extra status
+    exit_code = int(diagnosis.exit_code)
+    status = "rule-failed" if exit_code == STATUS_EXIT["rule-failed"] else diagnosis.verdict
     causes = [_cause(cause, loaded.machine) for cause in diagnosis.causes]
     groups = tuple(
         _group(index, cause, entry, diagnosis, task.fixes)
@@ -134,15 +147,18 @@ def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
         "server": server_name(task.path, loaded),
         "path": task.path,
         "status": status,
-        "exit_code": STATUS_EXIT[status],
+        "verdict": diagnosis.verdict,
+        "exit_code": exit_code,
         "format": loaded.format,
         "collected_at": dict(loaded.collected).get("collected_at"),
         "origins_recorded": loaded.machine.physical is not None,
         "causes": causes,
         "symptoms": [{"label": s.label, "count": s.count} for s in diagnosis.symptoms],
         "unexplained": [s.label for s in diagnosis.unexplained],
+        "unexplained_likely": {s.label: list(s.likely) for s in diagnosis.unexplained if s.likely},
+        "unread": list(diagnosis.unread),
         "errors": list(diagnosis.errors),
-        "warnings": [str(w) for w in loaded.warnings] + warnings,
+        "warnings": [str(w) for w in loaded.warnings] + unread,
     }
     return ServerReport(entry, groups)
 

@@ -42,7 +42,13 @@ def print_fleet(console: Console, fleet: FleetAggregate) -> None:
     s = document["summary"]
     console.print(
         f"[bold]Fleet:[/] {s['servers']} server(s): {s['with_causes']} with causes, "
-        f"{s['healthy']} healthy, {s['unreadable']} unreadable"
+        + (
+            f"{s['symptoms_unexplained']} with failures no cause explains, "
+            if s["symptoms_unexplained"]
+            else ""
+        )
+        + (f"{s['incomplete']} incomplete, " if s["incomplete"] else "")
+        + f"{s['healthy']} healthy, {s['unreadable']} unreadable"
         + (f", {s['rule_failed']} with a failed rule" if s["rule_failed"] else "")
     )
     if document["causes"]:
@@ -70,6 +76,20 @@ def print_fleet(console: Console, fleet: FleetAggregate) -> None:
                 escape(preferred["title"] if preferred else "(manual)"),
                 f"{fix['servers']}: {escape(_names(fix['server_names']))}",
             )
+        console.print(table)
+    if document["symptoms_unexplained"]:
+        names = document["symptoms_unexplained"]
+        console.print(
+            f"[red]Client-certificate failures no cause explains[/] ({len(names)}): "
+            f"{escape(_names(names))} [dim](each server's symptoms and likely causes: --json, "
+            "or certgate doctor on its bundle)[/]"
+        )
+    if document["incomplete"]:
+        table = Table(title="Incomplete: evidence not read (no all-clear)", title_justify="left")
+        table.add_column("server")
+        table.add_column("not read")
+        for item in document["incomplete"]:
+            table.add_row(escape(item["server"]), escape("\n".join(item["unread"])))
         console.print(table)
     if document["healthy"]:
         console.print(
@@ -168,6 +188,8 @@ def _html(out: IO[str], fleet: FleetAggregate) -> None:
         f"</title><style>{_STYLE}</style></head><body><h1>certgate fleet doctor</h1>"
         f"<p>{s['servers']} server(s) at {_e(document['at'])}: "
         f"<span class='bad'>{s['with_causes']} with causes</span>, "
+        f"<span class='bad'>{s['symptoms_unexplained']} with failures no cause explains"
+        f"</span>, {s['incomplete']} incomplete, "
         f"<span class='ok'>{s['healthy']} healthy</span>, {s['unreadable']} unreadable.</p>"
     )
     out.write("<h2>Causes</h2><table><tr><th>cause</th><th>servers</th><th>which</th></tr>")
@@ -187,6 +209,13 @@ def _html(out: IO[str], fleet: FleetAggregate) -> None:
             f"<td>{_e(', '.join(cert['causes']))}</td><td>{cert['servers']}</td>"
             f"<td{css}>{_e(physical)}</td></tr>"
         )
+    out.write("</table><h2>Failures no cause explains</h2><p>")
+    out.write(", ".join(link(n) for n in document["symptoms_unexplained"]) or "none")
+    out.write("</p><h2>Incomplete (evidence not read)</h2><table><tr><th>server</th>")
+    out.write("<th>not read</th></tr>")
+    for item in document["incomplete"]:
+        unread = "<br>".join(_e(u) for u in item["unread"])
+        out.write(f"<tr><td>{link(item['server'])}</td><td>{unread}</td></tr>")
     out.write("</table><h2>Healthy</h2><p>")
     out.write(", ".join(link(n) for n in document["healthy"]) or "none")
     out.write("</p><h2>Unreadable bundles</h2><table><tr><th>bundle</th><th>why</th></tr>")
@@ -205,6 +234,16 @@ def _server_html(entry: dict[str, Any], anchor: str) -> str:
     ]
     if entry.get("error"):
         parts.append(f"<p class='bad'>{_e(entry['error'])}</p>")
+    for label in entry.get("unexplained", ()):
+        likely = "".join(
+            f"<li>{_e(c)}</li>" for c in entry.get("unexplained_likely", {}).get(label, ())
+        )
+        parts.append(
+            f"<p class='bad'>Failures no cause explains: {_e(label)}</p>"
+            + (f"<p>Likely causes, most likely first:</p><ul>{likely}</ul>" if likely else "")
+        )
+    for unread in entry.get("unread", ()):
+        parts.append(f"<p>not read: {_e(unread)}</p>")
     for cause in entry["causes"]:
         certs = "".join(
             f"<li><code>{_e(c['sha1'])}</code> {_e(c['subject'])} in {_e(c['store'] or '-')}: "

@@ -42,6 +42,10 @@ SCENARIOS: dict[str, str | None] = {
     "ctl-store-empty": "cause::ctl-store-empty",
     "send-issuer-list-misspelled": "cause::send-issuer-list-misspelled",
     "corrupt": "unreadable",
+    # not in the default mix: a healthy configuration with 403.16 failures in its logs that
+    # no cause explains, and one whose second log file cannot be read
+    "unexplained": "symptoms-unexplained",
+    "incomplete": "incomplete",
 }
 
 
@@ -103,6 +107,10 @@ class _Templates:
             extra["stores/PartnerCAs.sst"] = sst_bundle([])
         elif scenario == "send-issuer-list-misspelled":
             send_list, misspelled = 1, 0
+        elif scenario == "unexplained":
+            failing = True  # the clients' root is not this machine's problem to prove
+        elif scenario == "incomplete":
+            extra["logs/W3SVC1/u_ex260602.log.gz"] = b"\x1f\x8b\x08\x00 not gzip after all"
         site = Site(
             "Orders", "1", (SiteBinding("https", "*:443:", Setting(0)),), (Application("/"),)
         )

@@ -16,6 +16,7 @@ from certgate.core.logsummary import LogSummary, Occurrence
 from certgate.core.model import Certificate
 from certgate.core.settings import SslBinding
 from certgate.core.stores import Machine
+from certgate.exitcode import ExitCode
 
 __all__ = [
     "Action",
@@ -320,3 +321,13 @@ class Diagnosis:
         if self.unexplained:
             return "symptoms-unexplained"
         return "incomplete" if self.unread else "no-cause-found"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The doctor's exit code for this diagnosis (``certgate doctor`` and each server of
+        ``certgate fleet doctor``): 1 a cause or failures no cause explains, else 3 a rule
+        failed, else 0 (``incomplete`` included: what was unread is listed, and nothing at all
+        read is refused before a diagnosis exists)."""
+        if self.causes or self.unexplained:
+            return ExitCode.FINDINGS
+        return ExitCode.INTERNAL if self.errors else ExitCode.OK

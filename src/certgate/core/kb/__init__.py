@@ -11,7 +11,7 @@ first used. Ids are ``<family>:<code>`` (``codes.kb_id``)::
     describe("iis:403.16")                            # one line for a summary
 """
 
-from certgate.core.kb._base import KnowledgeBase, describe, knowledge_base
+from certgate.core.kb._base import KnowledgeBase, describe, knowledge_base, likely_causes
 from certgate.core.kb._model import (
     Cause,
     Confidence,
@@ -32,5 +32,6 @@ __all__ = [
     "Reference",
     "describe",
     "knowledge_base",
+    "likely_causes",
     "source_url",
 ]

@@ -14,7 +14,7 @@ from certgate.core.kb._load import load_entries
 from certgate.core.kb._lookup import lookup
 from certgate.core.kb._model import Entry, Match
 
-__all__ = ["KnowledgeBase", "describe", "knowledge_base"]
+__all__ = ["KnowledgeBase", "describe", "knowledge_base", "likely_causes"]
 
 
 class KnowledgeBase:
@@ -119,3 +119,17 @@ def knowledge_base() -> KnowledgeBase:
 def describe(kb_id: str) -> str | None:
     """``knowledge_base().describe(kb_id)``: one line, or None for an unknown id."""
     return knowledge_base().describe(kb_id)
+
+
+def likely_causes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The knowledge base's likely causes of a symptom: its most specific code's first
+    (an HRESULT before the IIS status it came with), each with how to confirm it."""
+    kb = knowledge_base()
+    ordered = sorted(codes, key=lambda code: not code.startswith(("hresult:", "openssl:")))
+    found: dict[str, None] = {}
+    for code in ordered:
+        entry = kb.get(code)
+        for cause in entry.causes if entry else ():
+            mark = "" if cause.confidence.value == "confirmed" else f" [{cause.confidence.value}]"
+            found.setdefault(f"{cause.text}{mark} (confirm: {cause.confirm})")
+    return tuple(found)[:4]
