@@ -73,3 +73,19 @@ def test_denials_slow_an_address_down() -> None:
     assert [budget.denied("192.0.2.9", 100.0 + i) for i in range(5)] == [0.0, 0.0, 0.5, 1.0, 1.2]
     assert budget.delay("198.51.100.1", 105.0) == 0.0
     assert budget.delay("192.0.2.9", 115.0) == 0.0  # the window moved on
+
+
+def test_a_client_waiting_for_each_denial_stays_slowed_until_quiet() -> None:
+    """Retrying right after each answer does not let the sliding count fall back under the
+    free denials: the address stays at the longest delay while it keeps retrying."""
+    budget = AddressBudget(window=10.0, free_denials=4, step=0.2, max_delay=3.0)
+    now, delays = 100.0, []
+    for _ in range(20):
+        delays.append(budget.denied("192.0.2.9", now))
+        now += delays[-1] + 0.01
+    assert delays[:9] == [0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.8, 1.6, 3.0]
+    assert set(delays[9:]) == {3.0}  # a sliding count alone would settle near 1 s
+    assert budget.delay("192.0.2.9", now) == 3.0
+    assert budget.delay("192.0.2.9", now + 10.0) == 0.0  # a quiet window ends it
+    budget.forget_idle(now + 10.0)
+    assert budget.denied("192.0.2.9", now + 10.0) == 0.0  # free denials again

@@ -16,10 +16,15 @@ on. Chains already judged are still answered from the cache: the refusal costs n
 good clients behind the same address keep their cached verdicts.
 
 An address is also slowed by its denials, cached or not: past ``free_denials`` certificate
-denials within the window, each further denial is answered ``step`` seconds later per excess
-denial (at most ``max_delay``), and such an address may hold at most ``max_connections``
-connections (more are closed when accepted, before any TLS work). A client retrying a bad
-certificate in a loop then costs the gate a few connections per second, whatever it sends.
+denials within the window, each further denial is answered later, ``step`` seconds for the
+first and twice the previous delay for each next one (at most ``max_delay``), and such an
+address may hold at most ``max_connections`` connections (more are closed when accepted,
+before any TLS work). The slowing lasts until the address has earned no denial for a whole
+window: a client that waits for each answer before retrying is held at ``max_delay`` per
+attempt for as long as it keeps retrying (a sliding count alone would let it settle near one
+attempt a second, each a full TLS handshake of whatever chain it sends). A client retrying a
+bad certificate a few times gets every answer, with its reason, the first ``free_denials``
+at once.
 """
 
 from __future__ import annotations
@@ -65,23 +70,44 @@ class AddressBudget:
     _spent: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _pending: dict[str, int] = field(default_factory=dict)
     _denials: dict[str, deque[float]] = field(default_factory=dict)
+    _slowed: dict[str, tuple[int, float]] = field(default_factory=dict)  # strikes, last one
 
     def denied(self, address: str, now: float) -> float:
         """Count a certificate denial for ``address``; the delay its answer gets (seconds)."""
-        self._denials.setdefault(address, deque()).append(now)
-        return self.delay(address, now)
+        entries = self._denials.setdefault(address, deque())
+        entries.append(now)
+        self._prune(address, entries, now)
+        strikes = self._strikes(address, now)
+        if strikes == 0 and len(entries) <= self.free_denials:
+            return 0.0
+        self._slowed[address] = (strikes + 1, now)
+        return self._delay_for(strikes + 1)
 
     def delay(self, address: str, now: float) -> float:
+        """The delay the address's denials get now (0: it is not being slowed)."""
         entries = self._denials.get(address)
-        if not entries:
-            return 0.0
+        if entries is not None:
+            self._prune(address, entries, now)
+        return self._delay_for(self._strikes(address, now))
+
+    def _prune(self, address: str, entries: deque[float], now: float) -> None:
         while entries and entries[0] <= now - self.window:
             entries.popleft()
         if not entries:
             del self._denials[address]
+
+    def _strikes(self, address: str, now: float) -> int:
+        """Denials since the address began to be slowed; 0 once it was quiet a whole window."""
+        strikes, last = self._slowed.get(address, (0, now))
+        if strikes and last <= now - self.window:
+            del self._slowed[address]
+            return 0
+        return strikes
+
+    def _delay_for(self, strikes: int) -> float:
+        if strikes <= 0:
             return 0.0
-        excess = len(entries) - self.free_denials
-        return min(self.max_delay, self.step * excess) if excess > 0 else 0.0
+        return min(self.max_delay, self.step * 2.0 ** min(strikes - 1, 32))
 
     def charge(self, address: str, seconds: float, now: float) -> None:
         self._spent.setdefault(address, deque()).append((now, seconds))
@@ -123,7 +149,7 @@ class AddressBudget:
     def forget_idle(self, now: float) -> None:
         for address in list(self._spent):
             self.spent(address, now)
-        for address in list(self._denials):
+        for address in list(self._denials) + list(self._slowed):
             self.delay(address, now)
 
 

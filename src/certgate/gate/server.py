@@ -30,6 +30,7 @@ from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.judge import Judge, VerdictCache, internal_error
 from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
+from certgate.core.kb import knowledge_base
 from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
@@ -348,9 +349,11 @@ class GateServer:
         self.exchanges: set[Exchange] = set()  # requests in flight to the upstream
         self.port: Any = None  # IListeningPort
         self._warn = warn or (lambda text: print(f"certgate serve: {text}", file=sys.stderr))
+        knowledge_base()  # loaded now, not by the first denial's answer (0.5 s on the reactor)
         self.pool.start()
         self._refresh: task.LoopingCall | None = None
         self._sweep = task.LoopingCall(self._expire_late)
+        self._forgotten = 0.0
         self._waiting: list[defer.Deferred[None]] = []
         self._stopped = False
 
@@ -486,6 +489,9 @@ class GateServer:
             channel.expire_if_late(now, idle)
         for exchange in list(self.exchanges):
             exchange.expire(now)
+        if now - self._forgotten >= self.pool.budget.window:  # budgets of quiet addresses
+            self._forgotten = now
+            self.pool.budget.forget_idle(now)
 
     def log(self, request: GateRequest) -> None:
         if self.logs.w3c_dir is None and self.logs.svclog is None:
