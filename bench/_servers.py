@@ -26,6 +26,16 @@ engine = "windows"
 Root = ["root.pem"]
 CA = ["issuing.pem"]
 """
+# nginx's side of every comparison: mTLS verified against the bench root, no resumption.
+NGINX_MTLS = """        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate {w}/server.pem;
+        ssl_certificate_key {w}/server.key;
+        ssl_client_certificate {w}/root.pem;
+        ssl_verify_client on;
+        ssl_verify_depth 3;
+        ssl_session_cache off;
+        ssl_session_tickets off;"""
 
 
 def write_pki(work: Path) -> tuple[PKI, Issued]:

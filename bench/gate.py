@@ -22,6 +22,7 @@ from pathlib import Path
 from OpenSSL import SSL
 
 from bench._servers import (
+    NGINX_MTLS,
     free_port,
     gate_command,
     identity,
@@ -40,15 +41,7 @@ CLIENTS = 2
 KEEPALIVE_CONNECTIONS = 8  # per client process, one request in flight on each
 SERVER = """
     server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_certificate {w}/server.pem;
-        ssl_certificate_key {w}/server.key;
-        ssl_client_certificate {w}/root.pem;
-        ssl_verify_client on;
-        ssl_verify_depth 3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
+{mtls}
         location / {{
             default_type application/json;
             return 200 '{{"subject": "$ssl_client_s_dn"}}\\n';
@@ -149,7 +142,8 @@ def main() -> None:
         (work / "server.key").chmod(0o644)  # a throwaway key the unprivileged nginx must read
         gate_port, nginx_port = free_port(), free_port()
         config = work / "nginx.conf"
-        config.write_text(nginx_config(work, SERVER.format(w=work, port=nginx_port)))
+        mtls = NGINX_MTLS.format(w=work, port=nginx_port)
+        config.write_text(nginx_config(work, SERVER.format(mtls=mtls)))
         gate = gate_command(work, gate_port, "--workers", "1")
         results = {"certgate serve": _measure(work, gate, gate_port)}
         if nginx:

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench._servers import (
+    NGINX_MTLS,
     free_port,
     gate_command,
     nginx_binary,
@@ -36,15 +37,7 @@ UPSTREAM = """
 FRONT = """
     upstream app {{ server 127.0.0.1:{upstream}; keepalive 32; }}
     server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_certificate {w}/server.pem;
-        ssl_certificate_key {w}/server.key;
-        ssl_client_certificate {w}/root.pem;
-        ssl_verify_client on;
-        ssl_verify_depth 3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
+{mtls}
         location / {{
             proxy_pass http://app;
             proxy_http_version 1.1;
@@ -70,7 +63,7 @@ def main() -> None:
         upstream_conf.write_text(
             nginx_config(work, UPSTREAM.format(port=upstream), name="upstream")
         )
-        front = FRONT.format(w=work, port=front_port, upstream=upstream)
+        front = FRONT.format(mtls=NGINX_MTLS.format(w=work, port=front_port), upstream=upstream)
         front_conf.write_text(nginx_config(work, front, name="front"))
         backend = start(nginx_command(nginx, work, upstream_conf), upstream, user)
         try:
