@@ -213,7 +213,7 @@ def main() -> None:
         (work / "nginx.conf").write_text(NGINX_CONF.format(w=work, port=nginx_port))
         gate = [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "gate.toml"),
                 "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                "--listen", f"127.0.0.1:{gate_port}"]  # fmt: skip
+                "--workers", "1", "--listen", f"127.0.0.1:{gate_port}"]  # fmt: skip
         results = {"certgate serve": _measure(work, gate, gate_port)}
         if Path(nginx).exists():
             command = [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"]

@@ -203,7 +203,7 @@ def main() -> None:
         port = _free_port()
         command = [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "gate.toml"),
                    "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                   "--listen", f"127.0.0.1:{port}"]  # fmt: skip
+                   "--workers", "1", "--listen", f"127.0.0.1:{port}"]  # fmt: skip
         server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if len(os.sched_getaffinity(0)) > 1:

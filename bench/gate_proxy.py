@@ -94,7 +94,7 @@ def main() -> None:
         try:
             gate = [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "gate.toml"),
                     "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                    "--listen", f"127.0.0.1:{gate_port}",
+                    "--workers", "1", "--listen", f"127.0.0.1:{gate_port}",
                     "--upstream", f"http://127.0.0.1:{upstream}"]  # fmt: skip
             nginx_front = [nginx, "-p", str(work), "-c", str(work / "front.conf"),
                            "-g", "daemon off;"]  # fmt: skip

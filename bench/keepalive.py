@@ -1,4 +1,4 @@
-"""HTTP/1.0 keep-alive (``ab -k``): ``certgate serve`` against nginx, one process/worker each.
+"""HTTP/1.0 keep-alive (``ab -k``): ``certgate serve`` against nginx, 1 then 2 workers each.
 
 ``ab`` (Debian's apache2-utils) speaks HTTP/1.0 with ``Connection: Keep-Alive`` and cannot
 present a client certificate, so both servers answer ``/`` without asking for one (the gate's
@@ -24,7 +24,7 @@ from bench.gate import _files, _free_port, _wait_port
 ROUNDS = 3
 SECONDS = 4
 NGINX = """
-worker_processes 1;
+worker_processes {workers};
 pid {w}/nginx.pid;
 error_log {w}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -76,7 +76,27 @@ def _server(command: list[str], port: int, user: str | None) -> subprocess.Popen
     return process
 
 
-def main() -> None:
+def _gate(command: list[str]) -> subprocess.Popen[bytes]:
+    """``certgate serve``, once it says it listens: with workers, the master's socket
+    accepts (into its backlog) before the workers are ready."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    if b"listening on" not in line:
+        process.kill()
+        raise RuntimeError(line.decode(errors="replace"))
+    return process
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.keepalive [WORKERS...]``: each worker count (default 1 and 2) for
+    both servers (``certgate serve --workers N``, nginx ``worker_processes N``)."""
+    counts = [int(a) for a in argv or ()] or [1, 2]
+    for workers in counts:
+        _compare(workers)
+
+
+def _compare(workers: int) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not shutil.which("ab") or not Path(nginx).exists():
         print("  skipped: needs ab (apache2-utils) and nginx")
@@ -88,12 +108,13 @@ def main() -> None:
         (work / "server.key").chmod(0o644)
         (work / "ignore.toml").write_text(POLICY)
         runs: dict[str, list[tuple[float, int]]] = {"certgate serve": [], "nginx": []}
+        # the servers keep the 2 cores busy: ab and the judge share them
         for _ in range(ROUNDS):
             port = _free_port()
-            gate = _server(
+            gate = _gate(
                 [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "ignore.toml"),
                  "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                 "--listen", f"127.0.0.1:{port}"], port, None,
+                 "--workers", str(workers), "--listen", f"127.0.0.1:{port}"],
             )  # fmt: skip
             try:
                 runs["certgate serve"].append(_ab(port))
@@ -101,7 +122,7 @@ def main() -> None:
                 gate.send_signal(signal.SIGTERM)
                 gate.wait(20)
             port = _free_port()
-            (work / "nginx.conf").write_text(NGINX.format(w=work, port=port))
+            (work / "nginx.conf").write_text(NGINX.format(w=work, port=port, workers=workers))
             user = "nobody" if os.geteuid() == 0 else None
             server = _server(
                 [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
@@ -113,7 +134,10 @@ def main() -> None:
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(20)
-        print(f"ab -k -c 8, {SECONDS} s per run, medians of {ROUNDS} interleaved rounds, TLS 1.3")
+        print(
+            f"{workers} worker(s) each: ab -k -c 8, {SECONDS} s per run, medians of {ROUNDS} "
+            "interleaved rounds, TLS 1.3"
+        )
         base = statistics.median(r[0] for r in runs["nginx"])
         for name, results in runs.items():
             rate = statistics.median(r[0] for r in results)
@@ -127,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

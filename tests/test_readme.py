@@ -54,6 +54,7 @@ class Example:
     line: int
     section: str
     command: str
+    sample: tuple[str, ...] = ()  # for ``$ certgate ...`` in a text block: the output shown
 
     def __str__(self) -> str:
         return f"README.md:{self.line}: {self.command}"
@@ -101,7 +102,12 @@ def examples(text: str) -> list[Example]:
             while command.endswith("\\") and position + 1 < len(body):
                 position += 1
                 command = command[:-1].rstrip() + " " + body[position][1].strip()
-            found.append(Example(number, section[0], command))
+            sample: list[str] = []
+            if language in ("text", "console"):
+                while position + 1 < len(body) and not body[position + 1][1].startswith("$ "):
+                    position += 1
+                    sample.append(body[position][1])
+            found.append(Example(number, section[0], command, tuple(sample)))
             position += 1
     return found
 
@@ -256,3 +262,31 @@ def test_readme_example_fits_80_columns(example: Example, demo_clone: Path) -> N
             found = any(token in line for line in lines)
         assert found, f"{example}: {token!r} is cut or missing at 80 columns"
     assert narrow.count("…") <= wide.count("…"), f"{example}: truncated (…) at 80 columns"
+
+
+_VARYING = (
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "DATE"),
+    (re.compile(r"u_ex\d{6}"), "u_exDATE"),
+    (re.compile(r"\b[0-9A-F]{8}(?:[0-9A-F]{32})?\b"), "HEX"),
+)
+SAMPLES = [e for e in ALL if e.sample and skip_reason(e.command) is None]
+
+
+def _normal(line: str) -> str:
+    for pattern, replacement in _VARYING:
+        line = pattern.sub(replacement, line)
+    return line.rstrip()
+
+
+@pytest.mark.parametrize("example", SAMPLES, ids=[f"line{e.line}" for e in SAMPLES])
+def test_readme_sample_output_is_what_the_command_prints(
+    example: Example, demo_clone: Path
+) -> None:
+    """Every line of a README sample (but ``...`` elisions) is a line of the command's output
+    at 80 columns, dates and thumbprints aside (the demo is built from today)."""
+    _, out, _ = run_shell_line(example.command, demo_clone, columns=80)
+    printed = {_normal(line) for line in out.splitlines()}
+    for line in example.sample:
+        if line.strip() in ("", "...", "…"):
+            continue
+        assert _normal(line) in printed, f"{example}: the README shows {line!r}"

@@ -17,12 +17,13 @@ from certgate.cli._common import (
     print_warnings,
     read_password,
 )
+from certgate.core.changes import Change
 from certgate.core.checks import Purpose
 from certgate.core.engines import ENGINES, Verdict, VerifyRequest, verify
 from certgate.core.model import Certificate
 from certgate.core.settings import Setting
 from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
-from certgate.core.whatif import WhatIf, parse_what_if
+from certgate.core.whatif import parse_what_if
 from certgate.core.winver import parse_windows_version
 from certgate.errors import InputError, UsageError
 from certgate.exitcode import ExitCode
@@ -37,13 +38,13 @@ __all__ = ["command"]
 CTL_STORE = "CTL"
 
 
-class WhatIfParam(click.ParamType[WhatIf, object]):
+class WhatIfParam(click.ParamType[Change, object]):
     name = "KEY=VALUE"
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> WhatIf:
-        if isinstance(value, WhatIf):
+    ) -> Change:
+        if isinstance(value, Change):
             return value
         try:
             return parse_what_if(str(value))
@@ -165,7 +166,7 @@ def command(
     require_revocation: bool,
     partial_chain: bool,
     at: datetime,
-    what_ifs: tuple[WhatIf, ...],
+    what_ifs: tuple[Change, ...],
     as_json: bool,
     password: str | None,
     password_env: str | None,
@@ -317,18 +318,18 @@ def _crls(
     return tuple(crls), warnings
 
 
-def _what_if(request: VerifyRequest, changes: tuple[WhatIf, ...]) -> list[WhatIfResult]:
+def _what_if(request: VerifyRequest, changes: tuple[Change, ...]) -> list[WhatIfResult]:
     if not changes:
         return []
     before = verify(request, ["windows"])["windows"]
-    steps: list[tuple[str, tuple[WhatIf, ...]]] = [(str(c), (c,)) for c in changes]
+    steps: list[tuple[str, tuple[Change, ...]]] = [(str(c), (c,)) for c in changes]
     if len(changes) > 1:
         steps.append((" + ".join(str(c) for c in changes), changes))
     return [_rerun(request, before, label, group) for label, group in steps]
 
 
 def _rerun(
-    request: VerifyRequest, before: Verdict, label: str, group: tuple[WhatIf, ...]
+    request: VerifyRequest, before: Verdict, label: str, group: tuple[Change, ...]
 ) -> WhatIfResult:
     machine = request.machine
     try:

@@ -1,4 +1,5 @@
-"""Proposed changes to a machine (``--what-if KEY=VALUE``), applied without touching anything.
+"""The parser of ``--what-if KEY=VALUE`` strings users type: each becomes a typed change
+(``core.changes``) that applies itself to a copy of a machine, touching nothing.
 
 Keys: ``trust-mode=0|1|2``, ``send-issuer-list=0|1``, ``move=<sha1>:<Store>:<Store>``
 (shell-safe; the quoted ``'move=<sha1>:<Store>-><Store>'`` works too), ``remove=<sha1>:<Store>``,
@@ -8,14 +9,22 @@ Keys: ``trust-mode=0|1|2``, ``send-issuer-list=0|1``, ``move=<sha1>:<Store>:<Sto
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
-from certgate.core.settings import Setting
-from certgate.core.stores import Machine, canonical_store_name
+from certgate.core.changes import (
+    CHANGE_KEYS,
+    Change,
+    MoveCertificate,
+    RemoveCertificate,
+    SetCertCheckMode,
+    SetCtlStore,
+    SetSendIssuerList,
+    SetTrustMode,
+    thumbprint,
+)
 
-__all__ = ["WHAT_IF_KEYS", "WhatIf", "parse_what_if"]
+__all__ = ["WHAT_IF_KEYS", "parse_what_if"]
 
-WHAT_IF_KEYS = ("trust-mode", "send-issuer-list", "move", "remove", "ctl-store", "cert-check-mode")
+WHAT_IF_KEYS = CHANGE_KEYS
 _MOVE_ARROW = re.compile(
     r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<source>[^>]+?)\s*->\s*(?P<target>.+)$"
 )
@@ -23,84 +32,52 @@ _MOVE_ARROW = re.compile(
 _MOVE_COLON = re.compile(
     r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<source>[A-Za-z][^:>]*):(?P<target>[A-Za-z][^:>]*)$"
 )
+_REMOVE = re.compile(r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<store>.+)$")
+_DECIMAL = re.compile(r"[0-9]{1,9}")
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def parse_what_if(text: str) -> Change:
+    """``KEY=VALUE`` as the user typed it -> a typed change; ``ValueError`` with a usable
+    message otherwise (the change's own check runs when it is built)."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip().lower(), value.strip()
+    if not sep or key not in WHAT_IF_KEYS:
+        raise ValueError(f"{text!r}: expected KEY=VALUE with KEY one of {', '.join(WHAT_IF_KEYS)}")
+    spelling = f"{key}={value}"
+    if key == "trust-mode":
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError(f"trust-mode must be an integer, not {value!r}")
+        return SetTrustMode(int(value), spelling=spelling)
+    if key == "send-issuer-list":
+        if value.lower() not in _TRUE + _FALSE:
+            raise ValueError(f"send-issuer-list must be 0 or 1, not {value!r}")
+        return SetSendIssuerList(value.lower() in _TRUE, spelling=spelling)
+    if key == "move":
+        match = _move(value)
+        if match is None:
+            raise ValueError(
+                f"move must be <sha1>:<Store>:<Store>, e.g. 0A1B...:Root:CA; not {value!r}"
+            )
+        return MoveCertificate(match["sha1"], match["source"], match["target"], spelling=spelling)
+    if key == "remove":
+        found = _REMOVE.match(value)
+        if found is None or len(thumbprint(found["sha1"])) != 40:
+            raise ValueError(f"remove must be <sha1>:<Store>; not {value!r}")
+        return RemoveCertificate(found["sha1"], found["store"], spelling=spelling)
+    if key == "ctl-store":
+        return SetCtlStore(None if value.lower() == "none" else value, spelling=spelling)
+    try:
+        mode = int(value, 0)
+    except ValueError:
+        raise ValueError(f"cert-check-mode must be an integer, not {value!r}") from None
+    return SetCertCheckMode(mode, spelling=spelling)
 
 
 def _move(value: str) -> re.Match[str] | None:
     """The parts of a move (sha1, source, target), in either spelling, or None."""
     for pattern in (_MOVE_ARROW, _MOVE_COLON):
         match = pattern.match(value)
-        if match and len(_thumb(match["sha1"])) == 40:
+        if match and len(thumbprint(match["sha1"])) == 40:
             return match
     return None
-
-
-_REMOVE = re.compile(r"^(?P<sha1>[0-9A-Fa-f: ]{40,59}):(?P<store>.+)$")
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    key: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
-
-    def apply(self, machine: Machine) -> Machine:
-        """The machine after the change. ``ValueError`` when it cannot apply (no such cert)."""
-        source = f"--what-if {self}"
-        if self.key == "trust-mode":
-            return machine.with_schannel(machine.schannel.with_trust_mode(int(self.value), source))
-        if self.key == "send-issuer-list":
-            sent = self.value in ("1", "true", "yes")
-            return machine.with_schannel(machine.schannel.with_send_issuer_list(sent, source))
-        if self.key == "move":
-            match = _move(self.value)
-            assert match is not None
-            return machine.moving(_thumb(match["sha1"]), match["source"], match["target"])
-        if self.key == "remove":
-            match = _REMOVE.match(self.value)
-            assert match is not None
-            store = machine.store(match["store"])
-            if not store.find(_thumb(match["sha1"])):
-                raise ValueError(f"no certificate {match['sha1']} in store {store.name}")
-            return machine.with_store(store.without(_thumb(match["sha1"])))
-        binding = machine.binding
-        if self.key == "ctl-store":
-            name = None if self.value.lower() == "none" else canonical_store_name(self.value)
-            binding = replace(binding, ctl_store_name=Setting(name, source))
-        else:
-            binding = replace(binding, cert_check_mode=Setting(int(self.value, 0), source))
-        return machine.with_bindings((binding, *machine.bindings[1:]))
-
-
-def parse_what_if(text: str) -> WhatIf:
-    """``KEY=VALUE`` -> WhatIf; ``ValueError`` with a usable message otherwise."""
-    key, sep, value = text.partition("=")
-    key, value = key.strip().lower(), value.strip()
-    if not sep or key not in WHAT_IF_KEYS:
-        raise ValueError(f"{text!r}: expected KEY=VALUE with KEY one of {', '.join(WHAT_IF_KEYS)}")
-    if key == "trust-mode" and value not in ("0", "1", "2"):
-        raise ValueError(f"trust-mode must be 0, 1 or 2, not {value!r}")
-    if key == "send-issuer-list" and value.lower() not in ("0", "1", "true", "false", "yes", "no"):
-        raise ValueError(f"send-issuer-list must be 0 or 1, not {value!r}")
-    if key == "move" and not _move(value):
-        raise ValueError(
-            f"move must be <sha1>:<Store>:<Store>, e.g. 0A1B...:Root:CA; not {value!r}"
-        )
-    if key == "remove" and not _REMOVE.match(value):
-        raise ValueError(f"remove must be <sha1>:<Store>; not {value!r}")
-    if key == "ctl-store" and value.lower() != "none":
-        canonical_store_name(value)
-    if key == "cert-check-mode":
-        try:
-            if int(value, 0) < 0:
-                raise ValueError
-        except ValueError:
-            raise ValueError(
-                f"cert-check-mode must be a non-negative integer, not {value!r}"
-            ) from None
-    return WhatIf(key, value)
-
-
-def _thumb(text: str) -> str:
-    return text.replace(":", "").replace(" ", "").upper()

@@ -1,15 +1,23 @@
 """Apply a fix's actions to a copy of a machine: the what-if.
 
 Where ``certgate verify --what-if`` has a key for a change (``move=``, ``trust-mode=``,
-``send-issuer-list=``, ``ctl-store=``, ``cert-check-mode=``) the change goes through
-``core.whatif`` and the key is shown, so the user can rerun it; the rest (imports, binding
-flags, moving an IIS mapping section) are applied to the values directly.
+``send-issuer-list=``, ``ctl-store=``, ``cert-check-mode=``) the action is modelled by typed
+changes (``core.changes``) that apply themselves, and their key is shown, so the user can rerun
+it; the rest (imports, binding flags, moving an IIS mapping section) are applied directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from certgate.core.changes import (
+    Change,
+    MoveCertificate,
+    SetCertCheckMode,
+    SetCtlStore,
+    SetSendIssuerList,
+    SetTrustMode,
+)
 from certgate.core.doctor._model import (
     Action,
     ChangeGroupPolicy,
@@ -32,7 +40,6 @@ from certgate.core.settings import (
     SslBinding,
 )
 from certgate.core.stores import Machine
-from certgate.core.whatif import WhatIf, parse_what_if
 
 __all__ = ["CHECK_MODE_PARAMETERS", "FLAG_PARAMETERS", "apply_actions", "what_if_keys"]
 
@@ -52,30 +59,38 @@ FLAG_PARAMETERS = {
 SOURCE = "certgate doctor what-if"
 
 
-def what_if_keys(action: Action) -> tuple[WhatIf, ...]:
-    """The ``--what-if`` changes that model ``action`` (empty when there is no key for it)."""
+def what_if_keys(action: Action) -> tuple[Change, ...]:
+    """The typed changes that model ``action`` (empty when ``--what-if`` has no key for it)."""
     if isinstance(action, MoveCertificates | ChangeGroupPolicy):
         return tuple(
-            parse_what_if(f"move={c.sha1}:{action.source}:{action.target}")
-            for c in action.certificates
+            MoveCertificate(c.sha1, action.source, action.target) for c in action.certificates
         )
     if isinstance(action, SetSchannelValue):
-        key = {"clientauthtrustmode": "trust-mode", "sendtrustedissuerlist": "send-issuer-list"}
-        name = key.get(action.name.casefold())
-        return (parse_what_if(f"{name}={action.value}"),) if name else ()
+        name = action.name.casefold()
+        if name == "clientauthtrustmode":
+            return (SetTrustMode(action.value),)
+        if name == "sendtrustedissuerlist":
+            return (SetSendIssuerList(_flag(action.value)),)
+        return ()
     if isinstance(action, UpdateBinding):
         return _binding_keys(action)
     return ()
 
 
-def _binding_keys(action: UpdateBinding) -> tuple[WhatIf, ...]:
+def _flag(value: int) -> bool:
+    if value not in (0, 1):
+        raise ValueError(f"send-issuer-list must be 0 or 1, not {value!r}")
+    return bool(value)
+
+
+def _binding_keys(action: UpdateBinding) -> tuple[Change, ...]:
     changes = dict(action.changes)
-    keys: list[WhatIf] = []
+    keys: list[Change] = []
     if "sslctlstorename" in changes:
-        keys.append(parse_what_if(f"ctl-store={changes['sslctlstorename'] or 'none'}"))
+        keys.append(SetCtlStore(changes["sslctlstorename"] or None))
     if CHECK_MODE_PARAMETERS.keys() & changes.keys():
         mode = updated_binding(action.binding, action.changes).cert_check_mode.value
-        keys.append(parse_what_if(f"cert-check-mode={mode}"))
+        keys.append(SetCertCheckMode(mode))
     return tuple(keys)
 
 
