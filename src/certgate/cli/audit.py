@@ -21,6 +21,7 @@ from certgate.cli._common import (
     read_password,
 )
 from certgate.core.audit import audit
+from certgate.core.changes import SetSendIssuerList
 from certgate.core.rules import Severity
 from certgate.core.stores import ROOT, Machine
 from certgate.exitcode import ExitCode
@@ -175,9 +176,7 @@ def _run(
         for part in system_stores.values():
             warnings += part.warnings
     if send_issuer_list:
-        machine = machine.with_schannel(
-            machine.schannel.with_send_issuer_list(True, "--send-issuer-list")
-        )
+        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
     threshold = FAIL_ON.get(fail_on)
     report = audit(machine, at)
     if as_json:
