@@ -32,7 +32,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "certgate"
         (lambda: SetTrustMode(3), "trust-mode must be 0, 1 or 2, not 3"),
         (lambda: SetTrustMode(-1), "trust-mode must be 0, 1 or 2"),
         (lambda: SetTrustMode(True), "trust-mode must be 0, 1 or 2, not True"),
-        (lambda: SetSendIssuerList(2), "send-issuer-list must be 0 or 1"),  # type: ignore[arg-type]
+        (lambda: SetSendIssuerList(2), "send-issuer-list must be 0 or 1, not 2"),
+        (lambda: SetSendIssuerList("1"), "send-issuer-list must be 0 or 1"),  # type: ignore[arg-type]
+        (lambda: SetSchannelValue("ClientAuthTrustMode", 5), "trust-mode must be 0, 1 or 2"),
         (lambda: SetCertCheckMode(-4), "cert-check-mode must be a 32-bit unsigned integer"),
         (lambda: SetCertCheckMode(2**32), "cert-check-mode must be a 32-bit unsigned integer"),
         (lambda: MoveCertificate("AB" * 19, "Root", "CA"), "not a SHA-1 thumbprint"),

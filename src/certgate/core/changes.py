@@ -90,17 +90,18 @@ class SetSendIssuerList(_Change):
     """Schannel ``SendTrustedIssuerList``."""
 
     key: ClassVar[str] = "send-issuer-list"
-    send: bool
+    send: bool | int  # a bool, or the registry DWORD 0 or 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.send, bool):
+        if type(self.send) not in (bool, int) or self.send not in (0, 1):
             raise ChangeError(self.key, f"must be 0 or 1, not {self.send!r}")
+        object.__setattr__(self, "send", bool(self.send))
 
     def _value(self) -> str:
         return "1" if self.send else "0"
 
     def schannel(self, settings: SchannelSettings) -> SchannelSettings:
-        return settings.with_send_issuer_list(self.send, self._source())
+        return settings.with_send_issuer_list(bool(self.send), self._source())
 
     def apply(self, machine: Machine) -> Machine:
         return machine.with_schannel(self.schannel(machine.schannel))
