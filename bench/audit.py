@@ -8,11 +8,8 @@ the machine being shared.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from bench._servers import timed
 from certgate.testing import PKI, KeyType, pem_bundle
 
 COUNT = 10_000
@@ -62,18 +60,6 @@ def floor(path: Path) -> int:
     return valid
 
 
-def child(argv: list[str]) -> tuple[float, float, int, bytes]:
-    """(wall s, CPU s, peak RSS bytes, stdout) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return time.perf_counter() - start, cpu, usage.ru_maxrss * 1024, out
-
-
 def compare(path: Path, count: int, rounds: int) -> None:
     """Whole processes, interleaved, medians: the floor, ``certgate audit --json`` and the
     console report (summarised), on the same file."""
@@ -93,7 +79,7 @@ def compare(path: Path, count: int, rounds: int) -> None:
     runs: dict[str, list[tuple[float, float, int, bytes]]] = {name: [] for name in commands}
     for _ in range(rounds):
         for name, argv in commands.items():
-            runs[name].append(child(argv))
+            runs[name].append(timed(argv))
     print(f"{count:,} certificates, {path.stat().st_size / 1e6:.1f} MB PEM; medians of {rounds}")
     base = statistics.median(r[1] for r in runs["floor (parse + self-signature)"])
     for name, results in runs.items():

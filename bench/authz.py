@@ -14,29 +14,26 @@ of ``ROUNDS`` rounds of ``SECONDS`` each:
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.gate import _files, _free_port, _measure, _wait_port
+from bench._servers import (
+    free_port,
+    nginx_binary,
+    nginx_command,
+    nginx_config,
+    nginx_user,
+    start,
+    stop,
+    write_pki,
+)
+from bench.gate import _measure
 
 ROUNDS = 3
 HTTP = """
-worker_processes 1;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
-    keepalive_requests 1000000;
     proxy_cache_path {w}/authz-cache keys_zone=certgate_authz:1m max_size=10m inactive=60s;
     upstream certgate_authz {{ server 127.0.0.1:{authz}; keepalive 16; }}
     server {{
@@ -62,9 +59,7 @@ http {{
 {auth}
             empty_gif;
         }}
-    }}
-}}
-"""
+    }}"""
 VERIFY = """        ssl_client_certificate {w}/root.pem;
         ssl_verify_client on;
         ssl_verify_depth 3;"""
@@ -81,39 +76,35 @@ CACHE = """            proxy_cache certgate_authz;
 def _config(work: Path, port: int, authz: int, name: str) -> Path:
     path = work / f"nginx-{name}.conf"
     verify = name == "verify"
-    path.write_text(
-        HTTP.format(
-            w=work,
-            port=port,
-            authz=authz,
-            tls=(VERIFY if verify else OPTIONAL).format(w=work),
-            auth="" if verify else AUTH,
-            cache=CACHE if name == "cached" else "",
-        )
+    http = HTTP.format(
+        w=work,
+        port=port,
+        authz=authz,
+        tls=(VERIFY if verify else OPTIONAL).format(w=work),
+        auth="" if verify else AUTH,
+        cache=CACHE if name == "cached" else "",
     )
+    path.write_text(nginx_config(work, http))
     return path
 
 
 def main() -> None:
-    import subprocess
-
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
+    nginx = nginx_binary()
+    if not nginx:
         print("  skipped: nginx is not installed")
         return
     work = Path(tempfile.mkdtemp(prefix="certgate-bench-authz-"))
     work.chmod(0o777)
     try:
-        _files(work)
+        write_pki(work)
         (work / "server.key").chmod(0o644)  # a throwaway key the unprivileged nginx must read
-        authz_port = _free_port()
-        authz = subprocess.Popen(
+        authz_port = free_port()
+        authz = start(
             [sys.executable, "-m", "certgate", "authz", "--policy", str(work / "gate.toml"),
              "--listen", f"127.0.0.1:{authz_port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            authz_port,
         )  # fmt: skip
-        _wait_port(authz_port, authz)
-        user = "nobody" if os.geteuid() == 0 else None
+        user = nginx_user()
         names = {
             "verify": "nginx ssl_verify_client on",
             "authz": "nginx + certgate authz",
@@ -123,14 +114,12 @@ def main() -> None:
         try:
             for _ in range(ROUNDS):
                 for name in names:
-                    port = _free_port()
-                    config = _config(work, port, authz_port, name)
-                    command = [nginx, "-p", str(work), "-c", str(config), "-g", "daemon off;"]
+                    port = free_port()
+                    command = nginx_command(nginx, work, _config(work, port, authz_port, name))
                     for metric, value in _measure(work, command, port, user).items():
                         results[name].setdefault(metric, []).append(value)
         finally:
-            authz.terminate()
-            authz.wait(15)
+            stop(authz)
         print(f"medians of {ROUNDS} interleaved rounds, nginx 1 worker, loopback, TLS 1.3")
         base = {m: statistics.median(v) for m, v in results["verify"].items()}
         for name, label in names.items():

@@ -12,85 +12,41 @@ connections busy with one request in flight on each, for ``SECONDS`` each.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 
-from certgate.gate.client import ClientIdentity, client_context
-from certgate.testing import PKI, KeyType
+from bench._servers import (
+    NGINX_MTLS,
+    free_port,
+    gate_command,
+    identity,
+    nginx_binary,
+    nginx_command,
+    nginx_config,
+    nginx_user,
+    start,
+    stop,
+    write_pki,
+)
+from certgate.gate.client import client_context
 
 SECONDS = 5.0
 CLIENTS = 2
 KEEPALIVE_CONNECTIONS = 8  # per client process, one request in flight on each
-NGINX_CONF = """
-worker_processes 1;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
-    keepalive_requests 1000000;
+SERVER = """
     server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_certificate {w}/server.pem;
-        ssl_certificate_key {w}/server.key;
-        ssl_client_certificate {w}/root.pem;
-        ssl_verify_client on;
-        ssl_verify_depth 3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
+{mtls}
         location / {{
             default_type application/json;
             return 200 '{{"subject": "$ssl_client_s_dn"}}\\n';
         }}
-    }}
-}}
-"""
-POLICY = """
-[trust]
-engine = "windows"
-[trust.stores]
-Root = ["root.pem"]
-CA = ["issuing.pem"]
-"""
-
-
-def _files(work: Path) -> None:
-    pki = PKI()
-    root = pki.root("CN=Bench Root CA")
-    issuing = root.intermediate("CN=Bench Issuing CA", path_length=0)
-    server = root.server("localhost", key=KeyType.P256)
-    client = issuing.client("CN=bench client")
-    root.write_pem(work / "root.pem")
-    issuing.write_pem(work / "issuing.pem")
-    server.write_pem(work / "server.pem")
-    server.write_key(work / "server.key")
-    client.write_pem(work / "client.pem", chain=True)
-    client.write_key(work / "client.key")
-    (work / "gate.toml").write_text(POLICY)
-
-
-def _identity(work: Path) -> ClientIdentity:
-    certs = x509.load_pem_x509_certificates((work / "client.pem").read_bytes())
-    key = serialization.load_pem_private_key((work / "client.key").read_bytes(), None)
-    return ClientIdentity(certs[0], key, tuple(certs[1:]))
+    }}"""
 
 
 def _connect(context: SSL.Context, port: int) -> tuple[socket.socket, SSL.Connection]:
@@ -122,7 +78,8 @@ def _load(
     deadline: float,
     out: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
-    context = client_context(_identity(Path(work)), "1.3")
+    folder = Path(work)
+    context = client_context(identity(folder / "client.pem", folder / "client.key"), "1.3")
     count = 0
     if keepalive:
         pairs = [_connect(context, port) for _ in range(KEEPALIVE_CONNECTIONS)]
@@ -163,62 +120,37 @@ def _rate(work: Path, port: int, keepalive: bool) -> float:
     return total / (deadline - start)
 
 
-def _wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
-        if process.poll() is not None:
-            raise RuntimeError("server exited before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _measure(
     work: Path, command: list[str], port: int, user: str | None = None
 ) -> dict[str, float]:
-    process = subprocess.Popen(
-        command, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = start(command, port, user)
     try:
-        _wait_port(port, process)
         return {
             "new connections/s": _rate(work, port, False),
             "keep-alive requests/s": _rate(work, port, True),
         }
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
 
 
 def main() -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = nginx_binary()
     work = Path(tempfile.mkdtemp(prefix="certgate-bench-gate-"))
     work.chmod(0o777)
     try:
-        _files(work)
+        write_pki(work)
         (work / "server.key").chmod(0o644)  # a throwaway key the unprivileged nginx must read
-        gate_port, nginx_port = _free_port(), _free_port()
-        (work / "nginx.conf").write_text(NGINX_CONF.format(w=work, port=nginx_port))
-        gate = [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "gate.toml"),
-                "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                "--workers", "1", "--listen", f"127.0.0.1:{gate_port}"]  # fmt: skip
+        gate_port, nginx_port = free_port(), free_port()
+        config = work / "nginx.conf"
+        mtls = NGINX_MTLS.format(w=work, port=nginx_port)
+        config.write_text(nginx_config(work, SERVER.format(mtls=mtls)))
+        gate = gate_command(work, gate_port, "--workers", "1")
         results = {"certgate serve": _measure(work, gate, gate_port)}
-        if Path(nginx).exists():
-            command = [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"]
-            user = "nobody" if os.geteuid() == 0 else None
-            results["nginx (ssl_verify_client on)"] = _measure(work, command, nginx_port, user)
+        if nginx:
+            command = nginx_command(nginx, work, config)
+            results["nginx (ssl_verify_client on)"] = _measure(
+                work, command, nginx_port, nginx_user()
+            )
         _report(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)

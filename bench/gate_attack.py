@@ -26,11 +26,9 @@ import multiprocessing
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,9 +37,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 
-from bench.gate import _free_port, _wait_port
+from bench._servers import free_port, gate_command, identity, stop, wait_port, write_pki
 from certgate.gate.client import ClientIdentity, client_context
-from certgate.testing import PKI, KeyType
 from certgate.testing.hostile import name_constraint_attack
 
 SECONDS = 6.0
@@ -49,31 +46,13 @@ ROUNDS = 3
 FRESH_PER_ATTACKER = 25
 SCENARIOS = (("alone", 0, False), ("4 same chain", 4, False), ("16 same chain", 16, False),
              ("4 fresh chains", 4, True), ("16 fresh chains", 16, True))  # fmt: skip
-POLICY = """
-[trust]
-engine = "windows"
-[trust.stores]
-Root = ["root.pem"]
-CA = ["issuing.pem"]
-"""
 
 
 def _files(work: Path) -> None:
-    pki = PKI()
-    root = pki.root("CN=Bench Root CA")
-    issuing = root.intermediate("CN=Bench Issuing CA", path_length=0)
-    server = root.server("localhost", key=KeyType.P256)
-    client = issuing.client("CN=bench client")
+    pki, root = write_pki(work)
     attack = name_constraint_attack(pki, root, forged=True)
-    root.write_pem(work / "root.pem")
-    issuing.write_pem(work / "issuing.pem")
-    server.write_pem(work / "server.pem")
-    server.write_key(work / "server.key")
-    client.write_pem(work / "client.pem", chain=True)
-    client.write_key(work / "client.key")
     attack.leaf.write_pem(work / "attack.pem", chain=True)
     attack.leaf.write_key(work / "attack.key")
-    (work / "gate.toml").write_text(POLICY)
     for n in range(16):  # fresh leaves per hostile process, same key, same forged intermediate
         names = tuple(f"dns:n{i}-{n}.p{i % 1000}.example" for i in range(1200))
         leaves = [
@@ -82,12 +61,6 @@ def _files(work: Path) -> None:
         ]
         (work / f"fresh-{n}.pem").write_bytes(b"".join(leaf.pem for leaf in leaves))
     (work / "intermediate.pem").write_bytes(attack.intermediate.pem)
-
-
-def _identity(cert: Path, key: Path) -> ClientIdentity:
-    certs = x509.load_pem_x509_certificates(cert.read_bytes())
-    private = serialization.load_pem_private_key(key.read_bytes(), None)
-    return ClientIdentity(certs[0], private, tuple(certs[1:]))
 
 
 def _pin(cpu: int, nice: int = 0) -> None:
@@ -141,8 +114,8 @@ def _attacker(
         leaves = x509.load_pem_x509_certificates((folder / f"fresh-{index}.pem").read_bytes())
         contexts = [client_context(ClientIdentity(leaf, key, (inter,)), "1.3") for leaf in leaves]
     else:
-        identity = _identity(folder / "attack.pem", folder / "attack.key")
-        contexts = [client_context(identity, "1.3")]
+        attacker = identity(folder / "attack.pem", folder / "attack.key")
+        contexts = [client_context(attacker, "1.3")]
     n = 0
     while time.monotonic() < deadline:
         try:
@@ -156,7 +129,7 @@ def _attacker(
 def _good(work: str, port: int, start: float, deadline: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     _pin(1)
     folder = Path(work)
-    context = client_context(_identity(folder / "client.pem", folder / "client.key"), "1.3")
+    context = client_context(identity(folder / "client.pem", folder / "client.key"), "1.3")
     while time.monotonic() < start:
         time.sleep(0.01)
     samples: list[float] = []
@@ -200,26 +173,19 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="certgate-bench-attack-"))
     try:
         _files(work)
-        port = _free_port()
-        command = [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "gate.toml"),
-                   "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                   "--workers", "1", "--listen", f"127.0.0.1:{port}"]  # fmt: skip
+        port = free_port()
+        command = gate_command(work, port, "--workers", "1")
         server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if len(os.sched_getaffinity(0)) > 1:
                 os.sched_setaffinity(server.pid, {0})
-            _wait_port(port, server)
+            wait_port(port, server)
             results: dict[str, list[Result]] = {}
             for _ in range(ROUNDS):
                 for name, attackers, fresh in SCENARIOS:
                     results.setdefault(name, []).append(_scenario(work, port, attackers, fresh))
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stop(server)
         _report(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)

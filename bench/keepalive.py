@@ -9,42 +9,36 @@ TLS 1.3, 8 concurrent connections, ``SECONDS`` per run, interleaved, medians of 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.gate import _files, _free_port, _wait_port
+from bench._servers import (
+    free_port,
+    gate_command,
+    nginx_binary,
+    nginx_command,
+    nginx_config,
+    nginx_user,
+    start,
+    stop,
+    write_pki,
+)
 
 ROUNDS = 3
 SECONDS = 4
-NGINX = """
-worker_processes {workers};
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
-    keepalive_requests 1000000;
+SERVER = """
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_protocols TLSv1.3;
         ssl_certificate {w}/server.pem;
         ssl_certificate_key {w}/server.key;
         location / {{ default_type application/json; return 200 '{{"ok": true}}\\n'; }}
-    }}
-}}
-"""
+    }}"""
 POLICY = """
 [trust.stores]
 Root = ["root.pem"]
@@ -68,14 +62,6 @@ def _ab(port: int) -> tuple[float, int]:
     return float(rate.group(1)), int(kept.group(1)) if kept else 0
 
 
-def _server(command: list[str], port: int, user: str | None) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _wait_port(port, process)
-    return process
-
-
 def _gate(command: list[str]) -> subprocess.Popen[bytes]:
     """``certgate serve``, once it says it listens: with workers, the master's socket
     accepts (into its backlog) before the workers are ready."""
@@ -97,43 +83,33 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _compare(workers: int) -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not shutil.which("ab") or not Path(nginx).exists():
+    nginx = nginx_binary()
+    if not shutil.which("ab") or not nginx:
         print("  skipped: needs ab (apache2-utils) and nginx")
         return
     work = Path(tempfile.mkdtemp(prefix="certgate-bench-keepalive-"))
     work.chmod(0o777)
     try:
-        _files(work)
+        write_pki(work)
         (work / "server.key").chmod(0o644)
         (work / "ignore.toml").write_text(POLICY)
         runs: dict[str, list[tuple[float, int]]] = {"certgate serve": [], "nginx": []}
         # the servers keep the 2 cores busy: ab and the judge share them
         for _ in range(ROUNDS):
-            port = _free_port()
-            gate = _gate(
-                [sys.executable, "-m", "certgate", "serve", "--policy", str(work / "ignore.toml"),
-                 "--cert", str(work / "server.pem"), "--key", str(work / "server.key"),
-                 "--workers", str(workers), "--listen", f"127.0.0.1:{port}"],
-            )  # fmt: skip
+            port = free_port()
+            gate = _gate(gate_command(work, port, "--workers", str(workers), policy="ignore.toml"))
             try:
                 runs["certgate serve"].append(_ab(port))
             finally:
-                gate.send_signal(signal.SIGTERM)
-                gate.wait(20)
-            port = _free_port()
-            (work / "nginx.conf").write_text(NGINX.format(w=work, port=port, workers=workers))
-            user = "nobody" if os.geteuid() == 0 else None
-            server = _server(
-                [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
-                port,
-                user,
-            )
+                stop(gate, 20)
+            port = free_port()
+            config = work / "nginx.conf"
+            config.write_text(nginx_config(work, SERVER.format(w=work, port=port), workers=workers))
+            server = start(nginx_command(nginx, work, config), port, nginx_user())
             try:
                 runs["nginx"].append(_ab(port))
             finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(20)
+                stop(server, 20)
         print(
             f"{workers} worker(s) each: ab -k -c 8, {SECONDS} s per run, medians of {ROUNDS} "
             "interleaved rounds, TLS 1.3"

@@ -12,16 +12,14 @@ runs the IIS part alone with 40 M lines.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench._servers import timed
 from certgate.testing import logs as samples
 
 SVCLOG_BYTES = 1_000_000_000
@@ -63,18 +61,6 @@ def write_iis(path: Path, count: int = IIS_LINES) -> int:
             lines.append(stamp + failure)
             out.write("".join(lines))
     return count // FAILURE_EVERY
-
-
-def timed(command: list[str]) -> tuple[float, float, int, bytes]:
-    """(wall seconds, CPU seconds, peak RSS in bytes, stdout) of one child process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _pid, _status, usage = os.wait4(child.pid, 0)
-    child.returncode = 0
-    cpu = usage.ru_utime + usage.ru_stime
-    return time.perf_counter() - start, cpu, usage.ru_maxrss * 1024, output
 
 
 def interleaved(

@@ -69,13 +69,15 @@ def curl(
     cert: tuple[Path, Path] | None = None,
     version: str | None = None,
 ) -> tuple[int, dict[str, str], str]:
-    """(status, headers, body) as curl saw them; the server certificate is not checked."""
-    command = ["curl", "-sk", "--max-time", "10", "-D", "-", url, *args]
+    """(status, headers, body) as curl saw them; the server certificate is not checked.
+    Deadlines are generous (a loaded CI machine starts curl and does its handshake slowly)
+    but end: an answer normally takes milliseconds, so they only bound a hang."""
+    command = ["curl", "-sk", "--max-time", "60", "-D", "-", url, *args]
     if cert is not None:
         command += ["--cert", str(cert[0]), "--key", str(cert[1])]
     if version is not None:
         command += [f"--tlsv{version}", "--tls-max", version]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
     head, _, body = done.stdout.partition("\n\n")  # text mode: CRLF is already \n
     lines = head.split("\n")
     if not lines[0].startswith("HTTP/"):

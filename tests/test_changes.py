@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from certgate.core.changes import (
+    ChangeError,
     MoveCertificate,
     RemoveCertificate,
     SetCertCheckMode,
@@ -31,8 +32,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "certgate"
         (lambda: SetTrustMode(3), "trust-mode must be 0, 1 or 2, not 3"),
         (lambda: SetTrustMode(-1), "trust-mode must be 0, 1 or 2"),
         (lambda: SetTrustMode(True), "trust-mode must be 0, 1 or 2, not True"),
-        (lambda: SetSendIssuerList(2), "send-issuer-list must be 0 or 1"),  # type: ignore[arg-type]
-        (lambda: SetCertCheckMode(-4), "cert-check-mode must be a non-negative integer"),
+        (lambda: SetSendIssuerList(2), "send-issuer-list must be 0 or 1, not 2"),
+        (lambda: SetSendIssuerList("1"), "send-issuer-list must be 0 or 1"),  # type: ignore[arg-type]
+        (lambda: SetSchannelValue("ClientAuthTrustMode", 5), "trust-mode must be 0, 1 or 2"),
+        (lambda: SetCertCheckMode(-4), "cert-check-mode must be a 32-bit unsigned integer"),
+        (lambda: SetCertCheckMode(2**32), "cert-check-mode must be a 32-bit unsigned integer"),
         (lambda: MoveCertificate("AB" * 19, "Root", "CA"), "not a SHA-1 thumbprint"),
         (lambda: MoveCertificate("AB" * 20, "Root", "C/A"), "not a certificate store name"),
         (lambda: RemoveCertificate("XY" * 20, "Root"), "not a SHA-1 thumbprint"),
@@ -100,7 +104,7 @@ def test_what_if_text_becomes_the_same_typed_value() -> None:
         ("send-issuer-list=maybe", "send-issuer-list must be 0 or 1"),
         ("move=0A:Root:CA", "move must be <sha1>:<Store>:<Store>"),
         ("remove=nothex", "remove must be <sha1>:<Store>"),
-        ("cert-check-mode=-1", "cert-check-mode must be a non-negative integer"),
+        ("cert-check-mode=-1", "cert-check-mode must be a 32-bit unsigned integer"),
         ("cert-check-mode=x", "cert-check-mode must be an integer"),
     ],
 )
@@ -127,3 +131,36 @@ def test_parse_what_if_is_only_the_user_input_parser() -> None:
         if "parse_what_if" in path.read_text(encoding="utf-8")
     }
     assert users == {"core/whatif.py", "cli/verify.py"}
+
+
+def test_settings_producers_record_where_the_value_came_from() -> None:
+    machine = SetTrustMode(1, origin="--trust-mode").apply(Machine())
+    assert machine.schannel.client_auth_trust_mode.source == "--trust-mode"
+    machine = SetCertCheckMode(2, origin="settings.toml [binding]").apply(machine)
+    assert machine.binding.cert_check_mode.source == "settings.toml [binding]"
+    assert str(SetTrustMode(1, origin="--trust-mode")) == "trust-mode=1"
+
+
+def test_change_error_names_the_problem_for_each_reader() -> None:
+    with pytest.raises(ChangeError) as caught:
+        SetTrustMode(2.0)  # type: ignore[arg-type]
+    assert str(caught.value) == "trust-mode must be 0, 1 or 2, not 2.0"
+    assert caught.value.problem == "must be 0, 1 or 2, not 2.0"  # policy/settings readers
+
+
+def test_one_place_checks_the_trust_mode_range() -> None:
+    """The "must be 0, 1 or 2" rule is written once, in core/changes.py; the CLI flags,
+    settings.toml, the gate policy and the doctor build typed changes instead."""
+    writers = {
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if "must be 0, 1 or 2" in path.read_text(encoding="utf-8")
+    }
+    assert writers == {"core/changes.py"}
+    setters = {
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if ".with_trust_mode(" in path.read_text(encoding="utf-8")
+    }
+    # the registry reader records the value Windows has (after its own documented-mode check)
+    assert setters == {"core/changes.py", "formats/registry.py"}

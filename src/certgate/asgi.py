@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from certgate.core.gate.answers import cert_pem, denial_body, denial_headers, is_forwarding_header
-from certgate.core.gate.decision import Decision, deny
+from certgate.core.gate.authz import malformed_header
+from certgate.core.gate.decision import Decision
 from certgate.core.gate.forwarded import HEADERS, ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import Policy
@@ -93,7 +94,7 @@ class ClientCertMiddleware:
         try:
             return parse_forwarded_chain(self.kind, raw.decode("latin-1")), None
         except ValueError as exc:
-            return (), _malformed(str(exc))
+            return (), malformed_header(str(exc))
 
     def _forwarding(self, name: bytes) -> bool:
         # compared as Django, WSGI and CGI will read them: ``Certgate_Identity`` is
@@ -128,13 +129,3 @@ class ClientCertMiddleware:
         ]
         await send({"type": "http.response.start", "status": decision.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-def _malformed(problem: str) -> Decision:
-    return deny(
-        "403.16",
-        "CERT_E_MALFORMED",
-        "hresult:CERT_E_MALFORMED",
-        f"the proxy's client-certificate header could not be read: {problem}",
-        "CERT_E_MALFORMED",
-    )

@@ -50,6 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from certgate._bundlefiles import BundleFile, list_bundle
+from certgate.core.changes import (
+    ChangeError,
+    SetCertCheckMode,
+    SetCtlStore,
+    SetSendIssuerList,
+    SetTrustMode,
+)
 from certgate.core.iis import IisConfig
 from certgate.core.settings import FLAG_NEGOTIATE_CLIENT_CERT, SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine, canonical_store_name
@@ -431,14 +438,16 @@ def _machine_table(table: dict[str, Any], name: str, machine: Machine) -> Machin
 def _schannel(table: dict[str, Any], name: str, base: SchannelSettings) -> SchannelSettings:
     _only(table, {"client_auth_trust_mode", "send_trusted_issuer_list"}, name, "schannel")
     settings = base
+    source = f"{name} [schannel]"
     if "client_auth_trust_mode" in table:
-        mode = table["client_auth_trust_mode"]
-        if not isinstance(mode, int) or isinstance(mode, bool) or mode not in (0, 1, 2):
-            raise InputError(name, f"client_auth_trust_mode must be 0, 1 or 2, not {mode!r}")
-        settings = settings.with_trust_mode(mode, f"{name} [schannel]")
+        try:
+            trust = SetTrustMode(table["client_auth_trust_mode"], origin=source)
+        except ChangeError as exc:
+            raise InputError(name, f"client_auth_trust_mode {exc.problem}") from None
+        settings = trust.schannel(settings)
     if "send_trusted_issuer_list" in table:
         value = _bool(table["send_trusted_issuer_list"], name, "send_trusted_issuer_list")
-        settings = settings.with_send_issuer_list(value, f"{name} [schannel]")
+        settings = SetSendIssuerList(value, origin=source).schannel(settings)
     return settings
 
 
@@ -456,17 +465,16 @@ def _binding(table: dict[str, Any], name: str, base: SslBinding) -> SslBinding:
         binding = replace(binding, endpoint=endpoint)
     if "ctl_store_name" in table:
         try:
-            ctl = canonical_store_name(str(table["ctl_store_name"]))
+            ctl = SetCtlStore(str(table["ctl_store_name"]), origin=source)
         except ValueError as exc:
             raise InputError(name, f"ctl_store_name: {exc}") from exc
-        binding = replace(binding, ctl_store_name=Setting(ctl, source))
+        binding = ctl.binding(binding)
     if "cert_check_mode" in table:
-        mode = table["cert_check_mode"]
-        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0xFFFFFFFF:
-            raise InputError(
-                name, f"cert_check_mode must be a 32-bit unsigned integer, not {mode!r}"
-            )
-        binding = replace(binding, cert_check_mode=Setting(mode, source))
+        try:
+            mode = SetCertCheckMode(table["cert_check_mode"], origin=source)
+        except ChangeError as exc:
+            raise InputError(name, f"cert_check_mode {exc.problem}") from None
+        binding = mode.binding(binding)
     if "negotiate_client_cert" in table:
         on = _bool(table["negotiate_client_cert"], name, "negotiate_client_cert")
         flags = binding.flags.value | FLAG_NEGOTIATE_CLIENT_CERT

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from certgate.errors import UsageError
 from certgate.report._text import escape
 from certgate.report.console import err_console
 
@@ -24,6 +25,7 @@ __all__ = [
     "byte_progress",
     "file_progress",
     "json_option",
+    "listen_address",
     "password_prompt",
     "print_warnings",
     "read_password",
@@ -32,6 +34,14 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def listen_address(text: str, default_host: str) -> tuple[str, int]:
+    """``--listen HOST:PORT`` (``[::1]:0``, ``:8443``); an empty host is ``default_host``."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise UsageError(f"--listen must be HOST:PORT (port 0 = any free port), not {text!r}")
+    return host.strip("[]") or default_host, int(port)
 
 
 class TimeParam(click.ParamType[datetime, Any]):

@@ -21,6 +21,7 @@ from certgate.cli._common import (
     read_password,
 )
 from certgate.core.audit import audit
+from certgate.core.changes import SetSendIssuerList
 from certgate.core.rules import Severity
 from certgate.core.stores import ROOT, Machine
 from certgate.exitcode import ExitCode
@@ -33,6 +34,24 @@ from certgate.report.console import out_console
 __all__ = ["command"]
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """No cyclic garbage collection while a store is loaded, audited and reported.
+
+    A large store is hundreds of thousands of small, long-lived, acyclic objects; every
+    collection walks all of them again, which makes an audit grow faster than the store (the
+    collector was a third of a 100,000-certificate audit). Reference counting still frees
+    everything as usual; cycles made meanwhile are collected when this ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @click.command("audit")
@@ -84,6 +103,7 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 )
 @click.option("--password", help="Password for PKCS#12 files (else asked on the terminal).")
 @click.option("--password-env", metavar="VAR", help="Read the PKCS#12 password from $VAR.")
+@few_collections()
 def command(
     paths: tuple[str, ...],
     store: str,
@@ -111,53 +131,6 @@ def command(
     if not paths and not system and not extra and not bundle:
         raise click.UsageError("give at least one PATH, --add STORE=PATH, --machine or --system")
     secret = read_password(password, password_env)
-    with few_collections():
-        return _run(
-            paths,
-            store,
-            extra,
-            system,
-            bundle,
-            send_issuer_list,
-            at,
-            as_json,
-            fail_on,
-            every_row,
-            secret,
-        )
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """No cyclic garbage collection while a store is loaded, audited and reported.
-
-    A large store is hundreds of thousands of small, long-lived, acyclic objects; every
-    collection walks all of them again, which makes an audit grow faster than the store (the
-    collector was a third of a 100,000-certificate audit). Reference counting still frees
-    everything as usual; cycles made meanwhile are collected when this ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _run(
-    paths: tuple[str, ...],
-    store: str,
-    extra: tuple[tuple[str, str], ...],
-    system: bool,
-    bundle: str | None,
-    send_issuer_list: bool,
-    at: datetime,
-    as_json: bool,
-    fail_on: str,
-    every_row: bool,
-    secret: bytes | None,
-) -> int:
     base: Machine | None = None
     warnings: tuple[LoadWarning, ...] = ()
     if bundle:
@@ -175,9 +148,7 @@ def _run(
         for part in system_stores.values():
             warnings += part.warnings
     if send_issuer_list:
-        machine = machine.with_schannel(
-            machine.schannel.with_send_issuer_list(True, "--send-issuer-list")
-        )
+        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
     threshold = FAIL_ON.get(fail_on)
     report = audit(machine, at)
     if as_json:

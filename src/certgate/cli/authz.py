@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import click
 
+from certgate.cli._common import listen_address
 from certgate.core.gate.authz import HeaderFormat
 from certgate.errors import UsageError
 from certgate.exitcode import ExitCode
 from certgate.report.console import err_console
 
 __all__ = ["command"]
-
-
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise UsageError(f"--listen must be HOST:PORT (port 0 = any free port), not {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 @click.command("authz")
@@ -62,7 +56,7 @@ def command(policy_file: str, listen: str, fmt: str, header: str | None, prefix:
     from certgate.gate.config import load_policy
 
     load_policy(policy_file)  # a bad policy is exit 2 before anything listens
-    host, port = _listen(listen)
+    host, port = listen_address(listen, "127.0.0.1")
     console = err_console()
 
     def announce(bound: int) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from certgate.cli._common import listen_address
 from certgate.errors import UsageError
 from certgate.exitcode import ExitCode
 from certgate.report.console import err_console
@@ -20,13 +21,6 @@ if TYPE_CHECKING:  # Twisted is imported only when the gate really starts
     from certgate.gate.tls import ServerIdentity
 
 __all__ = ["command"]
-
-
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise UsageError(f"--listen must be HOST:PORT (port 0 = any free port), not {text!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 @click.command("serve")
@@ -101,7 +95,7 @@ def command(
             markup=False,
         )
         return ExitCode.OK
-    host, port = _listen(listen)
+    host, port = listen_address(listen, "0.0.0.0")
     if worker_of is not None:
         return _worker(policy_file, config, cert, key, upstream, app, host, worker_of)
     identity = _identity(cert, key, throwaway_cert)

@@ -17,11 +17,10 @@ from certgate.cli._common import (
     print_warnings,
     read_password,
 )
-from certgate.core.changes import Change
+from certgate.core.changes import Change, SetCtlStore, SetSendIssuerList, SetTrustMode
 from certgate.core.checks import Purpose
 from certgate.core.engines import ENGINES, Verdict, VerifyRequest, verify
 from certgate.core.model import Certificate
-from certgate.core.settings import Setting
 from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
 from certgate.core.whatif import parse_what_if
 from certgate.core.winver import parse_windows_version
@@ -268,8 +267,7 @@ def _machine(
     machine, loaded = build_machine(inputs, base=machine, password=secret, prompt=password_prompt)
     warnings += loaded.warnings
     if ctl:
-        binding = replace(machine.binding, ctl_store_name=Setting(ctl_name, "--ctl"))
-        machine = machine.with_bindings((binding, *machine.bindings[1:]))
+        machine = SetCtlStore(ctl_name, origin="--ctl").apply(machine)
     if not machine.store(ROOT).certificates:
         warnings.append(
             LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")
@@ -285,12 +283,11 @@ def _settings(
             machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--os-version") from exc
-    schannel = machine.schannel
     if trust_mode is not None:
-        schannel = schannel.with_trust_mode(int(trust_mode), "--trust-mode")
+        machine = SetTrustMode(int(trust_mode), origin="--trust-mode").apply(machine)
     if send_issuer_list:
-        schannel = schannel.with_send_issuer_list(True, "--send-issuer-list")
-    return machine.with_schannel(schannel)
+        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
+    return machine
 
 
 def _crls(

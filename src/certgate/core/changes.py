@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-from certgate.core.settings import Setting
+from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine, canonical_store_name
 
 __all__ = [
     "CHANGE_KEYS",
     "TRUST_MODES",
     "Change",
+    "ChangeError",
     "MoveCertificate",
     "RemoveCertificate",
     "SetCertCheckMode",
@@ -37,11 +38,21 @@ def thumbprint(text: str) -> str:
     return text.replace(":", "").replace(" ", "").upper()
 
 
+class ChangeError(ValueError):
+    """A change that cannot be built: ``problem`` reads after any name for the setting."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key} {problem}")
+        self.problem = problem
+
+
 @dataclass(frozen=True)
 class _Change:
     key: ClassVar[str]
     # How the user spelled it (``--what-if`` text), shown in reports; not part of the value.
     spelling: str = field(default="", kw_only=True, compare=False, repr=False)
+    # Where the setting comes from (``--trust-mode``, ``policy [trust]``); default the key.
+    origin: str = field(default="", kw_only=True, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.spelling or f"{self.key}={self._value()}"
@@ -50,7 +61,7 @@ class _Change:
         raise NotImplementedError
 
     def _source(self) -> str:
-        return f"--what-if {self}"
+        return self.origin or f"--what-if {self}"
 
 
 @dataclass(frozen=True)
@@ -62,14 +73,16 @@ class SetTrustMode(_Change):
 
     def __post_init__(self) -> None:
         if type(self.mode) is not int or self.mode not in TRUST_MODES:
-            raise ValueError(f"trust-mode must be 0, 1 or 2, not {self.mode!r}")
+            raise ChangeError(self.key, f"must be 0, 1 or 2, not {self.mode!r}")
 
     def _value(self) -> str:
         return str(self.mode)
 
+    def schannel(self, settings: SchannelSettings) -> SchannelSettings:
+        return settings.with_trust_mode(self.mode, self._source())
+
     def apply(self, machine: Machine) -> Machine:
-        schannel = machine.schannel.with_trust_mode(self.mode, self._source())
-        return machine.with_schannel(schannel)
+        return machine.with_schannel(self.schannel(machine.schannel))
 
 
 @dataclass(frozen=True)
@@ -77,18 +90,21 @@ class SetSendIssuerList(_Change):
     """Schannel ``SendTrustedIssuerList``."""
 
     key: ClassVar[str] = "send-issuer-list"
-    send: bool
+    send: bool | int  # a bool, or the registry DWORD 0 or 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.send, bool):
-            raise ValueError(f"send-issuer-list must be 0 or 1, not {self.send!r}")
+        if type(self.send) not in (bool, int) or self.send not in (0, 1):
+            raise ChangeError(self.key, f"must be 0 or 1, not {self.send!r}")
+        object.__setattr__(self, "send", bool(self.send))
 
     def _value(self) -> str:
         return "1" if self.send else "0"
 
+    def schannel(self, settings: SchannelSettings) -> SchannelSettings:
+        return settings.with_send_issuer_list(bool(self.send), self._source())
+
     def apply(self, machine: Machine) -> Machine:
-        schannel = machine.schannel.with_send_issuer_list(self.send, self._source())
-        return machine.with_schannel(schannel)
+        return machine.with_schannel(self.schannel(machine.schannel))
 
 
 @dataclass(frozen=True)
@@ -148,30 +164,33 @@ class SetCtlStore(_Change):
     def _value(self) -> str:
         return self.store or "none"
 
-    def apply(self, machine: Machine) -> Machine:
+    def binding(self, binding: SslBinding) -> SslBinding:
         name = None if self.store is None else canonical_store_name(self.store)
-        binding = replace(machine.binding, ctl_store_name=Setting(name, self._source()))
-        return machine.with_bindings((binding, *machine.bindings[1:]))
+        return replace(binding, ctl_store_name=Setting(name, self._source()))
+
+    def apply(self, machine: Machine) -> Machine:
+        return machine.with_bindings((self.binding(machine.binding), *machine.bindings[1:]))
 
 
 @dataclass(frozen=True)
 class SetCertCheckMode(_Change):
-    """The first binding's ``DefaultCertCheckMode`` (a bit set, so any non-negative integer)."""
+    """The first binding's ``DefaultCertCheckMode`` (a bit set in a REG_DWORD)."""
 
     key: ClassVar[str] = "cert-check-mode"
     mode: int
 
     def __post_init__(self) -> None:
-        if type(self.mode) is not int or self.mode < 0:
-            raise ValueError(f"cert-check-mode must be a non-negative integer, not {self.mode!r}")
+        if type(self.mode) is not int or not 0 <= self.mode <= 0xFFFFFFFF:
+            raise ChangeError(self.key, f"must be a 32-bit unsigned integer, not {self.mode!r}")
 
     def _value(self) -> str:
         return str(self.mode)
 
+    def binding(self, binding: SslBinding) -> SslBinding:
+        return replace(binding, cert_check_mode=Setting(self.mode, self._source()))
+
     def apply(self, machine: Machine) -> Machine:
-        mode = Setting(self.mode, self._source())
-        binding = replace(machine.binding, cert_check_mode=mode)
-        return machine.with_bindings((binding, *machine.bindings[1:]))
+        return machine.with_bindings((self.binding(machine.binding), *machine.bindings[1:]))
 
 
 Change = (

@@ -68,43 +68,38 @@ def _issuer_list(machine: Machine) -> IssuerList:
         store = machine.store(ctl)
         where = binding.ctl_store_name.source or "binding"
         if len(store):
-            certs = _unique(store.certificates)
-            return IssuerList(
-                store.name,
-                f"the binding names CTL store {store.name} ({where})",
-                certs,
-                size=issuer_list_bytes(certs),
-            )
+            reason = f"the binding names CTL store {store.name} ({where})"
+            return _listed(store.name, reason, _unique(store.certificates))
         state = "is empty" if machine.knows(ctl) else "was not exported (taken as empty)"
         skipped = f"the binding's CTL store {store.name} {state}, so Schannel falls through; "
     client_auth = machine.store(CLIENT_AUTH_ISSUER)
     if len(client_auth):
-        certs = _unique(client_auth.certificates)
-        return IssuerList(
-            client_auth.name,
-            f"{skipped}ClientAuthIssuer holds certificates",
-            certs,
-            size=issuer_list_bytes(certs),
-        )
+        reason = f"{skipped}ClientAuthIssuer holds certificates"
+        return _listed(client_auth.name, reason, _unique(client_auth.certificates))
     root = _unique(machine.store(ROOT).certificates)
     others = tuple(c for c in root if not counts_as_self_signed(c))
     if others and len(others) < len(root):
         kept_out = tuple(c for c in root if counts_as_self_signed(c))
-        return IssuerList(
+        return _listed(
             ROOT,
             f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty); it mixes "
             "self-signed and non-self-signed certificates, so only the non-self-signed ones are "
             "trusted issuers",
             others,
             reduced=kept_out,
-            size=issuer_list_bytes(others),
         )
-    return IssuerList(
-        ROOT,
-        f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty)",
-        root,
-        size=issuer_list_bytes(root),
+    return _listed(
+        ROOT, f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty)", root
     )
+
+
+def _listed(
+    source: str,
+    reason: str,
+    certs: tuple[Certificate, ...],
+    reduced: tuple[Certificate, ...] = (),
+) -> IssuerList:
+    return IssuerList(source, reason, certs, reduced=reduced, size=issuer_list_bytes(certs))
 
 
 def counts_as_self_signed(cert: Certificate) -> bool:

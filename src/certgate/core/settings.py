@@ -164,8 +164,7 @@ class SchannelSettings:
     source: str | None = None
 
     def with_trust_mode(self, mode: int, source: str) -> SchannelSettings:
-        if mode not in (0, 1, 2):
-            raise ValueError(f"ClientAuthTrustMode must be 0, 1 or 2, not {mode}")
+        """Set a mode already checked (``core.changes.SetTrustMode`` is the checked way in)."""
         return replace(self, client_auth_trust_mode=Setting(mode, source))
 
     def with_send_issuer_list(self, send: bool, source: str) -> SchannelSettings:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from rich.markup import escape
 
 from certgate.bundle import load_machine
+from certgate.core.changes import Change, MoveCertificate, SetTrustMode
 from certgate.core.gate.policy import Policy
 from certgate.core.stores import CA, ROOT, Machine
 from certgate.demo import DemoMachine, SeedCase, build_demo_machine
@@ -119,11 +120,12 @@ def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
 
 
 def _fixed(machine: Machine, demo: DemoMachine, fix: str) -> tuple[Machine, str]:
-    if fix == "move":
-        change = f"move={demo.misplaced_sha1}:{ROOT}:{CA}"
-        return machine.moving(demo.misplaced_sha1, ROOT, CA), change
-    schannel = machine.schannel.with_trust_mode(2, "live demo")
-    return machine.with_schannel(schannel), "trust-mode=2"
+    change: Change = (
+        MoveCertificate(demo.misplaced_sha1, ROOT, CA, origin="live demo")
+        if fix == "move"
+        else SetTrustMode(2, origin="live demo")
+    )
+    return change.apply(machine), str(change)
 
 
 def _step(

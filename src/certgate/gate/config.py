@@ -13,7 +13,7 @@ import math
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certgate.bundle import load_machine
+from certgate.core.changes import ChangeError, SetCtlStore, SetSendIssuerList, SetTrustMode
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.gate.policy import (
     ENGINES,
@@ -32,7 +33,6 @@ from certgate.core.gate.policy import (
     Policy,
 )
 from certgate.core.names import Name
-from certgate.core.settings import Setting
 from certgate.core.stores import Machine, canonical_store_name
 from certgate.errors import CertgateError
 from certgate.formats import load_file
@@ -256,21 +256,18 @@ def _machine(reader: Reader, table: dict[str, Any]) -> Machine:
 
 
 def _settings(reader: Reader, table: dict[str, Any], machine: Machine) -> Machine:
-    schannel = machine.schannel
+    source = "policy [trust]"
     if "trust_mode" in table:
-        mode = table["trust_mode"]
-        if type(mode) is int and mode in (0, 1, 2):
-            schannel = schannel.with_trust_mode(mode, "policy [trust]")
-        else:
-            reader.fail("trust.trust_mode", f"must be 0, 1 or 2, not {mode!r}")
+        try:
+            machine = SetTrustMode(table["trust_mode"], origin=source).apply(machine)
+        except ChangeError as exc:
+            reader.fail("trust.trust_mode", exc.problem)
     if "send_trusted_issuer_list" in table:
         send = reader.get(table, "trust", "send_trusted_issuer_list", bool, False)
-        schannel = schannel.with_send_issuer_list(send, "policy [trust]")
-    machine = machine.with_schannel(schannel)
+        machine = SetSendIssuerList(send, origin=source).apply(machine)
     if "ctl_store" in table:
         ctl = _store_name(reader, table["ctl_store"], "trust.ctl_store")
-        binding = replace(machine.binding, ctl_store_name=Setting(ctl, "policy [trust]"))
-        machine = machine.with_bindings((binding, *machine.bindings[1:]))
+        machine = SetCtlStore(ctl, origin=source).apply(machine)
     return machine
 
 

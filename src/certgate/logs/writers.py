@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from certgate.core.codes import WCF_TRACE_CODES
+from certgate.logs.iis import IIS_DEFAULT_FIELDS
 
 __all__ = [
     "IIS_DEFAULT_FIELDS",
@@ -28,24 +29,6 @@ RECORD_NS = "http://schemas.microsoft.com/2004/10/E2ETraceEvent/TraceRecord"
 LEVELS = {"Critical": 1, "Error": 2, "Warning": 4, "Information": 8, "Verbose": 16}
 
 _WHITESPACE = re.compile(r"\s")
-
-IIS_DEFAULT_FIELDS = (
-    "date",
-    "time",
-    "s-ip",
-    "cs-method",
-    "cs-uri-stem",
-    "cs-uri-query",
-    "s-port",
-    "cs-username",
-    "c-ip",
-    "cs(User-Agent)",
-    "cs(Referer)",
-    "sc-status",
-    "sc-substatus",
-    "sc-win32-status",
-    "time-taken",
-)
 
 
 def iis_header(fields: Sequence[str] = IIS_DEFAULT_FIELDS, when: datetime | None = None) -> str:

@@ -12,11 +12,8 @@ from dataclasses import replace
 
 from certgate.core.changes import (
     Change,
-    MoveCertificate,
     SetCertCheckMode,
     SetCtlStore,
-    SetSendIssuerList,
-    SetTrustMode,
 )
 from certgate.core.doctor._model import (
     Action,
@@ -62,25 +59,12 @@ SOURCE = "certgate doctor what-if"
 def what_if_keys(action: Action) -> tuple[Change, ...]:
     """The typed changes that model ``action`` (empty when ``--what-if`` has no key for it)."""
     if isinstance(action, MoveCertificates | ChangeGroupPolicy):
-        return tuple(
-            MoveCertificate(c.sha1, action.source, action.target) for c in action.certificates
-        )
+        return action.changes
     if isinstance(action, SetSchannelValue):
-        name = action.name.casefold()
-        if name == "clientauthtrustmode":
-            return (SetTrustMode(action.value),)
-        if name == "sendtrustedissuerlist":
-            return (SetSendIssuerList(_flag(action.value)),)
-        return ()
+        return () if action.change is None else (action.change,)
     if isinstance(action, UpdateBinding):
         return _binding_keys(action)
     return ()
-
-
-def _flag(value: int) -> bool:
-    if value not in (0, 1):
-        raise ValueError(f"send-issuer-list must be 0 or 1, not {value!r}")
-    return bool(value)
 
 
 def _binding_keys(action: UpdateBinding) -> tuple[Change, ...]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from certgate.core.changes import MoveCertificate, SetSendIssuerList, SetTrustMode
 from certgate.core.confidence import Confidence
 from certgate.core.engines import Verdict
 from certgate.core.logsummary import LogSummary, Occurrence
@@ -106,6 +107,11 @@ class MoveCertificates:
     source: str
     target: str
 
+    @property
+    def changes(self) -> tuple[MoveCertificate, ...]:
+        """The typed change of each move (``ValueError`` for a certificate with no SHA-1)."""
+        return tuple(MoveCertificate(c.sha1, self.source, self.target) for c in self.certificates)
+
 
 @dataclass(frozen=True)
 class ChangeGroupPolicy:
@@ -115,6 +121,11 @@ class ChangeGroupPolicy:
     certificates: tuple[CertRef, ...]
     source: str
     target: str
+
+    @property
+    def changes(self) -> tuple[MoveCertificate, ...]:
+        """What the policy change does to the machine: the same moves."""
+        return tuple(MoveCertificate(c.sha1, self.source, self.target) for c in self.certificates)
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,19 @@ class SetSchannelValue:
     value: int
     remove: tuple[str, ...] = ()  # misspelled value names to delete
     reboot: bool = True
+
+    def __post_init__(self) -> None:
+        self.change  # noqa: B018 - checked once, when the fix is built
+
+    @property
+    def change(self) -> SetTrustMode | SetSendIssuerList | None:
+        """The typed change for the values a what-if models (None for any other name)."""
+        name = self.name.casefold()
+        if name == "clientauthtrustmode":
+            return SetTrustMode(self.value)
+        if name == "sendtrustedissuerlist":
+            return SetSendIssuerList(self.value)
+        return None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,14 @@ from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.request import Refused, canonical_target
 
-__all__ = ["Authorizer", "AuthzAnswer", "HeaderFormat", "answer", "judged_path"]
+__all__ = [
+    "Authorizer",
+    "AuthzAnswer",
+    "HeaderFormat",
+    "answer",
+    "judged_path",
+    "malformed_header",
+]
 
 
 class HeaderFormat(StrEnum):
@@ -140,7 +147,7 @@ class Authorizer:
     def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
         chain = self._chain(headers.get(self.header, ""))
         if isinstance(chain, str):
-            decision = _malformed(chain)
+            decision = malformed_header(chain)
         else:
             decision = _decide(self.judge, headers, request_path, self.prefix, chain, at)
         accept = headers.get("accept", "")
@@ -190,7 +197,7 @@ def answer(
     try:
         chain = parse_forwarded_chain(fmt.parser, raw)
     except ValueError as exc:
-        decision = _malformed(str(exc))
+        decision = malformed_header(str(exc))
     else:
         decision = _decide(judge, headers, request_path, prefix, chain, at)
     return _render(judge, decision, headers.get("accept", ""), generation)
@@ -229,7 +236,8 @@ def _ambiguous(problem: str) -> Decision:
     return deny("403", "ambiguous-path", "iis:httperr-BadRequest", reason, "E_ACCESSDENIED")
 
 
-def _malformed(problem: str) -> Decision:
+def malformed_header(problem: str) -> Decision:
+    """403.16: the proxy's client-certificate header could not be read."""
     return deny(
         "403.16",
         "CERT_E_MALFORMED",

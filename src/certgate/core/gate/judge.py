@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from certgate.core.changes import SetSendIssuerList
 from certgate.core.checks import Purpose
 from certgate.core.codes import HRESULTS, CheckCode, iis_status_for, kb_id
 from certgate.core.engines import Verdict, VerifyRequest, accepts, verify
@@ -395,10 +396,8 @@ def _judged_machine(policy: Policy) -> Machine:
     """The machine the engine judges with. A live client that did send a certificate has
     already chosen it, so the issuer list's effect on *selection* (403.7) is not re-applied;
     its effect on trust (the mode-0 list rule) is, because it does not depend on sending."""
-    schannel = policy.machine.schannel
-    return policy.machine.with_schannel(
-        schannel.with_send_issuer_list(False, "certgate serve: judged after selection")
-    )
+    judged = SetSendIssuerList(False, origin="certgate serve: judged after selection")
+    return judged.apply(policy.machine)
 
 
 def _boundaries(policy: Policy) -> list[datetime]:
