@@ -467,3 +467,23 @@ def test_doctor_html_on_unexplained_failures_is_no_all_clear(
     page = report.read_text()
     assert "no cause proven" in page and "No cause found" not in page
     assert "KB 2802568" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ("garbage", "has no sc-status field"),
+        ("date time sc-status sc-status", "sc-status named twice"),
+        ("date tim$e sc-status", "'tim$e' is not a W3C field name"),
+    ],
+)
+def test_fields_option_that_cannot_read_a_row_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fields: str, said: str
+) -> None:
+    # A --fields naming no status column used to read nothing and exit 0 ("no events").
+    path = tmp_path / "rows.log"
+    path.write_text("2024-03-05 10:12:44 10.0.0.9 403 16 2148204809\n")
+    for command in (["logs", str(path)], ["doctor", "--logs", str(path)]):
+        assert main([*command, "--fields", fields]) == 2
+        err = capsys.readouterr().err
+        assert "--fields" in err and said in err and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from certgate.core.events import excerpt
 from certgate.errors import UsageError
 from certgate.report._text import escape
 from certgate.report.console import err_console
@@ -199,11 +201,32 @@ def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit:
 STORE_NAME = StoreName()
 
 
+# A W3C extended log field identifier (c-ip, sc-win32-status, cs(User-Agent)) or an IIS custom
+# field name; no spaces or control characters by construction (they are split on whitespace).
+_W3C_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*(\([A-Za-z0-9_.-]+\))?")
+
+
 def split_fields(text: str | None) -> tuple[str, ...] | None:
     """``--fields``: the W3C field names, with or without the ``#Fields:`` prefix."""
     if text is None:
         return None
     names = text.strip().removeprefix("#Fields:").split()
+    example = '"date time c-ip sc-status sc-substatus sc-win32-status"'
     if not names:
-        raise click.UsageError('--fields needs the W3C field names, e.g. "date time c-ip ..."')
+        raise click.UsageError(f"--fields needs the W3C field names, e.g. {example}")
+    for name in names:
+        if not _W3C_FIELD.fullmatch(name):
+            raise click.UsageError(
+                f"--fields: {name!r} is not a W3C field name (letters, digits, -, _, ., "
+                f"and a header in parentheses like cs(User-Agent)), e.g. {example}"
+            )
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise click.UsageError(f"--fields: {', '.join(duplicated)} named twice")
+    if "sc-status" not in names:
+        # IIS W3C and HTTPERR rows are both judged by their status: without it no row is read.
+        raise click.UsageError(
+            f"--fields {excerpt(text, 60)!r} has no sc-status field, so no row could be "
+            f"judged; give the columns of the rows in order, e.g. {example}"
+        )
     return tuple(names)
