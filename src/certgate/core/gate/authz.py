@@ -41,6 +41,7 @@ __all__ = [
     "AuthzAnswer",
     "HeaderFormat",
     "answer",
+    "judge_target",
     "judged_path",
     "malformed_header",
 ]
@@ -236,10 +237,16 @@ def _decide(
     # the path is judged in its one canonical form (core.gate.request), as the gate judges
     # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
     path = judged_path(headers, request_path, prefix, fmt.uri_headers)
-    target = canonical_target(path.encode("utf-8", "surrogatepass"))
-    if isinstance(target, Refused):
-        return _ambiguous(target.reason)
-    return judge.decide(target.judged, chain, at)
+    return judge_target(judge, path.encode("utf-8", "surrogatepass"), chain, at)
+
+
+def judge_target(judge: Judge, target: bytes, chain: Sequence[bytes], at: datetime) -> Decision:
+    """The decision for a request target (undecoded) judged in its one canonical form
+    (``core.gate.request``): what a proxy asks ``authz`` about, or the ASGI middleware sees."""
+    canonical = canonical_target(target)
+    if isinstance(canonical, Refused):
+        return _ambiguous(canonical.reason)
+    return judge.decide(canonical.judged, chain, at)
 
 
 def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
