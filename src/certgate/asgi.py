@@ -64,6 +64,7 @@ class ClientCertMiddleware:
         self.judge = Judge(policy)
         self.kind = ProxyKind(proxy)
         self.header = (header or HEADERS[self.kind]).lower().encode("latin-1")
+        self._header_key = header_key(self.header.decode("latin-1"))
         self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -101,7 +102,7 @@ class ClientCertMiddleware:
         # compared as Django, WSGI and CGI will read them: ``Certgate_Identity`` is
         # ``Certgate-Identity`` there, so it is dropped too
         key = header_key(name.decode("latin-1"))
-        return key == header_key(self.header.decode("latin-1")) or is_forwarding_header(key)
+        return key == self._header_key or is_forwarding_header(key)
 
     def _from_trusted_proxy(self, scope: Scope) -> bool:
         client = scope.get("client")
