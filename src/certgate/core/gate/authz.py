@@ -215,14 +215,8 @@ def answer(
     header joined with ``, ``). ``generation`` counts policy reloads: a proxy cache keyed on it
     (``Certgate-Policy-Generation``) never serves a verdict of an older policy.
     """
-    raw = headers.get((header or fmt.header).lower(), "")
-    try:
-        chain = parse_forwarded_chain(fmt.parser, raw)
-    except ValueError as exc:
-        decision = malformed_header(str(exc))
-    else:
-        decision = _decide(judge, fmt, headers, request_path, prefix, chain, at)
-    return _render(judge, decision, headers.get("accept", ""), generation)
+    once = Authorizer(judge, fmt, header=header, prefix=prefix, generation=generation, size=0)
+    return once(headers, request_path, at)
 
 
 def _decide(
