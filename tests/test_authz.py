@@ -87,6 +87,23 @@ def test_no_certificate_malformed_header_and_locations(
     assert "could not be read" in dict(broken.headers)["Certgate-Reason"]
 
 
+def test_only_the_proxys_own_uri_header_is_judged(
+    judge: tuple[Judge, Issued, Issued], pki: PKI
+) -> None:
+    """Caddy and Traefik copy the client's headers into the auth request: a client's own
+    X-Original-URI (or, through Envoy, either header) must not pick the path judged."""
+    gate, _, _ = judge
+    spoofed = {"x-original-uri": "/public/x", "x-forwarded-uri": "/orders"}
+    for fmt in (HeaderFormat.CADDY, HeaderFormat.TRAEFIK):
+        result = answer(gate, fmt, {**spoofed, fmt.header: ""}, PATH, pki.now)
+        assert dict(result.headers)["Certgate-Status"] == "403.7"
+    envoy = HeaderFormat.ENVOY
+    result = answer(gate, envoy, {**spoofed, envoy.header: ""}, "/authz/orders", pki.now)
+    assert dict(result.headers)["Certgate-Status"] == "403.7"
+    nginx = HeaderFormat.NGINX
+    assert answer(gate, nginx, {**spoofed, nginx.header: ""}, PATH, pki.now).status == 200
+
+
 def test_judged_path_sources() -> None:
     assert judged_path({"x-original-uri": "/a/b?q=1"}, "/_authz") == "/a/b"
     assert judged_path({"x-forwarded-uri": "/c"}, "/_authz") == "/c"

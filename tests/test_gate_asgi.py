@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from certgate.asgi import ClientCertMiddleware
-from certgate.core.gate.policy import Policy
+from certgate.core.gate.policy import ClientCert, Location, Policy
 from certgate.testing import PKI, Issued
 from gate_asgi_app import echo
 from gate_support import curl, machine, write_client
@@ -32,11 +32,15 @@ def tree(pki: PKI) -> dict[str, Issued]:
 
 
 def _call(
-    middleware: ClientCertMiddleware, client: str, headers: list[tuple[str, str]]
+    middleware: ClientCertMiddleware,
+    client: str,
+    headers: list[tuple[str, str]],
+    **extra: Any,
 ) -> tuple[int, dict[str, Any]]:
     scope = {
         "type": "http",
         "path": "/",
+        **extra,
         "client": (client, 50000),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
     }
@@ -81,6 +85,25 @@ def test_each_proxy_header_from_a_trusted_proxy(tree: dict[str, Issued], now: da
         else:
             assert body["chain"] == 2 and body["name"] == "CN=alice"
             assert header.lower() not in body["headers"]
+
+
+def test_the_path_is_judged_in_the_gates_canonical_form(
+    tree: dict[str, Issued], now: datetime
+) -> None:
+    """As serve and authz judge it: /public/..\\orders is /orders, with or without raw_path."""
+    locations = (Location("/"), Location("/public", ClientCert.IGNORE))
+    policy = Policy(machine=machine([tree["root"]]), locations=locations)
+    middleware = ClientCertMiddleware(echo, policy, trusted_proxies=[], clock=lambda: now)
+    assert _call(middleware, "10.0.0.1", [], path="/public/x")[0] == 200
+    for extra in (
+        {"path": "/public/..\\orders"},
+        {"path": "/public/..\\orders", "raw_path": b"/public/..%5corders"},
+        {"path": "/public/../orders"},
+    ):
+        status, body = _call(middleware, "10.0.0.1", [], **extra)
+        assert (status, body["iis_status"]) == (403, "403.7"), extra
+    status, body = _call(middleware, "10.0.0.1", [], path="/public/..;/orders")
+    assert (status, body["code"]) == (403, "ambiguous-path")
 
 
 def test_untrusted_sender_is_ignored(tree: dict[str, Issued], now: datetime) -> None:

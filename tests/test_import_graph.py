@@ -12,7 +12,7 @@ import certgate
 
 SRC = Path(certgate.__file__).parent
 # Test fixtures, the demo, and the deprecated aliases of the fixtures' old module names.
-FIXTURES = ("certgate.testing", "certgate.demo", "certgate.logs.samples")
+FIXTURES = ("certgate.testing", "certgate.demo")
 
 
 def _name(path: Path) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from certgate.core.events import LogEvent
-from certgate.logs import FileResult, read_events, samples
+from certgate.logs import FileResult, read_events
 from certgate.testing import PKI
+from certgate.testing import logs as samples
 
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 

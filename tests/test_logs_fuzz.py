@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from certgate.core.events import LogEvent
 from certgate.errors import InputError
-from certgate.logs import FORMATS, samples
+from certgate.logs import FORMATS
 from certgate.logs._io import open_text
 from certgate.logs._registry import FileContext
 from certgate.logs.winevent import EVTX_MAGIC
+from certgate.testing import logs as samples
 
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certgate.logs import LogScan, _scan, read_events, samples
+from certgate.logs import LogScan, _scan, read_events
 from certgate.logs._registry import FileContext
+from certgate.testing import logs as samples
 
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 

@@ -12,7 +12,8 @@ import pytest
 
 from certgate.cli import main
 from certgate.core.events import LogEvent
-from certgate.logs import FileResult, read_events, samples
+from certgate.logs import FileResult, read_events
+from certgate.testing import logs as samples
 
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 CODE_SIGNING = "1.3.6.1.5.5.7.3.3"

@@ -23,14 +23,15 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from certgate.core.gate.answers import cert_pem, denial_body, denial_headers, is_forwarding_header
-from certgate.core.gate.authz import malformed_header
+from certgate.core.gate.authz import judge_target, malformed_header
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.forwarded import HEADERS, ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import Policy
-from certgate.core.gate.request import header_key
+from certgate.core.gate.request import header_key, is_trusted
 
 __all__ = ["ClientCertMiddleware"]
 
@@ -63,6 +64,7 @@ class ClientCertMiddleware:
         self.judge = Judge(policy)
         self.kind = ProxyKind(proxy)
         self.header = (header or HEADERS[self.kind]).lower().encode("latin-1")
+        self._header_key = header_key(self.header.decode("latin-1"))
         self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -72,7 +74,7 @@ class ClientCertMiddleware:
             return
         chain, problem = self._forwarded(scope)
         headers = [(k, v) for k, v in scope.get("headers", ()) if not self._forwarding(k)]
-        decision = problem or self.judge.decide(scope.get("path", "/"), chain, self.clock())
+        decision = problem or judge_target(self.judge, _target(scope), chain, self.clock())
         if not decision.allowed:
             await self._deny(scope, send, decision)
             return
@@ -100,17 +102,13 @@ class ClientCertMiddleware:
         # compared as Django, WSGI and CGI will read them: ``Certgate_Identity`` is
         # ``Certgate-Identity`` there, so it is dropped too
         key = header_key(name.decode("latin-1"))
-        return key == header_key(self.header.decode("latin-1")) or is_forwarding_header(key)
+        return key == self._header_key or is_forwarding_header(key)
 
     def _from_trusted_proxy(self, scope: Scope) -> bool:
         client = scope.get("client")
         if not client:
             return False
-        try:
-            address = ipaddress.ip_address(client[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted)
+        return is_trusted(str(client[0]), self.trusted)
 
     async def _deny(self, scope: Scope, send: Send, decision: Decision) -> None:
         if scope["type"] == "websocket":
@@ -129,3 +127,12 @@ class ClientCertMiddleware:
         ]
         await send({"type": "http.response.start", "status": decision.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _target(scope: Scope) -> bytes:
+    """The request target as received (``raw_path``), else ``path`` re-encoded: judged as
+    ``certgate serve`` and ``authz`` judge theirs (``/public/..%5Corders`` is ``/orders``)."""
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.startswith(b"/"):
+        return raw
+    return quote(str(scope.get("path") or "/"), safe="/;:@!$&'()*+,=-._~").encode("ascii")

@@ -9,6 +9,7 @@ values; nothing renders a change to a string to parse it again. ``str(change)`` 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -47,7 +48,7 @@ class ChangeError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Change:
+class _Change(ABC):
     key: ClassVar[str]
     # How the user spelled it (``--what-if`` text), shown in reports; not part of the value.
     spelling: str = field(default="", kw_only=True, compare=False, repr=False)
@@ -57,8 +58,9 @@ class _Change:
     def __str__(self) -> str:
         return self.spelling or f"{self.key}={self._value()}"
 
+    @abstractmethod
     def _value(self) -> str:
-        raise NotImplementedError
+        """The value as the what-if key spells it."""
 
     def _source(self) -> str:
         return self.origin or f"--what-if {self}"

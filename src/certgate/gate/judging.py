@@ -200,9 +200,9 @@ class JudgingPool:
             return False
         judge = self._judge()
         at = self._clock()
-        if judge.cached(chain, at) is not None:
+        key = judge.key(chain)  # the chain's fingerprint: hashed once per connection
+        if judge.cache.get(key, at) is not None:
             return False
-        key = judge.key(chain)
         job = self._jobs.get(key)
         if job is not None:  # the same chain is being judged: wait for that judgement
             job.waiting += 1

@@ -38,7 +38,7 @@ def _default(value: Any) -> Any:
 
 def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
     """The document as JSON text. json escapes C0 controls itself; DEL, C1 controls, line
-    separators and bidi marks are written as ``\\uXXXX`` too, so a ``jq``-less reader sees no
+    separators and bidi marks are written as ``\\u`` escapes too, so a ``jq``-less reader sees no
     raw terminal control either (outside strings JSON has none of these characters)."""
     if "schema" not in document:
         raise ValueError("a certgate JSON document needs a schema key")

@@ -15,15 +15,16 @@ Pure: headers in, an ``AuthzAnswer`` out, the time passed in. The header formats
     caddy    X-Client-Cert: {http.request.tls.client.certificate_der_base64}
     haproxy  X-SSL-Client-Der: %[ssl_c_der,base64]
 
-The path judged (per-location policy) is ``X-Original-URI`` (nginx) or ``X-Forwarded-Uri``
-(Caddy, Traefik), else the request's own path without ``prefix`` (Envoy's ``path_prefix``).
+The path judged (per-location policy) is the one URI header the proxy writes: ``X-Original-URI``
+(nginx, HAProxy) or ``X-Forwarded-Uri`` (Caddy, Traefik); Envoy: the request's own path
+without ``prefix`` (its ``path_prefix``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -40,6 +41,7 @@ __all__ = [
     "AuthzAnswer",
     "HeaderFormat",
     "answer",
+    "judge_target",
     "judged_path",
     "malformed_header",
 ]
@@ -61,6 +63,13 @@ class HeaderFormat(StrEnum):
     def parser(self) -> ProxyKind:
         return _PARSERS[self]
 
+    @property
+    def uri_headers(self) -> tuple[str, ...]:
+        """The header this proxy writes the original request target in (none: Envoy). Only
+        that one is read: Caddy and Traefik copy the client's own headers into the auth
+        request, so a client's ``X-Original-URI`` must not outrank their ``X-Forwarded-Uri``."""
+        return _URI_BY_FORMAT[self]
+
 
 _HEADERS = {
     HeaderFormat.NGINX: "x-ssl-client-cert",
@@ -78,6 +87,13 @@ _PARSERS = {
     HeaderFormat.HAPROXY: ProxyKind.TRAEFIK,
 }
 _URI_HEADERS = ("x-original-uri", "x-forwarded-uri")
+_URI_BY_FORMAT: dict[HeaderFormat, tuple[str, ...]] = {
+    HeaderFormat.NGINX: ("x-original-uri",),
+    HeaderFormat.HAPROXY: ("x-original-uri",),
+    HeaderFormat.CADDY: ("x-forwarded-uri",),
+    HeaderFormat.TRAEFIK: ("x-forwarded-uri",),
+    HeaderFormat.ENVOY: (),
+}
 MAX_PATH = 8192
 
 
@@ -89,9 +105,15 @@ class AuthzAnswer:
     decision: Decision | None = None
 
 
-def judged_path(headers: Mapping[str, str], request_path: str, prefix: str = "") -> str:
-    """The original request's path: from the proxy's URI header, else our own path."""
-    for name in _URI_HEADERS:
+def judged_path(
+    headers: Mapping[str, str],
+    request_path: str,
+    prefix: str = "",
+    uri_headers: Sequence[str] = _URI_HEADERS,
+) -> str:
+    """The original request's path: from the proxy's URI header (``HeaderFormat.uri_headers``),
+    else our own path."""
+    for name in uri_headers:
         value = headers.get(name)
         if value:
             return _path_only(value)
@@ -149,7 +171,7 @@ class Authorizer:
         if isinstance(chain, str):
             decision = malformed_header(chain)
         else:
-            decision = _decide(self.judge, headers, request_path, self.prefix, chain, at)
+            decision = _decide(self.judge, self.fmt, headers, request_path, self.prefix, chain, at)
         accept = headers.get("accept", "")
         key = (decision, "" if decision.allowed else accept)
         found = self._answers.get(key)
@@ -193,18 +215,13 @@ def answer(
     header joined with ``, ``). ``generation`` counts policy reloads: a proxy cache keyed on it
     (``Certgate-Policy-Generation``) never serves a verdict of an older policy.
     """
-    raw = headers.get((header or fmt.header).lower(), "")
-    try:
-        chain = parse_forwarded_chain(fmt.parser, raw)
-    except ValueError as exc:
-        decision = malformed_header(str(exc))
-    else:
-        decision = _decide(judge, headers, request_path, prefix, chain, at)
-    return _render(judge, decision, headers.get("accept", ""), generation)
+    once = Authorizer(judge, fmt, header=header, prefix=prefix, generation=generation, size=0)
+    return once(headers, request_path, at)
 
 
 def _decide(
     judge: Judge,
+    fmt: HeaderFormat,
     headers: Mapping[str, str],
     request_path: str,
     prefix: str,
@@ -213,11 +230,17 @@ def _decide(
 ) -> Decision:
     # the path is judged in its one canonical form (core.gate.request), as the gate judges
     # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
-    path = judged_path(headers, request_path, prefix)
-    target = canonical_target(path.encode("utf-8", "surrogatepass"))
-    if isinstance(target, Refused):
-        return _ambiguous(target.reason)
-    return judge.decide(target.judged, chain, at)
+    path = judged_path(headers, request_path, prefix, fmt.uri_headers)
+    return judge_target(judge, path.encode("utf-8", "surrogatepass"), chain, at)
+
+
+def judge_target(judge: Judge, target: bytes, chain: Sequence[bytes], at: datetime) -> Decision:
+    """The decision for a request target (undecoded) judged in its one canonical form
+    (``core.gate.request``): what a proxy asks ``authz`` about, or the ASGI middleware sees."""
+    canonical = canonical_target(target)
+    if isinstance(canonical, Refused):
+        return _ambiguous(canonical.reason)
+    return judge.decide(canonical.judged, chain, at)
 
 
 def _render(judge: Judge, decision: Decision, accept: str, generation: int) -> AuthzAnswer:
