@@ -306,3 +306,16 @@ def test_a_file_or_folder_with_no_bundle_part_is_refused(tmp_path: Path) -> None
     (folder / "notes.docx").write_bytes(b"PK")
     with pytest.raises(InputError, match="no machine bundle part in it"):
         load_machine(folder)
+
+
+def test_a_corrupt_zip_bundle_is_named_as_a_bad_zip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A damaged .zip used to be told "not a machine bundle part: give a folder or .zip".
+    broken = tmp_path / "server1.zip"
+    broken.write_bytes(b"PK\x03\x04 truncated download")
+    with pytest.raises(InputError, match="not a readable zip"):
+        list_bundle(broken)
+    assert main(["fleet", "doctor", str(tmp_path)]) == 2
+    err = capsys.readouterr()
+    assert "not a readable zip" in err.out + err.err and "Traceback" not in err.err

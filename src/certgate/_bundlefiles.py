@@ -82,6 +82,9 @@ def list_bundle(path: Path) -> BundleListing:
         raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
     if zipfile.is_zipfile(path):
         return BundleListing(_zip(path), "zip")
+    if path.suffix.casefold() == ".zip":
+        # Named .zip but no zip directory: a truncated download or another file renamed.
+        raise InputError(str(path), "not a readable zip (no zip directory: truncated or not a zip)")
     return BundleListing((BundleFile(path.name, path.stat().st_size, path),), "file")
 
 
