@@ -310,3 +310,18 @@ def test_a_double_slash_is_a_path_not_an_authority(
     assert dict(sneaky.headers)["Certgate-Status"] == "403.7"
     absolute = answer(gate, fmt, {"x-original-uri": "https://h/public/a?q"}, PATH, pki.now)
     assert absolute.status == 200
+
+
+def test_authz_with_a_missing_or_broken_policy_names_the_file_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A missing policy used to print Python's "[Errno 2] No such file or directory: '...'".
+    missing = tmp_path / "missing.toml"
+    assert main(["authz", "--policy", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file" in err and "Errno" not in err and "Traceback" not in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("x = [")
+    assert main(["authz", "--policy", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: not a readable TOML file" in err and "Traceback" not in err

@@ -108,7 +108,11 @@ def load_policy(path: str | Path) -> GateConfig:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
     except RecursionError:
         raise PolicyError(str(file), [f"nested deeper than {MAX_DEPTH} levels"]) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except FileNotFoundError as exc:
+        raise PolicyError(str(file), ["no such file"]) from exc
+    except OSError as exc:
+        raise PolicyError(str(file), [f"cannot be read: {exc.strerror or exc}"]) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(str(file), [f"not a readable TOML file: {exc}"]) from exc
     config = parse_policy(document, base=file.parent, source=str(file))
     problems = writable_logs(config.logs)
