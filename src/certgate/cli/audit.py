@@ -9,7 +9,6 @@ from datetime import datetime
 
 import click
 
-from certgate.bundle import load_machine
 from certgate.cli._common import (
     STORE_NAME,
     StoreAssignment,
@@ -23,11 +22,9 @@ from certgate.cli._common import (
 from certgate.core.audit import audit
 from certgate.core.changes import SetSendIssuerList
 from certgate.core.rules import Severity
-from certgate.core.stores import ROOT, Machine
+from certgate.core.stores import ROOT
 from certgate.exitcode import ExitCode
-from certgate.formats import LoadWarning
-from certgate.formats.system import load_system_stores
-from certgate.loading import StoreInputs, build_machine, machine_from_loaded
+from certgate.inputs import Request, StoreFiles, load
 from certgate.report.audit import print_audit, verdict, write_audit_json
 from certgate.report.console import out_console
 
@@ -130,25 +127,21 @@ def command(
     """
     if not paths and not system and not extra and not bundle:
         raise click.UsageError("give at least one PATH, --add STORE=PATH, --machine or --system")
-    secret = read_password(password, password_env)
-    base: Machine | None = None
-    warnings: tuple[LoadWarning, ...] = ()
-    if bundle:
-        from_bundle = load_machine(bundle, password=secret, prompt=password_prompt)
-        base, warnings = from_bundle.machine, from_bundle.warnings
-    inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
+    stores = (StoreFiles(store, paths), *(StoreFiles(name, (path,)) for name, path in extra))
+    changes = (SetSendIssuerList(True, origin="--send-issuer-list"),) if send_issuer_list else ()
     with file_progress("Reading") as on_file:
-        machine, loaded = build_machine(
-            inputs, base=base, password=secret, prompt=password_prompt, on_file=on_file
+        loaded = load(
+            Request(
+                bundle,
+                stores=stores,
+                system=system,
+                changes=changes,
+                password=read_password(password, password_env),
+                prompt=password_prompt,
+                on_file=on_file,
+            )
         )
-    warnings += loaded.warnings
-    if system:
-        system_stores = load_system_stores()
-        machine = machine_from_loaded(system_stores, machine)
-        for part in system_stores.values():
-            warnings += part.warnings
-    if send_issuer_list:
-        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
+    machine, warnings = loaded.machine, loaded.warnings
     threshold = FAIL_ON.get(fail_on)
     report = audit(machine, at)
     if as_json:
