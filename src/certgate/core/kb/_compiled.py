@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from certgate.core.codes import FAMILIES
-from certgate.core.kb._model import Cause, Confidence, Entry, Reference
+from certgate.core.kb._model import Confidence, Entry, LikelyCause, Reference
 
 __all__ = ["COMPILED", "compile_entries", "load_compiled", "sources_digest"]
 
@@ -95,7 +95,9 @@ def _entry(row: list[Any]) -> Entry:
         name=name,
         summary=summary,
         meaning=meaning,
-        causes=tuple(Cause(text, confirm, Confidence(mark)) for text, confirm, mark in causes),
+        causes=tuple(
+            LikelyCause(text, confirm, Confidence(mark)) for text, confirm, mark in causes
+        ),
         fixes=tuple(fixes),
         references=tuple(Reference(text, kind) for text, kind in references),
         confidence=Confidence(confidence),
