@@ -18,7 +18,7 @@ from certgate.cli._common import (
     split_fields,
     step_status,
 )
-from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
+from certgate.core.doctor import Diagnosis, SampleClient, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
@@ -246,12 +246,12 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
     )
 
 
-def _client(path: str) -> ClientCert:
+def _client(path: str) -> SampleClient:
     loaded = load_file(path)
     if not loaded.certificates:
         raise InputError(path, "no certificate in this file")
     leaf, *chain = loaded.certificates
-    return ClientCert(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
+    return SampleClient(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
 
 
 def _read_logs(
