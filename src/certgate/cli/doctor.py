@@ -18,7 +18,7 @@ from certgate.cli._common import (
     split_fields,
     step_status,
 )
-from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
+from certgate.core.doctor import Diagnosis, SampleClient, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.stores import ROOT
 from certgate.errors import InputError
@@ -167,7 +167,7 @@ def command(
         diagnosis = diagnose(
             inputs.machine,
             when,
-            clients=[ClientCert(c.leaf, c.chain, c.path) for c in inputs.clients],
+            clients=[SampleClient(c.leaf, c.chain, c.path) for c in inputs.clients],
             symptoms=builder,
             describe=kb.describe,
             likely=likely_causes,

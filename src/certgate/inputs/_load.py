@@ -25,7 +25,7 @@ from certgate.formats import Loaded, LoadWarning, PasswordPrompt, load_bytes, lo
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.reg import parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.inputs._stores import StoreFiles, load_store, machine_from_loaded
 from certgate.inputs.bundle import LoadedMachine, classify, load_machine
 from certgate.inputs.settings import apply_settings, key_lines

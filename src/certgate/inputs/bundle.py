@@ -46,7 +46,7 @@ from certgate.formats.listings import looks_like_listing, parse_listing
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.inputs._files import BundleFile, list_bundle
 from certgate.inputs.settings import apply_settings, key_lines
 
