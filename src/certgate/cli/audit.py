@@ -9,7 +9,6 @@ from datetime import datetime
 
 import click
 
-from certgate.bundle import load_machine
 from certgate.cli._common import (
     STORE_NAME,
     StoreAssignment,
@@ -137,6 +136,8 @@ def command(
     base: Machine | None = None
     warnings: tuple[LoadWarning, ...] = ()
     if bundle:
+        from certgate.bundle import load_machine  # only for --machine: a costly import
+
         from_bundle = load_machine(bundle, password=secret, prompt=password_prompt)
         base, warnings = from_bundle.machine, from_bundle.warnings
     inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]

@@ -15,6 +15,7 @@ from datetime import datetime
 from certgate.core.issuers import IssuerListSummary
 from certgate.core.model import Certificate
 from certgate.core.rules import AUDIT_RULES, AuditContext, Finding, Rule, Severity, sort_key
+from certgate.core.rules._registry import Check
 from certgate.core.rules._tally import StoreTally, fingerprint
 from certgate.core.stores import Machine, canonical_store_name
 
@@ -60,9 +61,9 @@ class AuditScan:
             raise ValueError("audit time must be timezone-aware")
         self.context = AuditContext(machine, at)
         self.keep_certificates = keep_certificates
-        # (rule position, check position, rule) of every per-certificate check
-        self._each: list[tuple[int, int, Rule[AuditContext]]] = [
-            (index, position, rule)
+        # (rule position, check position, rule, check) of every per-certificate check
+        self._each: list[tuple[int, int, Rule[AuditContext], Check[AuditContext]]] = [
+            (index, position, rule, rule.checks[position])
             for index, rule in enumerate(AUDIT_RULES)
             for position in sorted(rule.each_checks)
         ]
@@ -91,9 +92,14 @@ class AuditScan:
         found = self._found
         keep = self.keep_certificates
         try:
-            for index, position, rule in self._each:
-                for finding in rule.run_check(position, context, keep_certificate=keep):
-                    found.append(((index, position, len(found)), finding))
+            for index, position, rule, check in self._each:  # Rule.run_check, inlined
+                try:
+                    hits = list(check(context))
+                except Exception as exc:
+                    found.append(((index, position, len(found)), rule.failure(exc)))
+                    continue
+                for hit in hits:
+                    found.append(((index, position, len(found)), rule.finding(hit, keep)))
         finally:
             context.cert = None
 

@@ -126,17 +126,19 @@ class Rule(Generic[C]):
         try:
             hits = list(self.checks[position](context))
         except Exception as exc:
-            return [
-                Finding(
-                    self.id,
-                    Severity.ERROR,
-                    self.title,
-                    f"internal error while checking, result unknown: {type(exc).__name__}: {exc}",
-                )
-            ]
-        return [self._finding(hit, keep_certificate) for hit in hits]
+            return [self.failure(exc)]
+        return [self.finding(hit, keep_certificate) for hit in hits]
 
-    def _finding(self, hit: Hit, keep_certificate: bool = True) -> Finding:
+    def failure(self, exc: Exception) -> Finding:
+        """The finding for a check that raised: an error, result unknown (fail closed)."""
+        return Finding(
+            self.id,
+            Severity.ERROR,
+            self.title,
+            f"internal error while checking, result unknown: {type(exc).__name__}: {exc}",
+        )
+
+    def finding(self, hit: Hit, keep_certificate: bool = True) -> Finding:
         fix = hit.fix if hit.fix is not None else self.fix
         summary = hit.summary
         if summary is None and hit.certificate is not None:
