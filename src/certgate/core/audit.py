@@ -15,7 +15,7 @@ from datetime import datetime
 from certgate.core.issuers import IssuerListSummary
 from certgate.core.model import Certificate
 from certgate.core.rules import AUDIT_RULES, AuditContext, Finding, Rule, Severity, sort_key
-from certgate.core.rules._registry import Check
+from certgate.core.rules._registry import CheckFn
 from certgate.core.rules._tally import StoreTally, fingerprint
 from certgate.core.stores import Machine, canonical_store_name
 
@@ -62,7 +62,7 @@ class AuditScan:
         self.context = AuditContext(machine, at)
         self.keep_certificates = keep_certificates
         # (rule position, check position, rule, check) of every per-certificate check
-        self._each: list[tuple[int, int, Rule[AuditContext], Check[AuditContext]]] = [
+        self._each: list[tuple[int, int, Rule[AuditContext], CheckFn[AuditContext]]] = [
             (index, position, rule, rule.checks[position])
             for index, rule in enumerate(AUDIT_RULES)
             for position in sorted(rule.each_checks)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from certgate.core.model import Certificate
 from certgate.errors import InputError
-from certgate.formats import MAX_FILE_SIZE, Loaded, LoadWarning, detect_format, load_bytes
+from certgate.formats import MAX_FILE_SIZE, Loaded, LoadWarning, load_bytes, sniff_store_format
 from certgate.formats._base import Item
 from certgate.formats.pem import read_pem
 from certgate.formats.pkcs12 import PasswordPrompt
@@ -116,7 +116,7 @@ class StreamInputs:
         return self._items(name, self._read(data, name), sink, seen)
 
     def _read(self, data: bytes, name: str) -> Iterator[Item]:
-        kind = detect_format(data) if data else "unknown"
+        kind = sniff_store_format(data) if data else "unknown"
         if kind == "pem":
             return read_pem(data, name)
         if kind == "sst":
