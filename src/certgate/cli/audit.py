@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 import click
 
@@ -187,6 +188,11 @@ def _scan(
             if with_rows:
                 rows.add(name, cert)
 
+    def feed_one(name: str, cert: Certificate) -> None:
+        scan.add(name, cert)
+        if with_rows:
+            rows.add(name, cert)
+
     for store in settings.stores:
         scan.touch(store.name)
         feed(store.name, store.certificates)
@@ -194,7 +200,7 @@ def _scan(
         if not item.paths:
             continue
         name = canonical_store_name(item.store)
-        result = streamer.paths(item.paths, lambda cert, name=name: feed(name, (cert,)))
+        result = streamer.paths(item.paths, partial(feed_one, name))
         if result.crls and not result.certificates:  # as build_machine refuses it
             raise InputError(
                 ", ".join(item.paths),

@@ -173,8 +173,8 @@ class StreamInputs:
                 try:
                     result += self.file(file_path, sink, seen)
                 except InputError as exc:
-                    skipped = LoadWarning(exc.path, f"skipped: {exc.message}", exc.where)
-                    result.warnings.append(skipped)
+                    note = LoadWarning(exc.path, f"skipped: {exc.message}", exc.where)
+                    result.warnings.append(note)
         repeated, result.repeated = result.repeated, 0
         if repeated:
             result.warnings.append(
