@@ -27,7 +27,7 @@ from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.reg import parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
 from certgate.output import write_files

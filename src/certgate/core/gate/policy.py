@@ -30,7 +30,7 @@ __all__ = [
     "Policy",
 ]
 
-ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_register.py)
+ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_registry.py)
 
 
 class ClientCertMode(StrEnum):
