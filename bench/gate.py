@@ -1,12 +1,14 @@
-"""New mTLS connections/s and keep-alive requests/s: ``certgate serve`` against nginx.
+"""New mTLS connections/s, keep-alive requests/s and server CPU per keep-alive request:
+``certgate serve`` against nginx.
 
-Both servers: one process/worker (or ``WORKERS`` each) on loopback, the same server certificate and key (ECDSA
-P-256), the same client chain (RSA-2048 leaf + intermediate), TLS 1.3, no session resumption,
-a small 200 answer. nginx verifies with ``ssl_verify_client on`` against the same root; the
-gate judges with the windows engine (the judgement cached per chain). The same load
-generator drives both: ``CLIENTS`` processes with pyOpenSSL, each either opening a new
-connection per request (``Connection: close``) or keeping ``KEEPALIVE_CONNECTIONS``
-connections busy with one request in flight on each, for ``SECONDS`` each.
+Both servers: one process/worker (or ``WORKERS`` each) on loopback, the same server
+certificate and key (ECDSA P-256), the same client chain (RSA-2048 leaf + intermediate), TLS
+1.3, no session resumption, a small 200 answer. nginx verifies with ``ssl_verify_client on``
+against the same root; the gate judges with the windows engine (the judgement cached per
+chain). The same load generator drives both: ``CLIENTS`` processes with pyOpenSSL, each either
+opening a new connection per request (``Connection: close``) or keeping
+``KEEPALIVE_CONNECTIONS`` connections busy with one request in flight on each, for ``SECONDS``
+each. Server CPU: the server process and its workers, from /proc, over the keep-alive run.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ string transport: framing, persistence, pipelining, limits, and ``authz``'s wire
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from twisted.internet.testing import StringTransport
 
 from certgate.core.gate.authz import HeaderFormat
-from certgate.core.gate.policy import ClientCert, Location, Policy
+from certgate.core.gate.policy import ClientCertMode, Location, Policy
 from certgate.gate.authz import AuthzConnection, AuthzService
 from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits
 from certgate.testing import PKI
@@ -40,8 +41,8 @@ def run(data: bytes | list[bytes], connection: HttpConnection | None = None) -> 
     """What the connection answers to ``data`` (fed in pieces when a list), and whether it
     closed (or is closing) the connection."""
     protocol = connection or Echo()
-    transport = StringTransport()
-    protocol.makeConnection(transport)
+    transport: Any = StringTransport()  # type: ignore[no-untyped-call]
+    protocol.makeConnection(transport)  # type: ignore[no-untyped-call]
     for piece in [data] if isinstance(data, bytes) else data:
         protocol.dataReceived(piece)
     return transport.value(), transport.disconnecting or protocol.rejected
@@ -114,7 +115,7 @@ def authz(pki: PKI) -> tuple[AuthzService, str, str]:
     policy = Policy(
         engine="rfc5280",
         machine=machine([root]),
-        locations=(Location("/"), Location("/public", ClientCert.IGNORE)),
+        locations=(Location("/"), Location("/public", ClientCertMode.IGNORE)),
     )
     alice = quote(root.client("CN=alice").pem.decode(), safe="")
     mallory = quote(pki.root("CN=Other").client("CN=mallory").pem.decode(), safe="")
@@ -124,7 +125,8 @@ def authz(pki: PKI) -> tuple[AuthzService, str, str]:
 def ask(service: AuthzService, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
     connection = AuthzConnection()
     connection.service = service
-    request = b"GET /_authz " + version + b"\r\nHost: a\r\n" + b"".join(h + b"\r\n" for h in headers)
+    lines = b"".join(h + b"\r\n" for h in headers)
+    request = b"GET /_authz " + version + b"\r\nHost: a\r\n" + lines
     return run(request + b"\r\n", connection)[0]
 
 

@@ -29,7 +29,7 @@ from zope.interface import implementer
 from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.judge import Judge, internal_error
-from certgate.core.gate.policy import ClientCert
+from certgate.core.gate.policy import ClientCertMode
 from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
 from certgate.core.kb import knowledge_base
 from certgate.core.revocation import refreshed
@@ -391,7 +391,7 @@ class GateServer:
         if (
             chain
             and judged is None
-            and judge.policy.location_for(path).client_cert is not ClientCert.IGNORE
+            and judge.policy.location_for(path).client_cert is not ClientCertMode.IGNORE
         ):
             # the chain cannot change on a connection (renegotiation is off): its verdict is
             # kept on the connection while the judge and the verdict's time window hold

@@ -34,7 +34,7 @@ from certgate.core.gate.answers import denial_body, denial_headers, identity_hea
 from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
-from certgate.core.gate.policy import ClientCert
+from certgate.core.gate.policy import ClientCertMode
 from certgate.core.gate.request import Refused, canonical_target
 
 __all__ = [
@@ -245,7 +245,7 @@ class Authorizer:
             return _ambiguous(canonical.reason), _FOREVER
         judge = self.judge
         location = judge.policy.location_for(canonical.judged)
-        if not chain or location.client_cert is ClientCert.IGNORE:
+        if not chain or location.client_cert is ClientCertMode.IGNORE:
             return judge.decide(canonical.judged, chain, at), _FOREVER
         judgement, until = judge.judgement(chain, at)
         return judge.decide(canonical.judged, chain, at, judged=judgement), until
