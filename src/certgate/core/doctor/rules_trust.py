@@ -356,7 +356,7 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
     evidence = (
         Evidence(
             EvidenceKind.CERTIFICATE,
-            f"the trusted-issuer list from {issuers.source} has {len(issuers.certificates)} CAs, "
+            f"the trusted-issuer list from {issuers.source} has {issuers.count} CAs, "
             f"{issuers.size:,} bytes, over the {ISSUER_LIST_LIMIT:,}-byte limit",
             issuers.source,
         ),
