@@ -16,6 +16,7 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
+    from certgate.inputs import Origin
 
 __all__ = [
     "cert_detail",
@@ -26,6 +27,7 @@ __all__ = [
     "iso",
     "json_line",
     "json_text",
+    "origins_json",
 ]
 
 
@@ -123,3 +125,10 @@ def cert_detail(cert: Certificate) -> dict[str, Any]:
         "friendly_name": cert.friendly_name,
         "parse_issues": list(cert.parse_issues) + _name_problems(cert),
     }
+
+
+def origins_json(origins: Iterable[Origin]) -> list[dict[str, str]]:
+    """Settings with where each came from (``certgate.inputs.provenance``): ``source`` is
+    ``file:line`` (a bundle member as ``bundle.zip!schannel.reg:12``), ``file#element``, the
+    flag, ``policy [trust]`` or ``default``."""
+    return [{"name": o.subject, "value": o.value, "source": o.source} for o in origins]

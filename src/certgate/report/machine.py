@@ -27,7 +27,10 @@ def _setting(setting: Setting[Any]) -> dict[str, Any]:
     return {"value": setting.value, "source": setting.source or "default"}
 
 
-def machine_document(loaded: LoadedMachine) -> dict[str, Any]:
+def machine_document(
+    loaded: LoadedMachine, settings: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """``settings``: each setting with its ``file:line`` (``jsonout.origins_json``)."""
     machine = loaded.machine
     return {
         "schema": SCHEMA,
@@ -52,6 +55,7 @@ def machine_document(loaded: LoadedMachine) -> dict[str, Any]:
         "unknowns": list(machine.notes),
         "errors": [e.diagnostics() for e in loaded.errors],
         "warnings": [str(w) for w in loaded.warnings],
+        "settings": settings or [],
     }
 
 

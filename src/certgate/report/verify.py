@@ -52,7 +52,9 @@ def verify_document(
     warnings: list[str],
     at: str,
     notes: tuple[str, ...] = (),
+    settings: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
+    """``settings``: the machine's settings with their sources (``jsonout.origins_json``)."""
     certs: dict[str, Certificate] = {leaf.sha1: leaf}
     for verdict in verdicts.values():
         for path in verdict.paths:
@@ -73,6 +75,7 @@ def verify_document(
         "certificates": {sha1: cert_detail(c) for sha1, c in certs.items()},
         "notes": list(notes),
         "warnings": warnings,
+        "settings": settings or [],
     }
 
 
