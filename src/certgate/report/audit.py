@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -14,11 +14,19 @@ from certgate.core.listing import ListedCertificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape
+from certgate.report.documents import (
+    AuditDocument,
+    AuditFinding,
+    AuditListed,
+    CertRef,
+    ListedRef,
+    StoredCertDetail,
+)
 from certgate.report.jsonout import cert_detail, cert_ref, dump_streamed, iso
 
 __all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit", "write_audit_json"]
 
-SCHEMA = "certgate.audit/1"
+SCHEMA: Final = "certgate.audit/1"
 # Rows shown per rule in the console table unless --all: a store of 10,000 roots can give
 # thousands of findings of one rule, which nobody reads as rows (the JSON has every one).
 ROWS_PER_RULE = 10
@@ -42,7 +50,7 @@ def verdict(report: AuditReport, fail_on: Severity | None) -> tuple[bool, str]:
 
 def audit_document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
-) -> dict[str, Any]:
+) -> AuditDocument:
     return {**_document(report, fail_on, warnings), "certificates": list(_rows(report))}
 
 
@@ -58,7 +66,7 @@ def write_audit_json(
     write("\n")
 
 
-def _rows(report: AuditReport) -> Iterator[dict[str, Any]]:
+def _rows(report: AuditReport) -> Iterator[StoredCertDetail]:
     for store in report.machine.stores:
         for cert in store:
             yield {**cert_detail(cert), "store": store.name}
@@ -66,7 +74,7 @@ def _rows(report: AuditReport) -> Iterator[dict[str, Any]]:
 
 def _document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
-) -> dict[str, Any]:
+) -> AuditDocument:
     failed, line = verdict(report, fail_on)
     issuers = report.issuer_list
     return {
@@ -97,7 +105,7 @@ def _document(
     }
 
 
-def _listed(c: ListedCertificate) -> dict[str, Any]:
+def _listed(c: ListedCertificate) -> AuditListed:
     return {
         "sha1": c.thumbprint,
         "subject": c.subject,
@@ -110,7 +118,7 @@ def _listed(c: ListedCertificate) -> dict[str, Any]:
     }
 
 
-def _certificate(finding: Finding) -> dict[str, Any] | None:
+def _certificate(finding: Finding) -> CertRef | ListedRef | None:
     if finding.certificate is not None:
         return cert_ref(finding.certificate)
     if finding.listed is not None:
@@ -124,7 +132,7 @@ def _certificate(finding: Finding) -> dict[str, Any] | None:
     return None
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(finding: Finding) -> AuditFinding:
     return {
         "id": finding.rule,
         "severity": finding.severity.value,

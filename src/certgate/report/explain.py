@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -12,6 +12,13 @@ from rich.text import Text
 from certgate.core.kb import Confidence, Entry, Match
 from certgate.report._fit import pack
 from certgate.report._text import escape
+from certgate.report.documents import (
+    EntryDocument,
+    ExplainDocument,
+    ExplainListDocument,
+    HowMatched,
+    MatchDocument,
+)
 
 __all__ = [
     "SCHEMA",
@@ -23,7 +30,7 @@ __all__ = [
     "print_unknown",
 ]
 
-SCHEMA = "certgate.explain/1"
+SCHEMA: Final = "certgate.explain/1"
 CARD_WINDOW = 20  # matches within this many points of the best get a full card
 
 _CONFIDENCE_STYLE = {
@@ -34,7 +41,7 @@ _CONFIDENCE_STYLE = {
 }
 
 
-def entry_document(entry: Entry) -> dict[str, Any]:
+def entry_document(entry: Entry) -> EntryDocument:
     return {
         "id": entry.id,
         "family": entry.family,
@@ -56,12 +63,17 @@ def entry_document(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _match_document(match: Match) -> dict[str, Any]:
-    how = {"kind": match.kind, "text": match.text, "why": match.why, "score": match.score}
+def _match_document(match: Match) -> MatchDocument:
+    how: HowMatched = {
+        "kind": match.kind,
+        "text": match.text,
+        "why": match.why,
+        "score": match.score,
+    }
     return {**entry_document(match.entry), "rank": match.rank, "match": how}
 
 
-def explain_document(query: str, matches: list[Match], suggestions: list[Entry]) -> dict[str, Any]:
+def explain_document(query: str, matches: list[Match], suggestions: list[Entry]) -> ExplainDocument:
     return {
         "schema": SCHEMA,
         "input": query,
@@ -70,7 +82,7 @@ def explain_document(query: str, matches: list[Match], suggestions: list[Entry])
     }
 
 
-def list_document(entries: list[Entry], families: dict[str, int]) -> dict[str, Any]:
+def list_document(entries: list[Entry], families: dict[str, int]) -> ExplainListDocument:
     return {
         "schema": SCHEMA,
         "families": families,
