@@ -23,6 +23,7 @@ from certgate.core.doctor import (
     ImportCertificates,
     MoveCertificates,
     SymptomBuilder,
+    UpdateBinding,
     diagnose,
 )
 from certgate.core.kb import knowledge_base, likely_causes
@@ -267,6 +268,8 @@ def _action_identity(action: Action) -> str:
         return f"{type(action).__name__}:{action.source}>{action.target}:{refs}"
     if isinstance(action, ImportCertificates):
         return f"import:{action.store}:{','.join(sorted(c.sha1 for c in action.certificates))}"
+    if isinstance(action, UpdateBinding):  # spelled as before the typed change: same keys
+        return f"UpdateBinding(binding={action.binding!r}, changes={action.change.parameters!r})"
     return repr(action)  # values only: bindings, Schannel values, paths, manual text
 
 

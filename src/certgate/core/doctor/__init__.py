@@ -13,7 +13,7 @@ of the machine::
     diagnosis.unexplained        # symptoms no cause accounts for
 """
 
-from certgate.core.doctor._apply import apply_actions, updated_binding, what_if_keys
+from certgate.core.doctor._apply import apply_actions, what_if_keys
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._engine import diagnose
 from certgate.core.doctor._model import (
@@ -71,6 +71,5 @@ __all__ = [
     "UpdateBinding",
     "apply_actions",
     "diagnose",
-    "updated_binding",
     "what_if_keys",
 ]

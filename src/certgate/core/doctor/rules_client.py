@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from certgate.core.changes import BindingSwitch, SetBindingParameters
 from certgate.core.checks import CheckStatus
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
@@ -263,7 +264,14 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         Fix(
             "revocation-off",
             "Turn off client revocation checking on the binding (weakens security)",
-            (UpdateBinding(binding, (("verifyclientcertrevocation", "disable"),)),),
+            (
+                UpdateBinding(
+                    binding,
+                    SetBindingParameters(
+                        binding.endpoint, disable=(BindingSwitch.VERIFY_REVOCATION,)
+                    ),
+                ),
+            ),
             notes=(
                 "Revoked client certificates are then accepted: use only until the CRL is "
                 "reachable again.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from certgate.core.changes import BindingSwitch, SetBindingParameters
 from certgate.core.confidence import Confidence
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
@@ -85,14 +86,29 @@ def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
         Fix(
             "negotiate-client-cert",
             "Ask for the certificate in the initial handshake (clientcertnegotiation=enable)",
-            (UpdateBinding(binding, (("clientcertnegotiation", "enable"),)),),
+            (
+                UpdateBinding(
+                    binding,
+                    SetBindingParameters(
+                        binding.endpoint, enable=(BindingSwitch.NEGOTIATE_CLIENT_CERT,)
+                    ),
+                ),
+            ),
             preferred=True,
             notes=("Microsoft's recommendation for HTTP.sys (ASP.NET Core docs) [confirmed].",),
         ),
         Fix(
             "disable-tls13-http2",
             "Disable TLS 1.3 and HTTP/2 on the binding, so renegotiation works again",
-            (UpdateBinding(binding, (("disabletls13", "enable"), ("disablehttp2", "enable"))),),
+            (
+                UpdateBinding(
+                    binding,
+                    SetBindingParameters(
+                        binding.endpoint,
+                        enable=(BindingSwitch.DISABLE_TLS13, BindingSwitch.DISABLE_HTTP2),
+                    ),
+                ),
+            ),
             notes=(
                 "The netsh parameter names disabletls13 / disablehttp2 are [unconfirmed]; "
                 "IIS Manager has the same switches on the site binding.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from certgate.core.changes import SetBindingParameters, SetCtlStore
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
     Claim,
@@ -114,11 +115,16 @@ def _fill_ctl(ctx: DoctorContext, name: str) -> Fix:
 
 
 def _unbind_ctl(ctx: DoctorContext) -> Fix:
+    binding = ctx.machine.binding
     return Fix(
         "remove-ctl-store",
         "Re-create the binding without a CTL store (the issuer list then comes from "
         "ClientAuthIssuer or Root)",
-        (UpdateBinding(ctx.machine.binding, (("sslctlstorename", ""),)),),
+        (
+            UpdateBinding(
+                binding, SetBindingParameters(binding.endpoint, ctl_store=SetCtlStore(None))
+            ),
+        ),
     )
 
 
