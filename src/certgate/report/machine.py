@@ -4,7 +4,7 @@ stores with counts, listed certificates, IIS paths and mappings, logs, unknowns.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
@@ -15,21 +15,34 @@ from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine
 from certgate.inputs.bundle import LoadedMachine
 from certgate.report._text import escape
+from certgate.report.documents import (
+    BindingDocument,
+    IisDocument,
+    IisMapping,
+    ListedDetail,
+    LocationDocument,
+    MachineDocument,
+    MachineStore,
+    OsVersion,
+    SchannelDocument,
+    SettingDocument,
+    SettingOrigin,
+)
 from certgate.report.jsonout import cert_detail, iso
 
 __all__ = ["SCHEMA", "machine_document", "print_machine"]
 
-SCHEMA = "certgate.machine/1"
+SCHEMA: Final = "certgate.machine/1"
 _MODES = {0: "Machine Trust", 1: "Exclusive Root Trust", 2: "Exclusive CA Trust"}
 
 
-def _setting(setting: Setting[Any]) -> dict[str, Any]:
+def _setting(setting: Setting[Any]) -> SettingDocument:
     return {"value": setting.value, "source": setting.source or "default"}
 
 
 def machine_document(
-    loaded: LoadedMachine, settings: list[dict[str, str]] | None = None
-) -> dict[str, Any]:
+    loaded: LoadedMachine, settings: list[SettingOrigin] | None = None
+) -> MachineDocument:
     """``settings``: each setting with its ``file:line`` (``jsonout.origins_json``)."""
     machine = loaded.machine
     return {
@@ -59,7 +72,7 @@ def machine_document(
     }
 
 
-def _schannel(s: SchannelSettings) -> dict[str, Any]:
+def _schannel(s: SchannelSettings) -> SchannelDocument:
     return {
         "source": s.source,
         "client_auth_trust_mode": _setting(s.client_auth_trust_mode),
@@ -81,7 +94,7 @@ def _schannel(s: SchannelSettings) -> dict[str, Any]:
     }
 
 
-def _binding(b: SslBinding) -> dict[str, Any]:
+def _binding(b: SslBinding) -> BindingDocument:
     return {
         "endpoint": b.endpoint,
         "kind": b.kind,
@@ -105,7 +118,7 @@ def _binding(b: SslBinding) -> dict[str, Any]:
     }
 
 
-def _stores(machine: Machine) -> list[dict[str, Any]]:
+def _stores(machine: Machine) -> list[MachineStore]:
     names = dict.fromkeys([*(s.name for s in machine.stores), *machine.listed_store_names()])
     return [
         {
@@ -118,7 +131,7 @@ def _stores(machine: Machine) -> list[dict[str, Any]]:
     ]
 
 
-def listed_detail(c: ListedCertificate) -> dict[str, Any]:
+def listed_detail(c: ListedCertificate) -> ListedDetail:
     return {
         "store": c.store,
         "sha1": c.thumbprint,
@@ -137,7 +150,7 @@ def listed_detail(c: ListedCertificate) -> dict[str, Any]:
     }
 
 
-def _iis(iis: IisConfig) -> dict[str, Any]:
+def _iis(iis: IisConfig) -> IisDocument:
     return {
         "files": list(iis.files),
         "sites": [
@@ -169,7 +182,7 @@ def _iis(iis: IisConfig) -> dict[str, Any]:
     }
 
 
-def _location(iis: IisConfig, loc: LocationConfig) -> dict[str, Any]:
+def _location(iis: IisConfig, loc: LocationConfig) -> LocationDocument:
     return {
         "path": loc.path,
         "level": iis.level(loc.path).value,
@@ -187,7 +200,7 @@ def _location(iis: IisConfig, loc: LocationConfig) -> dict[str, Any]:
     }
 
 
-def _mapping(m: IisCertificateMapping) -> dict[str, Any]:
+def _mapping(m: IisCertificateMapping) -> IisMapping:
     return {
         "enabled": _setting(m.enabled),
         "one_to_one_enabled": _setting(m.one_to_one_enabled),
@@ -231,7 +244,7 @@ def _mapping(m: IisCertificateMapping) -> dict[str, Any]:
 # -- text -----------------------------------------------------------------------------------------
 
 
-def _os_version(machine: Machine) -> dict[str, Any] | None:
+def _os_version(machine: Machine) -> OsVersion | None:
     version = machine.os_version
     if version.value is None:
         return None
