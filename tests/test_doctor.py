@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import doctor_scenarios as sc
-from certgate.bundle import load_machine
 from certgate.cli import main
 from certgate.core.doctor import (
     DIAGNOSIS_RULES,
@@ -27,6 +26,7 @@ from certgate.core.stores import Machine
 from certgate.demo import SEED_EVENTS, SeedCase, build_seed_case
 from certgate.demo.live import LIVE_STEPS
 from certgate.formats import load_file
+from certgate.inputs.bundle import load_machine
 from certgate.logs import LogScan
 from certgate.testing import PKI
 
