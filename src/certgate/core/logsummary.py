@@ -78,7 +78,7 @@ class _Group:
     """A code's count and its first and last events (kept, not copied: most events of a
     long log become the group's last one in turn)."""
 
-    __slots__ = ("count", "_first", "_last")
+    __slots__ = ("_first", "_last", "count")
 
     def __init__(self, event: LogEvent) -> None:
         self.count = 0
