@@ -35,7 +35,7 @@ from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
-from certgate.gate.judging import JudgingPool
+from certgate.gate.judging import AddressBudget, JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
 from certgate.gate.upstream import Exchange
@@ -314,13 +314,21 @@ class GateSite(Site):
         super().__init__(None, timeout=None)
         self.gate = gate
 
-    def buildProtocol(self, addr: Any) -> Any:
-        if self.gate.refuses_connection(getattr(addr, "host", "")):
-            return None  # closed at once: no TLS work for an address being slowed
-        return super().buildProtocol(addr)
-
     def log(self, request: Any) -> None:
         self.gate.log(request)
+
+
+class GateTLSFactory(TLSMemoryBIOFactory):
+    """TLS over each accepted connection, unless its address is refused at accept."""
+
+    def __init__(self, gate: GateServer) -> None:
+        super().__init__(cast(Any, gate.tls), False, cast(Any, GateSite(gate)))
+        self.gate = gate
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.gate.refuses_connection(getattr(addr, "host", "")):
+            return None  # the port closes the socket at once: no TLS work
+        return super().buildProtocol(addr)
 
 
 class GateServer:
@@ -339,7 +347,8 @@ class GateServer:
         self.policy = config.policy
         self.verdicts = VerdictCache()
         self.judge = Judge(self.policy, cache=self.verdicts)
-        self.pool = JudgingPool(lambda: self.judge, clock, warn=self._note)
+        budget = AddressBudget.from_limits(self.policy.limits)
+        self.pool = JudgingPool(lambda: self.judge, clock, budget=budget, warn=self._note)
         self.identity = identity
         self.backend = backend or IdentityEcho()
         self.clock = clock
@@ -358,7 +367,7 @@ class GateServer:
         self._stopped = False
 
     def listen(self, host: str, port: int) -> int:
-        self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
+        self.port = reactor.listenTCP(port, GateTLSFactory(self), backlog=128, interface=host)
         return self._started()
 
     def adopt(self, listening: socket.socket) -> int:
@@ -366,7 +375,7 @@ class GateServer:
         accepts from the master's socket); the reactor keeps its own duplicate."""
         listening.setblocking(False)  # Twisted accepts until EAGAIN; the workers share it
         listening.set_inheritable(False)
-        factory = TLSMemoryBIOFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        factory = GateTLSFactory(self)
         self.port = reactor.adoptStreamPort(listening.fileno(), listening.family, factory)
         return self._started()
 
@@ -381,6 +390,7 @@ class GateServer:
         self.verdicts = VerdictCache()
         self.judge = Judge(self.policy, cache=self.verdicts)
         self.tls.reload(self.policy)
+        self.pool.budget.configure(self.policy.limits)
         if self._refresh is not None and self._refresh.running:
             self._refresh.stop()
         self._refresh = None
@@ -444,11 +454,14 @@ class GateServer:
         self._warn(text)
 
     def refuses_connection(self, address: str) -> bool:
+        """An address being slowed that connects faster than its answers come is closed at
+        accept, before any TLS work (``AddressBudget.admits``)."""
         budget = self.pool.budget
-        if budget.delay(address, reactor.seconds()) <= 0:
+        now = reactor.seconds()
+        if budget.delay(address, now) <= 0:
             return False
         open_here = sum(1 for c in self.channels if c.address == address)
-        return open_here >= budget.max_connections
+        return not budget.admits(address, now, open_here)
 
     def _denial_delay(self, request: GateRequest, decision: Decision) -> float:
         """Certificate denials slow the address that earns them (``judging.AddressBudget``)."""
