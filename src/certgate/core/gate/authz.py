@@ -138,6 +138,9 @@ def _path_only(uri: str) -> str:
 
 
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# Caddy's header_up leaves a placeholder it has no value for unexpanded: the connection's
+# client-certificate placeholders, when the client sent no certificate (tests/test_authz_proxies)
+_CADDY_UNSET = re.compile(r"\{http\.request\.tls\.client\.[a-z0-9_.]+\}")
 
 
 class Authorizer:
@@ -167,7 +170,10 @@ class Authorizer:
         self._answers: OrderedDict[Hashable, AuthzAnswer] = OrderedDict()
 
     def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
-        chain = self._chain(headers.get(self.header, ""))
+        raw = headers.get(self.header, "")
+        if self.fmt is HeaderFormat.CADDY and _CADDY_UNSET.fullmatch(raw.strip()):
+            raw = ""  # Caddy leaves the placeholder as is when there is no client certificate
+        chain = self._chain(raw)
         if isinstance(chain, str):
             decision = malformed_header(chain)
         else:
