@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from certgate.testing import PKI
-from certgate.tls.probe import ProbeOptions, Target, probe_many
+from certgate.tls.probe import ProbeOptions, ProbeTarget, probe_many
 
 COUNT = 200
 CONCURRENCY = 20
@@ -147,7 +147,7 @@ def run_sslyze(ports: list[int]) -> tuple[float, list[str], str]:
 
 
 def run_certgate(ports: list[int]) -> tuple[float, list[str]]:
-    targets = [Target.parse(f"localhost:{port}") for port in ports]
+    targets = [ProbeTarget.parse(f"localhost:{port}") for port in ports]
     options = ProbeOptions(timeout=TIMEOUT)
     start = time.perf_counter()
     found = [r.requirement.value for r in probe_many(targets, options, concurrency=CONCURRENCY)]

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from certgate.cli import main
 from certgate.core.gate.authz import Authorizer, HeaderFormat, answer, judged_path
 from certgate.core.gate.judge import Judge
-from certgate.core.gate.policy import ClientCert, Location, Policy
+from certgate.core.gate.policy import ClientCertMode, Location, Policy
 from certgate.testing import PKI, Issued
 from gate_support import curl, machine, write_client
 from servers import nginx
@@ -51,7 +51,7 @@ def judge(pki: PKI) -> tuple[Judge, Issued, Issued]:
     policy = Policy(
         engine="rfc5280",
         machine=machine([root]),
-        locations=(Location("/"), Location("/public", ClientCert.IGNORE)),
+        locations=(Location("/"), Location("/public", ClientCertMode.IGNORE)),
     )
     return Judge(policy), root.client("CN=alice"), other.client("CN=mallory")
 

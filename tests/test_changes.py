@@ -163,4 +163,4 @@ def test_one_place_checks_the_trust_mode_range() -> None:
         if ".with_trust_mode(" in path.read_text(encoding="utf-8")
     }
     # the registry reader records the value Windows has (after its own documented-mode check)
-    assert setters == {"core/changes.py", "formats/registry.py"}
+    assert setters == {"core/changes.py", "formats/regkeys.py"}

@@ -15,7 +15,7 @@ from certgate.cli import main
 from certgate.cli.probe import parse_targets
 from certgate.errors import InputError, UsageError
 from certgate.testing import PKI
-from certgate.tls.probe import Target
+from certgate.tls.probe import ProbeTarget
 from servers import free_ports, s_server
 
 
@@ -200,17 +200,20 @@ def test_bad_targets_file_names_the_line(
 
 
 def test_target_parse() -> None:
-    assert Target.parse("example.com") == Target("example.com", 443)
-    assert Target.parse("[::1]:8443").port == 8443 and Target.parse("[::1]:8443").host == "::1"
-    assert Target.parse("::1").host == "::1" and Target.parse("::1").server_name is None
-    assert Target.parse("10.0.0.5:444", sni="app").server_name == "app"
-    assert Target.parse("h", paths=["/a"]).paths == ("/a",)
+    assert ProbeTarget.parse("example.com") == ProbeTarget("example.com", 443)
+    assert (
+        ProbeTarget.parse("[::1]:8443").port == 8443
+        and ProbeTarget.parse("[::1]:8443").host == "::1"
+    )
+    assert ProbeTarget.parse("::1").host == "::1" and ProbeTarget.parse("::1").server_name is None
+    assert ProbeTarget.parse("10.0.0.5:444", sni="app").server_name == "app"
+    assert ProbeTarget.parse("h", paths=["/a"]).paths == ("/a",)
     for bad in ("", ":443", "host:0", "host:x", "[::1", "a b"):
         with pytest.raises(UsageError):
-            Target.parse(bad)
+            ProbeTarget.parse(bad)
     for bad_sni in ("a..b", "x" * 300):
         with pytest.raises(UsageError, match="is not a server name"):
-            Target.parse("h", sni=bad_sni)
+            ProbeTarget.parse("h", sni=bad_sni)
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,8 +17,8 @@ from certgate.cli import main
 from certgate.core.doctor import (
     DIAGNOSIS_RULES,
     Claim,
-    ClientCert,
     DoctorContext,
+    SampleClient,
     SymptomBuilder,
     diagnose,
 )
@@ -183,7 +183,7 @@ def test_every_code_a_cause_explains_is_in_the_knowledge_base(
         for event in LogScan([bundle / "logs"]) if (bundle / "logs").exists() else ():
             builder.add(event)
         context = DoctorContext(
-            load_machine(bundle).machine, now, (ClientCert(*_chain(client)),), builder.symptoms()
+            load_machine(bundle).machine, now, (SampleClient(*_chain(client)),), builder.symptoms()
         )
         for finding in DIAGNOSIS_RULES.run(context):
             assert isinstance(finding.detail, Claim), finding.message

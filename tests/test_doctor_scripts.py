@@ -31,7 +31,7 @@ from certgate.formats.netsh_command import (
     parse_netsh_command,
 )
 from certgate.formats.reg import RegType, parse_reg
-from certgate.formats.registry import schannel_from_reg
+from certgate.formats.regkeys import schannel_from_reg
 from certgate.remedy import cleaned_name, move_in_files
 from certgate.remedy._scripts import import_script, move_script, netsh_script, schannel_reg
 from certgate.testing import PKI, pem_bundle, sst_bundle

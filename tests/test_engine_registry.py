@@ -6,7 +6,7 @@ import pytest
 
 from certgate.cli.verify import command as verify_command
 from certgate.core.engines import EMITTED_CODES, ENGINES, Engine, rfc5280, windows
-from certgate.core.engines._register import register, registered
+from certgate.core.engines._registry import register, registered
 from certgate.core.gate.policy import ENGINES as POLICY_ENGINES
 from certgate.core.gate.policy import Policy
 

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from certgate.errors import InputError
-from certgate.formats import detect_format, load_bytes, load_file, load_paths
+from certgate.formats import load_bytes, load_file, load_paths, sniff_store_format
 from certgate.testing import PKI, Issued, pem_bundle, pkcs7_bundle, sst_bundle, tampered
 
 
@@ -42,11 +42,11 @@ def test_each_format_by_content_whatever_the_extension(tmp_path: Path, trio: lis
     der = tmp_path / "one.pem"
     der.write_bytes(trio[0].der)
     assert [c.sha1 for c in load_file(der).certificates] == [trio[0].sha1]
-    assert detect_format(trio[0].der) == "der"
-    assert detect_format(blobs["pkcs7"]) == "pkcs7"
-    assert detect_format(blobs["sst"]) == "sst"
-    assert detect_format(trio[0].pfx(b"x")) == "pkcs12"
-    assert detect_format(b"hello") == "unknown"
+    assert sniff_store_format(trio[0].der) == "der"
+    assert sniff_store_format(blobs["pkcs7"]) == "pkcs7"
+    assert sniff_store_format(blobs["sst"]) == "sst"
+    assert sniff_store_format(trio[0].pfx(b"x")) == "pkcs12"
+    assert sniff_store_format(b"hello") == "unknown"
 
 
 def test_pem_tolerates_comments_and_other_blocks(trio: list[Issued]) -> None:
@@ -192,13 +192,13 @@ def test_der_crl_is_recognised_and_a_v1_certificate_is_not_taken_for_one(pki: PK
 
     root = pki.root("Root")
     crl = root.crl(revoked=[root.client("gone")]).public_bytes(Encoding.DER)
-    assert detect_format(crl) == "crl"
+    assert sniff_store_format(crl) == "crl"
     loaded = load_bytes(crl, "issuing.crl")
     assert (len(loaded.certificates), len(loaded.crls)) == (0, 1)
     assert signed_kind(root.der) == "certificate"
     v1 = tampered(root, version=1)  # no [0] version: starts with the serial, like a v2 CRL
     assert v1[8] == 0x02 and signed_kind(v1) == "certificate"
-    assert detect_format(root.der) == "der"
+    assert sniff_store_format(root.der) == "der"
 
 
 def test_pem_with_only_a_key_names_what_it_holds(pki: PKI) -> None:

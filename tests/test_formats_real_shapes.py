@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from certgate.cli import main
-from certgate.formats import detect_format, load_file
+from certgate.formats import load_file, sniff_store_format
 from certgate.testing import PKI
 
 
@@ -31,7 +31,7 @@ def test_audit_reads_a_ber_indefinite_length_pkcs7(tmp_path: Path, pki: PKI) -> 
         capture_output=True,
     )  # fmt: skip
     data = out.read_bytes()
-    assert data[:2] == b"\x30\x80" and detect_format(data) == "pkcs7"
+    assert data[:2] == b"\x30\x80" and sniff_store_format(data) == "pkcs7"
     loaded = load_file(out)
     assert {c.sha1 for c in loaded.certificates} >= {signer.sha1, issuing.sha1}
     assert main(["audit", str(out)]) in (0, 1)  # read; findings are the audit's business

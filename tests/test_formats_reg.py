@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import InputError
 from certgate.formats.reg import RegKey, RegType, RegValue, dump_reg, parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.testing.windows import IIS_APP_ID, SCHANNEL, reg_export, schannel_reg, sslbinding_reg
 
 HEADER = "Windows Registry Editor Version 5.00\r\n\r\n"

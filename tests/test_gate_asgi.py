@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from certgate.asgi import ClientCertMiddleware
-from certgate.core.gate.policy import ClientCert, Location, Policy
+from certgate.core.gate.policy import ClientCertMode, Location, Policy
 from certgate.testing import PKI, Issued
 from gate_asgi_app import echo
 from gate_support import curl, machine, write_client
@@ -91,7 +91,7 @@ def test_the_path_is_judged_in_the_gates_canonical_form(
     tree: dict[str, Issued], now: datetime
 ) -> None:
     """As serve and authz judge it: /public/..\\orders is /orders, with or without raw_path."""
-    locations = (Location("/"), Location("/public", ClientCert.IGNORE))
+    locations = (Location("/"), Location("/public", ClientCertMode.IGNORE))
     policy = Policy(machine=machine([tree["root"]]), locations=locations)
     middleware = ClientCertMiddleware(echo, policy, trusted_proxies=[], clock=lambda: now)
     assert _call(middleware, "10.0.0.1", [], path="/public/x")[0] == 200

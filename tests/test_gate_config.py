@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from certgate.cli import main
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.mapping import Permission, SanType
-from certgate.core.gate.policy import ClientCert, HintSource
+from certgate.core.gate.policy import ClientCertMode, HintSource
 from certgate.gate.config import GateConfig, PolicyError, load_policy, parse_policy
 from certgate.testing import PKI
 
@@ -56,9 +56,9 @@ def test_readme_example_reads_whole(readme_policy: Path) -> None:
     assert [m.permission for m in policy.mapping.many_to_one] == [Permission.DENY, Permission.ALLOW]
     assert [r.type for r in policy.mapping.san] == [SanType.SPIFFE, SanType.UPN]
     assert len(policy.mapping.one_to_one) == 1
-    assert policy.location_for("/health").client_cert is ClientCert.IGNORE
-    assert policy.location_for("/api/x").client_cert is ClientCert.REQUIRE
-    assert policy.location_for("/portal").client_cert is ClientCert.ACCEPT
+    assert policy.location_for("/health").client_cert is ClientCertMode.IGNORE
+    assert policy.location_for("/api/x").client_cert is ClientCertMode.REQUIRE
+    assert policy.location_for("/portal").client_cert is ClientCertMode.ACCEPT
     assert policy.hints is HintSource.WINDOWS
     assert policy.limits.max_body_bytes == 10485760
     assert config.logs.w3c_dir == readme_policy.parent / "logs"
@@ -109,7 +109,12 @@ def test_sslflags_spelling(tmp_path: Path) -> None:
     }
     policy = parse_policy(document, base=tmp_path).policy
     modes = [policy.location_for(p).client_cert for p in ("/a", "/b", "/c", "/")]
-    assert modes == [ClientCert.REQUIRE, ClientCert.ACCEPT, ClientCert.IGNORE, ClientCert.REQUIRE]
+    assert modes == [
+        ClientCertMode.REQUIRE,
+        ClientCertMode.ACCEPT,
+        ClientCertMode.IGNORE,
+        ClientCertMode.REQUIRE,
+    ]
     with pytest.raises(PolicyError, match="unknown sslFlags value 'sslrequire'"):
         parse_policy({"location": [{"path": "/", "ssl_flags": "SslRequire"}]}, base=tmp_path)
 

@@ -22,7 +22,7 @@ from certgate.core.gate.mapping import (
     map_identity,
     san_values,
 )
-from certgate.core.gate.policy import AnswerFormat, ClientCert, Location, Policy
+from certgate.core.gate.policy import AnswerFormat, ClientCertMode, Location, Policy
 from certgate.core.kb import describe
 from certgate.core.names import Name
 from certgate.testing import PKI, SERVER_AUTH, Issued
@@ -136,15 +136,15 @@ def test_locations_deepest_prefix_case_insensitive() -> None:
     policy = Policy(
         locations=(
             Location("/"),
-            Location("/api", ClientCert.ACCEPT),
-            Location("/api/public", ClientCert.IGNORE),
+            Location("/api", ClientCertMode.ACCEPT),
+            Location("/api/public", ClientCertMode.IGNORE),
         )
     )
-    assert policy.location_for("/").client_cert is ClientCert.REQUIRE
-    assert policy.location_for("/API/x").client_cert is ClientCert.ACCEPT
-    assert policy.location_for("/api/public/x").client_cert is ClientCert.IGNORE
-    assert policy.location_for("/api/publicity").client_cert is ClientCert.ACCEPT
-    assert policy.location_for("/apis").client_cert is ClientCert.REQUIRE
+    assert policy.location_for("/").client_cert is ClientCertMode.REQUIRE
+    assert policy.location_for("/API/x").client_cert is ClientCertMode.ACCEPT
+    assert policy.location_for("/api/public/x").client_cert is ClientCertMode.IGNORE
+    assert policy.location_for("/api/publicity").client_cert is ClientCertMode.ACCEPT
+    assert policy.location_for("/apis").client_cert is ClientCertMode.REQUIRE
 
 
 def _chain(issued: Issued) -> list[bytes]:
@@ -257,7 +257,9 @@ def test_identity_headers(tree: dict[str, Issued], now: datetime) -> None:
     assert headers["Certgate-Identity"] == "alice@corp.contoso.test"
     assert headers["Certgate-Client-San-upn"] == "alice@corp.contoso.test"
     assert headers["Certgate-Client-Cert"].startswith("-----BEGIN%20CERTIFICATE-----%0A")
-    anonymous = judge_once(Policy(locations=(Location("/", ClientCert.ACCEPT),)), "/", None, now)
+    anonymous = judge_once(
+        Policy(locations=(Location("/", ClientCertMode.ACCEPT),)), "/", None, now
+    )
     assert dict(identity_headers(anonymous)) == {"Certgate-Client-Verify": "NONE"}
 
 
@@ -274,7 +276,9 @@ def test_every_gate_code_and_explain_id_is_in_the_knowledge_base(
     policies = [
         Policy(machine=trusted, mapping=deny_all),
         Policy(
-            machine=trusted, mapping=nobody, locations=(Location("/", ClientCert.REQUIRE, True),)
+            machine=trusted,
+            mapping=nobody,
+            locations=(Location("/", ClientCertMode.REQUIRE, True),),
         ),
         Policy(machine=trusted, pins=frozenset({"00" * 32})),
         Policy(),

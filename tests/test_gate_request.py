@@ -141,9 +141,9 @@ def test_authz_judges_the_canonical_path() -> None:
 
     from certgate.core.gate.authz import HeaderFormat, answer
     from certgate.core.gate.judge import Judge
-    from certgate.core.gate.policy import ClientCert, Location, Policy
+    from certgate.core.gate.policy import ClientCertMode, Location, Policy
 
-    locations = (Location("/", ClientCert.REQUIRE), Location("/public", ClientCert.IGNORE))
+    locations = (Location("/", ClientCertMode.REQUIRE), Location("/public", ClientCertMode.IGNORE))
     judge = Judge(Policy(engine="rfc5280", locations=locations))
     at = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -277,3 +277,37 @@ def test_the_base_refuses_duplicates_and_dangling_links() -> None:
     with pytest.raises(ValueError, match="unknown entries"):
         KnowledgeBase([*others, orphan])
     assert len(KnowledgeBase(entries)) == len(KB)
+
+
+def test_the_compiled_copy_is_what_the_sources_give_now() -> None:
+    """``data/compiled.json`` (what start-up reads) equals a fresh compile of the TOML sources
+    with today's binders; when it does not: ``.venv/bin/python tools/compile_kb.py``."""
+    from certgate.core.kb import _compiled
+
+    shipped = resources.files("certgate.core.kb").joinpath("data", _compiled.COMPILED)
+    fresh = _compiled.compile_entries(load_entries(), _compiled.sources_digest())
+    assert shipped.read_text(encoding="utf-8") == fresh, "run tools/compile_kb.py"
+    assert _compiled.load_compiled() == load_entries() == list(KB)
+
+
+def test_a_compiled_copy_of_other_sources_is_not_used(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited TOML file (digest differs), a missing or damaged copy: the TOML is read."""
+    from certgate.core.kb import _compiled
+
+    data = resources.files("certgate.core.kb").joinpath("data")
+    for family in FAMILIES:
+        (tmp_path / f"{family}.toml").write_bytes(data.joinpath(f"{family}.toml").read_bytes())
+    compiled = data.joinpath(_compiled.COMPILED).read_text(encoding="utf-8")
+    monkeypatch.setattr(_compiled, "_DATA", tmp_path)
+    assert _compiled.load_compiled() is None  # missing
+    (tmp_path / _compiled.COMPILED).write_text(compiled, encoding="utf-8")
+    assert _compiled.load_compiled() == list(KB)
+    with (tmp_path / "iis.toml").open("a", encoding="utf-8") as edited:
+        edited.write("\n# an edit\n")
+    assert _compiled.load_compiled() is None  # stale
+    (tmp_path / "iis.toml").write_bytes(data.joinpath("iis.toml").read_bytes())
+    for damaged in (compiled[:-100], compiled.replace('"format":1', '"format":2'), "[]"):
+        (tmp_path / _compiled.COMPILED).write_text(damaged, encoding="utf-8")
+        assert _compiled.load_compiled() is None

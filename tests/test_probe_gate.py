@@ -12,7 +12,7 @@ from certgate.core.stores import CA, ROOT, Machine
 from certgate.demo import build_demo_machine
 from certgate.gate.config import GateConfig
 from certgate.tls.credentials import load_credentials
-from certgate.tls.probe import ProbeOptions, Target, probe
+from certgate.tls.probe import ProbeOptions, ProbeTarget, probe
 from gate_support import PKI, config, gate, machine
 
 
@@ -37,7 +37,7 @@ def test_per_path_requirement_is_seen_per_path(pki: PKI, tmp_path: Path, now: da
         ],
     }
     with gate(config(document, tmp_path, machine([root])), now) as running:
-        result = probe(Target("127.0.0.1", running.port, paths=("/", "/api")), _options())
+        result = probe(ProbeTarget("127.0.0.1", running.port, paths=("/", "/api")), _options())
     for version in result.versions:
         by_path = {p.path: p for p in version.paths}
         assert by_path["/"].requirement is Requirement.OPTIONAL, version.version
@@ -58,7 +58,7 @@ def test_seed_reproduction_through_the_probe(tmp_path: Path) -> None:
     def run(server: Machine) -> ProbeResult:
         cfg = GateConfig(Policy(engine="windows", machine=server))
         with gate(cfg, when) as running:
-            return probe(Target("127.0.0.1", running.port, paths=("/Service.svc",)), options)
+            return probe(ProbeTarget("127.0.0.1", running.port, paths=("/Service.svc",)), options)
 
     before = run(seed)
     assert before.certificate_refused
@@ -79,7 +79,7 @@ def test_issuer_list_sent_makes_the_certificate_unselectable(tmp_path: Path) -> 
     options = _options(demo.client, demo.key, demo.chain)
     cfg = GateConfig(Policy(engine="windows", machine=sent))
     with gate(cfg, datetime.now().astimezone()) as running:
-        result = probe(Target("127.0.0.1", running.port, paths=("/",)), options)
+        result = probe(ProbeTarget("127.0.0.1", running.port, paths=("/",)), options)
     for version in result.versions:
         request = version.handshake_request
         assert request is not None

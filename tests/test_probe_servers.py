@@ -26,7 +26,7 @@ from certgate.core.probe import (
 )
 from certgate.testing import PKI, Issued
 from certgate.tls.credentials import load_credentials
-from certgate.tls.probe import ProbeOptions, Target, probe
+from certgate.tls.probe import ProbeOptions, ProbeTarget, probe
 from servers import apache, free_ports, nginx, s_server
 
 TIMEOUT = 5.0
@@ -85,7 +85,7 @@ def run(port: int, *paths: str, cert: Path | None = None, key: Path | None = Non
     credentials = None
     if cert is not None:
         credentials = load_credentials(cert=str(cert), key=str(key))
-    target = Target.parse(f"localhost:{port}", paths=paths)
+    target = ProbeTarget.parse(f"localhost:{port}", paths=paths)
     return probe(target, ProbeOptions(timeout=TIMEOUT, credentials=credentials))
 
 
@@ -427,7 +427,7 @@ def test_silent_server_times_out_as_a_result() -> None:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        target = Target.parse(f"127.0.0.1:{port}")
+        target = ProbeTarget.parse(f"127.0.0.1:{port}")
         result = probe(target, ProbeOptions(timeout=0.3))
     finally:
         stop.set()

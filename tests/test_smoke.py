@@ -50,3 +50,6 @@ def test_help_and_explain_import_only_what_they_need() -> None:
     explained = _modules_after(["explain", "0x109"])
     assert "certgate.cli.explain" in explained
     assert not heavy & explained
+    # neither rich (~30 ms) for --help and --json, nor tomllib: the knowledge base's compiled copy
+    assert not {"rich", "tomllib"} & (helped | _modules_after(["explain", "0x109", "--json"]))
+    assert "tomllib" not in explained

@@ -29,7 +29,7 @@ from certgate.testing.windows import IIS_APP_ID, netsh_sslcert
 from certgate.windows.collect import WindowsHost, collect_bundle
 from certgate.windows.crypt32 import CERT_CONTEXT, Crypt32Stores
 from certgate.windows.redact import redact_config
-from certgate.windows.registry import export_tree
+from certgate.windows.winreg_export import export_tree
 
 SCHANNEL = r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 HTTP = r"SYSTEM\CurrentControlSet\Services\HTTP\Parameters"
@@ -189,7 +189,7 @@ def test_crypt32_reads_names_certificates_and_friendly_names(pki: PKI) -> None:
 
 def test_winreg_export_reads_back_as_the_same_settings() -> None:
     from certgate.formats.reg import dump_reg, parse_reg
-    from certgate.formats.registry import bindings_from_reg, schannel_from_reg
+    from certgate.formats.regkeys import bindings_from_reg, schannel_from_reg
 
     keys = export_tree(FakeWinreg(REGISTRY), SCHANNEL) + export_tree(FakeWinreg(REGISTRY), HTTP)
     reg = parse_reg(b"\xff\xfe" + dump_reg(keys).encode("utf-16-le"), "schannel.reg")

@@ -15,7 +15,7 @@ from certgate.errors import CertgateError, InputError, UsageError
 
 if _typing.TYPE_CHECKING:
     from certgate.asgi import ClientCertMiddleware
-    from certgate.core.doctor import ClientCert, SymptomBuilder, diagnose
+    from certgate.core.doctor import SampleClient, SymptomBuilder, diagnose
     from certgate.core.engines import Verdict, VerifyRequest, verify, verify_fast
     from certgate.core.gate import Judge, judge_once
     from certgate.core.kb import describe, knowledge_base
@@ -32,13 +32,13 @@ __version__ = "0.1.0"
 __all__ = [
     "CertgateError",
     "Certificate",
-    "ClientCert",
     "ClientCertMiddleware",
     "ClientIdentity",
     "InputError",
     "Judge",
     "LogScan",
     "Machine",
+    "SampleClient",
     "SelfSigned",
     "Store",
     "SymptomBuilder",
@@ -68,7 +68,7 @@ _LAZY = {
     "VerifyRequest": "certgate.core.engines",
     "verify": "certgate.core.engines",
     "verify_fast": "certgate.core.engines",
-    "ClientCert": "certgate.core.doctor",
+    "SampleClient": "certgate.core.doctor",
     "SymptomBuilder": "certgate.core.doctor",
     "diagnose": "certgate.core.doctor",
     "describe": "certgate.core.kb",

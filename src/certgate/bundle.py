@@ -71,7 +71,7 @@ from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.netsh_command import valid_endpoint
 from certgate.formats.physical import PHYSICAL_FILE, parse_physical_stores
 from certgate.formats.reg import parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 
 __all__ = [
     "BundleFile",

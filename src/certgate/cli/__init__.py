@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,7 +17,9 @@ from certgate import __version__
 from certgate.errors import CertgateError
 from certgate.exitcode import ExitCode
 from certgate.output import guarded_stdout
-from certgate.report.console import err_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["cli", "main"]
 
@@ -121,32 +123,45 @@ def cli(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
-    errors = err_console()  # soft-wrapped: an error stays one line, whatever the width
     try:
         with guarded_stdout():  # a full disk or a closed pipe is exit 2, named, not a traceback
             result = cli.main(args=args, prog_name="certgate", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:
-        errors.print("certgate: aborted")
+        _errors().print("certgate: aborted")
         return ExitCode.BAD_INPUT
     except click.ClickException as exc:
         exc.show()
         return ExitCode.BAD_INPUT
     except CertgateError as exc:
         if verbose:
-            traceback.print_exc()
-        errors.print(f"certgate: {exc.diagnostics()}", markup=False, soft_wrap=True)
+            _traceback()
+        _errors().print(f"certgate: {exc.diagnostics()}", markup=False, soft_wrap=True)
         return ExitCode.BAD_INPUT
     except KeyboardInterrupt:
-        errors.print("certgate: interrupted")
+        _errors().print("certgate: interrupted")
         return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, details with -v
         if verbose:
-            traceback.print_exc()
-        errors.print(
+            _traceback()
+        _errors().print(
             f"certgate: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
             markup=False,
         )
         return ExitCode.INTERNAL
     return int(result or 0)
+
+
+def _errors() -> Console:
+    """The stderr console, soft-wrapped (an error stays one line, whatever the width); rich is
+    imported only when there is an error to print."""
+    from certgate.report.console import err_console
+
+    return err_console()
+
+
+def _traceback() -> None:
+    import traceback
+
+    traceback.print_exc()

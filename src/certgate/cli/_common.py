@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from certgate.core.events import excerpt
 from certgate.errors import UsageError
-from certgate.report._text import escape
-from certgate.report.console import err_console
 
 if TYPE_CHECKING:  # commands that need them import them; `explain` and `--help` do not
+    from rich.console import Console
+
     from certgate.formats import LoadWarning
 
 __all__ = [
@@ -36,6 +35,20 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def err_console() -> Console:
+    """``report.console.err_console()``, imported when first used: rich costs ~30 ms of
+    start-up, which ``certgate explain`` and ``--help`` do not pay (bench/startup.py)."""
+    from certgate.report.console import err_console as console
+
+    return console()
+
+
+def escape(text: str) -> str:
+    from certgate.report._text import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def listen_address(text: str, default_host: str) -> tuple[str, int]:
@@ -226,7 +239,13 @@ def split_fields(text: str | None) -> tuple[str, ...] | None:
     if "sc-status" not in names:
         # IIS W3C and HTTPERR rows are both judged by their status: without it no row is read.
         raise click.UsageError(
-            f"--fields {excerpt(text, 60)!r} has no sc-status field, so no row could be "
+            f"--fields {_excerpt(text, 60)!r} has no sc-status field, so no row could be "
             f"judged; give the columns of the rows in order, e.g. {example}"
         )
     return tuple(names)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    from certgate.core.events import excerpt
+
+    return excerpt(text, limit)

@@ -18,7 +18,7 @@ from certgate.cli._common import (
     split_fields,
     step_status,
 )
-from certgate.core.doctor import ClientCert, Diagnosis, SymptomBuilder, diagnose
+from certgate.core.doctor import Diagnosis, SampleClient, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.stores import ROOT, Machine
 from certgate.core.winver import parse_windows_version
@@ -27,7 +27,7 @@ from certgate.formats import LoadWarning, load_file
 from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
 from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
 from certgate.formats.reg import parse_reg
-from certgate.formats.registry import bindings_from_reg, has_bindings, schannel_from_reg
+from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
 from certgate.loading import StoreInputs, build_machine
 from certgate.logs import LogScan
 from certgate.output import write_files
@@ -246,12 +246,12 @@ def apply_settings_file(path: Path, machine: Machine) -> Machine:
     )
 
 
-def _client(path: str) -> ClientCert:
+def _client(path: str) -> SampleClient:
     loaded = load_file(path)
     if not loaded.certificates:
         raise InputError(path, "no certificate in this file")
     leaf, *chain = loaded.certificates
-    return ClientCert(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
+    return SampleClient(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
 
 
 def _read_logs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,15 +11,11 @@ from certgate.cli._common import json_option
 from certgate.core.codes import FAMILIES
 from certgate.core.kb import knowledge_base
 from certgate.exitcode import ExitCode
-from certgate.report.console import out_console
-from certgate.report.explain import (
-    explain_document,
-    list_document,
-    print_list,
-    print_matches,
-    print_unknown,
-)
+from certgate.report import explain as report
 from certgate.report.jsonout import dumps
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["command"]
 
@@ -65,11 +62,11 @@ def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
     matches = kb.lookup(query)
     suggestions = [] if matches else kb.suggest(query)
     if as_json:
-        click.echo(dumps(explain_document(query, matches, suggestions)))
+        click.echo(dumps(report.explain_document(query, matches, suggestions)))
     elif matches:
-        print_matches(out_console(), query, matches)
+        report.print_matches(_console(), query, matches)
     else:
-        print_unknown(out_console(), query, suggestions)
+        report.print_unknown(_console(), query, suggestions)
     return ExitCode.of(not matches)
 
 
@@ -84,7 +81,13 @@ def _list(inputs: tuple[str, ...], as_json: bool) -> int:
         raise click.UsageError(str(exc)) from exc
     families = kb.families()
     if as_json:
-        click.echo(dumps(list_document(entries, families)))
+        click.echo(dumps(report.list_document(entries, families)))
     else:
-        print_list(out_console(), entries, families)
+        report.print_list(_console(), entries, families)
     return ExitCode.OK
+
+
+def _console() -> Console:
+    from certgate.report.console import out_console  # rich: for text output only
+
+    return out_console()

@@ -19,7 +19,7 @@ from certgate.report.console import err_console, out_console
 from certgate.report.jsonout import dumps
 from certgate.report.probe import print_probe, probe_document
 from certgate.tls.credentials import load_credentials
-from certgate.tls.probe import ALL_VERSIONS, ProbeOptions, Target, probe, probe_many
+from certgate.tls.probe import ALL_VERSIONS, ProbeOptions, ProbeTarget, probe, probe_many
 
 __all__ = ["command", "parse_targets"]
 
@@ -116,7 +116,7 @@ def command(
             return _spread(targets, options, concurrency, workers, dask, dask_timeout)
         return _many(targets, options, concurrency)
     assert target is not None
-    result = probe(Target.parse(target, sni=sni, paths=paths), options)
+    result = probe(ProbeTarget.parse(target, sni=sni, paths=paths), options)
     if as_json:
         click.echo(dumps(probe_document(result, describe=knowledge_base().describe)))
     else:
@@ -126,12 +126,12 @@ def command(
 
 def parse_targets(
     text: str, source: str, sni: str | None = None, paths: tuple[str, ...] = ()
-) -> list[Target]:
+) -> list[ProbeTarget]:
     """One target a line: ``HOST[:PORT] [/path ...] [sni=NAME]``; ``#`` starts a comment.
 
     A line's own paths and SNI replace ``--path`` and ``--sni``.
     """
-    targets: list[Target] = []
+    targets: list[ProbeTarget] = []
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
@@ -143,7 +143,9 @@ def parse_targets(
             if unknown:
                 raise UsageError(f"unexpected {unknown[0]!r} (want /path or sni=NAME)")
             chosen = tuple(own_paths) or paths
-            targets.append(Target.parse(words[0], sni=names[-1] if names else sni, paths=chosen))
+            targets.append(
+                ProbeTarget.parse(words[0], sni=names[-1] if names else sni, paths=chosen)
+            )
         except UsageError as exc:
             raise InputError(source, str(exc), f"line {number}") from exc
     if not targets:
@@ -163,7 +165,7 @@ def _read_targets(path: str) -> str:
         raise InputError(path, (exc.strerror or str(exc)).lower()) from exc
 
 
-def _many(targets: list[Target], options: ProbeOptions, concurrency: int) -> int:
+def _many(targets: list[ProbeTarget], options: ProbeOptions, concurrency: int) -> int:
     counts = dict.fromkeys(Requirement, 0)
     refused = unreachable = 0
     describe = knowledge_base().describe
@@ -183,7 +185,7 @@ def _many(targets: list[Target], options: ProbeOptions, concurrency: int) -> int
 
 
 def _spread(
-    targets: list[Target],
+    targets: list[ProbeTarget],
     options: ProbeOptions,
     concurrency: int,
     workers: int | None,

@@ -5,7 +5,7 @@
 the machine's own registry store (``.Default``), Group Policy (``.GroupPolicy``), Active
 Directory's enterprise store (``.Enterprise``) and, for Root only, the third-party roots
 (``.AuthRoot``) and smart-card roots (``.SmartCard``). Each lives under its own registry key,
-one sub-key per certificate named by its SHA-1 thumbprint (``REGISTRY_KEYS``).
+one sub-key per certificate named by its SHA-1 thumbprint (``PHYSICAL_STORE_KEYS``).
 
 Why it matters: a certificate that Group Policy puts into Root comes back at the next policy
 refresh after any local move or delete (TechNet cc783813: "added to the Trusted Root
@@ -24,7 +24,7 @@ from certgate.core.storenames import CA, CLIENT_AUTH_ISSUER, ROOT, canonical_sto
 __all__ = [
     "COLLECTED_STORES",
     "GPO_PATHS",
-    "REGISTRY_KEYS",
+    "PHYSICAL_STORE_KEYS",
     "Origin",
     "PhysicalStore",
     "PhysicalStores",
@@ -62,7 +62,7 @@ def _key(physical: PhysicalStore, store: str) -> str | None:
     return f"{_HKLM}\\Microsoft\\SystemCertificates\\SmartCardRoot\\Certificates"
 
 
-REGISTRY_KEYS: Mapping[tuple[str, PhysicalStore], str] = {
+PHYSICAL_STORE_KEYS: Mapping[tuple[str, PhysicalStore], str] = {
     (store, physical): key
     for store in COLLECTED_STORES
     for physical in PhysicalStore

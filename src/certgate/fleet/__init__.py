@@ -16,7 +16,7 @@ from certgate.fleet._executor import (
     DaskExecutor,
     Executor,
     LocalExecutor,
-    Outcome,
+    TaskOutcome,
     default_workers,
     make_executor,
 )
@@ -33,8 +33,8 @@ __all__ = [
     "LogMerge",
     "LogPart",
     "LogTask",
-    "Outcome",
     "ServerReport",
+    "TaskOutcome",
     "bundle_paths",
     "default_workers",
     "diagnose_bundle",

@@ -17,14 +17,14 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from certgate.errors import UsageError
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Outcome", "make_executor"]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "TaskOutcome", "make_executor"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Outcome(Generic[T, R]):
+class TaskOutcome(Generic[T, R]):
     """One item and what became of it: ``result``, or ``error`` when the task itself died
     (a worker killed, a result that could not be sent back)."""
 
@@ -37,7 +37,9 @@ class Executor(Protocol):
     workers: int
     where: str
 
-    def run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[Outcome[T, R]]: ...
+    def run(
+        self, function: Callable[[T], R], items: Iterable[T]
+    ) -> Iterator[TaskOutcome[T, R]]: ...
 
     def close(self) -> None: ...
 
@@ -57,7 +59,7 @@ class LocalExecutor:
         self.where = f"local pool of {self.workers} process(es)"
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[Outcome[T, R]]:
+    def run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[TaskOutcome[T, R]]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         pool = self._pool
@@ -100,7 +102,7 @@ class DaskExecutor:
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
         self.where = f"Dask cluster at {address} ({self.workers} worker(s))"
 
-    def run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[Outcome[T, R]]:
+    def run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[TaskOutcome[T, R]]:
         from distributed import as_completed
 
         threads = sum(self._client.nthreads().values()) or self.workers
@@ -128,14 +130,14 @@ class DaskExecutor:
         self._client.close()
 
 
-def _outcome(item: T, result: Callable[[], R], exception: Callable[[], Any]) -> Outcome[T, R]:
+def _outcome(item: T, result: Callable[[], R], exception: Callable[[], Any]) -> TaskOutcome[T, R]:
     try:
         error = exception()
     except Exception as exc:  # the future itself failed (cancelled, lost)
         error = exc
     if error is not None:
-        return Outcome(item, error=f"{type(error).__name__}: {error}")
-    return Outcome(item, result())
+        return TaskOutcome(item, error=f"{type(error).__name__}: {error}")
+    return TaskOutcome(item, result())
 
 
 def _take(source: Iterator[T], count: int) -> list[T]:

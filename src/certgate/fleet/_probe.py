@@ -18,14 +18,14 @@ from cryptography.hazmat.primitives import serialization
 from certgate.core.probe import TlsVersion
 from certgate.errors import UsageError
 from certgate.tls.connection import Credentials
-from certgate.tls.probe import ProbeOptions, Target
+from certgate.tls.probe import ProbeOptions, ProbeTarget
 
 __all__ = ["ProbeBatch", "ProbeLine", "batches", "check_dask_credentials", "probe_batch"]
 
 
 @dataclass(frozen=True)
 class ProbeBatch:
-    targets: tuple[Target, ...]
+    targets: tuple[ProbeTarget, ...]
     versions: tuple[TlsVersion, ...]
     timeout: float
     concurrency: int
@@ -43,7 +43,7 @@ class ProbeLine:
 
 
 def batches(
-    targets: Iterable[Target], options: ProbeOptions, concurrency: int
+    targets: Iterable[ProbeTarget], options: ProbeOptions, concurrency: int
 ) -> Iterator[ProbeBatch]:
     """Targets in batches of twice the concurrency, the options carried as plain bytes."""
     certificate = key = None
@@ -58,7 +58,7 @@ def batches(
         )
         chain = tuple(c.public_bytes(serialization.Encoding.DER) for c in credentials.chain)
     size = concurrency * 2
-    batch: list[Target] = []
+    batch: list[ProbeTarget] = []
     for target in targets:
         batch.append(target)
         if len(batch) >= size:

@@ -29,7 +29,6 @@ __all__ = [
     "LoadWarning",
     "Loaded",
     "PasswordPrompt",
-    "detect_format",
     "load_bytes",
     "load_file",
     "load_paths",
@@ -38,14 +37,16 @@ __all__ = [
     "load_pkcs12",
     "load_sst",
     "make_certificate",
+    "sniff_store_format",
 ]
 
 MAX_FILE_SIZE = 256 * 1024 * 1024
 _PKCS7_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 
 
-def detect_format(data: bytes) -> str:
-    """``sst``, ``pem``, ``der``, ``crl``, ``pkcs7``, ``pkcs12`` or ``unknown``."""
+def sniff_store_format(data: bytes) -> str:
+    """Which certificate-store format ``data`` holds, by content (never by file name):
+    ``sst``, ``pem``, ``der``, ``crl``, ``pkcs7``, ``pkcs12`` or ``unknown``."""
     if data.startswith(SST_MAGIC):
         return "sst"
     if data[:2] == b"\x30\x80" and data[2 : 2 + len(_PKCS7_SIGNED_DATA_OID)] == (
@@ -80,7 +81,7 @@ def load_bytes(
     """Load one file's bytes. Raises ``InputError`` (naming ``path``) when they are unusable."""
     if not data:
         raise InputError(path, "file is empty")
-    kind = detect_format(data)
+    kind = sniff_store_format(data)
     if kind == "sst":
         return load_sst(data, path)
     if kind == "pem":

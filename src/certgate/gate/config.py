@@ -26,7 +26,7 @@ from certgate.core.gate.mapping import MappingConfig
 from certgate.core.gate.policy import (
     ENGINES,
     AnswerFormat,
-    ClientCert,
+    ClientCertMode,
     HintSource,
     Limits,
     Location,
@@ -361,7 +361,7 @@ def _locations(
     for duplicate in sorted({p for p in paths if paths.count(p) > 1}):
         reader.fail("location", f"path {duplicate!r} is given twice")
     if not any(loc.path.rstrip("/") == "" for loc in built):
-        built.append(Location("/", ClientCert.REQUIRE, mapping.enabled))
+        built.append(Location("/", ClientCertMode.REQUIRE, mapping.enabled))
     return tuple(built)
 
 
@@ -376,7 +376,7 @@ def _location(reader: Reader, item: dict[str, Any], where: str, mapping: Mapping
             f"{path!r} is not a canonical path (no %, \\, ;, control characters, . or ..): "
             "requests are matched decoded and normalised",
         )
-    mode = reader.choice(item, where, "client_cert", ClientCert, ClientCert.REQUIRE)
+    mode = reader.choice(item, where, "client_cert", ClientCertMode, ClientCertMode.REQUIRE)
     if "ssl_flags" in item:
         if "client_cert" in item:
             reader.fail(where, "gives both client_cert and ssl_flags: give one")
@@ -386,7 +386,7 @@ def _location(reader: Reader, item: dict[str, Any], where: str, mapping: Mapping
         reader.fail(f"{where}.identity", f"must be required, optional or none, not {identity!r}")
     if identity == "required" and not mapping.enabled:
         reader.fail(f"{where}.identity", "required, but [mapping] is not enabled")
-    if identity == "required" and mode is ClientCert.IGNORE and "identity" in item:
+    if identity == "required" and mode is ClientCertMode.IGNORE and "identity" in item:
         reader.fail(f"{where}.identity", "required, but the location ignores certificates")
     return Location(path, mode, identity == "required")
 
@@ -397,13 +397,13 @@ def _canonical_location(path: str) -> bool:
     return not any(segment in (".", "..") for segment in path.split("/"))
 
 
-def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCert:
+def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCertMode:
     flags = {f.strip().lower() for f in text.split(",") if f.strip()}
     for unknown in sorted(flags - _SSL_FLAGS):
         reader.fail(where, f"unknown sslFlags value {unknown!r}")
     if "sslrequirecert" in flags:
-        return ClientCert.REQUIRE
-    return ClientCert.ACCEPT if "sslnegotiatecert" in flags else ClientCert.IGNORE
+        return ClientCertMode.REQUIRE
+    return ClientCertMode.ACCEPT if "sslnegotiatecert" in flags else ClientCertMode.IGNORE
 
 
 def _limits(reader: Reader, document: dict[str, Any]) -> Limits:

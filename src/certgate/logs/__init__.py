@@ -24,7 +24,7 @@ from certgate.core.events import LogEvent
 from certgate.errors import InputError, UsageError
 from certgate.logs import freb, iis, svclog, sysnet, webservers, winevent
 from certgate.logs._io import LogInput, open_text, walk_inputs
-from certgate.logs._registry import FORMATS, FileContext, LogFormat, Problem, detect_format
+from certgate.logs._registry import FORMATS, FileContext, LogFormat, Problem, sniff_log_format
 
 __all__ = ["FORMATS", "FileResult", "LogFormat", "LogScan", "Problem", "read_events"]
 
@@ -134,7 +134,7 @@ class LogScan:
             return self.forced
         if not head:
             raise InputError(name, "file is empty")
-        found = detect_format(head)
+        found = sniff_log_format(head)
         if found is None and self.fields:
             found = FORMATS["httperr" if "s-reason" in self.fields else "iis-w3c"]
         if found is None:

@@ -22,8 +22,8 @@ __all__ = [
     "FileContext",
     "LogFormat",
     "Problem",
-    "detect_format",
     "log_format",
+    "sniff_log_format",
 ]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -103,7 +103,8 @@ def log_format(format_id: str, *, detect: Detect, priority: int = 50) -> Callabl
     return register
 
 
-def detect_format(head: bytes) -> LogFormat | None:
+def sniff_log_format(head: bytes) -> LogFormat | None:
+    """The log format whose detector accepts the first bytes ``head`` of a file, or None."""
     for item in sorted(FORMATS.values(), key=lambda f: (f.priority, f.id)):
         if item.detect(head):
             return item

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from certgate.core.kb import Confidence, Entry, Match
-from certgate.report._fit import pack
-from certgate.report._text import escape
+
+if TYPE_CHECKING:  # rich is imported by the text renderers only: --json does not load it
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
 
 __all__ = [
     "SCHEMA",
@@ -79,6 +77,9 @@ def list_document(entries: list[Entry], families: dict[str, int]) -> dict[str, A
 
 
 def print_matches(console: Console, query: str, matches: list[Match]) -> None:
+    from certgate.report._fit import pack
+    from certgate.report._text import escape
+
     best = matches[0].score
     cards = [m for m in matches if m.score >= best - CARD_WINDOW]
     others = matches[len(cards) :]
@@ -94,6 +95,12 @@ def print_matches(console: Console, query: str, matches: list[Match]) -> None:
 
 
 def _card(match: Match) -> Panel:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from certgate.report._text import escape
+
     entry = match.entry
     parts: list[Any] = [
         Text(entry.summary, style="bold"),
@@ -112,6 +119,9 @@ def _card(match: Match) -> Panel:
 
 
 def _causes(entry: Entry) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="bold")
     table.add_column()
@@ -126,6 +136,9 @@ def _causes(entry: Entry) -> Table:
 
 
 def _fixes(entry: Entry) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold green")
     table.add_column()
@@ -139,6 +152,9 @@ def _confidence(confidence: Confidence) -> str:
 
 
 def _others(matches: list[Match]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="Less likely readings", title_justify="left", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("id", style="bold", no_wrap=True)
@@ -151,6 +167,10 @@ def _others(matches: list[Match]) -> Table:
 
 
 def print_unknown(console: Console, query: str, suggestions: list[Entry]) -> None:
+    from rich.table import Table
+
+    from certgate.report._text import escape
+
     console.print(f"No knowledge-base entry matches [bold]{escape(query)}[/].")
     if not suggestions:
         console.print("Nothing close either; see [bold]certgate explain --list[/].")
@@ -164,6 +184,8 @@ def print_unknown(console: Console, query: str, suggestions: list[Entry]) -> Non
 
 
 def print_list(console: Console, entries: list[Entry], families: dict[str, int]) -> None:
+    from rich.table import Table
+
     table = Table(show_edge=False)
     table.add_column("id", style="bold", no_wrap=True)
     table.add_column("name")

@@ -31,21 +31,21 @@ from certgate.errors import UsageError
 from certgate.tls.connection import Credentials, Endpoint, Unreachable, run_attempt
 from certgate.tls.credentials import certificates_of
 
-__all__ = ["ALL_VERSIONS", "ProbeOptions", "Target", "probe", "probe_many"]
+__all__ = ["ALL_VERSIONS", "ProbeOptions", "ProbeTarget", "probe", "probe_many"]
 
 ALL_VERSIONS = (TlsVersion.TLS1_2, TlsVersion.TLS1_3)
 DEFAULT_PORT = 443
 
 
 @dataclass(frozen=True)
-class Target:
+class ProbeTarget:
     host: str
     port: int = DEFAULT_PORT
     sni: str | None = None  # None: the host name (no SNI for an IP address)
     paths: tuple[str, ...] = ("/",)
 
     @classmethod
-    def parse(cls, text: str, *, sni: str | None = None, paths: Iterable[str] = ()) -> Target:
+    def parse(cls, text: str, *, sni: str | None = None, paths: Iterable[str] = ()) -> ProbeTarget:
         """``HOST``, ``HOST:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
         host, port = _split_host_port(text.strip())
         chosen = tuple(paths) or ("/",)
@@ -77,7 +77,7 @@ class ProbeOptions:
     user_agent: str = f"certgate-probe/{__version__}"
 
 
-def probe(target: Target, options: ProbeOptions) -> ProbeResult:
+def probe(target: ProbeTarget, options: ProbeOptions) -> ProbeResult:
     info = TargetInfo(target.host, target.port, target.server_name)
     try:
         endpoint = _endpoint(target, options.timeout)
@@ -106,7 +106,7 @@ def probe(target: Target, options: ProbeOptions) -> ProbeResult:
 
 
 def probe_many(
-    targets: Iterable[Target],
+    targets: Iterable[ProbeTarget],
     options: ProbeOptions,
     *,
     concurrency: int = 10,
@@ -132,7 +132,7 @@ def _silent(version: VersionResult) -> bool:
 
 
 def _failed(
-    info: TargetInfo, target: Target, options: ProbeOptions, error: ProbeError
+    info: TargetInfo, target: ProbeTarget, options: ProbeOptions, error: ProbeError
 ) -> ProbeResult:
     return ProbeResult(
         target=info,
@@ -144,7 +144,7 @@ def _failed(
 
 
 def _probe_version(
-    endpoint: Endpoint, target: Target, version: TlsVersion, options: ProbeOptions
+    endpoint: Endpoint, target: ProbeTarget, version: TlsVersion, options: ProbeOptions
 ) -> VersionResult:
     paths: list[PathResult] = []
     for path in target.paths:
@@ -209,7 +209,7 @@ def _client_certificate(credentials: Credentials | None) -> ClientCertificate | 
     )
 
 
-def _endpoint(target: Target, timeout: float) -> Endpoint:
+def _endpoint(target: ProbeTarget, timeout: float) -> Endpoint:
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

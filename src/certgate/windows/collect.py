@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from certgate.core.physical import COLLECTED_STORES, REGISTRY_KEYS, PhysicalStores
+from certgate.core.physical import COLLECTED_STORES, PHYSICAL_STORE_KEYS, PhysicalStores
 from certgate.errors import OutputError
 from certgate.formats.iisconfig import parse_iis_config
 from certgate.formats.physical import PHYSICAL_FILE, dump_physical_stores
@@ -35,7 +35,7 @@ from certgate.formats.reg import dump_reg
 from certgate.formats.sst import dump_sst
 from certgate.output import output_mode, reason
 from certgate.windows.redact import Redaction, redact_config
-from certgate.windows.registry import export_tree
+from certgate.windows.winreg_export import export_tree
 
 __all__ = ["CollectStep", "StoreReader", "WindowsHost", "collect_bundle"]
 
@@ -143,9 +143,10 @@ def collect_bundle(
 def _collect(bundle: _Zip, host: WindowsHost, now: datetime, log_days: int) -> None:
     bundle.step("stores", lambda: _stores(bundle, host))
     bundle.step(PHYSICAL_FILE, lambda: _physical(bundle, host))
-    bundle.step("schannel.reg", lambda: _registry(bundle, host, "schannel.reg", [SCHANNEL_PATH]))
+    bundle.step("schannel.reg", lambda: _export_reg(bundle, host, "schannel.reg", [SCHANNEL_PATH]))
     bundle.step(
-        "http-sslbindings.reg", lambda: _registry(bundle, host, "http-sslbindings.reg", HTTP_PATHS)
+        "http-sslbindings.reg",
+        lambda: _export_reg(bundle, host, "http-sslbindings.reg", HTTP_PATHS),
     )
     bundle.step("netsh-sslcert.txt", lambda: _netsh(bundle, host))
     config: list[bytes] = []
@@ -176,7 +177,7 @@ def _physical(bundle: _Zip, host: WindowsHost) -> str:
     """Which physical store each certificate of Root, CA and ClientAuthIssuer sits in: the
     sub-keys (SHA-1 thumbprints) of each physical store's registry key."""
     entries = []
-    for (store, physical), key in REGISTRY_KEYS.items():
+    for (store, physical), key in PHYSICAL_STORE_KEYS.items():
         path = key.removeprefix("HKEY_LOCAL_MACHINE\\")
         access = host.winreg.KEY_READ | getattr(host.winreg, "KEY_WOW64_64KEY", 0)
         try:
@@ -191,7 +192,7 @@ def _physical(bundle: _Zip, host: WindowsHost) -> str:
     return f"{len(physical_stores.entries)} certificate(s) placed"
 
 
-def _registry(bundle: _Zip, host: WindowsHost, file: str, paths: Sequence[str]) -> str:
+def _export_reg(bundle: _Zip, host: WindowsHost, file: str, paths: Sequence[str]) -> str:
     keys = []
     for path in paths:
         try:

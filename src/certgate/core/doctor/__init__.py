@@ -8,7 +8,7 @@ of the machine::
     builder = SymptomBuilder()
     for event in LogScan(paths):
         builder.add(event)
-    diagnosis = diagnose(machine, at, clients=[ClientCert(leaf, chain)], symptoms=builder)
+    diagnosis = diagnose(machine, at, clients=[SampleClient(leaf, chain)], symptoms=builder)
     diagnosis.top.summary        # the answer in one paragraph
     diagnosis.unexplained        # symptoms no cause accounts for
 """
@@ -22,7 +22,6 @@ from certgate.core.doctor._model import (
     CertRef,
     ChangeGroupPolicy,
     Claim,
-    ClientCert,
     ClientChange,
     Diagnosis,
     Evidence,
@@ -35,6 +34,7 @@ from certgate.core.doctor._model import (
     MoveCertificates,
     MoveMappingSection,
     ObservedClient,
+    SampleClient,
     SetSchannelValue,
     Strength,
     Symptom,
@@ -50,7 +50,6 @@ __all__ = [
     "CertRef",
     "ChangeGroupPolicy",
     "Claim",
-    "ClientCert",
     "ClientChange",
     "Diagnosis",
     "DoctorContext",
@@ -64,6 +63,7 @@ __all__ = [
     "MoveCertificates",
     "MoveMappingSection",
     "ObservedClient",
+    "SampleClient",
     "SetSchannelValue",
     "Strength",
     "Symptom",

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from certgate.core._cache import cached
 from certgate.core.audit import AuditReport, audit
-from certgate.core.doctor._model import ClientCert, ObservedClient, Symptom
+from certgate.core.doctor._model import ObservedClient, SampleClient, Symptom
 from certgate.core.engines import Verdict, VerifyRequest, verify
 from certgate.core.rules import Finding
 from certgate.core.stores import Machine
@@ -25,7 +25,7 @@ __all__ = ["DoctorContext"]
 class DoctorContext:
     machine: Machine
     at: datetime
-    clients: tuple[ClientCert, ...] = ()
+    clients: tuple[SampleClient, ...] = ()
     symptoms: tuple[Symptom, ...] = ()
     observed: tuple[ObservedClient, ...] = ()
 
@@ -38,11 +38,11 @@ class DoctorContext:
         return audit(self.machine, self.at)
 
     @cached
-    def verdicts(self) -> tuple[tuple[ClientCert, Verdict], ...]:
+    def verdicts(self) -> tuple[tuple[SampleClient, Verdict], ...]:
         """The windows engine's judgement of every sample client certificate."""
         return tuple((client, self.judge(client)) for client in self.clients)
 
-    def judge(self, client: ClientCert, machine: Machine | None = None) -> Verdict:
+    def judge(self, client: SampleClient, machine: Machine | None = None) -> Verdict:
         request = VerifyRequest(client.leaf, client.chain, machine or self.machine, at=self.at)
         return verify(request, ["windows"])["windows"]
 
@@ -59,7 +59,7 @@ class DoctorContext:
         """How many logged events carry any of ``codes``."""
         return sum(s.count for s in self.symptoms_with(codes))
 
-    def rejected(self, codes: Iterable[str]) -> list[tuple[ClientCert, Verdict]]:
+    def rejected(self, codes: Iterable[str]) -> list[tuple[SampleClient, Verdict]]:
         """Sample clients the windows engine rejects with one of these HRESULT names."""
         wanted = frozenset(codes)
         return [(c, v) for c, v in self.verdicts if not v.accepted and v.code in wanted]

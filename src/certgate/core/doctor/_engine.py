@@ -23,7 +23,6 @@ from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
     Cause,
     Claim,
-    ClientCert,
     ClientChange,
     Diagnosis,
     Evidence,
@@ -32,6 +31,7 @@ from certgate.core.doctor._model import (
     FixCheck,
     Likelihood,
     Manual,
+    SampleClient,
     Strength,
     Symptom,
 )
@@ -51,7 +51,7 @@ def diagnose(
     machine: Machine,
     at: datetime,
     *,
-    clients: Sequence[ClientCert] = (),
+    clients: Sequence[SampleClient] = (),
     symptoms: SymptomBuilder | None = None,
     describe: Describe | None = None,
     likely: Likely | None = None,
@@ -168,7 +168,7 @@ _STRENGTH_TEXT = {
 }
 
 
-def _corroborating(ctx: DoctorContext, claim: Claim) -> list[tuple[ClientCert, Verdict]]:
+def _corroborating(ctx: DoctorContext, claim: Claim) -> list[tuple[SampleClient, Verdict]]:
     return [
         (client, verdict)
         for client, verdict in ctx.verdicts
@@ -198,7 +198,7 @@ def _what_if(ctx: DoctorContext, rule_id: str, claim: Claim, fix: Fix) -> FixChe
     return FixCheck(fix.id, fix.label, True, cause_gone=not still, clients=clients)
 
 
-def _change(client: ClientCert, before: Verdict, after: Verdict) -> ClientChange:
+def _change(client: SampleClient, before: Verdict, after: Verdict) -> ClientChange:
     return ClientChange(
         client.leaf.sha1,
         str(client.leaf.subject),
@@ -213,7 +213,7 @@ def _status(verdict: Verdict) -> str:
     return verdict.windows.iis_status if verdict.windows else verdict.verdict
 
 
-def _verdict_evidence(client: ClientCert, verdict: Verdict) -> Evidence:
+def _verdict_evidence(client: SampleClient, verdict: Verdict) -> Evidence:
     detail = verdict.windows
     forms = (
         f"IIS {detail.iis_status}, {detail.hresult_hex} ({verdict.code}), sc-win32-status "

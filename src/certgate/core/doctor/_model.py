@@ -25,7 +25,6 @@ __all__ = [
     "CertRef",
     "ChangeGroupPolicy",
     "Claim",
-    "ClientCert",
     "ClientChange",
     "Diagnosis",
     "Evidence",
@@ -38,6 +37,7 @@ __all__ = [
     "MoveCertificates",
     "MoveMappingSection",
     "ObservedClient",
+    "SampleClient",
     "SetSchannelValue",
     "Strength",
     "Symptom",
@@ -291,7 +291,7 @@ class ObservedClient:
 
 
 @dataclass(frozen=True)
-class ClientCert:
+class SampleClient:
     """A sample client certificate with the chain it sends."""
 
     leaf: Certificate
@@ -322,7 +322,7 @@ class Diagnosis:
     causes: tuple[Cause, ...]
     symptoms: tuple[Symptom, ...]
     unexplained: tuple[Symptom, ...]
-    clients: tuple[tuple[ClientCert, Verdict], ...] = ()
+    clients: tuple[tuple[SampleClient, Verdict], ...] = ()
     observed: tuple[ObservedClient, ...] = ()
     notes: tuple[str, ...] = ()  # what the machine did not say, and the defaults assumed
     errors: tuple[str, ...] = ()  # rules that failed: said, never turned into a cause

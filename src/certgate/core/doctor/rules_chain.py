@@ -8,12 +8,12 @@ from certgate.core.checks import CheckStatus
 from certgate.core.doctor._context import DoctorContext
 from certgate.core.doctor._model import (
     Claim,
-    ClientCert,
     Evidence,
     EvidenceKind,
     Fix,
     ImportCertificates,
     Manual,
+    SampleClient,
     Strength,
 )
 from certgate.core.doctor._registry import (
@@ -57,7 +57,7 @@ def missing_issuer(ctx: DoctorContext) -> Iterator[Hit]:
         yield from _missing_for_logged(ctx)
 
 
-def _missing_for_client(ctx: DoctorContext, client: ClientCert, verdict: Verdict) -> Claim | None:
+def _missing_for_client(ctx: DoctorContext, client: SampleClient, verdict: Verdict) -> Claim | None:
     if verdict.accepted or not verdict.paths:
         return None
     best = verdict.paths[0]

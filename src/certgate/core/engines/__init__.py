@@ -34,7 +34,7 @@ from certgate.core.engines._base import (
     VerifyRequest,
     WindowsDetail,
 )
-from certgate.core.engines._register import Engine, registered
+from certgate.core.engines._registry import Engine, registered
 from certgate.core.model import Certificate
 from certgate.core.stores import Machine
 
@@ -55,9 +55,9 @@ __all__ = [
     "verify_fast",
 ]
 
-Judge = Callable[[VerifyRequest], Verdict]
+JudgeFn = Callable[[VerifyRequest], Verdict]
 _REGISTERED = {engine.name: engine for engine in registered()}  # windows, openssl, rfc5280
-ENGINES: MappingProxyType[str, Judge] = MappingProxyType(
+ENGINES: MappingProxyType[str, JudgeFn] = MappingProxyType(
     {name: engine.judge for name, engine in _REGISTERED.items()}
 )
 EMITTED_CODES: MappingProxyType[str, frozenset[str]] = MappingProxyType(

@@ -30,7 +30,7 @@ from OpenSSL._util import lib as _lib  # pyOpenSSL has no public purpose setter
 from certgate.core.checks import Check, CheckKind, CheckStatus, Purpose
 from certgate.core.codes import X509_V_ERRORS, X509_V_MESSAGES, CheckCode, x509_v_name
 from certgate.core.engines._base import Caveat, Confidence, OpenSSLDetail, Verdict, VerifyRequest
-from certgate.core.engines._register import Engine, register
+from certgate.core.engines._registry import Engine, register
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 from certgate.core.stores import CA, ROOT, Machine

@@ -14,7 +14,7 @@ from certgate.core.checks import Profile
 from certgate.core.codes import CheckCode
 from certgate.core.engines._base import Caveat, Confidence, JudgedPath, Verdict, VerifyRequest
 from certgate.core.engines._judge import any_valid, judge_all
-from certgate.core.engines._register import Engine, register
+from certgate.core.engines._registry import Engine, register
 from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
 from certgate.core.stores import CA, ROOT

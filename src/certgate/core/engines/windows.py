@@ -30,7 +30,7 @@ from certgate.core.engines._base import (
     WindowsDetail,
 )
 from certgate.core.engines._judge import judge_all
-from certgate.core.engines._register import Engine, register
+from certgate.core.engines._registry import Engine, register
 from certgate.core.engines._schannel import (
     LIST_RULE,
     client_can_select,

@@ -3,11 +3,18 @@
 from certgate.core.gate.decision import Decision, GateCode
 from certgate.core.gate.judge import Judge, judge_once
 from certgate.core.gate.mapping import MappingConfig, MappingResult, map_identity
-from certgate.core.gate.policy import AnswerFormat, ClientCert, HintSource, Limits, Location, Policy
+from certgate.core.gate.policy import (
+    AnswerFormat,
+    ClientCertMode,
+    HintSource,
+    Limits,
+    Location,
+    Policy,
+)
 
 __all__ = [
     "AnswerFormat",
-    "ClientCert",
+    "ClientCertMode",
     "Decision",
     "GateCode",
     "HintSource",

@@ -25,7 +25,7 @@ from certgate.core.engines._base import Confidence
 from certgate.core.engines.windows import hresult_name_for
 from certgate.core.gate.decision import Decision, GateCode, allow, deny, gate_deny
 from certgate.core.gate.mapping import Permission, map_identity
-from certgate.core.gate.policy import ClientCert, Location, Policy
+from certgate.core.gate.policy import ClientCertMode, Location, Policy
 from certgate.core.model import Certificate
 from certgate.core.stores import Machine
 
@@ -188,7 +188,7 @@ class Judge:
         ``judged``: the chain's judgement when the caller already has it (the gate's refusal
         to judge for an address over its budget)."""
         location = self.policy.location_for(path)
-        if location.client_cert is ClientCert.IGNORE:
+        if location.client_cert is ClientCertMode.IGNORE:
             return allow(None, None)
         if chain and judged is None:
             judged = self.certificate(tuple(chain), at)
@@ -234,7 +234,7 @@ def judge_once(policy: Policy, path: str, chain: Sequence[bytes] | None, at: dat
 
 def for_location(location: Location, judged: Decision | None, hints: int = 0) -> Decision:
     if judged is None:
-        if location.client_cert is ClientCert.REQUIRE:
+        if location.client_cert is ClientCertMode.REQUIRE:
             return _no_certificate(hints)
         if location.identity_required:
             return _not_mapped(None)

@@ -23,17 +23,17 @@ from certgate.core.stores import Machine
 __all__ = [
     "ENGINES",
     "AnswerFormat",
-    "ClientCert",
+    "ClientCertMode",
     "HintSource",
     "Limits",
     "Location",
     "Policy",
 ]
 
-ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_register.py)
+ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_registry.py)
 
 
-class ClientCert(StrEnum):
+class ClientCertMode(StrEnum):
     """Per path prefix, as IIS ``<access sslFlags>`` per ``<location>``
     (docs/windows-model.md#iis-access-sslflags)."""
 
@@ -59,7 +59,7 @@ class AnswerFormat(StrEnum):
 @dataclass(frozen=True)
 class Location:
     path: str  # a path prefix, "/" for everything
-    client_cert: ClientCert = ClientCert.REQUIRE
+    client_cert: ClientCertMode = ClientCertMode.REQUIRE
     identity_required: bool = False  # no mapped identity: 401.2
 
     def covers(self, path: str) -> bool:
@@ -149,12 +149,12 @@ class Policy:
         for location in self.locations:
             if location.covers(path):
                 return location
-        return Location("/", ClientCert.IGNORE)
+        return Location("/", ClientCertMode.IGNORE)
 
     @property
     def requests_certificate(self) -> bool:
         """Ask for a client certificate in the handshake (clientcertnegotiation=enable)."""
-        return any(loc.client_cert is not ClientCert.IGNORE for loc in self.locations)
+        return any(loc.client_cert is not ClientCertMode.IGNORE for loc in self.locations)
 
     def hint_certificates(self) -> tuple[Certificate, ...]:
         """The CA names to send, built as Schannel builds them (16 KB cap included)."""

@@ -13,9 +13,9 @@ first used. Ids are ``<family>:<code>`` (``codes.kb_id``)::
 
 from certgate.core.kb._base import KnowledgeBase, describe, knowledge_base, likely_causes
 from certgate.core.kb._model import (
-    Cause,
     Confidence,
     Entry,
+    LikelyCause,
     Match,
     MatchKind,
     Reference,
@@ -23,10 +23,10 @@ from certgate.core.kb._model import (
 )
 
 __all__ = [
-    "Cause",
     "Confidence",
     "Entry",
     "KnowledgeBase",
+    "LikelyCause",
     "Match",
     "MatchKind",
     "Reference",

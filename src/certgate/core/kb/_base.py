@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 
 from certgate.core.codes import FAMILIES
+from certgate.core.kb._compiled import load_compiled
 from certgate.core.kb._index import Index, normalize
-from certgate.core.kb._load import load_entries
 from certgate.core.kb._lookup import lookup
 from certgate.core.kb._model import Entry, Match
 
@@ -112,8 +112,14 @@ def _check(entries: list[Entry]) -> None:
 
 @cache
 def knowledge_base() -> KnowledgeBase:
-    """The knowledge base shipped with certgate, loaded and indexed once per process."""
-    return KnowledgeBase(load_entries())
+    """The knowledge base shipped with certgate, loaded and indexed once per process: from its
+    compiled copy when that matches the TOML sources (``_compiled``), else from the sources."""
+    entries = load_compiled()
+    if entries is None:
+        from certgate.core.kb._load import load_entries  # tomllib: only when needed
+
+        entries = load_entries()
+    return KnowledgeBase(entries)
 
 
 def describe(kb_id: str) -> str | None:

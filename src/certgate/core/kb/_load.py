@@ -33,7 +33,7 @@ from certgate.core.codes import (
     kb_id,
     schannel_alert_error,
 )
-from certgate.core.kb._model import Cause, Confidence, Entry, Reference
+from certgate.core.kb._model import Confidence, Entry, LikelyCause, Reference
 
 __all__ = ["load_entries", "parse_family"]
 
@@ -120,12 +120,12 @@ def _entry(family: str, key: str, raw: dict[str, Any], default: Confidence) -> E
     )
 
 
-def _cause(raw: dict[str, Any], default: Confidence) -> Cause:
+def _cause(raw: dict[str, Any], default: Confidence) -> LikelyCause:
     unknown = set(raw) - {"text", "confirm", "confidence"}
     if unknown:
         raise ValueError(f"unknown cause keys {sorted(unknown)}")
     confidence = Confidence(raw.get("confidence", default))
-    return Cause(_text(raw["text"]), _text(raw["confirm"]), confidence)
+    return LikelyCause(_text(raw["text"]), _text(raw["confirm"]), confidence)
 
 
 def _text(value: Any) -> str:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from certgate.core.confidence import Confidence
 
-__all__ = ["Cause", "Confidence", "Entry", "Match", "MatchKind", "Reference", "source_url"]
+__all__ = ["Confidence", "Entry", "LikelyCause", "Match", "MatchKind", "Reference", "source_url"]
 
 
 _RFC = re.compile(r"^RFC (\d{3,5})(?: §(\d+(?:\.\d+)*))?$")
@@ -67,7 +67,7 @@ def source_url(text: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Cause:
+class LikelyCause:
     """One likely cause, ranked by its position, with how to confirm it."""
 
     text: str
@@ -92,7 +92,7 @@ class Entry:
     name: str
     summary: str
     meaning: str
-    causes: tuple[Cause, ...]
+    causes: tuple[LikelyCause, ...]
     fixes: tuple[str, ...]
     references: tuple[Reference, ...]
     confidence: Confidence

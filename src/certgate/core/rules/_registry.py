@@ -64,7 +64,7 @@ class Finding:
     detail: object | None = None
 
 
-Check = Callable[[C], Iterable[Hit]]
+CheckFn = Callable[[C], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class Registry(Generic[C]):
 
         return register
 
-    def also(self, rule_id: str) -> Callable[[Check[C]], Check[C]]:
+    def also(self, rule_id: str) -> Callable[[CheckFn[C]], CheckFn[C]]:
         """Add a check to an already registered rule: the same finding (id, severity, title,
         references, fix) decided on other evidence, such as a certificate known only from a
         listing. The check's docstring is appended to the rule's explanation.
@@ -178,7 +178,7 @@ class Registry(Generic[C]):
         if rule_id not in self._rules:
             raise ValueError(f"rule {rule_id} is not registered: nothing to extend")
 
-        def register(check: Check[C]) -> Check[C]:
+        def register(check: CheckFn[C]) -> CheckFn[C]:
             if not check.__doc__:
                 raise ValueError(f"a further check for {rule_id} needs a docstring")
             rule = self._rules[rule_id]
