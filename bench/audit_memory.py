@@ -25,11 +25,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     gc.disable()
     from certgate.core.audit import audit
-    from certgate.loading import StoreInputs, build_machine
+    from certgate.inputs import Request, StoreFiles, load
     from certgate.report.audit import write_audit_json
 
     start = _rss()
-    machine, _ = build_machine([StoreInputs("Root", (args[0],))])
+    machine = load(Request(stores=(StoreFiles("Root", (args[0],)),))).machine
     loaded = _rss()
     report = audit(machine, datetime.now(UTC))
     audited = _rss()

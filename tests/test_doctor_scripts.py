@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tree_sitter
@@ -15,13 +16,13 @@ from hypothesis import strategies as st
 
 import doctor_scenarios as sc
 from certgate.cli import main
+from certgate.core.changes import BindingSwitch, SetBindingParameters, SetCtlStore
 from certgate.core.doctor import (
     CertRef,
     ImportCertificates,
     MoveCertificates,
     SetSchannelValue,
     UpdateBinding,
-    updated_binding,
 )
 from certgate.core.settings import Setting, SslBinding
 from certgate.formats import load_file
@@ -102,23 +103,22 @@ def _binding() -> SslBinding:
 @pytest.mark.parametrize(
     "changes",
     [
-        (("clientcertnegotiation", "enable"),),
-        (("verifyclientcertrevocation", "disable"),),
-        (("disabletls13", "enable"), ("disablehttp2", "enable")),
-        (("sslctlstorename", "ClientAuthIssuer"),),
-        (("sslctlstorename", ""),),
+        {"enable": (BindingSwitch.NEGOTIATE_CLIENT_CERT,)},
+        {"disable": (BindingSwitch.VERIFY_REVOCATION,)},
+        {"enable": (BindingSwitch.DISABLE_TLS13, BindingSwitch.DISABLE_HTTP2)},
+        {"ctl_store": SetCtlStore("ClientAuthIssuer")},
+        {"ctl_store": SetCtlStore(None)},
     ],
 )
-def test_netsh_lines_parse_and_keep_every_other_setting(
-    changes: tuple[tuple[str, str], ...],
-) -> None:
+def test_netsh_lines_parse_and_keep_every_other_setting(changes: dict[str, Any]) -> None:
     binding = replace(_binding(), ctl_store_name=Setting("Partner CAs"))
-    script = netsh_script(UpdateBinding(binding, changes), "A", "t")
+    update = UpdateBinding(binding, SetBindingParameters(binding.endpoint, **changes))
+    script = netsh_script(update, "A", "t")
     commands = [netsh_part(line) for line in script.split("\r\n") if line.startswith("netsh http ")]
     parsed = [parse_netsh_command(line) for line in commands]
     writes = [c for c in parsed if c.verb in ("add", "update")]
     assert len(writes) == 1
-    expected = updated_binding(binding, changes)
+    expected = update.change.binding(binding)
     got = binding_from_command(writes[0])
     for name in (
         "endpoint",

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import doctor_scenarios as sc
 from certgate.cli import main
+from certgate.core.changes import SetBindingParameters, SetCtlStore
 from certgate.core.doctor import CertRef, MoveCertificates, SetSchannelValue, UpdateBinding
 from certgate.core.settings import Setting
 from certgate.core.visible import visible
@@ -130,8 +131,9 @@ def test_writers_refuse_values_outside_their_grammar(pki: PKI) -> None:
         {"ctl_identifier": "x\r\ncalc.exe"},
     ):
         hostile_binding = replace(binding, **change)  # type: ignore[arg-type]
+        clear = SetBindingParameters(hostile_binding.endpoint, ctl_store=SetCtlStore(None))
         with pytest.raises(ValueError):
-            netsh_script(UpdateBinding(hostile_binding, (("sslctlstorename", ""),)), "A", "t")
+            netsh_script(UpdateBinding(hostile_binding, clear), "A", "t")
     ref = CertRef("AB" * 20, "CN=x")
     for source, refs in (("../../etc", (ref,)), ("Root", (CertRef("AB' ; calc.exe", "CN=x"),))):
         with pytest.raises(ValueError):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 import click
 
-from certgate.bundle import load_machine
 from certgate.cli._common import (
     STORE_NAME,
     StoreAssignment,
@@ -20,15 +20,18 @@ from certgate.cli._common import (
     print_warnings,
     read_password,
 )
-from certgate.core.audit import audit
+from certgate.core.audit import AuditReport, AuditScan
 from certgate.core.changes import SetSendIssuerList
+from certgate.core.model import Certificate
 from certgate.core.rules import Severity
-from certgate.core.stores import ROOT, Machine
+from certgate.core.stores import ROOT, Machine, canonical_store_name
+from certgate.errors import InputError
 from certgate.exitcode import ExitCode
-from certgate.formats import LoadWarning
+from certgate.formats import Loaded, LoadWarning
+from certgate.formats.stream import Restart, StreamInputs
 from certgate.formats.system import load_system_stores
-from certgate.loading import StoreInputs, build_machine, machine_from_loaded
-from certgate.report.audit import print_audit, verdict, write_audit_json
+from certgate.inputs import StoreFiles
+from certgate.report.audit import RowSpool, print_audit, verdict, write_audit_json
 from certgate.report.console import out_console
 
 __all__ = ["command"]
@@ -131,30 +134,86 @@ def command(
     if not paths and not system and not extra and not bundle:
         raise click.UsageError("give at least one PATH, --add STORE=PATH, --machine or --system")
     secret = read_password(password, password_env)
-    base: Machine | None = None
     warnings: tuple[LoadWarning, ...] = ()
-    if bundle:
-        from_bundle = load_machine(bundle, password=secret, prompt=password_prompt)
-        base, warnings = from_bundle.machine, from_bundle.warnings
-    inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
-    with file_progress("Reading") as on_file:
-        machine, loaded = build_machine(
-            inputs, base=base, password=secret, prompt=password_prompt, on_file=on_file
+    settings = Machine()  # the bundle's stores and settings; PATHs and --add are streamed
+    if bundle or send_issuer_list:
+        from certgate.inputs import Request, load  # only then: reading a bundle costs imports
+
+        changes = (
+            (SetSendIssuerList(True, origin="--send-issuer-list"),) if send_issuer_list else ()
         )
-    warnings += loaded.warnings
-    if system:
-        system_stores = load_system_stores()
-        machine = machine_from_loaded(system_stores, machine)
-        for part in system_stores.values():
-            warnings += part.warnings
-    if send_issuer_list:
-        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
+        request = Request(bundle, changes=changes, password=secret, prompt=password_prompt)
+        read = load(request)
+        settings, warnings = read.machine, read.warnings
+    inputs = [StoreFiles(store, paths)] + [StoreFiles(name, (path,)) for name, path in extra]
     threshold = FAIL_ON.get(fail_on)
-    report = audit(machine, at)
-    if as_json:
-        write_audit_json(lambda text: click.echo(text, nl=False), report, threshold, warnings)
-    else:
+    streamer = StreamInputs(password=secret, prompt=password_prompt)
+    with file_progress("Reading") as on_file, RowSpool() as rows:
+        streamer.on_file = on_file
+        while True:  # once, unless a file turns out bad half-way (see formats.stream)
+            try:
+                report, loaded = _scan(settings, at, inputs, system, streamer, rows, as_json)
+                break
+            except Restart:
+                rows.close()
+        warnings += loaded
+        if as_json:
+            lines = rows.lines(s.name for s in report.stores)
+            write = lambda text: click.echo(text, nl=False)  # noqa: E731
+            write_audit_json(write, report, threshold, warnings, lines)
+    if not as_json:
         print_warnings(warnings)
         print_audit(out_console(), report, threshold, every_row=every_row)
     failed, _ = verdict(report, threshold)
     return ExitCode.of(failed)
+
+
+def _scan(
+    settings: Machine,
+    at: datetime,
+    inputs: list[StoreFiles],
+    system: bool,
+    streamer: StreamInputs,
+    rows: RowSpool,
+    with_rows: bool,
+) -> tuple[AuditReport, tuple[LoadWarning, ...]]:
+    """Judge every certificate as it is read: the bundle's stores, then the PATHs and --add
+    files in order, then the system stores; each store ends up where ``build_machine`` and
+    ``machine_from_loaded`` would put it. Returns the report and the loading warnings."""
+    scan = AuditScan(settings, at)
+    warnings: list[LoadWarning] = []
+
+    def feed(name: str, certs: Iterable[Certificate]) -> None:
+        for cert in certs:
+            scan.add(name, cert)
+            if with_rows:
+                rows.add(name, cert)
+
+    def feed_one(name: str, cert: Certificate) -> None:
+        scan.add(name, cert)
+        if with_rows:
+            rows.add(name, cert)
+
+    for store in settings.stores:
+        scan.touch(store.name)
+        feed(store.name, store.certificates)
+    for item in inputs:
+        if not item.paths:
+            continue
+        name = canonical_store_name(item.store)
+        result = streamer.paths(item.paths, partial(feed_one, name))
+        if result.crls and not result.certificates:  # as build_machine refuses it
+            raise InputError(
+                ", ".join(item.paths),
+                f"{result.crls} CRL(s) and no certificate: a CRL is not a certificate store "
+                f"(verify takes CRLs with --crl), so {name} would be empty",
+            )
+        scan.touch(name)
+        warnings += result.warnings
+    if system:
+        system_stores: dict[str, Loaded] = load_system_stores()
+        for name, part in system_stores.items():
+            feed(canonical_store_name(name), part.certificates)
+            scan.touch(name)
+            warnings += part.warnings
+    return scan.finish(), tuple(warnings)

@@ -10,16 +10,20 @@ KB 2802568 mechanism. The list's wire size is capped at 16 KB (KB 933430, event 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from certgate.core.model import Certificate, SelfSigned
-from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine
+from certgate.core.stores import CLIENT_AUTH_ISSUER, ROOT, Machine, canonical_store_name
 
 __all__ = [
     "ISSUER_LIST_LIMIT",
+    "MIXED_ROOT",
     "IssuerList",
+    "IssuerListSummary",
     "counts_as_self_signed",
     "issuer_list_bytes",
+    "issuer_list_source",
     "trusted_issuer_list",
 ]
 
@@ -45,6 +49,27 @@ class IssuerList:
     def over_limit(self) -> bool:
         return self.size > ISSUER_LIST_LIMIT
 
+    def summary(self) -> IssuerListSummary:
+        return IssuerListSummary(
+            self.source, self.reason, len(self.certificates), self.size, self.mixed_root
+        )
+
+
+@dataclass(frozen=True)
+class IssuerListSummary:
+    """The list's source, reason, CA count and size, without the certificates (what an audit
+    reports; a streamed audit works it out from its per-store tallies)."""
+
+    source: str
+    reason: str
+    count: int
+    size: int
+    mixed_root: bool = False
+
+    @property
+    def over_limit(self) -> bool:
+        return self.size > ISSUER_LIST_LIMIT
+
 
 def issuer_list_bytes(certs: tuple[Certificate, ...]) -> int:
     """Σ (2-byte length + DER subject) over the list: the certificate_authorities encoding.
@@ -61,36 +86,45 @@ def trusted_issuer_list(machine: Machine) -> IssuerList:
 
 
 def _issuer_list(machine: Machine) -> IssuerList:
+    source, reason = issuer_list_source(
+        machine, lambda name: len(machine.store(name)), machine.knows
+    )
+    certs = _unique(machine.store(source).certificates)
+    if source != ROOT:
+        return _listed(source, reason, certs)
+    others = tuple(c for c in certs if not counts_as_self_signed(c))
+    if others and len(others) < len(certs):
+        kept_out = tuple(c for c in certs if counts_as_self_signed(c))
+        return _listed(ROOT, reason + MIXED_ROOT, others, reduced=kept_out)
+    return _listed(ROOT, reason, certs)
+
+
+MIXED_ROOT = (
+    "; it mixes self-signed and non-self-signed certificates, so only the non-self-signed ones "
+    "are trusted issuers"
+)
+
+
+def issuer_list_source(
+    machine: Machine, count: Callable[[str], int], knows: Callable[[str], bool]
+) -> tuple[str, str]:
+    """(the store the list comes from, why), before Root's mixed-store reduction (the caller
+    appends ``MIXED_ROOT`` to the reason when it applies). ``count(name)``: how many
+    certificates store ``name`` holds; ``knows(name)``: whether it was exported at all (a
+    streamed audit answers both from its tallies, not from ``machine``'s stores)."""
     binding = machine.binding
     ctl = binding.ctl_store_name.value
     skipped = ""
     if ctl:
-        store = machine.store(ctl)
+        name = canonical_store_name(ctl)
         where = binding.ctl_store_name.source or "binding"
-        if len(store):
-            reason = f"the binding names CTL store {store.name} ({where})"
-            return _listed(store.name, reason, _unique(store.certificates))
-        state = "is empty" if machine.knows(ctl) else "was not exported (taken as empty)"
-        skipped = f"the binding's CTL store {store.name} {state}, so Schannel falls through; "
-    client_auth = machine.store(CLIENT_AUTH_ISSUER)
-    if len(client_auth):
-        reason = f"{skipped}ClientAuthIssuer holds certificates"
-        return _listed(client_auth.name, reason, _unique(client_auth.certificates))
-    root = _unique(machine.store(ROOT).certificates)
-    others = tuple(c for c in root if not counts_as_self_signed(c))
-    if others and len(others) < len(root):
-        kept_out = tuple(c for c in root if counts_as_self_signed(c))
-        return _listed(
-            ROOT,
-            f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty); it mixes "
-            "self-signed and non-self-signed certificates, so only the non-self-signed ones are "
-            "trusted issuers",
-            others,
-            reduced=kept_out,
-        )
-    return _listed(
-        ROOT, f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty)", root
-    )
+        if count(name):
+            return name, f"the binding names CTL store {name} ({where})"
+        state = "is empty" if knows(ctl) else "was not exported (taken as empty)"
+        skipped = f"the binding's CTL store {name} {state}, so Schannel falls through; "
+    if count(CLIENT_AUTH_ISSUER):
+        return CLIENT_AUTH_ISSUER, f"{skipped}ClientAuthIssuer holds certificates"
+    return ROOT, f"{skipped}Root is used (no CTL store certificates, ClientAuthIssuer empty)"
 
 
 def _listed(

@@ -424,7 +424,10 @@ def _prime(parsed: x509.Certificate) -> tuple[dict[str, object], list[str]]:
     primed: dict[str, object] = {"tbs_der": tbs, "serial": parsed.serial_number}
     issues: list[str] = []
     names = tbs_names(tbs)
-    if names is not None and not any(suspicious_name(n) for n in names):
+    if names is not None and names[0] == names[1] and not suspicious_name(names[1]):
+        # Self-issued (nearly every root): one name, decoded at most once for both roles.
+        primed["issuer"] = primed["subject"] = Name(names[1], _deferred(parsed, "subject"))
+    elif names is not None and not any(suspicious_name(n) for n in names):
         primed["issuer"] = Name(names[0], _deferred(parsed, "issuer"))
         primed["subject"] = Name(names[1], _deferred(parsed, "subject"))
     else:  # decode now, so that any objection is recorded while loading

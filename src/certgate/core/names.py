@@ -13,7 +13,7 @@ from certgate.core.visible import visible
 if TYPE_CHECKING:
     from cryptography import x509
 
-__all__ = ["Attribute", "Name"]
+__all__ = ["Attribute", "Name", "quick_rdns"]
 
 # Short names as Windows prints them (CertNameToStr, X500 format), which is also what
 # PowerShell's Subject/Issuer properties and IIS many-to-one mapping sub-fields use.
@@ -106,6 +106,10 @@ class Name:
 
     @cached
     def _decoded(self) -> tuple[tuple[tuple[Attribute, ...], ...], str | None]:
+        if self._parsed is None or callable(self._parsed):  # not decoded by a parser yet
+            quick = quick_rdns(self.der)
+            if quick is not None:
+                return quick, None
         try:
             parsed = self._parsed() if callable(self._parsed) else self._parsed
             if isinstance(parsed, tuple):
@@ -161,6 +165,11 @@ class Name:
         return self.der == other.der or self.key == other.key
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached
+    def _hash(self) -> int:
+        """Names are dictionary keys on every path search: hash the key once."""
         return hash(self.key)
 
     def values(self, short: str) -> list[str]:
@@ -176,6 +185,108 @@ class Name:
     @property
     def is_empty(self) -> bool:
         return not self.rdns
+
+
+_PRINTABLE = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?"
+)
+_OIDS: dict[bytes, str] = {}  # the few attribute OIDs real names use, decoded once each
+
+
+def quick_rdns(der: bytes) -> tuple[tuple[Attribute, ...], ...] | None:
+    """The attributes of a plain name read straight from its DER, or None for anything less
+    plain (then a parser decides, and says what is wrong).
+
+    Plain: minimal DER lengths; one attribute per RDN; every value a UTF8String,
+    PrintableString (its character set checked) or IA5String (ASCII) that decodes cleanly;
+    well-formed OIDs. That is nearly every
+    real name, and reading it here costs a fraction of building ``cryptography``'s ``Name``
+    objects: the cost that made an audit's JSON report slow (issue 17). The result is the one
+    ``cryptography`` gives (``tests/test_names_quick.py`` compares them).
+    """
+    end = len(der)
+    outer = _tlv(der, 0, end)
+    if outer is None or outer[0] != 0x30 or outer[2] != end:
+        return None
+    rdns: list[tuple[Attribute, ...]] = []
+    position = outer[1]
+    while position < end:
+        rdn = _tlv(der, position, end)
+        if rdn is None or rdn[0] != 0x31 or rdn[1] == rdn[2]:
+            return None
+        attributes: list[Attribute] = []
+        inner, rdn_end = rdn[1], rdn[2]
+        while inner < rdn_end:
+            pair = _tlv(der, inner, rdn_end)
+            if pair is None or pair[0] != 0x30:
+                return None
+            oid = _tlv(der, pair[1], pair[2])
+            value = None if oid is None or oid[0] != 0x06 else _tlv(der, oid[2], pair[2])
+            if oid is None or value is None or value[2] != pair[2]:
+                return None
+            oid_der = der[oid[1] : oid[2]]
+            dotted = _OIDS.get(oid_der) or _dotted(oid_der)
+            text = _plain_string(value[0], der[value[1] : value[2]])
+            if dotted is None or text is None:
+                return None
+            attributes.append(Attribute(dotted, text))
+            inner = pair[2]
+        if len(attributes) > 1:  # multi-valued: its DER set order and duplicates are the
+            return None  # parser's to judge
+        rdns.append(tuple(attributes))
+        position = rdn_end
+    return tuple(rdns)
+
+
+def _tlv(data: bytes, position: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, content start, content end) of the DER element at ``position``, or None."""
+    if position + 2 > end:
+        return None
+    tag, first = data[position], data[position + 1]
+    position += 2
+    if first >= 0x80:
+        count = first & 0x7F
+        if not 0 < count < 4 or position + count > end or data[position] == 0:
+            return None
+        first = int.from_bytes(data[position : position + count], "big")
+        if first < 0x80:  # not minimal: not DER
+            return None
+        position += count
+    if position + first > end:
+        return None
+    return tag, position, position + first
+
+
+def _dotted(body: bytes) -> str | None:
+    if not body or body[-1] & 0x80 or len(body) > 64:
+        return None
+    arcs: list[int] = []
+    value = 0
+    for byte in body:
+        if value == 0 and byte == 0x80:  # a leading zero digit: not minimal
+            return None
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    dotted = ".".join(map(str, (first, arcs[0] - 40 * first, *arcs[1:])))
+    if len(_OIDS) < 256:
+        _OIDS[body] = dotted
+    return dotted
+
+
+def _plain_string(tag: int, body: bytes) -> str | None:
+    if tag == 0x0C:  # UTF8String
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if tag == 0x13:  # PrintableString
+        return body.decode("ascii") if _PRINTABLE.issuperset(body) else None
+    if tag == 0x16:  # IA5String
+        return body.decode("ascii") if body.isascii() else None
+    return None
 
 
 def _crypto_rdns(name: Any) -> tuple[tuple[Attribute, ...], ...]:

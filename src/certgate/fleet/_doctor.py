@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from certgate.bundle import LoadedMachine, load_machine
 from certgate.core.doctor import (
     Action,
     Cause,
@@ -23,6 +22,7 @@ from certgate.core.doctor import (
     ImportCertificates,
     MoveCertificates,
     SymptomBuilder,
+    UpdateBinding,
     diagnose,
 )
 from certgate.core.kb import knowledge_base, likely_causes
@@ -30,6 +30,8 @@ from certgate.core.physical import COLLECTED_STORES
 from certgate.core.stores import Machine
 from certgate.errors import CertgateError
 from certgate.fleet._fetch import fetched, is_url, url_name
+from certgate.inputs import Request, load
+from certgate.inputs.bundle import LoadedMachine
 from certgate.logs import LogScan
 
 __all__ = [
@@ -123,7 +125,8 @@ def _relocated(report: ServerReport, local: str, url: str) -> ServerReport:
 
 
 def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
-    loaded = load_machine(where)
+    loaded = load(Request(where)).bundle
+    assert loaded is not None  # load raises when a bundle cannot be read
     builder = SymptomBuilder()
     unread = _read_logs(builder, loaded)
     kb = knowledge_base()
@@ -248,6 +251,8 @@ def _action_identity(action: Action) -> str:
         return f"{type(action).__name__}:{action.source}>{action.target}:{refs}"
     if isinstance(action, ImportCertificates):
         return f"import:{action.store}:{','.join(sorted(c.sha1 for c in action.certificates))}"
+    if isinstance(action, UpdateBinding):  # spelled as before the typed change: same keys
+        return f"UpdateBinding(binding={action.binding!r}, changes={action.change.parameters!r})"
     return repr(action)  # values only: bindings, Schannel values, paths, manual text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -10,7 +11,15 @@ from certgate.core.der import DerHeader, der_header
 from certgate.core.model import Certificate
 from certgate.errors import InputError
 
-__all__ = ["DerHeader", "LoadWarning", "Loaded", "der_header", "make_certificate"]
+__all__ = [
+    "DerHeader",
+    "Item",
+    "LoadWarning",
+    "Loaded",
+    "collect",
+    "der_header",
+    "make_certificate",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,25 @@ class Loaded:
             self.warnings + other.warnings,
             self.formats + other.formats,
         )
+
+
+# What a streaming reader yields, in file order: a certificate, a CRL, or a warning.
+Item = Certificate | x509.CertificateRevocationList | LoadWarning
+
+
+def collect(items: Iterable[Item], formats: tuple[tuple[str, str], ...] = ()) -> Loaded:
+    """Everything a streaming reader yields, gathered into one ``Loaded``."""
+    certs: list[Certificate] = []
+    crls: list[x509.CertificateRevocationList] = []
+    warnings: list[LoadWarning] = []
+    for item in items:
+        if isinstance(item, Certificate):
+            certs.append(item)
+        elif isinstance(item, LoadWarning):
+            warnings.append(item)
+        else:
+            crls.append(item)
+    return Loaded(tuple(certs), tuple(crls), tuple(warnings), formats)
 
 
 def make_certificate(

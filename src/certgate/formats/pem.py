@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterator
 
 from cryptography import x509
 
-from certgate.core.model import Certificate
 from certgate.errors import InputError
-from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate
+from certgate.formats._base import (
+    Item,
+    Loaded,
+    LoadWarning,
+    collect,
+    der_header,
+    make_certificate,
+)
 from certgate.formats.pkcs7 import load_pkcs7
 
-__all__ = ["load_pem", "looks_like_pem"]
+__all__ = ["load_pem", "looks_like_pem", "read_pem"]
 
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE"}
@@ -25,9 +32,14 @@ def looks_like_pem(data: bytes) -> bool:
 
 
 def load_pem(data: bytes, path: str) -> Loaded:
-    certs: list[Certificate] = []
-    crls: list[x509.CertificateRevocationList] = []
-    warnings: list[LoadWarning] = []
+    return collect(read_pem(data, path), ((path, "pem"),))
+
+
+def read_pem(data: bytes, path: str) -> Iterator[Item]:
+    """Certificates, CRLs and warnings one at a time, in file order (``load_pem`` gathers
+    them; ``certgate audit`` judges each certificate as it comes and drops it). Raises
+    ``InputError`` where the file is unusable, possibly after yielding earlier blocks."""
+    certs = crls = 0
     junk_lines: list[int] = []
     position = 0
     line = 1
@@ -50,30 +62,30 @@ def load_pem(data: bytes, path: str) -> Loaded:
         der = _decode(body, path, where)
         if label in _CERT_LABELS:  # the common case, kept lean for large bundles
             cert, cert_warnings = make_certificate(der, path, where)
-            certs.append(cert)
-            warnings += cert_warnings
+            certs += 1
+            yield cert
+            yield from cert_warnings
         else:
             loaded = _block(label, der, path, where)
-            certs += loaded.certificates
-            crls += loaded.crls
-            warnings += loaded.warnings
+            certs += len(loaded.certificates)
+            crls += len(loaded.crls)
+            yield from loaded.certificates
+            yield from loaded.crls
+            yield from loaded.warnings
         line += data.count(b"\n", match.start(), end + len(end_marker))
         position = end + len(end_marker)
         index += 1
-    if junk_lines:
-        warnings.append(
-            LoadWarning(
-                path,
-                f"{len(junk_lines)} line(s) of text outside PEM blocks ignored",
-                f"line {junk_lines[0]}",
-            )
-        )
     if index == 0:
         raise InputError(path, "no PEM block found")
     if not certs and not crls:
         labels = ", ".join(dict.fromkeys(label.decode() for label in _BEGIN.findall(data)))
         raise InputError(path, f"no certificate in this PEM file (it holds: {labels})")
-    return Loaded(tuple(certs), tuple(crls), tuple(warnings), ((path, "pem"),))
+    if junk_lines:
+        yield LoadWarning(
+            path,
+            f"{len(junk_lines)} line(s) of text outside PEM blocks ignored",
+            f"line {junk_lines[0]}",
+        )
 
 
 def _block(label: bytes, der: bytes, path: str, where: str) -> Loaded:

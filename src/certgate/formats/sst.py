@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from cryptography import x509
 
 from certgate.core.model import Certificate
 from certgate.errors import InputError
-from certgate.formats._base import Loaded, LoadWarning, make_certificate
+from certgate.formats._base import Item, Loaded, LoadWarning, collect, make_certificate
 
-__all__ = ["MAGIC", "dump_sst", "load_sst"]
+__all__ = ["MAGIC", "dump_sst", "load_sst", "read_sst"]
 
 MAGIC = b"\x00\x00\x00\x00CERT"
 CERT_ELEMENT = 0x20
@@ -33,17 +33,19 @@ _HEADER = struct.Struct("<III")
 
 
 def load_sst(data: bytes, path: str) -> Loaded:
+    return collect(read_sst(data, path), ((path, "sst"),))
+
+
+def read_sst(data: bytes, path: str) -> Iterator[Item]:
+    """Certificates, CRLs and warnings one at a time, in store order (see ``pem.read_pem``)."""
     if not data.startswith(MAGIC):
         raise InputError(path, "not a serialized certificate store (no 00000000 'CERT' header)")
-    certs: list[Certificate] = []
-    crls: list[x509.CertificateRevocationList] = []
-    warnings: list[LoadWarning] = []
     friendly: str | None = None
     offset = len(MAGIC)
     index = 0
     while True:
         if offset == len(data):
-            warnings.append(LoadWarning(path, "no end-of-store marker", f"byte {offset}"))
+            yield LoadWarning(path, "no end-of-store marker", f"byte {offset}")
             break
         if offset + _HEADER.size > len(data):
             raise InputError(path, "element header cut short", f"byte {offset}")
@@ -62,25 +64,26 @@ def load_sst(data: bytes, path: str) -> Loaded:
         where = f"element {index}, byte {offset}"
         if prop_id == CERT_ELEMENT:
             if encoding != 1:
-                warnings.append(LoadWarning(path, f"encoding type {encoding}, expected 1", where))
+                yield LoadWarning(path, f"encoding type {encoding}, expected 1", where)
             cert, cert_warnings = make_certificate(body, path, where, friendly)
-            certs.append(cert)
-            warnings.extend(cert_warnings)
+            yield cert
+            yield from cert_warnings
             friendly = None
         elif prop_id == CRL_ELEMENT:
             try:
-                crls.append(x509.load_der_x509_crl(body))
+                crl = x509.load_der_x509_crl(body)
             except ValueError as exc:
-                warnings.append(LoadWarning(path, f"unreadable CRL skipped: {exc}", where))
+                yield LoadWarning(path, f"unreadable CRL skipped: {exc}", where)
+            else:
+                yield crl
             friendly = None
         elif prop_id == CTL_ELEMENT:
-            warnings.append(LoadWarning(path, "certificate trust list (CTL) skipped", where))
+            yield LoadWarning(path, "certificate trust list (CTL) skipped", where)
             friendly = None
         elif prop_id == FRIENDLY_NAME:
             friendly = _friendly_name(body)
         offset = start + size
         index += 1
-    return Loaded(tuple(certs), tuple(crls), tuple(warnings), ((path, "sst"),))
 
 
 def _friendly_name(body: bytes) -> str | None:

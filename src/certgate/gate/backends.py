@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.wsgi import WSGIResource
 
 from certgate.core.gate.answers import identity_headers
@@ -24,6 +24,7 @@ from certgate.core.gate.decision import Decision
 from certgate.core.gate.request import HOP_BY_HOP, client_header_kept, header_key, hop_by_hop
 from certgate.errors import UsageError
 from certgate.gate._twisted import reactor
+from certgate.gate.http1 import HttpRequest
 from certgate.gate.upstream import UpstreamProxy
 
 __all__ = ["Backend", "IdentityEcho", "UpstreamProxy", "WsgiApp", "load_wsgi_app"]
@@ -39,7 +40,7 @@ class Backend(Protocol):
     def serve(self, request: Any, decision: Decision) -> None: ...
 
 
-def _replace_identity_headers(request: Request, decision: Decision) -> None:
+def _replace_identity_headers(request: HttpRequest, decision: Decision) -> None:
     headers = request.requestHeaders
     connection = [v.decode("latin-1") for v in headers.getRawHeaders(b"connection", [])]
     named = hop_by_hop(connection) - HOP_BY_HOP  # what the client's Connection lists
@@ -51,7 +52,7 @@ def _replace_identity_headers(request: Request, decision: Decision) -> None:
         headers.setRawHeaders(header, [value])
 
 
-def _canonical_path(request: Request) -> str:
+def _canonical_path(request: HttpRequest) -> str:
     target = getattr(request, "target", None)
     return str(target.path) if target is not None else request.path.decode("latin-1")
 
@@ -64,13 +65,10 @@ class IdentityEcho:
     def __init__(self) -> None:
         self._facts: dict[int, tuple[Decision, str]] = {}  # per cached decision
 
-    def serve(self, request: Request, decision: Decision) -> None:
+    def serve(self, request: HttpRequest, decision: Decision) -> None:
         path = json.dumps(_canonical_path(request))
         body = f'{{{self._describe(decision)}, "path": {path}}}\n'.encode()
-        request.setHeader(b"content-type", b"application/json")
-        request.setHeader(b"content-length", str(len(body)).encode())
-        request.write(body)
-        request.finish()
+        request.respond(200, ((b"Content-Type", b"application/json"),), body)
 
     def _describe(self, decision: Decision) -> str:
         known = self._facts.get(id(decision))
@@ -106,7 +104,7 @@ class WsgiApp:
         pool = reactor.getThreadPool()
         self.resource = WSGIResource(reactor, pool, self._wrapped)
 
-    def serve(self, request: Request, decision: Decision) -> None:
+    def serve(self, request: HttpRequest, decision: Decision) -> None:
         _replace_identity_headers(request, decision)
         request.prepath = []
         request.postpath = [s.encode() for s in _canonical_path(request).split("/")[1:]]

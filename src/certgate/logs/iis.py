@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import BinaryIO
 
 from certgate.core.codes import HRESULTS, hresult_from_win32_status, hresult_name, kb_id
@@ -88,12 +89,43 @@ _DEFAULT_NOTE = (
 )
 
 
+# The fields a W3C event is built from (besides certificate fields, found by name).
+_EVENT_FIELDS = frozenset(
+    {
+        "date",
+        "time",
+        "sc-status",
+        "sc-substatus",
+        "sc-win32-status",
+        "cs-uri-stem",
+        "cs-uri-query",
+        "cs-uri",
+        "cs-host",
+        "s-computername",
+        "c-ip",
+    }
+)
+_CERTIFICATE_KINDS = ("thumbprint", "subject", "issuer")
+
+
 @dataclass
 class _Header:
     """The W3C directives in force: ``#Fields`` may change anywhere in the file."""
 
     fields: dict[str, int] = field(default_factory=dict)
     day: date | None = None
+    _event_fields: tuple[dict[str, int], tuple[tuple[str, int], ...]] | None = None
+
+    def event_fields(self) -> tuple[tuple[str, int], ...]:
+        """(name, index) of the fields an event reads, in ``fields`` order: once per block."""
+        if self._event_fields is None or self._event_fields[0] is not self.fields:
+            wanted = tuple(
+                (name, index)
+                for name, index in self.fields.items()
+                if name in _EVENT_FIELDS or _certificate_kinds(name)
+            )
+            self._event_fields = (self.fields, wanted)
+        return self._event_fields[1]
 
     def read(self, line: str) -> None:
         directive, _, value = line[1:].partition(":")
@@ -172,7 +204,7 @@ def parse_w3c(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
         if line.startswith("#"):
             header.read(line)
             continue
-        values = _row(line, header, number, ctx, _w3c_fallback)
+        values = _row(line, header, number, ctx, _w3c_fallback, event_fields=True)
         if values is not None:
             event = _w3c_event(values, header.day, ctx.path, number, line)
             if event is not None:
@@ -199,7 +231,11 @@ def _row(
     number: int,
     ctx: FileContext,
     fallback: Callable[[list[str]], tuple[str, ...] | None],
+    *,
+    event_fields: bool = False,
 ) -> dict[str, str] | None:
+    """The row's values by field name (``-`` left out); with ``event_fields``, only those a
+    W3C event reads (a row is read for its few fields, not all of them)."""
     cells = line.split()
     if not header.fields:
         names = ctx.fields or fallback(cells)
@@ -225,7 +261,8 @@ def _row(
             f"{len(cells)} values for {len(header.fields)} #Fields: {excerpt(line, 80)}",
         )
         return None
-    return {name: cells[i] for name, i in header.fields.items() if cells[i] != "-"}
+    pairs = header.event_fields() if event_fields else header.fields.items()
+    return {name: cells[i] for name, i in pairs if cells[i] != "-"}
 
 
 def _w3c_event(
@@ -236,12 +273,12 @@ def _w3c_event(
     line: str,
     format_id: str = "iis-w3c",
 ) -> LogEvent | None:
-    status = _int(values.get("sc-status"))
-    substatus = _int(values.get("sc-substatus"))
-    win32 = _int(values.get("sc-win32-status"))
-    hresult = hresult_from_win32_status(win32) if win32 is not None and win32 >= 0 else None
-    if status is None or not _relevant(status, substatus, hresult):
+    judged = _judge(
+        values.get("sc-status"), values.get("sc-substatus"), values.get("sc-win32-status")
+    )
+    if judged is None:
         return None
+    status, substatus, win32, hresult, codes = judged
     query = values.get("cs-uri-query")
     stem = values.get("cs-uri-stem") or values.get("cs-uri")
     certificate = _certificate_fields(values)
@@ -256,13 +293,32 @@ def _w3c_event(
         status=status,
         substatus=substatus,
         win32_status=win32,
-        hresult=hresult if hresult and hresult_name(hresult) else None,
+        hresult=hresult,
         subject=certificate.get("subject"),
         issuer=certificate.get("issuer"),
         thumbprint=certificate.get("thumbprint"),
         raw=excerpt(line),
-        codes=(iis_code(status, substatus), *hresult_codes(hresult)),
+        codes=codes,
     )
+
+
+_Judged = tuple[int, int | None, int | None, int | None, tuple[str, ...]]
+
+
+@lru_cache(maxsize=1024)
+def _judge(
+    status_text: str | None, substatus_text: str | None, win32_text: str | None
+) -> _Judged | None:
+    """(status, substatus, win32, known HRESULT, codes) of a client-certificate failure's
+    status fields, else None. Rows repeat the same few triples: each is judged once."""
+    status = _int(status_text)
+    substatus = _int(substatus_text)
+    win32 = _int(win32_text)
+    hresult = hresult_from_win32_status(win32) if win32 is not None and win32 >= 0 else None
+    if status is None or not _relevant(status, substatus, hresult):
+        return None
+    codes = (iis_code(status, substatus), *hresult_codes(hresult))
+    return status, substatus, win32, hresult if hresult and hresult_name(hresult) else None, codes
 
 
 def _count_other_row(values: dict[str, str], ctx: FileContext) -> None:
@@ -289,13 +345,19 @@ def _relevant(status: int, substatus: int | None, hresult: int | None) -> bool:
 def _certificate_fields(values: dict[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in values.items():
-        lowered = name.lower()
-        for kind in ("thumbprint", "subject", "issuer"):
-            if kind in lowered and kind not in found:
+        for kind in _certificate_kinds(name):
+            if kind not in found:
                 found[kind] = value.replace("+", " ")
     if "thumbprint" in found:
         found["thumbprint"] = found["thumbprint"].replace(":", "").replace(" ", "").upper()
     return found
+
+
+@lru_cache(maxsize=256)
+def _certificate_kinds(name: str) -> tuple[str, ...]:
+    """The certificate fields a custom field fills, by its name (``crypt-thumbprint``)."""
+    lowered = name.lower()
+    return tuple(kind for kind in _CERTIFICATE_KINDS if kind in lowered)
 
 
 def _time(values: dict[str, str], day: date | None) -> datetime | None:

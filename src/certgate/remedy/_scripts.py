@@ -15,7 +15,6 @@ from certgate.core.doctor import (
     MoveCertificates,
     SetSchannelValue,
     UpdateBinding,
-    updated_binding,
 )
 from certgate.formats.netsh_command import (
     binding_command,
@@ -266,8 +265,8 @@ def netsh_script(action: UpdateBinding, label: str, title: str) -> str:
     Clearing the CTL store name is a delete and an add: ``update`` is not documented to clear
     a value it is not given.
     """
-    after = updated_binding(action.binding, action.changes)
-    if ("sslctlstorename", "") in action.changes:
+    after = action.after
+    if action.change.removes_ctl_store:
         commands = [binding_command(after, "delete"), binding_command(after, "add")]
     else:
         commands = [binding_command(after, "update")]

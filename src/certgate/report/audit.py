@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,12 +12,20 @@ from rich.table import Table
 from certgate.core.audit import AuditReport
 from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.listing import ListedCertificate
+from certgate.core.model import Certificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape
-from certgate.report.jsonout import cert_detail, cert_ref, dump_streamed, iso
+from certgate.report.jsonout import cert_detail, dump_row_lines, iso, json_line
 
-__all__ = ["ROWS_PER_RULE", "SCHEMA", "audit_document", "print_audit", "write_audit_json"]
+__all__ = [
+    "ROWS_PER_RULE",
+    "SCHEMA",
+    "RowSpool",
+    "audit_document",
+    "print_audit",
+    "write_audit_json",
+]
 
 SCHEMA = "certgate.audit/1"
 # Rows shown per rule in the console table unless --all: a store of 10,000 roots can give
@@ -43,6 +52,7 @@ def verdict(report: AuditReport, fail_on: Severity | None) -> tuple[bool, str]:
 def audit_document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
 ) -> dict[str, Any]:
+    """The whole document, for a report of a machine held in memory (``audit(machine)``)."""
     return {**_document(report, fail_on, warnings), "certificates": list(_rows(report))}
 
 
@@ -51,17 +61,60 @@ def write_audit_json(
     report: AuditReport,
     fail_on: Severity | None,
     warnings: tuple[LoadWarning, ...],
+    rows: Iterable[str] | None = None,
 ) -> None:
-    """``dumps(audit_document(...))`` and a newline, the certificate rows made and written one
-    at a time: memory for the report does not grow with the store."""
-    dump_streamed(_document(report, fail_on, warnings), "certificates", _rows(report), write)
+    """``dumps(audit_document(...))`` and a newline, the certificate rows written one at a
+    time: memory for the report does not grow with the store. ``rows``: the rows' lines
+    (``RowSpool.lines``) of a streamed audit; by default made from ``report.machine``."""
+    lines = rows if rows is not None else (json_line(row) for row in _rows(report))
+    dump_row_lines(_document(report, fail_on, warnings), "certificates", lines, write)
     write("\n")
+
+
+def certificate_row(store: str, cert: Certificate) -> dict[str, Any]:
+    return {**cert_detail(cert), "store": store}
 
 
 def _rows(report: AuditReport) -> Iterator[dict[str, Any]]:
     for store in report.machine.stores:
         for cert in store:
-            yield {**cert_detail(cert), "store": store.name}
+            yield certificate_row(store.name, cert)
+
+
+class RowSpool:
+    """The JSON rows of a streamed audit, made as each certificate is judged and kept in a
+    temporary file per store (deleted on ``close``), then read back in the report's store
+    order: the document lists its stores, with their counts, before the rows."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, IO[str]] = {}
+
+    def add(self, store: str, cert: Certificate) -> None:
+        spool = self._files.get(store)
+        if spool is None:
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by close()
+            self._files[store] = spool
+        spool.write(json_line(certificate_row(store, cert)) + "\n")
+
+    def lines(self, stores: Iterable[str]) -> Iterator[str]:
+        for name in stores:
+            spool = self._files.get(name)
+            if spool is None:
+                continue
+            spool.seek(0)
+            for line in spool:
+                yield line[:-1]
+
+    def close(self) -> None:
+        for spool in self._files.values():
+            spool.close()
+        self._files.clear()
+
+    def __enter__(self) -> RowSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _document(
@@ -72,14 +125,14 @@ def _document(
     return {
         "schema": SCHEMA,
         "at": iso(report.at),
-        "stores": [{"name": s.name, "count": len(s)} for s in report.machine.stores],
+        "stores": [{"name": s.name, "count": s.count} for s in report.stores],
         "certificates": [],  # the rows: audit_document / write_audit_json
         "listed_certificates": [_listed(c) for c in report.machine.listed],
         "findings": [_finding(f) for f in report.findings],
         "issuer_list": {
             "source": issuers.source,
             "reason": issuers.reason,
-            "count": len(issuers.certificates),
+            "count": issuers.count,
             "bytes": issuers.size,
             "limit": ISSUER_LIST_LIMIT,
             "mixed_root": issuers.mixed_root,
@@ -111,8 +164,9 @@ def _listed(c: ListedCertificate) -> dict[str, Any]:
 
 
 def _certificate(finding: Finding) -> dict[str, Any] | None:
-    if finding.certificate is not None:
-        return cert_ref(finding.certificate)
+    summary = finding.summary
+    if summary is not None:  # what jsonout.cert_ref writes, from the summary
+        return {"sha1": summary.sha1, "subject": summary.subject, "issuer": summary.issuer}
     if finding.listed is not None:
         listed = finding.listed
         return {
@@ -145,7 +199,7 @@ def print_audit(
     ``every_row``), the copy-paste fixes for misplaced intermediates, the issuer list, the
     verdict."""
     machine = report.machine
-    stores = [f"{s.name} ({len(s)})" for s in machine.stores]
+    stores = [f"{s.name} ({s.count})" for s in report.stores]
     stores += [f"{n} ({len(machine.listed_in(n))} listed)" for n in machine.listed_store_names()]
     console.print(f"Audited {', '.join(stores) or 'no stores'} at {report.at:%Y-%m-%d %H:%M} UTC")
     if report.findings:
@@ -155,7 +209,7 @@ def print_audit(
     _print_moves(console, report.findings)
     issuers = report.issuer_list
     console.print(
-        f"Trusted-issuer list: {issuers.source}, {len(issuers.certificates)} CA(s), "
+        f"Trusted-issuer list: {issuers.source}, {issuers.count} CA(s), "
         f"{issuers.size:,} of {ISSUER_LIST_LIMIT:,} bytes"
         + (
             " [reduced to the non-self-signed certificates: KB 2802568]"
@@ -180,7 +234,7 @@ def _print_moves(console: Console, findings: tuple[Finding, ...]) -> None:
         (subject, finding)
         for finding in findings
         if finding.rule == "root::not-self-signed"
-        and (subject := finding.certificate or finding.listed) is not None
+        and (subject := finding.summary or finding.listed) is not None
     ]
     if not moves:
         return
@@ -218,7 +272,7 @@ def _table(findings: tuple[Finding, ...], per_rule: int | None) -> Table:
             hidden[f.rule] = (max(before[0], f.severity, key=lambda s: s.rank), before[1] + 1)
             continue
         shown[f.rule] = count + 1
-        cert = f.certificate.label if f.certificate else "-"
+        cert = f.summary.label if f.summary else "-"
         if f.listed is not None:
             cert = f"{f.listed.label} (listed)"
         message = f.message + "".join(f"\n  [{e}]" for e in f.evidence if f.listed)

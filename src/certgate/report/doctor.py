@@ -158,7 +158,7 @@ def _action(action: Action) -> dict[str, Any]:
         return {
             "type": "update-binding",
             "endpoint": action.binding.endpoint,
-            "changes": dict(action.changes),
+            "changes": dict(action.change.parameters),
         }
     if isinstance(action, MoveMappingSection):
         return {"type": "move-mapping-section", "path": action.path, "target": action.target}

@@ -17,7 +17,16 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
 
-__all__ = ["cert_detail", "cert_ref", "dump_streamed", "dumps", "iso", "json_text"]
+__all__ = [
+    "cert_detail",
+    "cert_ref",
+    "dump_row_lines",
+    "dump_streamed",
+    "dumps",
+    "iso",
+    "json_line",
+    "json_text",
+]
 
 
 def iso(when: datetime) -> str:
@@ -51,18 +60,29 @@ def dump_streamed(
     """``dumps(document)`` with ``document[key]`` the list of ``rows``, written a piece at a
     time: the rows are made and written one by one, never held all at once (an audit of
     100,000 certificates). Each row is one line; the rest is indented as ``dumps`` does."""
-    marker = f"certgate-rows-{id(rows):x}-{len(document)}"
+    dump_row_lines(document, key, (json_line(row) for row in rows), write)
+
+
+def dump_row_lines(
+    document: dict[str, Any], key: str, lines: Iterable[str], write: Callable[[str], object]
+) -> None:
+    """``dump_streamed`` with each row already made into its line by ``json_line``."""
+    marker = f"certgate-rows-{id(lines):x}-{len(document)}"
     text = dumps({**document, key: marker})
     head, found, tail = text.partition(json.dumps(marker))
     if not found:
         raise ValueError(f"{key!r} is not a key of the document")
     write(head + "[")
     first = True
-    for row in rows:
-        line = json_text(json.dumps(row, default=_default, ensure_ascii=False))
+    for line in lines:
         write(("\n    " if first else ",\n    ") + line)
         first = False
     write(("]" if first else "\n  ]") + tail)
+
+
+def json_line(row: Any) -> str:
+    """One row of a streamed document as one line of JSON text (no raw line breaks)."""
+    return json_text(json.dumps(row, default=_default, ensure_ascii=False))
 
 
 def json_text(text: str) -> str:

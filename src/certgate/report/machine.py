@@ -9,11 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from certgate.bundle import LoadedMachine
 from certgate.core.iis import IisCertificateMapping, IisConfig, LocationConfig, flag_text
 from certgate.core.listing import ListedCertificate
 from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine
+from certgate.inputs.bundle import LoadedMachine
 from certgate.report._text import escape
 from certgate.report.jsonout import cert_detail, iso
 

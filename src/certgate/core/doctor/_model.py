@@ -1,7 +1,7 @@
 """The values a diagnosis is made of: evidence, symptoms, fixes and their what-if, causes.
 
-A rule of the diagnosis registry yields a ``Claim`` (carried as ``Hit.detail``); the engine
-turns claims into ranked ``Cause`` objects, adds the log evidence and the what-if of each fix.
+A rule of the diagnosis registry yields ``Claim`` values; the engine turns claims into ranked
+``Cause`` objects (titled by the rule), adds the log evidence and the what-if of each fix.
 """
 
 from __future__ import annotations
@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from certgate.core.changes import MoveCertificate, SetSendIssuerList, SetTrustMode
+from certgate.core.changes import (
+    AddCertificates,
+    MachineChange,
+    MoveCertificate,
+    MoveIisMapping,
+    SetBindingParameters,
+    SetSendIssuerList,
+    SetTrustMode,
+)
 from certgate.core.confidence import Confidence
 from certgate.core.engines import Verdict
 from certgate.core.logsummary import LogSummary, Occurrence
@@ -89,6 +97,10 @@ class Likelihood(StrEnum):
 
 
 # -- what a fix does, as data (rendered to scripts outside the core) -------------------------
+# Each action carries what a script needs (subjects, registry names, the binding as read) and
+# ``changes``: the typed changes (core.changes) the what-if applies to a copy of the machine.
+# A change is checked when it is built; one built from bundle data that fails its check makes
+# that fix's what-if an error, never the rule.
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,10 @@ class ImportCertificates:
     store: str
     certificates: tuple[Certificate, ...]
 
+    @property
+    def changes(self) -> tuple[AddCertificates]:
+        return (AddCertificates(self.store, self.certificates),)
+
 
 @dataclass(frozen=True)
 class SetSchannelValue:
@@ -154,13 +170,33 @@ class SetSchannelValue:
             return SetSendIssuerList(self.value)
         return None
 
+    @property
+    def changes(self) -> tuple[SetTrustMode | SetSendIssuerList, ...]:
+        return () if self.change is None else (self.change,)
+
 
 @dataclass(frozen=True)
 class UpdateBinding:
-    """``netsh http update sslcert`` for ``binding`` with ``changes`` (netsh parameter names)."""
+    """``netsh http update sslcert`` for ``binding`` (as read: the script writes every other
+    setting back) with ``change``."""
 
     binding: SslBinding
-    changes: tuple[tuple[str, str], ...]
+    change: SetBindingParameters
+
+    def __post_init__(self) -> None:
+        if self.change.endpoint != self.binding.endpoint:
+            raise ValueError(
+                f"the change is for {self.change.endpoint}, the binding {self.binding.endpoint}"
+            )
+
+    @property
+    def changes(self) -> tuple[SetBindingParameters]:
+        return (self.change,)
+
+    @property
+    def after(self) -> SslBinding:
+        """The binding as the script leaves it."""
+        return self.change.binding(self.binding)
 
 
 @dataclass(frozen=True)
@@ -171,12 +207,20 @@ class MoveMappingSection:
     path: str
     target: str
 
+    @property
+    def changes(self) -> tuple[MoveIisMapping]:
+        return (MoveIisMapping(self.path, self.target),)
+
 
 @dataclass(frozen=True)
 class Manual:
     """A step no script can take for the user (the client side, IIS Manager)."""
 
     text: str
+
+    @property
+    def changes(self) -> tuple[MachineChange, ...]:
+        return ()
 
 
 Action = (
@@ -244,9 +288,9 @@ class FixCheck:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a diagnosis rule asserts (``Hit.detail``): the engine completes and ranks it."""
+    """What a diagnosis rule asserts about one cause on this machine (its title is the
+    rule's): the engine completes and ranks it."""
 
-    title: str
     summary: str
     evidence: tuple[Evidence, ...]
     explains: frozenset[str]  # knowledge-base ids of the symptoms this cause produces

@@ -6,7 +6,6 @@ error, and every rule carries its severity, references and fix with it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -15,10 +14,9 @@ from typing import Any, Generic, TypeVar
 
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
+from certgate.core.rule_ids import checked_id, explanation, unregistered
 
-__all__ = ["Finding", "Hit", "Registry", "Rule", "Severity"]
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*::[a-z0-9][a-z0-9-]*$")
+__all__ = ["CertSummary", "Finding", "Hit", "Registry", "Rule", "Severity"]
 
 C = TypeVar("C")
 
@@ -33,6 +31,22 @@ class Severity(StrEnum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
+@dataclass(frozen=True, slots=True)
+class CertSummary:
+    """What a finding keeps of its certificate: enough to name it and find it again (the
+    thumbprint), not the certificate. A streamed audit of 100,000 certificates keeps one of
+    these per finding instead of the parsed certificate (issue 17)."""
+
+    sha1: str
+    subject: str
+    issuer: str
+    label: str  # Certificate.label: the CN (or whole subject) and the first thumbprint digits
+
+    @classmethod
+    def of(cls, cert: Certificate) -> CertSummary:
+        return cls(cert.sha1, str(cert.subject), str(cert.issuer), cert.label)
+
+
 @dataclass(frozen=True)
 class Hit:
     """What a rule's check yields: the subject of the finding and a specific message."""
@@ -44,9 +58,9 @@ class Hit:
     evidence: tuple[str, ...] = ()
     fix: str | None = None  # overrides the rule's fix text
     listed: ListedCertificate | None = None  # a certificate known only from a listing
-    # A registry-specific payload carried to the finding untouched (the doctor's structured
-    # claim: evidence, explained symptoms, fixes); audit rules leave it None.
-    detail: object | None = None
+    # The certificate's summary when the certificate itself is no longer at hand (a streamed
+    # audit decides some rules after the certificates were dropped).
+    summary: CertSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,9 @@ class Finding:
     fix: str = ""
     evidence: tuple[str, ...] = ()
     listed: ListedCertificate | None = None
-    detail: object | None = None
+    # The certificate named compactly; set whenever the finding is about a certificate (a
+    # streamed audit keeps only this, ``certificate`` is then None).
+    summary: CertSummary | None = None
 
 
 CheckFn = Callable[[C], Iterable[Hit]]
@@ -78,30 +94,50 @@ class Rule(Generic[C]):
     check: Callable[[C], Iterable[Hit]] = field(repr=False)
     # Further checks for the same finding on other evidence (Registry.also), run after ``check``.
     more_checks: tuple[Callable[[C], Iterable[Hit]], ...] = field(default=(), repr=False)
+    # Per-certificate rules (``each=True``): the context holds one certificate at a time and
+    # every check marked so runs once per certificate, as it is read; the others run once.
+    # ``each_checks`` holds the positions (0 = ``check``, 1.. = ``more_checks``) run that way.
+    each_checks: frozenset[int] = frozenset()
 
-    def run(self, context: C) -> list[Finding]:
-        """Run every check; an exception inside one becomes an error finding (fail closed)."""
+    @property
+    def checks(self) -> tuple[Callable[[C], Iterable[Hit]], ...]:
+        return (self.check, *self.more_checks)
+
+    def run(self, context: C, *, keep_certificate: bool = True) -> list[Finding]:
+        """Run every check that is not per-certificate; an exception inside one becomes an
+        error finding (fail closed)."""
         findings: list[Finding] = []
-        for check in (self.check, *self.more_checks):
-            try:
-                hits = list(check(context))
-            except Exception as exc:
-                findings.append(
-                    Finding(
-                        self.id,
-                        Severity.ERROR,
-                        self.title,
-                        "internal error while checking, result unknown: "
-                        f"{type(exc).__name__}: {exc}",
-                    )
-                )
-                continue
-            findings.extend(self._finding(hit) for hit in hits)
+        for position in range(len(self.checks)):
+            if position not in self.each_checks:
+                findings += self.run_check(position, context, keep_certificate=keep_certificate)
         return findings
 
-    def _finding(self, hit: Hit) -> Finding:
+    def run_check(
+        self, position: int, context: C, *, keep_certificate: bool = True
+    ) -> list[Finding]:
+        """Run one check (``checks[position]``). With ``keep_certificate`` False the findings
+        name their certificate by its summary only, so that it can be dropped."""
+        try:
+            hits = list(self.checks[position](context))
+        except Exception as exc:
+            return [self.failure(exc)]
+        return [self.finding(hit, keep_certificate) for hit in hits]
+
+    def failure(self, exc: Exception) -> Finding:
+        """The finding for a check that raised: an error, result unknown (fail closed)."""
+        return Finding(
+            self.id,
+            Severity.ERROR,
+            self.title,
+            f"internal error while checking, result unknown: {type(exc).__name__}: {exc}",
+        )
+
+    def finding(self, hit: Hit, keep_certificate: bool = True) -> Finding:
         fix = hit.fix if hit.fix is not None else self.fix
-        thumbprint = hit.certificate.sha1 if hit.certificate is not None else None
+        summary = hit.summary
+        if summary is None and hit.certificate is not None:
+            summary = CertSummary.of(hit.certificate)
+        thumbprint = summary.sha1 if summary is not None else None
         if hit.listed is not None:
             thumbprint = hit.listed.thumbprint or "<thumbprint>"
         if thumbprint is not None:
@@ -111,13 +147,13 @@ class Rule(Generic[C]):
             severity=hit.severity or self.severity,
             title=self.title,
             message=hit.message,
-            certificate=hit.certificate,
+            certificate=hit.certificate if keep_certificate else None,
             store=hit.store,
             references=self.references,
             fix=fix,
             evidence=hit.evidence,
             listed=hit.listed,
-            detail=hit.detail,
+            summary=summary,
         )
 
 
@@ -148,32 +184,31 @@ class Registry(Generic[C]):
         title: str,
         references: Iterable[str] = (),
         fix: str = "",
+        each: bool = False,
     ) -> Callable[[Callable[[C], Iterable[Hit]]], Callable[[C], Iterable[Hit]]]:
-        if not _ID.match(rule_id):
-            raise ValueError(f"rule id {rule_id!r} is not of the form family::name")
+        checked_id(rule_id)
 
         def register(check: Callable[[C], Iterable[Hit]]) -> Callable[[C], Iterable[Hit]]:
-            if rule_id in self._rules:
-                raise ValueError(f"rule {rule_id} is registered twice")
-            if not check.__doc__:
-                raise ValueError(f"rule {rule_id} needs a docstring: it is the explanation")
+            unregistered(rule_id, self._rules)
             self._rules[rule_id] = Rule(
                 rule_id,
                 severity,
                 title,
-                cleandoc(check.__doc__),
+                explanation(rule_id, check),
                 tuple(references),
                 cleandoc(fix) if fix else "",
                 check,
+                each_checks=frozenset({0}) if each else frozenset(),
             )
             return check
 
         return register
 
-    def also(self, rule_id: str) -> Callable[[CheckFn[C]], CheckFn[C]]:
+    def also(self, rule_id: str, *, each: bool = False) -> Callable[[CheckFn[C]], CheckFn[C]]:
         """Add a check to an already registered rule: the same finding (id, severity, title,
         references, fix) decided on other evidence, such as a certificate known only from a
-        listing. The check's docstring is appended to the rule's explanation.
+        listing. The check's docstring is appended to the rule's explanation. ``each``: the
+        check runs once per certificate (see ``Rule.each_checks``).
         """
         if rule_id not in self._rules:
             raise ValueError(f"rule {rule_id} is not registered: nothing to extend")
@@ -186,6 +221,8 @@ class Registry(Generic[C]):
                 rule,
                 explanation=f"{rule.explanation}\n\n{cleandoc(check.__doc__)}",
                 more_checks=(*rule.more_checks, check),
+                each_checks=rule.each_checks
+                | ({len(rule.more_checks) + 1} if each else frozenset()),
             )
             return check
 

@@ -2,31 +2,87 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
-from certgate.core._cache import cached
-from certgate.core.issuers import ISSUER_LIST_LIMIT, IssuerList, trusted_issuer_list
+from certgate.core.issuers import (
+    ISSUER_LIST_LIMIT,
+    MIXED_ROOT,
+    IssuerListSummary,
+    issuer_list_source,
+)
 from certgate.core.model import Certificate, SelfSigned
-from certgate.core.rules._registry import Hit, Registry, Severity
-from certgate.core.stores import CA, DISALLOWED, ROOT, Machine, Store
+from certgate.core.rules._registry import CertSummary, Hit, Registry, Severity
+from certgate.core.rules._tally import StoreTally
+from certgate.core.stores import CA, DISALLOWED, ROOT, Machine, canonical_store_name
 
 __all__ = ["AUDIT_RULES", "AuditContext"]
 
 
-@dataclass(frozen=True)
 class AuditContext:
-    machine: Machine
-    at: datetime
+    """What the audit rules look at: the machine's settings and listings, and its stores as
+    they stream past.
 
-    @cached
-    def issuer_list(self) -> IssuerList:
-        return trusted_issuer_list(self.machine)
+    Rules registered with ``each=True`` run once per certificate, as it is read: ``cert`` is
+    that certificate and ``store`` its store. The others run once at the end over the
+    per-store ``StoreTally`` aggregates (``tally``, ``store_names``) and ``issuer_list``. The
+    certificates of ``machine.stores`` are not looked at directly: whoever runs the audit feeds
+    them (``certgate.core.audit``), so that an audit of a file of 100,000 certificates never
+    holds them all.
+    """
 
-    def stores(self) -> Iterator[Store]:
-        return iter(self.machine.stores)
+    def __init__(self, machine: Machine, at: datetime) -> None:
+        self.machine = machine
+        self.at = at
+        self.cert: Certificate | None = None
+        self.store = ""
+        self.tallies: dict[str, StoreTally] = {}
+        self.order: list[str] = []  # store names in the machine's order (see core.audit)
+        self._issuer_list: IssuerListSummary | None = None
+        self.listed_disallowed = frozenset(
+            c.thumbprint for c in machine.listed_in(DISALLOWED) if c.thumbprint
+        )
+
+    @property
+    def current(self) -> Certificate:
+        """The certificate a per-certificate check judges."""
+        if self.cert is None:
+            raise RuntimeError("no certificate is being judged (a per-certificate rule ran late)")
+        return self.cert
+
+    def tally(self, name: str) -> StoreTally:
+        """Store ``name``'s aggregates (empty if nothing was fed into it)."""
+        found = self.tallies.get(name)
+        if found is None:
+            canonical = canonical_store_name(name)
+            found = self.tallies.get(canonical) or StoreTally(canonical)
+        return found
+
+    def store_names(self) -> list[str]:
+        return list(self.order)
+
+    def knows(self, name: str) -> bool:
+        return canonical_store_name(name) in self.tallies or self.machine.knows(name)
+
+    @property
+    def issuer_list(self) -> IssuerListSummary:
+        """The trusted-issuer list, from the tallies: known once every store was read."""
+        if self._issuer_list is None:
+            self._issuer_list = self._issuers()
+        return self._issuer_list
+
+    def _issuers(self) -> IssuerListSummary:
+        source, reason = issuer_list_source(
+            self.machine, lambda name: self.tally(name).count, self.knows
+        )
+        tally = self.tally(source)
+        count, size = len(tally.first), tally.issuer_bytes
+        if source == ROOT and 0 < tally.self_signed < count:
+            others = count - tally.self_signed
+            return IssuerListSummary(
+                ROOT, reason + MIXED_ROOT, others, size - tally.self_signed_bytes, True
+            )
+        return IssuerListSummary(source, reason, count, size)
 
 
 AUDIT_RULES: Registry[AuditContext] = Registry("audit")
@@ -64,17 +120,18 @@ def root_not_self_signed(ctx: AuditContext) -> Iterator[Hit]:
     another store, or mode 2) it rejects nothing today: a warning that says what it affects.
     Decided cryptographically: the certificate's subject differs from its issuer.
     """
-    root = ctx.machine.store(ROOT)
+    found = ctx.tally(ROOT).not_self_signed
+    if not found:
+        return
     effect, severity = misplaced_effect(ctx)
-    for cert in root:
-        if cert.self_signed is SelfSigned.NO:
-            yield Hit(
-                f"'{cert.subject}' is issued by '{cert.issuer}', so it is not self-signed; "
-                + effect,
-                cert,
-                ROOT,
-                severity=severity,
-            )
+    for cert, held in found:
+        yield Hit(
+            f"'{cert.subject}' is issued by '{cert.issuer}', so it is not self-signed; " + effect,
+            held,
+            ROOT,
+            severity=severity,
+            summary=cert,
+        )
 
 
 def misplaced_effect(ctx: AuditContext) -> tuple[str, Severity]:
@@ -129,6 +186,7 @@ SELF_SIGNATURE_UNKNOWN = (
     title="Self-signature does not verify: a root that names itself as issuer",
     references=(KB2802568, "docs/windows-model.md#mixed-root", "docs/confidence.md"),
     fix=SELF_SIGNATURE_FIX,
+    each=True,
 )
 def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate whose subject equals its issuer but whose own key does not verify its
@@ -137,15 +195,15 @@ def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     non-self-signed certificate in Root for the trusted-issuer list (KB 2802568 decides by
     names, which are equal here), so certgate does not report it as root::not-self-signed.
     """
-    for cert in ctx.machine.store(ROOT):
-        if cert.self_signed is SelfSigned.NAMES_ONLY:
-            yield Hit(
-                f"'{cert.subject}' names itself as issuer, but its own key does not verify its "
-                f"signature. Known: {SELF_SIGNATURE_KNOWN}. Not known [unconfirmed]: "
-                f"{SELF_SIGNATURE_UNKNOWN}",
-                cert,
-                ROOT,
-            )
+    cert = ctx.current
+    if ctx.store == ROOT and cert.self_signed is SelfSigned.NAMES_ONLY:
+        yield Hit(
+            f"'{cert.subject}' names itself as issuer, but its own key does not verify its "
+            f"signature. Known: {SELF_SIGNATURE_KNOWN}. Not known [unconfirmed]: "
+            f"{SELF_SIGNATURE_UNKNOWN}",
+            cert,
+            ROOT,
+        )
 
 
 @rule(
@@ -157,20 +215,21 @@ def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
         "docs/windows-model.md#mixed-root",
     ),
     fix="Check the certificate on Windows (certutil -verify) or replace it.",
+    each=True,
 )
 def root_self_signature_unchecked(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate in Root that names itself as issuer, signed with an algorithm or key
     certgate cannot verify. Whether Windows treats it as self-signed is unknown.
     """
-    for cert in ctx.machine.store(ROOT):
-        if cert.self_signed is SelfSigned.UNKNOWN:
-            check = cert.signed_by(cert)
-            yield Hit(
-                f"'{cert.subject}' names itself as issuer, but its signature could not be "
-                f"checked ({check.reason})",
-                cert,
-                ROOT,
-            )
+    cert = ctx.current
+    if ctx.store == ROOT and cert.self_signed is SelfSigned.UNKNOWN:
+        check = cert.signed_by(cert)
+        yield Hit(
+            f"'{cert.subject}' names itself as issuer, but its signature could not be "
+            f"checked ({check.reason})",
+            cert,
+            ROOT,
+        )
 
 
 @rule(
@@ -179,16 +238,19 @@ def root_self_signature_unchecked(ctx: AuditContext) -> Iterator[Hit]:
     title="End-entity (CA:FALSE) certificate in Trusted Root",
     references=("RFC 5280 §4.2.1.9", KB942061),
     fix="Remove it from Root; trust a leaf by pinning it, not by making it a root.",
+    each=True,
 )
 def root_end_entity(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate whose basicConstraints says it is not a CA sits in Root. It cannot issue
     client certificates; it only lengthens the issuer list, and if it is not self-signed it
     also triggers the KB 2802568 failure.
     """
-    for cert in ctx.machine.store(ROOT):
-        constraints = cert.basic_constraints
-        if constraints is not None and not constraints.ca:
-            yield Hit(f"'{cert.subject}' is an end-entity certificate (CA:FALSE)", cert, ROOT)
+    cert = ctx.current
+    if ctx.store != ROOT:
+        return
+    constraints = cert.basic_constraints
+    if constraints is not None and not constraints.ca:
+        yield Hit(f"'{cert.subject}' is an end-entity certificate (CA:FALSE)", cert, ROOT)
 
 
 @rule(
@@ -205,14 +267,15 @@ def ca_self_signed_root(ctx: AuditContext) -> Iterator[Hit]:
     """A self-signed certificate in the Intermediate store is not trusted from there: a client
     chain that ends at it fails unless the same certificate is also in Root.
     """
-    root = ctx.machine.store(ROOT)
-    for cert in ctx.machine.store(CA):
-        if cert.self_signed is SelfSigned.YES and cert not in root:
+    in_root = ctx.tally(ROOT).first
+    for digest, cert, held in ctx.tally(CA).self_signed_roots:
+        if digest not in in_root:
             yield Hit(
                 f"'{cert.subject}' is a self-signed root stored as an intermediate and is not "
                 "in Root",
-                cert,
+                held,
                 CA,
+                summary=cert,
             )
 
 
@@ -222,14 +285,15 @@ def ca_self_signed_root(ctx: AuditContext) -> Iterator[Hit]:
     title="Expired root",
     references=("RFC 5280 §6.1.3",),
     fix="Remove the expired root once no client chains to it; import its successor.",
+    each=True,
 )
 def root_expired(ctx: AuditContext) -> Iterator[Hit]:
     """A root past its notAfter date. Client certificates that chain to it fail time checks
     (403.17 on IIS, CERT_E_EXPIRED), and it still takes room in the issuer list.
     """
-    for cert in ctx.machine.store(ROOT):
-        if cert.not_after < ctx.at:
-            yield Hit(f"'{cert.subject}' expired on {cert.not_after:%Y-%m-%d}", cert, ROOT)
+    cert = ctx.current
+    if ctx.store == ROOT and cert.not_after < ctx.at:
+        yield Hit(f"'{cert.subject}' expired on {cert.not_after:%Y-%m-%d}", cert, ROOT)
 
 
 @rule(
@@ -238,16 +302,17 @@ def root_expired(ctx: AuditContext) -> Iterator[Hit]:
     title="Root not valid yet",
     references=("RFC 5280 §6.1.3",),
     fix="Check the machine clock and the certificate's notBefore date.",
+    each=True,
 )
 def root_not_yet_valid(ctx: AuditContext) -> Iterator[Hit]:
     """A root whose notBefore date is still in the future at the audit time."""
-    for cert in ctx.machine.store(ROOT):
-        if cert.not_before > ctx.at:
-            yield Hit(
-                f"'{cert.subject}' is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
-                cert,
-                ROOT,
-            )
+    cert = ctx.current
+    if ctx.store == ROOT and cert.not_before > ctx.at:
+        yield Hit(
+            f"'{cert.subject}' is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
+            cert,
+            ROOT,
+        )
 
 
 @rule(
@@ -260,13 +325,9 @@ def store_duplicate(ctx: AuditContext) -> Iterator[Hit]:
     """The same certificate (identical bytes) appears more than once in one store, usually
     from importing the same bundle twice. Harmless, but it inflates the issuer list if sent.
     """
-    for store in ctx.stores():
-        counts: dict[Certificate, int] = defaultdict(int)
-        for cert in store:
-            counts[cert] += 1
-        for cert, count in counts.items():
-            if count > 1:
-                yield Hit(f"'{cert.subject}' appears {count} times", cert, store.name)
+    for name in ctx.store_names():
+        for count, cert, held in ctx.tally(name).duplicated():
+            yield Hit(f"'{cert.subject}' appears {count} times", held, name, summary=cert)
 
 
 @rule(
@@ -283,33 +344,22 @@ def store_subject_several_keys(ctx: AuditContext) -> Iterator[Hit]:
     trying signatures; a client chain without an Authority Key Identifier may be judged against
     the wrong one.
     """
-    for store in ctx.stores():
-        by_subject: dict[object, dict[bytes, Certificate]] = defaultdict(dict)
-        for group in _same_subject_groups(store):
-            for cert in group:
-                by_subject[cert.subject].setdefault(cert.spki_der, cert)
-        for keys in by_subject.values():
-            if len(keys) > 1:
-                certs = list(keys.values())
-                thumbprints = ", ".join(c.sha1 for c in certs)
+    for name in ctx.store_names():
+        tally = ctx.tally(name)
+        for group in tally.groups():
+            if len(group.keys) > 1:
+                digests = list(group.keys.values())
+                thumbprints = [digest.hex().upper() for digest in digests]
+                held = tally.certificate(digests[0])
+                first = CertSummary.of(held) if held is not None else group.summary()
                 yield Hit(
-                    f"'{certs[0].subject}' exists with {len(certs)} different keys ({thumbprints})",
-                    certs[0],
-                    store.name,
-                    evidence=tuple(c.sha1 for c in certs),
+                    f"'{first.subject}' exists with {len(thumbprints)} different keys "
+                    f"({', '.join(thumbprints)})",
+                    held,
+                    name,
+                    evidence=tuple(thumbprints),
+                    summary=first,
                 )
-
-
-def _same_subject_groups(store: Store) -> Iterator[list[Certificate]]:
-    """Candidate groups of certificates that may share a subject name.
-
-    Bucketing by the common name's bytes first (a necessary condition for equal names)
-    avoids decoding every name of a large store just to find the few that repeat.
-    """
-    buckets: dict[str, list[Certificate]] = defaultdict(list)
-    for cert in store:
-        buckets[cert.subject.bucket].append(cert)
-    return (group for group in buckets.values() if len(group) > 1)
 
 
 @rule(
@@ -323,19 +373,22 @@ def store_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate present both in a trust store and in Disallowed is explicitly
     distrusted: every chain through it fails with TRUST_E_EXPLICIT_DISTRUST (0x800B0111).
     """
-    disallowed = ctx.machine.store(DISALLOWED)
-    if not len(disallowed):
+    disallowed = ctx.tally(DISALLOWED).summaries
+    if not disallowed:
         return
-    for store in ctx.stores():
-        if store.name == DISALLOWED:
+    for name in ctx.store_names():
+        if name == DISALLOWED:
             continue
-        for cert in dict.fromkeys(store):
-            if cert in disallowed:
+        tally = ctx.tally(name)
+        for digest in tally.first:
+            cert = disallowed.get(digest)
+            if cert is not None:
                 yield Hit(
-                    f"'{cert.subject}' is in {store.name} and in Disallowed: every chain "
+                    f"'{cert.subject}' is in {name} and in Disallowed: every chain "
                     "through it is rejected (0x800B0111)",
-                    cert,
-                    store.name,
+                    tally.certificate(digest),
+                    name,
+                    summary=cert,
                 )
 
 
@@ -365,7 +418,7 @@ def issuer_list_too_large(ctx: AuditContext) -> Iterator[Hit]:
         return
     sent = ctx.machine.schannel.send_trusted_issuer_list.value
     yield Hit(
-        f"the trusted-issuer list from {issuers.source} has {len(issuers.certificates)} CAs, "
+        f"the trusted-issuer list from {issuers.source} has {issuers.count} CAs, "
         f"{issuers.size:,} bytes, over the {ISSUER_LIST_LIMIT:,}-byte limit"
         + ("; it is sent and will be truncated (event 36885)" if sent else ""),
         store=issuers.source,
@@ -379,27 +432,26 @@ def issuer_list_too_large(ctx: AuditContext) -> Iterator[Hit]:
     title="Weak signature algorithm",
     references=("RFC 6194", "Microsoft SHA-1 deprecation policy"),
     fix="Ask the CA for a certificate signed with SHA-256 or better.",
+    each=True,
 )
 def weak_signature(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate signed with MD5 or SHA-1. For a self-signed root this is informational:
     nobody verifies a root's self-signature for trust. For any other certificate the signature
     is what chains it, and SHA-1 chains are refused by modern verifiers.
     """
-    for store in ctx.stores():
-        if store.name == DISALLOWED:
-            continue
-        for cert in store:
-            alg = cert.signature_algorithm
-            if not alg.weak:
-                continue
-            is_root = cert.self_signed is SelfSigned.YES
-            yield Hit(
-                f"'{cert.subject}' is signed with {alg.name}"
-                + (" (a root's self-signature: informational)" if is_root else ""),
-                cert,
-                store.name,
-                severity=Severity.INFO if is_root else Severity.WARNING,
-            )
+    cert = ctx.current
+    if ctx.store == DISALLOWED:
+        return
+    alg = cert.signature_algorithm
+    if alg.weak:
+        is_root = cert.self_signed is SelfSigned.YES
+        yield Hit(
+            f"'{cert.subject}' is signed with {alg.name}"
+            + (" (a root's self-signature: informational)" if is_root else ""),
+            cert,
+            ctx.store,
+            severity=Severity.INFO if is_root else Severity.WARNING,
+        )
 
 
 _MIN_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
@@ -411,19 +463,19 @@ _MIN_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
     title="Weak public key",
     references=("NIST SP 800-131A",),
     fix="Retire the CA key; re-issue under a 2048-bit RSA or P-256 key or stronger.",
+    each=True,
 )
 def weak_key(ctx: AuditContext) -> Iterator[Hit]:
     """An RSA or DSA key under 2048 bits, or an EC key under 256 bits. A CA key that weak can
     be forged, so certificates it signs prove little.
     """
-    for store in ctx.stores():
-        if store.name == DISALLOWED:
-            continue
-        for cert in store:
-            info = cert.key_info
-            minimum = _MIN_BITS.get(info.algorithm)
-            if minimum and info.size < minimum:
-                yield Hit(f"'{cert.subject}' has a {info} key", cert, store.name)
+    cert = ctx.current
+    if ctx.store == DISALLOWED:
+        return
+    info = cert.key_info
+    minimum = _MIN_BITS.get(info.algorithm)
+    if minimum and info.size < minimum:
+        yield Hit(f"'{cert.subject}' has a {info} key", cert, ctx.store)
 
 
 @rule(
@@ -432,13 +484,13 @@ def weak_key(ctx: AuditContext) -> Iterator[Hit]:
     title="Certificate is malformed",
     references=("RFC 5280 §4.1",),
     fix="Replace it with a well-formed certificate from its CA.",
+    each=True,
 )
 def parse_issue(ctx: AuditContext) -> Iterator[Hit]:
     """A certificate that cryptography refused or warned about (a negative serial number, an
     over-long name, bad encoding). It was still loaded and audited; stricter stacks may reject
     it outright.
     """
-    for store in ctx.stores():
-        for cert in store:
-            for issue in cert.parse_issues:
-                yield Hit(f"'{cert.subject}': {issue}", cert, store.name)
+    cert = ctx.current
+    for issue in cert.parse_issues:
+        yield Hit(f"'{cert.subject}': {issue}", cert, ctx.store)

@@ -30,9 +30,9 @@ EXPORT_HINT = (
 
 def _listed_only(ctx: AuditContext, store: str) -> Iterator[ListedCertificate]:
     """Listed certificates of ``store`` that were not also exported (those are judged whole)."""
-    exported = {c.sha1 for c in ctx.machine.store(store)}
+    exported = ctx.tally(store)
     for listed in ctx.machine.listed_in(store):
-        if listed.thumbprint is None or listed.thumbprint not in exported:
+        if listed.thumbprint is None or not exported.holds(listed.thumbprint):
             yield listed
 
 
@@ -113,14 +113,13 @@ def listed_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
     the whole certificate, so a match is the same certificate.
     """
     machine = ctx.machine
-    banned = {c.sha1 for c in machine.store(DISALLOWED)}
-    banned |= {c.thumbprint for c in machine.listed_in(DISALLOWED) if c.thumbprint}
-    listed_banned = {c.thumbprint for c in machine.listed_in(DISALLOWED) if c.thumbprint}
+    exported = ctx.tally(DISALLOWED)
     for store in machine.listed_store_names():
         if store == DISALLOWED:
             continue
         for listed in _listed_only(ctx, store):
-            if listed.thumbprint in banned:
+            thumbprint = listed.thumbprint
+            if thumbprint and (thumbprint in ctx.listed_disallowed or exported.holds(thumbprint)):
                 yield Hit(
                     f"'{listed.subject}' is in {store} and in Disallowed: explicitly distrusted "
                     "wins (TRUST_E_EXPLICIT_DISTRUST)",
@@ -128,18 +127,21 @@ def listed_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
                     listed=listed,
                     evidence=(f"thumbprint {listed.thumbprint}", _where(listed)),
                 )
-    for exported in machine.stores:
-        if exported.name == DISALLOWED:
-            continue
-        for cert in exported:
-            if cert.sha1 in listed_banned:
-                yield Hit(
-                    f"'{cert.subject}' is in {exported.name} and listed in Disallowed: "
-                    "explicitly distrusted wins (TRUST_E_EXPLICIT_DISTRUST)",
-                    cert,
-                    exported.name,
-                    evidence=(f"thumbprint {cert.sha1} in the Disallowed listing",),
-                )
+
+
+@AUDIT_RULES.also("store::also-disallowed", each=True)
+def exported_listed_disallowed(ctx: AuditContext) -> Iterator[Hit]:
+    """Checked for each exported certificate as it is read: its thumbprint is in a
+    Disallowed listing."""
+    cert = ctx.current
+    if ctx.listed_disallowed and ctx.store != DISALLOWED and cert.sha1 in ctx.listed_disallowed:
+        yield Hit(
+            f"'{cert.subject}' is in {ctx.store} and listed in Disallowed: "
+            "explicitly distrusted wins (TRUST_E_EXPLICIT_DISTRUST)",
+            cert,
+            ctx.store,
+            evidence=(f"thumbprint {cert.sha1} in the Disallowed listing",),
+        )
 
 
 @AUDIT_RULES.rule(
@@ -186,7 +188,7 @@ def listed_not_exported(ctx: AuditContext) -> Iterator[Hit]:
     the exported certificates fully and the others by names only.
     """
     for store in ctx.machine.listed_store_names():
-        if not ctx.machine.knows(store):
+        if not ctx.knows(store):
             continue
         for listed in _listed_only(ctx, store):
             if listed.thumbprint is not None:

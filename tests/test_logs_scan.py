@@ -1,0 +1,297 @@
+"""The IIS W3C fast path (mapped or buffered windows, needle pre-filter, SIMD line counting,
+per-#Fields event fields) against a slow reference that reads every line one by one."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from certgate.core.events import LogEvent
+from certgate.errors import InputError
+from certgate.logs import _scan, iis
+from certgate.logs._io import open_text, walk_inputs
+from certgate.logs._registry import FileContext
+from certgate.testing import logs as samples
+
+T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+Outcome = tuple[list[LogEvent], int, list[str], dict[str, int], list[str]]
+
+
+def reference(data: bytes) -> Outcome:
+    """Every line, in order, split and numbered the obvious way; rows are read when they hold
+    `` 403`` or `` 500 `` (the reader's documented pre-filter), directives always."""
+    ctx = FileContext("log")
+    header = iis._Header()
+    events: list[LogEvent] = []
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    for number, text in enumerate(lines, start=1):
+        raw = text.rstrip(b"\r")
+        if b"\x00" in raw:
+            continue
+        if raw.startswith(b"#"):
+            header.read(iis._decode(raw, ctx))
+            continue
+        if b" 403" not in raw and b" 500 " not in raw:
+            continue
+        line = iis._decode(raw, ctx)
+        values = iis._row(line, header, number, ctx, iis._w3c_fallback)  # every field
+        if values is None:
+            continue
+        event = iis._w3c_event(values, header.day, "log", number, line)
+        if event is not None:
+            events.append(event)
+        else:
+            iis._count_other_row(values, ctx)
+    return events, ctx.skipped, [str(p) for p in ctx.problems], ctx.other, ctx.notes
+
+
+def fast(path: Path) -> Outcome:
+    """What ``certgate logs`` does with the file: mapped when plain, streamed when .gz."""
+    errors: list[InputError] = []
+    (item,) = walk_inputs([str(path)], errors.append)
+    with item.open() as raw:
+        stream, head, _note = open_text(raw)
+        ctx = FileContext("log", item.disk_path, head=head)
+        events = list(iis.parse_w3c(stream, ctx))
+    assert not errors
+    return events, ctx.skipped, [str(p) for p in ctx.problems], ctx.other, ctx.notes
+
+
+def both_ways(tmp_path: Path, data: bytes) -> tuple[Outcome, Outcome]:
+    plain = tmp_path / "u_ex.log"
+    plain.write_bytes(data)
+    packed = tmp_path / "u_ex.log.gz"
+    packed.write_bytes(gzip.compress(data, compresslevel=1))
+    return fast(plain), fast(packed)
+
+
+# -- generated logs -----------------------------------------------------------------------
+
+STATUSES = [
+    (200, 0, 0),
+    (403, 16, 2148204809),
+    (403, 13, 2148081683),
+    (403, 7, 5),
+    (403, 0, 5),
+    (403, 14, 0),
+    (500, 0, 50),
+    (500, 19, 13),
+    (500, 0, 2147942450),
+    (404, 0, 2),
+]
+# Values that put a needle where no status is: the pre-filter's false hits.
+DECOYS = ["/403", "x 403", "4031", "/a/500 b", "-", "403", "500"]
+CUSTOM = ["crypt-thumbprint", "cs(X-Client-Subject)", "cs-host", "s-computername"]
+FIELD_SETS = st.one_of(
+    st.just(samples.IIS_DEFAULT_FIELDS),
+    st.permutations(samples.IIS_DEFAULT_FIELDS).map(tuple),
+    st.lists(st.sampled_from(CUSTOM), unique=True, max_size=3).flatmap(
+        lambda extra: st.permutations(
+            [
+                *("date", "time", "c-ip", "cs-uri-stem", "sc-status", "sc-substatus"),
+                *("sc-win32-status", "time-taken", *extra),
+            ]
+        ).map(tuple)
+    ),
+)
+
+
+@st.composite
+def w3c_row(draw: st.DrawFn, fields: tuple[str, ...], when: datetime) -> str:
+    status, substatus, win32 = draw(st.sampled_from(STATUSES))
+    values: dict[str, object] = {
+        "sc_status": status,
+        "sc_substatus": substatus,
+        "sc_win32_status": win32,
+        "when": when,
+        "time_taken": draw(st.sampled_from([15, 403, 500])),
+        "cs_uri_stem": draw(st.sampled_from(["/Svc/Service.svc", "/403/x", "/500"])),
+        "c_ip": draw(st.sampled_from(["10.0.0.9", "[::1]", "<IP_address>", "-"])),
+        "crypt_thumbprint": draw(st.sampled_from(["AB:CD:EF", "-"])),
+        "cs_X_Client_Subject": draw(st.sampled_from(["CN=client01", "-"])),
+        "cs_host": draw(st.sampled_from(["www.example.com", "-"])),
+        "s_computername": draw(st.sampled_from(["WEB01", "-"])),
+        "cs_uri_query": draw(st.sampled_from(["a=1", "-"])),
+    }
+    line = samples.iis_line(fields, **values).rstrip("\r\n")
+    damage = draw(st.sampled_from(["none"] * 6 + ["drop", "extra", "decoy"]))
+    cells = line.split(" ")
+    if damage == "drop":
+        cells.pop(draw(st.integers(0, len(cells) - 1)))
+    elif damage == "extra":
+        cells.append(draw(st.sampled_from(DECOYS)))
+    elif damage == "decoy":
+        return "junk " + draw(st.sampled_from(DECOYS)) + " line"
+    return " ".join(cells)
+
+
+@st.composite
+def w3c_log(draw: st.DrawFn) -> bytes:
+    eol = draw(st.sampled_from(["\r\n", "\n"]))
+    lines: list[str] = []
+    when = T0
+    for block in range(draw(st.integers(1, 3))):
+        fields = draw(FIELD_SETS)
+        if block > 0 or draw(st.booleans()):  # the first block may come without #Fields
+            if draw(st.booleans()):
+                lines.append("#Software: Microsoft Internet Information Services 10.0")
+                lines.append(f"#Date: {when:%Y-%m-%d %H:%M:%S}")
+            lines.append("#Fields: " + " ".join(fields))
+        else:
+            fields = samples.IIS_DEFAULT_FIELDS
+        for _ in range(draw(st.integers(0, 12))):
+            when += timedelta(seconds=draw(st.integers(0, 90)))
+            lines.append(draw(w3c_row(fields, when)) if draw(st.integers(0, 9)) else "")
+    text = eol.join(lines) + eol
+    cut = draw(st.sampled_from(["whole", "no-final-eol", "cut-last-line"]))
+    if cut == "no-final-eol":
+        text = text.removesuffix(eol)
+    elif cut == "cut-last-line" and len(text) > 20:
+        text = text[: len(text) - draw(st.integers(1, 20))]
+    bom = "\ufeff" if draw(st.integers(0, 5)) == 0 else ""
+    return (bom + text).encode()
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=w3c_log(), chunk=st.sampled_from([64, 257, 4096, 8 << 20]))
+def test_fast_path_equals_line_by_line_reference(tmp_path: Path, data: bytes, chunk: int) -> None:
+    expected = reference(data)
+    original = _scan.CHUNK
+    _scan.CHUNK = chunk
+    try:
+        mapped, streamed = both_ways(tmp_path, data)
+    finally:
+        _scan.CHUNK = original
+    assert mapped == expected
+    assert streamed == expected
+
+
+def test_generated_log_has_events_other_rows_and_skips(tmp_path: Path) -> None:
+    """Negative control for the fuzz test: the generator makes every kind of outcome."""
+    fields = ("date", "time", "c-ip", "sc-status", "sc-substatus", "sc-win32-status", "x-403")
+    rows = [
+        "#Fields: " + " ".join(samples.IIS_DEFAULT_FIELDS),
+        samples.iis_line(sc_status=403, sc_substatus=16, sc_win32_status=2148204809).strip(),
+        samples.iis_line(sc_status=403, sc_substatus=0, sc_win32_status=5).strip(),
+        samples.iis_line(time_taken=403).strip(),
+        "junk 403 line",
+        "#Fields: " + " ".join(fields),
+        "2024-03-05 10:00:01 10.0.0.9 500 0 50 -",
+    ]
+    data = ("\r\n".join(rows) + "\r\n").encode()
+    events, skipped, problems, other, _notes = reference(data)
+    assert [(e.line, e.codes[0]) for e in events] == [(2, "iis:403.16"), (7, "iis:500.0")]
+    assert other == {
+        "IIS 403.0 rows (not a client-certificate failure)": 1,
+        "IIS 200.0 rows (not a client-certificate failure)": 1,
+    }
+    assert skipped == 1 and problems == ["line 5: 3 values for 15 #Fields: junk 403 line"]
+    assert both_ways(tmp_path, data) == (reference(data), reference(data))
+
+
+def test_long_log_across_many_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of lines over hundreds of windows, fields changing mid-file, CRLF."""
+    monkeypatch.setattr(_scan, "CHUNK", 1000)
+    reordered = tuple(reversed(samples.IIS_DEFAULT_FIELDS))
+    parts = [samples.iis_client_cert_failures(T0, 300, ok_between=5)]
+    parts.append(samples.iis_header(reordered, T0))
+    for i in range(300):
+        parts.append(
+            samples.iis_line(
+                reordered,
+                when=T0 + timedelta(seconds=i),
+                sc_status=500,
+                sc_substatus=0,
+                sc_win32_status=50,
+            )
+        )
+    data = "".join(parts).encode()
+    expected = reference(data)
+    assert len(expected[0]) == 600 and expected[0][-1].line == data.count(b"\n")
+    assert both_ways(tmp_path, data) == (expected, expected)
+
+
+def test_lines_with_nul_bytes_are_skipped_and_reported(tmp_path: Path) -> None:
+    good = samples.iis_client_cert_failures(T0, 2)
+    data = good.replace("GET", "G\x00T", 1).encode()
+    for events, skipped, problems, _other, _notes in both_ways(tmp_path, data):
+        assert [e.line for e in events] == [8, 12]
+        assert skipped == 1 and "binary data" in problems[0]
+
+
+def test_file_shrinking_while_read_stops_with_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Truncated by another program between two windows: read up to the new end, no crash
+    (a mapped page past the end would fault)."""
+    monkeypatch.setattr(_scan, "CHUNK", 4096)
+    path = tmp_path / "u_ex.log"
+    path.write_text(samples.iis_client_cert_failures(T0, 200))
+    size = path.stat().st_size
+    errors: list[InputError] = []
+    (item,) = walk_inputs([str(path)], errors.append)
+    with item.open() as raw:
+        stream, head, _note = open_text(raw)
+        ctx = FileContext("log", item.disk_path, head=head)
+        reader = iis.parse_w3c(stream, ctx)
+        first = next(reader)
+        os.truncate(path, size // 2)
+        rest = list(reader)
+    assert first.line == 8
+    assert 0 < len(rest) < 199
+    assert ctx.problems[-1].message == "the file shrank while it was read: read up to there"
+
+
+def test_utf16_file_is_not_mapped_but_read_through_the_transcoder(tmp_path: Path) -> None:
+    text = samples.iis_client_cert_failures(T0, 3)
+    path = tmp_path / "u_ex.log"
+    path.write_bytes(text.encode("utf-16"))
+    events, *_ = fast(path)
+    assert [e.line for e in events] == [8, 12, 16]
+    assert fast(path) == reference(text.encode())
+
+
+def _chunks(data: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+class _Trickle(io.RawIOBase):
+    """Standard input as a pipe delivers it: a few bytes per read."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._parts = _chunks(data, size)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        part = next(self._parts, b"")
+        buffer[: len(part)] = part
+        return len(part)
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_trickling_stream_reads_like_the_file(size: int) -> None:
+    data = samples.iis_client_cert_failures(T0, 4).encode()
+    stream, head, _note = open_text(_Trickle(data, size))  # type: ignore[arg-type]
+    ctx = FileContext("log", head=head)
+    events = list(iis.parse_w3c(stream, ctx))
+    assert (events, ctx.skipped, [str(p) for p in ctx.problems], ctx.other, ctx.notes) == (
+        reference(data)
+    )
