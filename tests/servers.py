@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -203,6 +204,7 @@ def caddy(folder: Path, caddyfile: str, port: int) -> Iterator[int]:
            "XDG_CONFIG_HOME": str(folder / "config")}  # fmt: skip
     command = [need("caddy"), "run", "--config", str(config), "--adapter", "caddyfile"]
     with running(command, [port], folder / "caddy.log", env=env):
+        _tls_ready(port, "localhost")
         yield port
 
 
@@ -219,4 +221,23 @@ def haproxy(folder: Path, config_text: str, port: int) -> Iterator[int]:
         problem = checked.stdout + checked.stderr
         raise RuntimeError(f"haproxy -c refused the configuration: {problem}")
     with running([need("haproxy"), "-db", "-f", str(config)], [port], folder / "haproxy.log"):
+        _tls_ready(port)
         yield port
+
+
+def _tls_ready(port: int, name: str | None = None) -> None:
+    """Wait until a TLS handshake completes on ``port``: a proxy may take connections into
+    its backlog before it is ready to answer them (a loaded machine shows it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                context.wrap_socket(raw, server_hostname=name).close()
+            return
+        except (OSError, ssl.SSLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

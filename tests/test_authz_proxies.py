@@ -199,7 +199,7 @@ def test_real_haproxy_with_certgates_lua_action(site: dict[str, Path], tmp_path:
             .replace("127.0.0.1:8080", f"127.0.0.1:{app}")
         )
         with haproxy(tmp_path / "haproxy", config, port):
-            _exercise(f"https://127.0.0.1:{port}/", seen, site, "x-ssl-client-der")
+            _exercise(f"https://127.0.0.1:{port}/", seen, site, "x-ssl-client-der", "-S")
             assert seen[0]["x-ssl-client-der"] == _der64(site["alice"])  # HAProxy's own copy
 
 
