@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Literal, Protocol, TypedDict
 from urllib.parse import unquote
 
 from twisted.web.server import NOT_DONE_YET
@@ -57,6 +57,36 @@ def _canonical_path(request: HttpRequest) -> str:
     return str(target.path) if target is not None else request.path.decode("latin-1")
 
 
+IDENTITY_SCHEMA: Final = "certgate.identity/1"
+
+
+class IdentityFacts(TypedDict):
+    schema: Literal["certgate.identity/1"]
+    identity: str | None
+    rule: str | None
+    subject: str | None
+    issuer: str | None
+    sha1: str | None
+
+
+class IdentityDocument(IdentityFacts):
+    """IdentityEcho's body, ``certgate.identity/1``: the facts, then the path the gate judged."""
+
+    path: str
+
+
+def identity_facts(decision: Decision) -> IdentityFacts:
+    cert = decision.certificate
+    return {
+        "schema": IDENTITY_SCHEMA,
+        "identity": decision.identity,
+        "rule": decision.mapping.rule if decision.mapping else None,
+        "subject": str(cert.subject) if cert else None,
+        "issuer": str(cert.issuer) if cert else None,
+        "sha1": cert.sha1 if cert else None,
+    }
+
+
 class IdentityEcho:
     """The default backend: 200 with who the client is, as JSON (tests, demo, benchmark)."""
 
@@ -74,17 +104,7 @@ class IdentityEcho:
         known = self._facts.get(id(decision))
         if known is not None and known[0] is decision:
             return known[1]
-        cert = decision.certificate
-        facts = json.dumps(
-            {
-                "schema": "certgate.identity/1",
-                "identity": decision.identity,
-                "rule": decision.mapping.rule if decision.mapping else None,
-                "subject": str(cert.subject) if cert else None,
-                "issuer": str(cert.issuer) if cert else None,
-                "sha1": cert.sha1 if cert else None,
-            }
-        )[1:-1]
+        facts = json.dumps(identity_facts(decision))[1:-1]
         if len(self._facts) > 4096:
             self._facts.clear()
         self._facts[id(decision)] = (decision, facts)
