@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from OpenSSL import SSL
 from twisted.internet import defer, protocol, task
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python import failure
 from zope.interface import implementer
 
@@ -36,7 +37,7 @@ from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
-from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits
+from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits, send_now
 from certgate.gate.judging import JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
@@ -53,8 +54,25 @@ _LINE_TOO_LONG = (
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+_SCREENED = frozenset({b"host", b"transfer-encoding"})
+_TARGETS: OrderedDict[bytes, Target | Refused] = OrderedDict()  # canonical_target's answers
+_TARGETS_MAX = 4096
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _canonical(raw: bytes) -> Target | Refused:
+    """``canonical_target`` (a pure function of the bytes), remembered for recent targets."""
+    if len(raw) > 512:
+        return canonical_target(raw)  # long targets are not kept (bounded memory)
+    found = _TARGETS.get(raw)
+    if found is None:
+        found = _TARGETS[raw] = canonical_target(raw)
+        if len(_TARGETS) > _TARGETS_MAX:
+            _TARGETS.popitem(last=False)
+    return found
 
 
 class GateRequest(HttpRequest):
@@ -72,11 +90,15 @@ class GateRequest(HttpRequest):
 
     def screen(self) -> Refused | None:
         """Framing, Host and target rules (``core.gate.request``), before any judgement."""
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
+        headers = [
+            (n.decode("latin-1"), v.decode("latin-1"))
+            for n, v in self.headers
+            if n in _SCREENED  # the only names screen_headers reads (names are lower case)
+        ]
         refused = screen_headers(self.method, self.clientproto, headers)
         if refused is not None:
             return refused
-        canonical = canonical_target(self.uri)
+        canonical = _canonical(self.uri)
         if isinstance(canonical, Refused):
             return canonical
         self.target = canonical
@@ -156,8 +178,8 @@ class GateChannel(HttpConnection):
         if request.length is not None and request.length > self.limits.max_body_bytes:
             self.reject(_TOO_LARGE)  # 413 before anything is judged or forwarded
             return
-        if not self.gate.backend.streams_body:
-            request.content = io.BytesIO()
+        if request.length != 0 and not self.gate.backend.streams_body:
+            request.content = io.BytesIO()  # kept for the backend (a WSGI app reads it)
         self.gate.admit(request)
         if (
             request.length != 0
@@ -222,6 +244,25 @@ class GateChannel(HttpConnection):
             self.abort()
 
 
+class _TLSProtocol(TLSMemoryBIOProtocol):
+    """Twisted's TLS, its records sent as soon as they are made (``send_now``)."""
+
+    def _flushSendBIO(self) -> None:
+        try:
+            data = self._tlsConnection.bio_read(2**15)
+        except SSL.WantReadError:
+            return  # nothing to send
+        send_now(self.transport, data)
+
+
+class _TLSFactory(TLSMemoryBIOFactory):
+    """TLS without Twisted's write aggregation: its ``BufferingTLSTransport`` holds each
+    write for one more reactor turn (a ``callLater(0)`` per answer) to join small writes;
+    the gate's answers are already one write each."""
+
+    protocol = _TLSProtocol
+
+
 class GateSite(protocol.Factory):
     """Makes a ``GateChannel`` per accepted connection (TLS wraps it)."""
 
@@ -278,7 +319,8 @@ class GateServer:
         self._denials: OrderedDict[tuple[int, bytes], tuple[Decision, bytes, bytes]] = OrderedDict()
 
     def listen(self, host: str, port: int) -> int:
-        self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
+        factory = _TLSFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        self.port = reactor.listenTCP(port, factory, backlog=128, interface=host)
         return self._started()
 
     def adopt(self, listening: socket.socket) -> int:
@@ -286,7 +328,7 @@ class GateServer:
         accepts from the master's socket); the reactor keeps its own duplicate."""
         listening.setblocking(False)  # Twisted accepts until EAGAIN; the workers share it
         listening.set_inheritable(False)
-        factory = TLSMemoryBIOFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        factory = _TLSFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
         self.port = reactor.adoptStreamPort(listening.fileno(), listening.family, factory)
         return self._started()
 
@@ -427,6 +469,10 @@ class GateServer:
         request.respond_raw(decision.status, found[1], found[2])
 
     def _expire_late(self) -> None:
+        try:
+            self.logs.flush()  # the logs are buffered: lines reach their files here
+        except OSError as exc:
+            self._warn(f"cannot write the log: {exc}")
         now = reactor.seconds()
         idle = self.policy.limits.idle_timeout
         for channel in list(self.channels):

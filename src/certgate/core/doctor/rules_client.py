@@ -271,7 +271,7 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Claim]:
             ),
         ),
     )
-    claim = Claim(
+    yield Claim(
         summary,
         evidence,
         _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
@@ -281,4 +281,3 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Claim]:
         Strength.LIKELY if logged else Strength.POSSIBLE,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
-    yield claim

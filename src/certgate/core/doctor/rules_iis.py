@@ -113,14 +113,13 @@ def renegotiation(ctx: DoctorContext) -> Iterator[Claim]:
             ),
         ),
     )
-    claim = Claim(
+    yield Claim(
         summary,
         evidence,
         _RENEGOTIATION,
         fixes,
         Strength.PROVEN,
     )
-    yield claim
 
 
 def _certificate_paths(iis: IisConfig) -> list[tuple[str, str, str]]:
@@ -238,7 +237,7 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Claim]:
                 f"'{loc.path or '(server)'}' and no many-to-one rule exists: IIS maps no user "
                 "(401.2)"
             )
-            claim = Claim(
+            yield Claim(
                 summary,
                 (
                     Evidence(
@@ -266,4 +265,3 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Claim]:
                 Strength.PROVEN,
                 key=f"{loc.path}|{client.leaf.sha1}",
             )
-            yield claim
