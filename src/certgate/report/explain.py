@@ -90,7 +90,7 @@ def list_document(entries: list[Entry], families: dict[str, int]) -> ExplainList
 
 
 def print_matches(console: Console, query: str, matches: list[Match]) -> None:
-    from certgate.report._fit import pack
+    from certgate.report._layout import pack
     from certgate.report._text import escape
 
     best = matches[0].score
