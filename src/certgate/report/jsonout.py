@@ -17,7 +17,7 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
     from certgate.inputs import Origin
-    from certgate.report.documents import CertDetail, CertRef, SettingOrigin
+    from certgate.report.documents import CertDetailJson, CertRefJson, SettingOriginJson
 
 __all__ = [
     "cert_detail",
@@ -94,7 +94,7 @@ def json_text(text: str) -> str:
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def cert_ref(cert: Certificate) -> CertRef:
+def cert_ref(cert: Certificate) -> CertRefJson:
     """The short reference findings use: enough to find the certificate in certlm.msc."""
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
@@ -108,7 +108,7 @@ def _name_problems(cert: Certificate) -> list[str]:
     ]
 
 
-def cert_detail(cert: Certificate) -> CertDetail:
+def cert_detail(cert: Certificate) -> CertDetailJson:
     constraints = cert.basic_constraints
     return {
         **cert_ref(cert),
@@ -128,7 +128,7 @@ def cert_detail(cert: Certificate) -> CertDetail:
     }
 
 
-def origins_json(origins: Iterable[Origin]) -> list[SettingOrigin]:
+def origins_json(origins: Iterable[Origin]) -> list[SettingOriginJson]:
     """Settings with where each came from (``certgate.inputs.provenance``): ``source`` is
     ``file:line`` (a bundle member as ``bundle.zip!schannel.reg:12``), ``file#element``, the
     flag, ``policy [trust]`` or ``default``."""
