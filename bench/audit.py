@@ -17,7 +17,6 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-
 COUNT = 10_000
 OUT = Path(__file__).parent / "out"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
