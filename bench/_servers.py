@@ -147,6 +147,27 @@ http {{
 """
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the live process ``pid`` and its live
+    descendants (nginx's workers, ``certgate serve``'s workers), from /proc."""
+    total = 0.0
+    pending = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        total += (int(fields[11]) + int(fields[12])) / tick
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return total
+
+
 def timed(command: list[str]) -> tuple[float, float, int, bytes]:
     """(wall seconds, CPU seconds, peak RSS in bytes, stdout) of one whole child process."""
     start_time = time.perf_counter()

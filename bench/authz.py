@@ -116,7 +116,9 @@ def main() -> None:
                 for name in names:
                     port = free_port()
                     command = nginx_command(nginx, work, _config(work, port, authz_port, name))
-                    for metric, value in _measure(work, command, port, user).items():
+                    also = None if name == "verify" else authz.pid
+                    measured = _measure(work, command, port, user, also=also)
+                    for metric, value in measured.items():
                         results[name].setdefault(metric, []).append(value)
         finally:
             stop(authz)
@@ -126,7 +128,8 @@ def main() -> None:
             cells = []
             for metric, values in results[name].items():
                 value = statistics.median(values)
-                cells.append(f"{metric} {value:,.0f} ({value / base[metric]:.2f}x)")
+                ratio = f" ({value / base[metric]:.2f}x)" if base.get(metric) else ""
+                cells.append(f"{metric} {value:,.0f}{ratio}")
             print(f"  {label:38} " + "; ".join(cells))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,12 +1,14 @@
-"""New mTLS connections/s and keep-alive requests/s: ``certgate serve`` against nginx.
+"""New mTLS connections/s, keep-alive requests/s and server CPU per keep-alive request:
+``certgate serve`` against nginx.
 
-Both servers: one process/worker on loopback, the same server certificate and key (ECDSA
-P-256), the same client chain (RSA-2048 leaf + intermediate), TLS 1.3, no session resumption,
-a small 200 answer. nginx verifies with ``ssl_verify_client on`` against the same root; the
-gate judges with the windows engine (the judgement cached per chain). The same load
-generator drives both: ``CLIENTS`` processes with pyOpenSSL, each either opening a new
-connection per request (``Connection: close``) or keeping ``KEEPALIVE_CONNECTIONS``
-connections busy with one request in flight on each, for ``SECONDS`` each.
+Both servers: one process/worker (or ``WORKERS`` each) on loopback, the same server
+certificate and key (ECDSA P-256), the same client chain (RSA-2048 leaf + intermediate), TLS
+1.3, no session resumption, a small 200 answer. nginx verifies with ``ssl_verify_client on``
+against the same root; the gate judges with the windows engine (the judgement cached per
+chain). The same load generator drives both: ``CLIENTS`` processes with pyOpenSSL, each either
+opening a new connection per request (``Connection: close``) or keeping
+``KEEPALIVE_CONNECTIONS`` connections busy with one request in flight on each, for ``SECONDS``
+each. Server CPU: the server process and its workers, from /proc, over the keep-alive run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import multiprocessing
 import re
 import shutil
 import socket
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,11 +36,13 @@ from bench._servers import (
     nginx_user,
     start,
     stop,
+    tree_cpu,
     write_pki,
 )
 from certgate.gate.client import client_context
 
 SECONDS = 5.0
+ROUNDS = 3
 CLIENTS = 2
 KEEPALIVE_CONNECTIONS = 8  # per client process, one request in flight on each
 SERVER = """
@@ -104,7 +110,8 @@ def _load(
     out.put(count)
 
 
-def _rate(work: Path, port: int, keepalive: bool) -> float:
+def _rate(work: Path, port: int, keepalive: bool) -> tuple[float, int]:
+    """(requests/s, requests) of one measurement."""
     queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     start = time.monotonic() + 0.5
     deadline = start + SECONDS
@@ -117,55 +124,90 @@ def _rate(work: Path, port: int, keepalive: bool) -> float:
     total = sum(queue.get(timeout=SECONDS + 60) for _ in workers)
     for worker in workers:
         worker.join(10)
-    return total / (deadline - start)
+    return total / (deadline - start), total
+
+
+CPU_METRIC = "server CPU us/keep-alive request"
 
 
 def _measure(
-    work: Path, command: list[str], port: int, user: str | None = None
+    work: Path, command: list[str], port: int, user: str | None = None, *, also: int | None = None
 ) -> dict[str, float]:
+    """New connections/s, keep-alive requests/s, and the server's CPU (the process and its
+    workers) per keep-alive request; ``also``: another process whose CPU per keep-alive
+    request is reported too (``certgate authz`` behind nginx)."""
     process = start(command, port, user)
     try:
-        return {
-            "new connections/s": _rate(work, port, False),
-            "keep-alive requests/s": _rate(work, port, True),
-        }
+        figures = {"new connections/s": _rate(work, port, False)[0]}
+        before = tree_cpu(process.pid), tree_cpu(also) if also else 0.0
+        rate, count = _rate(work, port, True)
+        after = tree_cpu(process.pid), tree_cpu(also) if also else 0.0
+        figures["keep-alive requests/s"] = rate
+        figures[CPU_METRIC] = (after[0] - before[0]) * 1e6 / max(1, count)
+        if also:
+            figures["authz CPU us/keep-alive request"] = (
+                (after[1] - before[1]) * 1e6 / max(1, count)
+            )
+        return figures
     finally:
         stop(process)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.gate [WORKERS...]``: each worker count (default 1) for both servers
+    (``certgate serve --workers N``, nginx ``worker_processes N``), ``ROUNDS`` interleaved
+    rounds, medians."""
+    counts = [int(a) for a in argv or ()] or [1]
     nginx = nginx_binary()
     work = Path(tempfile.mkdtemp(prefix="certgate-bench-gate-"))
     work.chmod(0o777)
     try:
         write_pki(work)
         (work / "server.key").chmod(0o644)  # a throwaway key the unprivileged nginx must read
-        gate_port, nginx_port = free_port(), free_port()
-        config = work / "nginx.conf"
-        mtls = NGINX_MTLS.format(w=work, port=nginx_port)
-        config.write_text(nginx_config(work, SERVER.format(mtls=mtls)))
-        gate = gate_command(work, gate_port, "--workers", "1")
-        results = {"certgate serve": _measure(work, gate, gate_port)}
-        if nginx:
-            command = nginx_command(nginx, work, config)
-            results["nginx (ssl_verify_client on)"] = _measure(
-                work, command, nginx_port, nginx_user()
-            )
-        _report(results)
+        for workers in counts:
+            results: dict[str, dict[str, list[float]]] = {}
+            for _ in range(ROUNDS):
+                gate_port, nginx_port = free_port(), free_port()
+                gate = gate_command(work, gate_port, "--workers", str(workers))
+                _add(results, "certgate serve", _measure(work, gate, gate_port))
+                if nginx:
+                    config = work / "nginx.conf"
+                    mtls = NGINX_MTLS.format(w=work, port=nginx_port)
+                    config.write_text(nginx_config(work, SERVER.format(mtls=mtls), workers=workers))
+                    command = nginx_command(nginx, work, config)
+                    _add(
+                        results,
+                        "nginx (ssl_verify_client on)",
+                        _measure(work, command, nginx_port, nginx_user()),
+                    )
+            _report(workers, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _report(results: dict[str, dict[str, float]]) -> None:
-    print(f"{CLIENTS} client processes, {SECONDS:.0f} s per measurement, TLS 1.3, loopback")
-    baseline = results.get("nginx (ssl_verify_client on)")
-    for name, figures in results.items():
+def _add(results: dict[str, dict[str, list[float]]], name: str, figures: dict[str, float]) -> None:
+    for metric, value in figures.items():
+        results.setdefault(name, {}).setdefault(metric, []).append(value)
+
+
+def _report(workers: int, results: dict[str, dict[str, list[float]]]) -> None:
+    print(
+        f"{workers} worker(s) each; {CLIENTS} client processes, {SECONDS:.0f} s per "
+        f"measurement, medians of {ROUNDS} interleaved rounds, TLS 1.3, loopback"
+    )
+    medians = {n: {m: statistics.median(v) for m, v in f.items()} for n, f in results.items()}
+    baseline = medians.get("nginx (ssl_verify_client on)")
+    for name, figures in medians.items():
         cells = []
         for metric, value in figures.items():
             ratio = (
                 f" ({value / baseline[metric]:.2f}x nginx)"
-                if baseline and name.startswith("certgate")
+                if baseline and name.startswith("certgate") and baseline[metric]
                 else ""
             )
             cells.append(f"{metric}: {value:,.0f}{ratio}")
-        print(f"{name:32} " + "; ".join(cells))
+        print(f"  {name:30} " + "; ".join(cells))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

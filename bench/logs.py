@@ -5,13 +5,19 @@ routine records with 0.1 % HttpsClientCertificateInvalid 0x109 failures, and a 1
 IIS W3C log with 0.1 % ``403 16 2148204809`` lines. Each tool runs once to warm the page
 cache, then ``ROUNDS`` times interleaved; medians of wall and CPU time (user + system of the
 child: on a shared machine the fairer figure). Peak RSS is the child's ``ru_maxrss``. ``grep -n
-| wc -l`` is the anchor that numbers lines, as certgate does. ``python -m bench.logs iis 40``
-runs the IIS part alone with 40 M lines.
+| wc -l`` is the anchor that numbers lines, as certgate does. ``python -m bench.logs iis 10 40``
+runs the IIS part alone with 10 M and then 40 M lines.
+
+certgate's sources are byte-compiled first (``compileall``, as ``pip install`` does): a machine
+with ``PYTHONDONTWRITEBYTECODE=1`` would otherwise compile them again in every run. The load
+average is printed before and after, to go with the record.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -19,6 +25,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import certgate
 from bench._servers import timed
 from certgate.testing import logs as samples
 
@@ -107,12 +114,15 @@ def compare(path: Path, marker: str, expected: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parts = set(argv or ["svclog", "iis"]) & {"svclog", "iis"}
-    lines = int(argv[-1]) * 1_000_000 if argv and argv[-1].isdigit() else IIS_LINES
+    args = argv or ["svclog", "iis"]
+    parts = set(args) & {"svclog", "iis"}
+    sizes = [int(arg) * 1_000_000 for arg in args if arg.isdigit()] or [IIS_LINES]
+    compileall.compile_dir(Path(certgate.__file__).parent, quiet=1)
+    print("  load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     folder = Path(tempfile.mkdtemp(prefix="certgate-bench-logs-"))
     try:
         free = shutil.disk_usage(folder).free
-        needed = max(NEEDED_FREE, lines * 130 + SVCLOG_BYTES)
+        needed = max(NEEDED_FREE, max(sizes) * 130 + SVCLOG_BYTES)
         if free < needed:
             print(f"  skipped: {free / 1e9:.1f} GB free under {folder}, need {needed / 1e9:.0f}")
             return
@@ -121,10 +131,13 @@ def main(argv: list[str] | None = None) -> None:
             compare(svclog, "HttpsClientCertificateInvalid", write_svclog(svclog))
             svclog.unlink()
         if "iis" in parts:
-            iis = folder / "u_ex240305.log"
-            compare(iis, "403 16 2148204809", write_iis(iis, lines))
+            for lines in sizes:
+                iis = folder / f"u_ex240305_{lines // 1_000_000}m.log"
+                compare(iis, "403 16 2148204809", write_iis(iis, lines))
+                iis.unlink()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    print("  load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from certgate.bundle import load_machine
 from certgate.core.iis import LocationConfig, Site, SiteBinding
 from certgate.core.settings import Setting, SslBinding
+from certgate.inputs.bundle import load_machine
 from certgate.testing import PKI, sst_bundle
 from certgate.testing.listings import format_list
 from certgate.testing.windows import (

@@ -16,7 +16,7 @@ from certgate.core.audit import AuditScan, audit
 from certgate.core.model import Certificate
 from certgate.core.rules._tally import fingerprint
 from certgate.core.stores import Machine
-from certgate.loading import StoreInputs, build_machine
+from certgate.inputs import Request, StoreFiles, load
 from certgate.report.audit import audit_document
 from certgate.testing import PKI, pem_bundle, sst_bundle
 
@@ -35,7 +35,7 @@ def test_streamed_cli_equals_the_in_memory_audit(
 ) -> None:
     """Stores touched in a mixed order, duplicates, a folder with a certificate in two files,
     one subject with two keys, intermediates in Root, a root in CA only, Disallowed: the
-    streamed command and build_machine + audit() + audit_document() agree to the byte."""
+    streamed command and inputs.load + audit() + audit_document() agree to the byte."""
     root = pki.root("CN=Shared Root,O=Contoso")
     rekeyed = pki.root("CN=Shared Root,O=Contoso")
     other = pki.root("CN=Other Root", hash="sha1")
@@ -62,14 +62,14 @@ def test_streamed_cli_equals_the_in_memory_audit(
     ]
     streamed = _json(args, capsys)
     inputs = [
-        StoreInputs("Root", (str(tmp_path / "root.pem"),)),
-        StoreInputs("CA", (str(tmp_path / "ca.sst"),)),
-        StoreInputs("Root", (str(folder),)),
-        StoreInputs("Disallowed", (str(tmp_path / "disallowed.pem"),)),
-        StoreInputs("CA", (str(tmp_path / "root.pem"),)),
+        StoreFiles("Root", (str(tmp_path / "root.pem"),)),
+        StoreFiles("CA", (str(tmp_path / "ca.sst"),)),
+        StoreFiles("Root", (str(folder),)),
+        StoreFiles("Disallowed", (str(tmp_path / "disallowed.pem"),)),
+        StoreFiles("CA", (str(tmp_path / "root.pem"),)),
     ]
-    machine, loaded = build_machine(inputs)
-    expected = audit_document(audit(machine, WHEN), None, loaded.warnings)
+    loaded = load(Request(stores=tuple(inputs)))
+    expected = audit_document(audit(loaded.machine, WHEN), None, loaded.warnings)
     assert streamed == json.loads(json.dumps(expected, default=str))
     rules = {f["id"] for f in streamed["findings"]}
     assert {

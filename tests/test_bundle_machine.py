@@ -12,8 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certgate._bundlefiles import list_bundle
-from certgate.bundle import classify, load_machine
 from certgate.cli import main
 from certgate.core.iis import (
     IisCertificateMapping,
@@ -24,6 +22,8 @@ from certgate.core.iis import (
 )
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import InputError
+from certgate.inputs._files import list_bundle
+from certgate.inputs.bundle import classify, load_machine
 from certgate.testing import PKI, Issued, sst_bundle
 from certgate.testing.listings import format_list
 from certgate.testing.windows import (

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import doctor_scenarios as sc
-from certgate.bundle import load_machine
 from certgate.cli import main
 from certgate.core.doctor import (
     DIAGNOSIS_RULES,
@@ -27,6 +26,7 @@ from certgate.core.stores import Machine
 from certgate.demo import SEED_EVENTS, SeedCase, build_seed_case
 from certgate.demo.live import LIVE_STEPS
 from certgate.formats import load_file
+from certgate.inputs.bundle import load_machine
 from certgate.logs import LogScan
 from certgate.testing import PKI
 
@@ -185,11 +185,12 @@ def test_every_code_a_cause_explains_is_in_the_knowledge_base(
         context = DoctorContext(
             load_machine(bundle).machine, now, (SampleClient(*_chain(client)),), builder.symptoms()
         )
-        for finding in DIAGNOSIS_RULES.run(context):
-            assert isinstance(finding.detail, Claim), finding.message
-            seen.add(finding.rule)
-            missing = [code for code in finding.detail.explains if kb.get(code) is None]
-            assert missing == [], (finding.rule, missing)
+        for result in DIAGNOSIS_RULES.run(context):
+            assert not result.error, result.error
+            for claim in result.claims:
+                seen.add(result.rule.id)
+                missing = [code for code in claim.explains if kb.get(code) is None]
+                assert missing == [], (result.rule.id, missing)
     assert seen == {rule.id for rule in DIAGNOSIS_RULES}
 
 
@@ -216,12 +217,8 @@ def test_demo_live_steps_run_after_the_diagnosis(capsys: pytest.CaptureFixture[s
 
 
 def test_a_crashing_rule_is_reported_never_claimed(now: datetime) -> None:
-    @DIAGNOSIS_RULES.rule(
-        "cause::test-crash",
-        severity=DIAGNOSIS_RULES["cause::renegotiation"].severity,
-        title="crash",
-    )
-    def crash(ctx: DoctorContext) -> list[Any]:
+    @DIAGNOSIS_RULES.rule("cause::test-crash", title="crash")
+    def test_crash(ctx: DoctorContext) -> list[Claim]:
         """Always fails."""
         raise RuntimeError("boom")
 
@@ -232,7 +229,7 @@ def test_a_crashing_rule_is_reported_never_claimed(now: datetime) -> None:
             "cause::test-crash: internal error while checking, result unknown: RuntimeError: boom",
         )
     finally:
-        DIAGNOSIS_RULES._rules.pop("cause::test-crash")
+        DIAGNOSIS_RULES.unregister("cause::test-crash")
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

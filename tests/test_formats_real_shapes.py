@@ -88,6 +88,6 @@ def test_doctor_settings_reads_netsh_paste_and_application_host_by_content(
     (bundle / "apphost-copy.config").write_bytes(odd.read_bytes())
     (bundle / "logs").mkdir()
     (bundle / "logs" / "u_ex1.log").write_text(logs.read_text())
-    from certgate.bundle import load_machine
+    from certgate.inputs.bundle import load_machine
 
     assert load_machine(bundle).machine.iis is not None

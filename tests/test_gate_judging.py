@@ -38,11 +38,12 @@ def test_verdict_cache_is_per_policy_generation(pki: PKI, now: datetime) -> None
     policy = Policy(machine=machine([root]))
     first = Judge(policy, cache=cache)
     assert first.certificate((leaf.der,), now).allowed
-    assert first.cached((leaf.der,), now) is not None
+    assert cache.get(first.key((leaf.der,)), now) is not None
     second = Judge(policy, cache=cache)  # e.g. after a CRL refresh
     assert second.generation != first.generation
-    assert second.cached((leaf.der,), now) is None
-    assert first.cached((leaf.der,), now + timedelta(days=400)) is None  # past the leaf's life
+    assert cache.get(second.key((leaf.der,)), now) is None
+    later = now + timedelta(days=400)  # past the leaf's life
+    assert cache.get(first.key((leaf.der,)), later) is None
     assert fingerprint([b"ab", b"c"]) != fingerprint([b"a", b"bc"])
 
 

@@ -140,21 +140,15 @@ def test_gate_documents() -> None:
 
 
 class _Request:
-    """The three calls IdentityEcho makes on Twisted's request (a stand-in, not a mock)."""
+    """The one call IdentityEcho makes on the gate's request (a stand-in, not a mock)."""
 
     path = b"/orders"
 
     def __init__(self) -> None:
         self.body = b""
 
-    def setHeader(self, name: bytes, value: bytes) -> None:
-        pass
-
-    def write(self, data: bytes) -> None:
-        self.body += data
-
-    def finish(self) -> None:
-        pass
+    def respond(self, status: int, headers: object, body: bytes) -> None:
+        self.body = body
 
 
 def test_a_wrong_document_fails(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

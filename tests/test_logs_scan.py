@@ -1,11 +1,13 @@
-"""The IIS W3C fast path (mapped or buffered windows, needle pre-filter, SIMD line counting,
-per-#Fields event fields) against a slow reference that reads every line one by one."""
+"""The IIS W3C fast path (buffered windows, needle pre-filter, SIMD line counting, one pass
+for NUL bytes and directives, per-#Fields event fields) against a slow reference that reads
+every line one by one."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
-import os
+import pickle
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,7 +59,7 @@ def reference(data: bytes) -> Outcome:
 
 
 def fast(path: Path) -> Outcome:
-    """What ``certgate logs`` does with the file: mapped when plain, streamed when .gz."""
+    """What ``certgate logs`` does with the file (a plain file or a .gz stream)."""
     errors: list[InputError] = []
     (item,) = walk_inputs([str(path)], errors.append)
     with item.open() as raw:
@@ -174,11 +176,11 @@ def test_fast_path_equals_line_by_line_reference(tmp_path: Path, data: bytes, ch
     original = _scan.CHUNK
     _scan.CHUNK = chunk
     try:
-        mapped, streamed = both_ways(tmp_path, data)
+        plain, packed = both_ways(tmp_path, data)
     finally:
         _scan.CHUNK = original
-    assert mapped == expected
-    assert streamed == expected
+    assert plain == expected
+    assert packed == expected
 
 
 def test_generated_log_has_events_other_rows_and_skips(tmp_path: Path) -> None:
@@ -226,6 +228,34 @@ def test_long_log_across_many_windows(tmp_path: Path, monkeypatch: pytest.Monkey
     assert both_ways(tmp_path, data) == (expected, expected)
 
 
+@pytest.mark.parametrize("marks", [3, 500])
+def test_hash_signs_inside_rows_and_directives_after_them(tmp_path: Path, marks: int) -> None:
+    """``#`` in a row is no directive; past a few per window the automaton finds the rest."""
+    row = samples.iis_line(cs_uri_stem="/a#b", cs_User_Agent="x#" * marks).strip()
+    reordered = tuple(reversed(samples.IIS_DEFAULT_FIELDS))
+    data = "\n".join(
+        [
+            "#Fields: " + " ".join(samples.IIS_DEFAULT_FIELDS),
+            row,
+            samples.iis_line(sc_status=403, sc_substatus=16, sc_win32_status=0).strip(),
+            "#Fields: " + " ".join(reordered),
+            samples.iis_line(reordered, sc_status=403, sc_substatus=7, sc_win32_status=5).strip(),
+            "#Date: 2024-03-06 00:00:00",
+            samples.iis_line(
+                reordered,
+                cs_uri_stem="/#",
+                cs_User_Agent="#" * marks,
+                sc_status=403,
+                sc_substatus=14,
+            ).strip(),
+        ]
+    ).encode()
+    expected = reference(data)
+    assert [e.line for e in expected[0]] == [3, 5]
+    assert expected[3] == {"IIS 403.14 rows (not a client-certificate failure)": 1}
+    assert both_ways(tmp_path, data) == (expected, expected)
+
+
 def test_lines_with_nul_bytes_are_skipped_and_reported(tmp_path: Path) -> None:
     good = samples.iis_client_cert_failures(T0, 2)
     data = good.replace("GET", "G\x00T", 1).encode()
@@ -234,30 +264,7 @@ def test_lines_with_nul_bytes_are_skipped_and_reported(tmp_path: Path) -> None:
         assert skipped == 1 and "binary data" in problems[0]
 
 
-def test_file_shrinking_while_read_stops_with_a_problem(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Truncated by another program between two windows: read up to the new end, no crash
-    (a mapped page past the end would fault)."""
-    monkeypatch.setattr(_scan, "CHUNK", 4096)
-    path = tmp_path / "u_ex.log"
-    path.write_text(samples.iis_client_cert_failures(T0, 200))
-    size = path.stat().st_size
-    errors: list[InputError] = []
-    (item,) = walk_inputs([str(path)], errors.append)
-    with item.open() as raw:
-        stream, head, _note = open_text(raw)
-        ctx = FileContext("log", item.disk_path, head=head)
-        reader = iis.parse_w3c(stream, ctx)
-        first = next(reader)
-        os.truncate(path, size // 2)
-        rest = list(reader)
-    assert first.line == 8
-    assert 0 < len(rest) < 199
-    assert ctx.problems[-1].message == "the file shrank while it was read: read up to there"
-
-
-def test_utf16_file_is_not_mapped_but_read_through_the_transcoder(tmp_path: Path) -> None:
+def test_utf16_file_is_read_through_the_transcoder(tmp_path: Path) -> None:
     text = samples.iis_client_cert_failures(T0, 3)
     path = tmp_path / "u_ex.log"
     path.write_bytes(text.encode("utf-16"))
@@ -295,3 +302,24 @@ def test_trickling_stream_reads_like_the_file(size: int) -> None:
     assert (events, ctx.skipped, [str(p) for p in ctx.problems], ctx.other, ctx.notes) == (
         reference(data)
     )
+
+
+def test_log_event_init_behaves_as_the_dataclass_one() -> None:
+    """LogEvent's one-update __init__: same values, equality, hashing, errors, immutability."""
+    when = T0
+    by_name = LogEvent(source="x", format="iis-w3c", time=when, line=5, codes=("iis:403.16",))
+    by_position = LogEvent("x", "iis-w3c", when, 5, codes=("iis:403.16",))
+    assert by_name == by_position and hash(by_name) == hash(by_position)
+    assert by_name.offset is None and by_name.notes == () and by_name.raw == ""
+    assert dataclasses.replace(by_name, line=6).line == 6
+    assert pickle.loads(pickle.dumps(by_name)) == by_name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        by_name.line = 7  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing required argument 'format'"):
+        LogEvent(source="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lines'"):
+        LogEvent("x", "f", lines=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'source'"):
+        LogEvent("x", "f", source="y")  # type: ignore[misc]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        LogEvent("x", "f", time=datetime(2024, 3, 5))

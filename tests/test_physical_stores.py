@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import doctor_scenarios as sc
-from certgate.bundle import load_machine
 from certgate.cli import main
 from certgate.core.physical import PhysicalStore, PhysicalStores
 from certgate.errors import InputError
 from certgate.formats.physical import dump_physical_stores, parse_physical_stores
+from certgate.inputs.bundle import load_machine
 from certgate.testing import PKI
 from test_doctor_scripts import ps_errors
 

@@ -9,8 +9,8 @@ import re
 import tree_sitter
 import tree_sitter_powershell
 
-from certgate.bundle import MANIFEST_FILE, NETSH_FILE, SCHANNEL_FILE, classify
 from certgate.cli.collect import powershell_script
+from certgate.inputs.bundle import MANIFEST_FILE, NETSH_FILE, SCHANNEL_FILE, classify
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 

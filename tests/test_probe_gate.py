@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from certgate.bundle import load_machine
 from certgate.core.gate.policy import Policy
 from certgate.core.probe import ProbeResult, Requirement, TlsVersion
 from certgate.core.stores import CA, ROOT, Machine
 from certgate.demo import build_demo_machine
 from certgate.gate.config import GateConfig
+from certgate.inputs.bundle import load_machine
 from certgate.tls.credentials import load_credentials
 from certgate.tls.probe import ProbeOptions, ProbeTarget, probe
 from gate_support import PKI, config, gate, machine

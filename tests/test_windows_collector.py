@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from certgate.bundle import load_machine
 from certgate.core.settings import Setting, SslBinding
 from certgate.errors import OutputError
+from certgate.inputs.bundle import load_machine
 from certgate.testing import PKI
 from certgate.testing.windows import IIS_APP_ID, netsh_sslcert
 from certgate.windows.collect import WindowsHost, collect_bundle

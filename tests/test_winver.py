@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certgate.bundle import apply_settings, load_machine
 from certgate.cli import main
 from certgate.core.stores import Machine
 from certgate.core.winver import KNOWN_NAMES, parse_windows_version
 from certgate.errors import InputError
 from certgate.formats.sst import dump_sst
+from certgate.inputs.bundle import load_machine
+from certgate.inputs.settings import apply_settings
 from certgate.testing import CLIENT_AUTH, PKI, pem_bundle
 
 

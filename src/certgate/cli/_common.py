@@ -17,6 +17,8 @@ from certgate.errors import UsageError
 if TYPE_CHECKING:  # commands that need them import them; `explain` and `--help` do not
     from rich.console import Console
 
+    from certgate.core.settings import Setting
+    from certgate.core.winver import WindowsVersion
     from certgate.formats import LoadWarning
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "file_progress",
     "json_option",
     "listen_address",
+    "os_version_setting",
     "password_prompt",
     "print_warnings",
     "read_password",
@@ -136,6 +139,19 @@ def json_option(func: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document (versioned schema)."
     )(func)
+
+
+def os_version_setting(text: str | None) -> Setting[WindowsVersion] | None:
+    """``--os-version``: the version, cited as given by that flag; a bad one is a usage error."""
+    if text is None:
+        return None
+    from certgate.core.settings import Setting
+    from certgate.core.winver import parse_windows_version
+
+    try:
+        return Setting(parse_windows_version(text), "--os-version")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--os-version") from exc
 
 
 def read_password(password: str | None, password_env: str | None) -> bytes | None:

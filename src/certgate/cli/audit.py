@@ -30,7 +30,7 @@ from certgate.exitcode import ExitCode
 from certgate.formats import Loaded, LoadWarning
 from certgate.formats.stream import Restart, StreamInputs
 from certgate.formats.system import load_system_stores
-from certgate.loading import StoreInputs
+from certgate.inputs import StoreFiles
 from certgate.report.audit import RowSpool, print_audit, verdict, write_audit_json
 from certgate.report.console import out_console
 
@@ -134,17 +134,18 @@ def command(
     if not paths and not system and not extra and not bundle:
         raise click.UsageError("give at least one PATH, --add STORE=PATH, --machine or --system")
     secret = read_password(password, password_env)
-    base: Machine | None = None
     warnings: tuple[LoadWarning, ...] = ()
-    if bundle:
-        from certgate.bundle import load_machine  # only for --machine: a costly import
+    settings = Machine()  # the bundle's stores and settings; PATHs and --add are streamed
+    if bundle or send_issuer_list:
+        from certgate.inputs import Request, load  # only then: reading a bundle costs imports
 
-        from_bundle = load_machine(bundle, password=secret, prompt=password_prompt)
-        base, warnings = from_bundle.machine, from_bundle.warnings
-    inputs = [StoreInputs(store, paths)] + [StoreInputs(name, (path,)) for name, path in extra]
-    settings = base or Machine()
-    if send_issuer_list:
-        settings = SetSendIssuerList(True, origin="--send-issuer-list").apply(settings)
+        changes = (
+            (SetSendIssuerList(True, origin="--send-issuer-list"),) if send_issuer_list else ()
+        )
+        request = Request(bundle, changes=changes, password=secret, prompt=password_prompt)
+        read = load(request)
+        settings, warnings = read.machine, read.warnings
+    inputs = [StoreFiles(store, paths)] + [StoreFiles(name, (path,)) for name, path in extra]
     threshold = FAIL_ON.get(fail_on)
     streamer = StreamInputs(password=secret, prompt=password_prompt)
     with file_progress("Reading") as on_file, RowSpool() as rows:
@@ -191,15 +192,15 @@ def _buffered(size: int = 1 << 16) -> Iterator[Callable[[str], None]]:
 def _scan(
     settings: Machine,
     at: datetime,
-    inputs: list[StoreInputs],
+    inputs: list[StoreFiles],
     system: bool,
     streamer: StreamInputs,
     rows: RowSpool,
     with_rows: bool,
 ) -> tuple[AuditReport, tuple[LoadWarning, ...]]:
     """Judge every certificate as it is read: the bundle's stores, then the PATHs and --add
-    files in order, then the system stores; each store ends up where ``build_machine`` and
-    ``machine_from_loaded`` would put it. Returns the report and the loading warnings."""
+    files in order, then the system stores; each store ends up where ``inputs.load`` would
+    put it. Returns the report and the loading warnings."""
     scan = AuditScan(settings, at)
     warnings: list[LoadWarning] = []
 
@@ -222,7 +223,7 @@ def _scan(
             continue
         name = canonical_store_name(item.store)
         result = streamer.paths(item.paths, partial(feed_one, name))
-        if result.crls and not result.certificates:  # as build_machine refuses it
+        if result.crls and not result.certificates:  # as inputs.load refuses it
             raise InputError(
                 ", ".join(item.paths),
                 f"{result.crls} CRL(s) and no certificate: a CRL is not a certificate store "

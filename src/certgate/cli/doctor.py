@@ -10,25 +10,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from certgate.bundle import LoadedMachine, apply_settings, classify, load_machine
 from certgate.cli._common import (
     TimeParam,
     byte_progress,
+    os_version_setting,
     print_warnings,
     split_fields,
     step_status,
 )
 from certgate.core.doctor import Diagnosis, SampleClient, SymptomBuilder, diagnose
 from certgate.core.kb import knowledge_base, likely_causes
-from certgate.core.stores import ROOT, Machine
-from certgate.core.winver import parse_windows_version
+from certgate.core.stores import ROOT
 from certgate.errors import InputError
-from certgate.formats import LoadWarning, load_file
-from certgate.formats.iisconfig import looks_like_application_host, parse_iis_config
-from certgate.formats.netsh import looks_like_netsh, parse_netsh_sslcert
-from certgate.formats.reg import parse_reg
-from certgate.formats.regkeys import bindings_from_reg, has_bindings, schannel_from_reg
-from certgate.loading import StoreInputs, build_machine
+from certgate.inputs import ClientFiles, Request, StoreFiles, load
+from certgate.inputs.bundle import LoadedMachine
 from certgate.logs import LogScan
 from certgate.output import write_files
 from certgate.remedy import cleaned_beside, fix_files
@@ -152,16 +147,16 @@ def command(
     if demo:
         case = _demo(bundle, demo_dir)
         bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
-    loaded = load_machine(bundle) if bundle else None
-    machine = loaded.machine if loaded else Machine()
-    machine, warnings = _stores(machine, roots)
-    if settings:
-        machine = apply_settings_file(Path(settings), machine)
-    if os_version is not None:
-        try:
-            machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--os-version") from exc
+    inputs = load(
+        Request(
+            bundle,
+            stores=(StoreFiles(ROOT, roots),),
+            settings=(settings,) if settings else (),
+            clients=tuple(ClientFiles(path) for path in clients),
+            os_version=os_version_setting(os_version),
+        )
+    )
+    loaded = inputs.bundle
     when = at or datetime.now().astimezone()
     builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
     read, unread = _read_logs(builder, loaded, log_paths, split_fields(fields))
@@ -170,17 +165,17 @@ def command(
     kb = knowledge_base()
     with step_status("diagnosing (each fix re-judged on a copy of the machine)"):
         diagnosis = diagnose(
-            machine,
+            inputs.machine,
             when,
-            clients=[_client(path) for path in clients],
+            clients=[SampleClient(c.leaf, c.chain, c.path) for c in inputs.clients],
             symptoms=builder,
             describe=kb.describe,
             likely=likely_causes,
             unread=unread,
         )
-    print_warnings(warnings + list(loaded.warnings if loaded else ()))
-    inputs = _inputs(bundle, roots, settings, log_paths, clients)
-    _outputs(diagnosis, as_json, html_file, fix_dir, roots, inputs)
+    print_warnings(inputs.warnings)
+    read_files = _inputs(bundle, roots, settings, log_paths, clients)
+    _outputs(diagnosis, as_json, html_file, fix_dir, roots, read_files)
     if case is not None and not as_json:
         from certgate.demo.live import LIVE_STEPS  # the demo is imported only when it runs
 
@@ -207,51 +202,6 @@ def _demo(bundle: str | None, demo_dir: str | None) -> SeedCase:
         f"Demo: the seed case written to {case.folder} (client: {case.client})", markup=False
     )
     return case
-
-
-def _stores(machine: Machine, roots: tuple[str, ...]) -> tuple[Machine, list[LoadWarning]]:
-    if not roots:
-        return machine, []
-    machine, loaded = build_machine([StoreInputs(ROOT, roots)], base=machine)
-    return machine, list(loaded.warnings)
-
-
-def apply_settings_file(path: Path, machine: Machine) -> Machine:
-    """Apply ``--settings``: recognised as the bundle recognises its own parts."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
-    kind, _ = classify(path.name)
-    if kind == "iis" or looks_like_application_host(data):
-        return machine.with_iis(parse_iis_config(data, str(path)))
-    if kind == "settings":
-        try:
-            return apply_settings(data.decode("utf-8"), str(path), machine)
-        except UnicodeDecodeError as exc:
-            raise InputError(str(path), f"not UTF-8 text: {exc.reason}") from exc
-    if kind == "registry":
-        reg = parse_reg(data, str(path))
-        machine = machine.with_schannel(schannel_from_reg(reg, machine.schannel))
-        if has_bindings(reg):
-            machine = machine.with_bindings(bindings_from_reg(reg), str(path))
-        return machine
-    if kind in ("netsh", "text") or looks_like_netsh(data.decode("utf-8", errors="replace")):
-        warnings: list[LoadWarning] = []
-        bindings = parse_netsh_sslcert(data, str(path), warnings)
-        print_warnings(warnings)
-        return machine.with_bindings(bindings, str(path))
-    raise InputError(
-        str(path), "not settings.toml, a .reg export, netsh output or applicationHost.config"
-    )
-
-
-def _client(path: str) -> SampleClient:
-    loaded = load_file(path)
-    if not loaded.certificates:
-        raise InputError(path, "no certificate in this file")
-    leaf, *chain = loaded.certificates
-    return SampleClient(leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), path)
 
 
 def _read_logs(

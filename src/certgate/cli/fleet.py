@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import (
@@ -25,6 +25,9 @@ from certgate.cli._common import TimeParam
 from certgate.errors import UsageError
 from certgate.exitcode import ExitCode
 from certgate.report.console import err_console, out_console
+
+if TYPE_CHECKING:
+    from certgate.fleet._documents import LogFileRef
 
 __all__ = ["command", "executor_options", "progress_bar"]
 
@@ -145,7 +148,7 @@ def _diagnose_all(
     as_jsonl: bool,
 ) -> str:
     """Stream the reports into ``fleet`` (and to stdout for --jsonl); the executor's name."""
-    from certgate.fleet import diagnose_bundle, make_executor, unreadable_report
+    from certgate.fleet import diagnose_bundle, make_executor, server_line, unreadable_report
     from certgate.report.jsonout import json_text
 
     executor = make_executor(workers, dask, dask_timeout)
@@ -157,7 +160,7 @@ def _diagnose_all(
                     report = unreadable_report(outcome.item.path, f"task failed: {outcome.error}")
                 fleet.add(report)
                 if as_jsonl:
-                    line = {"schema": "certgate.fleet.server/1", **report.entry}
+                    line = server_line(report.entry)
                     click.echo(json_text(json.dumps(line, ensure_ascii=False)))
                 advance(report.entry["status"])
     finally:
@@ -251,7 +254,10 @@ def logs(
                 if part is None:
                     from certgate.fleet import LogPart
 
-                    item = {"path": outcome.item.path, "error": f"task failed: {outcome.error}"}
+                    item: LogFileRef = {
+                        "path": outcome.item.path,
+                        "error": f"task failed: {outcome.error}",
+                    }
                     part = LogPart(outcome.item.server, outcome.item.path, (item,))
                 merged.add(part)
                 advance("read")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from certgate.bundle import load_machine
 from certgate.cli._common import json_option, password_prompt, print_warnings, read_password
 from certgate.exitcode import ExitCode
+from certgate.inputs import Request, load
 from certgate.report.console import err_console, out_console
 from certgate.report.jsonout import dumps
 from certgate.report.machine import machine_document, print_machine
@@ -38,9 +38,14 @@ def show(path: str, as_json: bool, password: str | None, password_env: str | Non
       certgate machine show exports/ --json
       certgate machine show schannel.reg
     """
-    loaded = load_machine(
-        path, password=read_password(password, password_env), prompt=password_prompt, strict=False
+    request = Request(
+        path,
+        bundle_strict=False,
+        password=read_password(password, password_env),
+        prompt=password_prompt,
     )
+    loaded = load(request).bundle
+    assert loaded is not None  # a bundle that cannot be listed at all raised
     if as_json:
         click.echo(dumps(machine_document(loaded)))
     else:

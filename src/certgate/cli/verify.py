@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from datetime import datetime
 
 import click
-from cryptography import x509
 
-from certgate.bundle import load_machine
 from certgate.cli._common import (
     at_option,
     json_option,
+    os_version_setting,
     password_prompt,
     print_warnings,
     read_password,
 )
-from certgate.core.changes import Change, SetCtlStore, SetSendIssuerList, SetTrustMode
+from certgate.core.changes import Change, SetSendIssuerList, SetTrustMode
 from certgate.core.checks import Purpose
 from certgate.core.engines import ENGINES, Verdict, VerifyRequest, verify
-from certgate.core.model import Certificate
-from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
+from certgate.core.stores import CA, DISALLOWED, ROOT
 from certgate.core.whatif import parse_what_if
-from certgate.core.winver import parse_windows_version
-from certgate.errors import InputError, UsageError
+from certgate.errors import UsageError
 from certgate.exitcode import ExitCode
-from certgate.formats import Loaded, LoadWarning, load_bytes, load_file, load_paths
-from certgate.loading import StoreInputs, build_machine
+from certgate.formats import LoadWarning
+from certgate.inputs import ClientFiles, Request, StoreFiles, load
 from certgate.report.console import out_console
 from certgate.report.jsonout import dumps, iso
 from certgate.report.verify import WhatIfResult, print_verify, verify_document
 
 __all__ = ["command"]
-
-CTL_STORE = "CTL"
 
 
 class WhatIfParam(click.ParamType[Change, object]):
@@ -179,13 +173,32 @@ def command(
       certgate verify client.pem --chain chain.pem --machine bundle/ --what-if trust-mode=2
       certgate verify client.cer --root Root.sst --ca CA.p7b --crl issuing.crl --json
     """
-    secret = read_password(password, password_env)
-    leaf, chain, warnings = _client(cert, chain_files, secret)
-    machine, notes, more = _machine(machine_dir, roots, cas, ctl, disallowed, secret)
-    warnings += more
-    machine = _settings(machine, trust_mode, send_issuer_list, os_version)
-    crls, crl_warnings = _crls(crl_files, leaf, chain, machine, online, secret)
-    warnings += crl_warnings
+    loaded = load(
+        Request(
+            machine_dir,
+            stores=(
+                StoreFiles(ROOT, roots),
+                StoreFiles(CA, cas),
+                StoreFiles(DISALLOWED, disallowed),
+            ),
+            ctl=ctl,
+            clients=(ClientFiles(cert, chain_files),),
+            crls=crl_files,
+            online_crls=online,
+            os_version=os_version_setting(os_version),
+            changes=_flags(trust_mode, send_issuer_list),
+            password=read_password(password, password_env),
+            prompt=password_prompt,
+        )
+    )
+    (client,) = loaded.clients
+    leaf, chain, machine, crls = client.leaf, client.chain, loaded.machine, loaded.crls
+    notes = machine.notes
+    warnings = list(loaded.warnings)
+    if not machine.store(ROOT).certificates:
+        warnings.append(
+            LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")
+        )
     request = VerifyRequest(
         leaf,
         chain,
@@ -221,98 +234,13 @@ def command(
     return ExitCode.of(not all(v.accepted for v in verdicts.values()))
 
 
-MAX_STDIN = 16 << 20  # a certificate chain on standard input, generously
-
-
-def _client(
-    path: str, chain_files: tuple[str, ...], secret: bytes | None
-) -> tuple[Certificate, tuple[Certificate, ...], list[LoadWarning]]:
-    if path == "-":  # PEM or DER on standard input
-        data = sys.stdin.buffer.read(MAX_STDIN + 1)
-        if len(data) > MAX_STDIN:
-            raise InputError("<stdin>", f"more than {MAX_STDIN:,} bytes: not a certificate chain")
-        loaded = load_bytes(data, "<stdin>", password=secret)
-    else:
-        loaded = load_file(path, password=secret, prompt=password_prompt)
-    if not loaded.certificates:
-        raise InputError(path, "no certificate in this file")
-    chain = list(loaded.certificates[1:])
-    warnings: list[LoadWarning] = list(loaded.warnings)
-    if chain_files:
-        extra = load_paths(chain_files, password=secret, prompt=password_prompt)
-        chain += extra.certificates
-        warnings += extra.warnings
-    leaf = loaded.certificates[0]
-    return leaf, tuple(c for c in dict.fromkeys(chain) if c != leaf), warnings
-
-
-def _machine(
-    machine_dir: str | None,
-    roots: tuple[str, ...],
-    cas: tuple[str, ...],
-    ctl: str | None,
-    disallowed: tuple[str, ...],
-    secret: bytes | None,
-) -> tuple[Machine, tuple[str, ...], list[LoadWarning]]:
-    machine = Machine()
-    warnings: list[LoadWarning] = []
-    if machine_dir:
-        bundle = load_machine(machine_dir, password=secret, prompt=password_prompt)
-        machine = bundle.machine
-        warnings += bundle.warnings
-    inputs = [StoreInputs(ROOT, roots), StoreInputs(CA, cas), StoreInputs(DISALLOWED, disallowed)]
-    ctl_name = machine.binding.ctl_store_name.value or CTL_STORE
-    if ctl:
-        inputs.append(StoreInputs(ctl_name, (ctl,)))
-    machine, loaded = build_machine(inputs, base=machine, password=secret, prompt=password_prompt)
-    warnings += loaded.warnings
-    if ctl:
-        machine = SetCtlStore(ctl_name, origin="--ctl").apply(machine)
-    if not machine.store(ROOT).certificates:
-        warnings.append(
-            LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")
-        )
-    return machine, machine.notes, warnings
-
-
-def _settings(
-    machine: Machine, trust_mode: str | None, send_issuer_list: bool, os_version: str | None
-) -> Machine:
-    if os_version is not None:
-        try:
-            machine = machine.with_os_version(parse_windows_version(os_version), "--os-version")
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--os-version") from exc
+def _flags(trust_mode: str | None, send_issuer_list: bool) -> tuple[Change, ...]:
+    changes: list[Change] = []
     if trust_mode is not None:
-        machine = SetTrustMode(int(trust_mode), origin="--trust-mode").apply(machine)
+        changes.append(SetTrustMode(int(trust_mode), origin="--trust-mode"))
     if send_issuer_list:
-        machine = SetSendIssuerList(True, origin="--send-issuer-list").apply(machine)
-    return machine
-
-
-def _crls(
-    crl_files: tuple[str, ...],
-    leaf: Certificate,
-    chain: tuple[Certificate, ...],
-    machine: Machine,
-    online: bool,
-    secret: bytes | None,
-) -> tuple[tuple[x509.CertificateRevocationList, ...], list[LoadWarning]]:
-    loaded = Loaded()
-    for path in crl_files:
-        part = load_file(path, password=secret, prompt=password_prompt)
-        if not part.crls:
-            raise InputError(path, "no CRL in this file")
-        loaded += part
-    crls = list(loaded.crls)
-    warnings: list[LoadWarning] = list(loaded.warnings)
-    if online:
-        from certgate.net.revocation import fetch_crls
-
-        fetched = fetch_crls((leaf, *chain, *machine.store(CA)))
-        crls += fetched.crls
-        warnings += [LoadWarning("--online", text) for text in fetched.warnings]
-    return tuple(crls), warnings
+        changes.append(SetSendIssuerList(True, origin="--send-issuer-list"))
+    return tuple(changes)
 
 
 def _what_if(request: VerifyRequest, changes: tuple[Change, ...]) -> list[WhatIfResult]:

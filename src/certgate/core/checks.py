@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from cryptography import x509
 
+from certgate.core._cache import remembered
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
 from certgate.core.nameconstraints import comparisons, violations
@@ -35,6 +36,7 @@ __all__ = [
     "Purpose",
     "Work",
     "path_checks",
+    "path_valid",
 ]
 
 ANY_EKU = "2.5.29.37.0"
@@ -183,6 +185,105 @@ def path_checks(
             yield check
 
 
+def path_valid(
+    path: Sequence[Certificate],
+    anchored: bool,
+    profile: Profile,
+    at: datetime,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    disallowed: frozenset[Certificate] = frozenset(),
+    *,
+    work: Work | None = None,
+) -> bool:
+    """``not any(check.failed for check in path_checks(..., explain=False))``, for the fast
+    verdict: the same check functions, with the same work spent up to the first failure
+    (well-formedness, then the signatures in path order, then per-certificate checks, then name
+    constraints and revocation), without the generators. The checks that depend on nothing but
+    the certificate, its role (leaf, anchor) and the profile (basicConstraints, keyUsage, EKU,
+    critical extensions, the RFC 5280 profile) are worked out once per certificate; validity,
+    pathLen, Disallowed, signatures, name constraints and revocation every time.
+    ``tests/test_checks_fast.py`` holds it equal to ``path_checks``."""
+    spent = work if work is not None else Work()
+    top = len(path) - 1
+    for depth, cert in enumerate(path):
+        if defects(cert, anchor=anchored and depth == top):
+            return False
+    for depth in range(top):
+        for check in _signature(path[depth], path[depth + 1], depth, profile, False, spent):
+            if check is not None and check.status is CheckStatus.FAIL:
+                return False
+    token = _profile_token(profile)
+    for depth, cert in enumerate(path):
+        anchor = anchored and depth == top
+        if anchor and not profile.check_anchor and depth > 0:
+            continue
+        if _validity(cert, depth, at, False) is not None:
+            return False  # with explain=False a validity check that passes is None
+        if _static_fails(cert, depth == 0, anchor, profile, token):
+            return False
+        if depth > 0 and _failed(_path_length(cert, path, depth, False)):
+            return False
+        if disallowed and _failed(_disallowed(cert, depth, disallowed, False)):
+            return False
+    for depth, cert in enumerate(path):
+        constrains = depth > 0 and not (anchored and depth == top and not profile.check_anchor)
+        if constrains and _failed(_name_constraints(cert, path, depth, False, spent)):
+            return False
+        issuer = path[depth + 1] if depth < top else None
+        if issuer is not None and _checks_revocation(profile.revocation, crls):
+            signers = [c for c in path[depth + 2 :] if c.subject == cert.issuer]
+            revocation = _revocation(cert, issuer, depth, crls, at, profile, signers, False)
+            if _failed(revocation):
+                return False
+    return True
+
+
+def _failed(check: Check | None) -> bool:
+    return check is not None and check.status is CheckStatus.FAIL
+
+
+# One token per distinct profile (a handful in practice), so a certificate's remembered static
+# verdicts are keyed without hashing the whole profile for each certificate. Bounded: past the
+# limit, verdicts for further profiles are computed every time instead of remembered.
+_PROFILE_TOKENS: dict[Profile, object] = {}
+_MAX_PROFILE_TOKENS = 256
+
+
+def _profile_token(profile: Profile) -> object | None:
+    token = _PROFILE_TOKENS.get(profile)
+    if token is None and len(_PROFILE_TOKENS) < _MAX_PROFILE_TOKENS:
+        token = _PROFILE_TOKENS.setdefault(profile, object())  # unique: never shared
+    return token
+
+
+def _static_fails(
+    cert: Certificate, leaf: bool, anchor: bool, profile: Profile, token: object | None
+) -> bool:
+    """Whether a check that depends only on ``cert``, its role and ``profile`` fails."""
+    if token is None:
+        return _static_checks_fail(cert, leaf, anchor, profile)
+    key = ("static-checks", token, leaf, anchor)
+    return remembered(cert, key, lambda: _static_checks_fail(cert, leaf, anchor, profile))
+
+
+def _static_checks_fail(cert: Certificate, leaf: bool, anchor: bool, profile: Profile) -> bool:
+    depth = 0 if leaf else 1  # the checks below read the depth only as leaf or not
+    checks: list[Check | None] = []
+    if leaf:
+        checks.extend(_leaf_checks(cert, profile, False))
+    else:
+        checks += [
+            _basic_constraints(cert, depth, profile, False),
+            _ca_key_usage(cert, depth, False),
+        ]
+    if profile.check_usage:
+        checks.append(_eku(cert, depth, profile, False))
+    checks.append(_critical(cert, depth, profile, False))
+    if profile.strict_profile:
+        checks.append(_conforms(cert, depth, anchor, False))
+    return any(_failed(check) for check in checks)
+
+
 def _all_checks(
     path: Sequence[Certificate],
     anchored: bool,
@@ -311,35 +412,47 @@ def _window(cert: Certificate) -> str:
 def _ca_checks(
     cert: Certificate, path: Sequence[Certificate], depth: int, profile: Profile, explain: bool
 ) -> Iterator[Check | None]:
+    yield _basic_constraints(cert, depth, profile, explain)
+    yield _path_length(cert, path, depth, explain)
+    yield _ca_key_usage(cert, depth, explain)
+
+
+def _basic_constraints(
+    cert: Certificate, depth: int, profile: Profile, explain: bool
+) -> Check | None:
     constraints = cert.basic_constraints
     kind = CheckKind.BASIC_CONSTRAINTS
     if constraints is None:
         text = "issues certificates but has no basicConstraints extension"
         if profile.missing_basic_constraints_fatal:
-            yield _fail(kind, CheckCode.NOT_A_CA, depth, cert, text)
-        else:
-            yield _warn(kind, CheckCode.NOT_A_CA, depth, cert, text + " (tolerated)")
-    elif not constraints.ca:
-        yield _fail(kind, CheckCode.NOT_A_CA, depth, cert, "issues certificates but has cA=FALSE")
-    else:
-        yield None if not explain else _pass(kind, depth, cert, "cA=TRUE")
-    if constraints is not None and constraints.path_length is not None:
-        below = sum(1 for c in path[1:depth] if not c.self_issued)
-        limit = constraints.path_length
-        text = f"pathLenConstraint {limit}, {below} intermediate(s) below"
-        if below > limit:
-            yield _fail(CheckKind.PATH_LENGTH, CheckCode.PATH_LENGTH_EXCEEDED, depth, cert, text)
-        else:
-            yield None if not explain else _pass(CheckKind.PATH_LENGTH, depth, cert, text)
+            return _fail(kind, CheckCode.NOT_A_CA, depth, cert, text)
+        return _warn(kind, CheckCode.NOT_A_CA, depth, cert, text + " (tolerated)")
+    if not constraints.ca:
+        return _fail(kind, CheckCode.NOT_A_CA, depth, cert, "issues certificates but has cA=FALSE")
+    return None if not explain else _pass(kind, depth, cert, "cA=TRUE")
+
+
+def _path_length(
+    cert: Certificate, path: Sequence[Certificate], depth: int, explain: bool
+) -> Check | None:
+    constraints = cert.basic_constraints
+    if constraints is None or constraints.path_length is None:
+        return None
+    below = sum(1 for c in path[1:depth] if not c.self_issued)
+    limit = constraints.path_length
+    text = f"pathLenConstraint {limit}, {below} intermediate(s) below"
+    if below > limit:
+        return _fail(CheckKind.PATH_LENGTH, CheckCode.PATH_LENGTH_EXCEEDED, depth, cert, text)
+    return None if not explain else _pass(CheckKind.PATH_LENGTH, depth, cert, text)
+
+
+def _ca_key_usage(cert: Certificate, depth: int, explain: bool) -> Check | None:
     usage = cert.key_usage
     if usage is not None and "key_cert_sign" not in usage:
-        yield _fail(
+        return _fail(
             CheckKind.KEY_USAGE, CheckCode.KEY_USAGE, depth, cert, "keyUsage lacks keyCertSign"
         )
-    else:
-        yield (
-            None if not explain else _pass(CheckKind.KEY_USAGE, depth, cert, "keyCertSign allowed")
-        )
+    return None if not explain else _pass(CheckKind.KEY_USAGE, depth, cert, "keyCertSign allowed")
 
 
 def _leaf_checks(cert: Certificate, profile: Profile, explain: bool) -> Iterator[Check | None]:

@@ -75,20 +75,33 @@ class LogSummary:
 
 
 class _Group:
-    __slots__ = ("count", "first", "last")
+    """A code's count and its first and last events (kept, not copied: most events of a
+    long log become the group's last one in turn)."""
+
+    __slots__ = ("_first", "_last", "count")
 
     def __init__(self, event: LogEvent) -> None:
         self.count = 0
-        self.first = self.last = Occurrence(event.time, event.location)
+        self._first = self._last = event
 
     def add(self, event: LogEvent) -> None:
         self.count += 1
-        if event.time is None:
+        when = event.time
+        if when is None:
             return
-        if self.first.time is None or event.time < self.first.time:
-            self.first = Occurrence(event.time, event.location)
-        if self.last.time is None or event.time >= self.last.time:
-            self.last = Occurrence(event.time, event.location)
+        first, last = self._first.time, self._last.time
+        if first is None or when < first:
+            self._first = event
+        if last is None or when >= last:
+            self._last = event
+
+    @property
+    def first(self) -> Occurrence:
+        return Occurrence(self._first.time, self._first.location)
+
+    @property
+    def last(self) -> Occurrence:
+        return Occurrence(self._last.time, self._last.location)
 
 
 class SummaryBuilder:

@@ -165,6 +165,11 @@ class Name:
         return self.der == other.der or self.key == other.key
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached
+    def _hash(self) -> int:
+        """Names are dictionary keys on every path search: hash the key once."""
         return hash(self.key)
 
     def values(self, short: str) -> list[str]:

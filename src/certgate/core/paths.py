@@ -183,17 +183,25 @@ class _Search:
             yield from self.extend((*path, issuer))
 
     def _issuers(self, cert: Certificate, path: tuple[Certificate, ...]) -> list[Certificate]:
-        found = [c for source in self.sources for c in source.named(cert.issuer)]
-        unique = dict.fromkeys(found) if len(self.sources) > 1 else found
-        named = [c for c in unique if not _on_path(c, path)]
+        issuer = cert.issuer
+        found: list[Certificate] = []
+        for source in self.sources:
+            found += source.named(issuer)
+        if len(found) > 1 and len(self.sources) > 1:
+            found = list(dict.fromkeys(found))
+        named = [c for c in found if not _on_path(c, path)]
+        if len(named) < 2:
+            return named
         aki = cert.authority_key_identifier
+        anchors = self.anchors
 
         def rank(candidate: Certificate) -> tuple[int, int]:
             ski = candidate.subject_key_identifier
             key_mismatch = aki is not None and ski is not None and aki != ski
-            return (int(key_mismatch), int(candidate not in self.anchors))
+            return (int(key_mismatch), int(candidate not in anchors))
 
-        return sorted(named, key=rank)
+        named.sort(key=rank)  # stable: store order within a rank
+        return named
 
     def _emit(self, path: tuple[Certificate, ...], end: PathEnd) -> CandidatePath:
         self.found += 1

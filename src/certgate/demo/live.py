@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from rich.markup import escape
 
-from certgate.bundle import load_machine
+from certgate.inputs import Request, load
 from certgate.core.changes import Change, MoveCertificate, SetTrustMode
 from certgate.core.gate.policy import Policy
 from certgate.core.stores import CA, ROOT, Machine
@@ -84,7 +84,7 @@ def run_seed_live(case: SeedCase) -> int:
     """``make demo``'s live part on the doctor's seed case: the bundle's own machine judged by
     a real gate (403.16), then fix A applied (every misplaced intermediate Root -> CA): 200.
     The clock is the seed's, so the answer matches the diagnosis."""
-    machine = load_machine(case.folder).machine
+    machine = load(Request(str(case.folder))).machine
     client = _identity(case.client, case.key)
     console = out_console()
     console.print("\n[bold]Live: the same server as a certgate gate[/]")
@@ -111,7 +111,7 @@ def run_live_demo(folder: Path | None = None, fix: str = "move") -> LiveDemo:
         raise ValueError(f"fix must be one of {FIXES}, not {fix!r}")
     target = folder or Path(tempfile.mkdtemp(prefix="certgate-live-"))
     demo = build_demo_machine(target)
-    machine = load_machine(demo.folder).machine
+    machine = load(Request(str(demo.folder))).machine
     client = client_identity(demo)
     before = _step("seed machine (ClientAuthTrustMode=0, intermediate in Root)", machine, client)
     fixed, change = _fixed(machine, demo, fix)

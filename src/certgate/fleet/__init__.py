@@ -11,7 +11,13 @@ See docs/fleet.md for what the workers need.
 """
 
 from certgate.fleet._aggregate import SCHEMA, FleetAggregate
-from certgate.fleet._doctor import DoctorTask, ServerReport, diagnose_bundle, unreadable_report
+from certgate.fleet._doctor import (
+    DoctorTask,
+    ServerReport,
+    diagnose_bundle,
+    server_line,
+    unreadable_report,
+)
 from certgate.fleet._executor import (
     DaskExecutor,
     Executor,
@@ -40,6 +46,7 @@ __all__ = [
     "diagnose_bundle",
     "log_tasks",
     "make_executor",
+    "server_line",
     "summarise_log",
     "unreadable_report",
 ]

@@ -13,15 +13,23 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Final, cast
 
 from certgate.exitcode import ExitCode
 from certgate.fleet._doctor import FixGroup, ServerReport
+from certgate.fleet._documents import (
+    FleetHead,
+    FleetSummary,
+    FleetVerdict,
+    IncompleteServer,
+    ServerEntry,
+    UnreadableRef,
+)
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "FleetAggregate", "GroupSeen"]
 
-SCHEMA = "certgate.fleet/1"
+SCHEMA: Final = "certgate.fleet/1"
 
 
 @dataclass
@@ -45,11 +53,11 @@ class FleetAggregate:
         self.causes: dict[str, tuple[str, list[str]]] = {}
         self.certificates: dict[str, _CertSeen] = {}
         self.healthy: list[str] = []
-        self.unreadable: list[dict[str, str]] = []
+        self.unreadable: list[UnreadableRef] = []
         self.rule_failed: list[str] = []
         self.with_causes: list[str] = []
         self.unexplained: list[str] = []
-        self.incomplete: list[dict[str, Any]] = []
+        self.incomplete: list[IncompleteServer] = []
         self.groups: dict[str, GroupSeen] = {}
         self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._index: list[tuple[str, str, int]] = []
@@ -59,7 +67,7 @@ class FleetAggregate:
         server, status = entry["server"], entry["status"]
         self._index.append((server, entry["path"], self._spool.tell()))
         self._spool.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        if status == "unreadable":
+        if "error" in entry:  # status unreadable
             self.unreadable.append(
                 {"server": server, "path": entry["path"], "error": entry["error"]}
             )
@@ -107,7 +115,7 @@ class FleetAggregate:
             return ExitCode.INTERNAL
         return ExitCode.BAD_INPUT if self.unreadable else ExitCode.OK
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> FleetSummary:
         return {
             "servers": self.total,
             "with_causes": len(self.with_causes),
@@ -118,7 +126,7 @@ class FleetAggregate:
             "incomplete": len(self.incomplete),
         }
 
-    def verdict(self) -> str:
+    def verdict(self) -> FleetVerdict:
         """The doctor's verdicts, fleet-wide: ``causes-found``, else ``symptoms-unexplained``,
         else ``incomplete`` (a server incomplete, unreadable or with a failed rule: evidence
         not judged), else ``no-cause-found`` (every server healthy)."""
@@ -130,7 +138,7 @@ class FleetAggregate:
             return "incomplete"
         return "no-cause-found"
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> FleetHead:
         """``certgate.fleet/1`` without ``servers`` (see ``servers()``); every list sorted, so
         the same bundles give the same document whatever order they finished in."""
         return {
@@ -183,13 +191,12 @@ class FleetAggregate:
             key=lambda kv: (-len(kv[1].servers), kv[1].group.cause, kv[0]),
         )
 
-    def servers(self) -> Iterator[dict[str, Any]]:
+    def servers(self) -> Iterator[ServerEntry]:
         """Each server's entry, by name then path, read back from the spool one at a time."""
         self._spool.flush()
         for _, _, offset in sorted(self._index):
             self._spool.seek(offset)
-            entry: dict[str, Any] = json.loads(self._spool.readline())
-            yield entry
+            yield cast(ServerEntry, json.loads(self._spool.readline()))  # as add() wrote it
         self._spool.seek(0, 2)
 
     def close(self) -> None:

@@ -11,9 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Final, cast
 
-from certgate.bundle import LoadedMachine, load_machine
 from certgate.core.doctor import (
     Action,
     Cause,
@@ -30,7 +29,18 @@ from certgate.core.kb import knowledge_base, likely_causes
 from certgate.core.physical import COLLECTED_STORES
 from certgate.core.stores import Machine
 from certgate.errors import CertgateError
+from certgate.fleet._documents import (
+    DiagnosedServer,
+    FixRef,
+    PlacedCertificate,
+    ServerCause,
+    ServerEntry,
+    ServerLine,
+    UnreadableServer,
+)
 from certgate.fleet._fetch import fetched, is_url, url_name
+from certgate.inputs import Request, load
+from certgate.inputs.bundle import LoadedMachine
 from certgate.logs import LogScan
 
 __all__ = [
@@ -38,10 +48,12 @@ __all__ = [
     "FixGroup",
     "ServerReport",
     "diagnose_bundle",
+    "server_line",
     "server_name",
     "unreadable_report",
 ]
 
+SERVER_SCHEMA: Final = "certgate.fleet.server/1"
 STATUS_EXIT = {
     "no-cause-found": 0,
     "incomplete": 0,
@@ -66,14 +78,14 @@ class FixGroup:
     key: str
     cause: str
     title: str
-    certificates: tuple[dict[str, Any], ...]
-    fixes: tuple[dict[str, Any], ...]
+    certificates: tuple[PlacedCertificate, ...]
+    fixes: tuple[FixRef, ...]
     files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ServerReport:
-    entry: dict[str, Any]  # the server's entry in certgate.fleet/1
+    entry: ServerEntry  # the server's entry in certgate.fleet/1
     groups: tuple[FixGroup, ...] = ()
 
 
@@ -93,7 +105,7 @@ def server_name(path: str, loaded: LoadedMachine | None = None) -> str:
 
 
 def unreadable_report(path: str, error: str) -> ServerReport:
-    entry = {
+    entry: UnreadableServer = {
         "server": server_name(path),
         "path": path,
         "status": "unreadable",
@@ -103,6 +115,13 @@ def unreadable_report(path: str, error: str) -> ServerReport:
         "causes": [],
     }
     return ServerReport(entry)
+
+
+def server_line(entry: ServerEntry) -> ServerLine:
+    """One ``--jsonl`` line: the server's entry as a ``certgate.fleet.server/1`` document."""
+    if "error" in entry:
+        return {"schema": SERVER_SCHEMA, **entry}
+    return {"schema": SERVER_SCHEMA, **entry}
 
 
 def _diagnose(task: DoctorTask) -> ServerReport:
@@ -119,12 +138,14 @@ def _relocated(report: ServerReport, local: str, url: str) -> ServerReport:
     """Name the URL, not the temporary file, in everything the report says."""
     import json
 
-    entry = json.loads(json.dumps(report.entry).replace(json.dumps(local)[1:-1], url))
+    text = json.dumps(report.entry).replace(json.dumps(local)[1:-1], url)
+    entry = cast(ServerEntry, json.loads(text))  # the same entry, only strings changed
     return ServerReport(entry, report.groups)
 
 
 def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
-    loaded = load_machine(where)
+    loaded = load(Request(where)).bundle
+    assert loaded is not None  # load raises when a bundle cannot be read
     builder = SymptomBuilder()
     unread = _read_logs(builder, loaded)
     kb = knowledge_base()
@@ -144,7 +165,7 @@ def _diagnose_at(task: DoctorTask, where: str) -> ServerReport:
         _group(index, cause, entry, diagnosis, task.fixes)
         for index, (cause, entry) in enumerate(zip(diagnosis.causes, causes, strict=True), 1)
     )
-    entry = {
+    entry: DiagnosedServer = {
         "server": server_name(task.path, loaded),
         "path": task.path,
         "status": status,
@@ -180,7 +201,7 @@ def _read_logs(builder: SymptomBuilder, loaded: LoadedMachine) -> list[str]:
     ]
 
 
-def _cause(cause: Cause, machine: Machine) -> dict[str, Any]:
+def _cause(cause: Cause, machine: Machine) -> ServerCause:
     return {
         "id": cause.id,
         "key": cause.key,
@@ -193,7 +214,7 @@ def _cause(cause: Cause, machine: Machine) -> dict[str, Any]:
     }
 
 
-def _certificates(cause: Cause, machine: Machine) -> list[dict[str, Any]]:
+def _certificates(cause: Cause, machine: Machine) -> list[PlacedCertificate]:
     """The certificates a cause names (its fixes act on, or its evidence cites), each with the
     store it sits in and that store's physical origin."""
     subjects: dict[str, str] = {}
@@ -209,7 +230,7 @@ def _certificates(cause: Cause, machine: Machine) -> list[dict[str, Any]]:
     return [_placed(sha1, subject, machine) for sha1, subject in sorted(subjects.items())]
 
 
-def _placed(sha1: str, subject: str, machine: Machine) -> dict[str, Any]:
+def _placed(sha1: str, subject: str, machine: Machine) -> PlacedCertificate:
     store = next((s.name for s in machine.stores if s.find(sha1)), None)
     if store is None:
         store = next((c.store for c in machine.listed if c.thumbprint == sha1), None)
@@ -225,7 +246,7 @@ def _placed(sha1: str, subject: str, machine: Machine) -> dict[str, Any]:
 
 
 def _group(
-    index: int, cause: Cause, entry: dict[str, Any], diagnosis: Diagnosis, render: bool
+    index: int, cause: Cause, entry: ServerCause, diagnosis: Diagnosis, render: bool
 ) -> FixGroup:
     fixes = tuple(entry["fixes"])
     identity = "|".join(

@@ -12,17 +12,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from certgate.core.events import code_name
 from certgate.core.logsummary import Describe
 from certgate.errors import CertgateError
+from certgate.fleet._documents import (
+    FleetLogsDocument,
+    LogFileRef,
+    RefusedFile,
+    ServerOccurrence,
+)
 from certgate.fleet._inputs import BUNDLE_MARKERS, _expand
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "LogMerge", "LogPart", "LogTask", "log_tasks", "summarise_log"]
 
-SCHEMA = "certgate.fleet-logs/1"
+SCHEMA: Final = "certgate.fleet-logs/1"
 HOUR = 3600
 _TOP = 20
 _MAX_MANIFEST = 1024 * 1024
@@ -49,7 +55,7 @@ class CodeSeen:
 class LogPart:
     server: str
     path: str
-    files: tuple[dict[str, Any], ...]
+    files: tuple[LogFileRef, ...]
     events: int = 0
     codes: dict[str, CodeSeen] = field(default_factory=dict)
     hours: Counter[int] = field(default_factory=Counter)
@@ -173,12 +179,13 @@ def summarise_log(task: LogTask) -> LogPart:
             if event.thumbprint:
                 part.thumbprints[event.thumbprint] += 1
         files = tuple(
-            {"path": f.path, "format": f.format, "events": f.events, "error": f.error}
+            _read_file(f.path, f.format, f.events, f.error)
             for f in scan.files
             if not task.bundle_zip or "logs/" in f.path
         )
     except CertgateError as exc:
-        files, events, codes = ({"path": task.path, "error": exc.diagnostics()},), 0, {}
+        refused: LogFileRef = {"path": task.path, "error": exc.diagnostics()}
+        files, events, codes = (refused,), 0, {}
         part, first, last = LogPart(task.server, task.path, ()), None, None
     return LogPart(
         task.server,
@@ -192,6 +199,10 @@ def summarise_log(task: LogTask) -> LogPart:
         first,
         last,
     )
+
+
+def _read_file(path: str, format: str | None, events: int, error: str | None) -> LogFileRef:
+    return {"path": path, "format": format, "events": events, "error": error}
 
 
 @dataclass
@@ -212,7 +223,7 @@ class LogMerge:
         self.hours: Counter[int] = Counter()
         self.client_ips: Counter[str] = Counter()
         self.thumbprints: Counter[str] = Counter()
-        self.refused: list[dict[str, Any]] = []
+        self.refused: list[RefusedFile] = []
         self.files = 0
         self.events = 0
 
@@ -240,7 +251,7 @@ class LogMerge:
         self.client_ips.update(part.client_ips)
         self.thumbprints.update(part.thumbprints)
 
-    def document(self, describe: Describe | None = None) -> dict[str, Any]:
+    def document(self, describe: Describe | None = None) -> FleetLogsDocument:
         return {
             "schema": SCHEMA,
             "summary": {
@@ -283,13 +294,13 @@ class LogMerge:
                     for h, n in sorted(self.hours.items())
                 ],
             },
-            "client_ips": [[ip, n] for ip, n in self.client_ips.most_common(_TOP)],
-            "thumbprints": [[t, n] for t, n in self.thumbprints.most_common(_TOP)],
+            "client_ips": self.client_ips.most_common(_TOP),  # [ip, count] pairs
+            "thumbprints": self.thumbprints.most_common(_TOP),
             "refused": sorted(self.refused, key=lambda r: (r["server"], r["path"])),
         }
 
 
-def _occurrence(value: tuple[datetime | None, str, str] | None) -> dict[str, Any] | None:
+def _occurrence(value: tuple[datetime | None, str, str] | None) -> ServerOccurrence | None:
     if value is None:
         return None
     when, location, server = value

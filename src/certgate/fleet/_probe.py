@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certgate.core.probe import TlsVersion
 from certgate.errors import UsageError
+from certgate.report.documents import ProbeDocument
 from certgate.tls.connection import Credentials
 from certgate.tls.probe import ProbeOptions, ProbeTarget
 
@@ -36,7 +36,7 @@ class ProbeBatch:
 
 @dataclass(frozen=True)
 class ProbeLine:
-    document: dict[str, Any]
+    document: ProbeDocument
     requirement: str
     refused: bool
     unreachable: bool

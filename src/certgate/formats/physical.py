@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Final, Literal, TypedDict
 
 from certgate.core.physical import PhysicalStore, PhysicalStores
 from certgate.core.stores import canonical_store_name
@@ -27,7 +27,7 @@ from certgate.errors import InputError
 
 __all__ = ["PHYSICAL_FILE", "SCHEMA", "dump_physical_stores", "parse_physical_stores"]
 
-SCHEMA = "certgate.physical-stores/1"
+SCHEMA: Final = "certgate.physical-stores/1"
 PHYSICAL_FILE = "physical-stores.json"
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 _NAMES = {p.value: p for p in PhysicalStore}
@@ -88,13 +88,28 @@ def _text(value: Any, name: str, key: str) -> str:
     return value
 
 
-def dump_physical_stores(physical: PhysicalStores) -> bytes:
-    document = {
+class PlacedEntry(TypedDict):
+    store: str
+    thumbprint: str
+    physical: list[PhysicalStore]  # written as their values: "registry", "group-policy", ...
+
+
+class PhysicalStoresDocument(TypedDict):
+    schema: Literal["certgate.physical-stores/1"]
+    stores: list[str]
+    certificates: list[PlacedEntry]
+
+
+def physical_stores_document(physical: PhysicalStores) -> PhysicalStoresDocument:
+    return {
         "schema": SCHEMA,
         "stores": list(physical.stores),
         "certificates": [
-            {"store": store, "thumbprint": sha1, "physical": [p.value for p in where]}
+            {"store": store, "thumbprint": sha1, "physical": list(where)}
             for (store, sha1), where in sorted(physical.entries.items())
         ],
     }
-    return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def dump_physical_stores(physical: PhysicalStores) -> bytes:
+    return (json.dumps(physical_stores_document(physical), indent=2) + "\n").encode()

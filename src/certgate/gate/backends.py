@@ -13,10 +13,10 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Literal, Protocol, TypedDict
 from urllib.parse import unquote
 
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.wsgi import WSGIResource
 
 from certgate.core.gate.answers import identity_headers
@@ -24,6 +24,7 @@ from certgate.core.gate.decision import Decision
 from certgate.core.gate.request import HOP_BY_HOP, client_header_kept, header_key, hop_by_hop
 from certgate.errors import UsageError
 from certgate.gate._twisted import reactor
+from certgate.gate.http1 import HttpRequest
 from certgate.gate.upstream import UpstreamProxy
 
 __all__ = ["Backend", "IdentityEcho", "UpstreamProxy", "WsgiApp", "load_wsgi_app"]
@@ -39,7 +40,7 @@ class Backend(Protocol):
     def serve(self, request: Any, decision: Decision) -> None: ...
 
 
-def _replace_identity_headers(request: Request, decision: Decision) -> None:
+def _replace_identity_headers(request: HttpRequest, decision: Decision) -> None:
     headers = request.requestHeaders
     connection = [v.decode("latin-1") for v in headers.getRawHeaders(b"connection", [])]
     named = hop_by_hop(connection) - HOP_BY_HOP  # what the client's Connection lists
@@ -51,9 +52,39 @@ def _replace_identity_headers(request: Request, decision: Decision) -> None:
         headers.setRawHeaders(header, [value])
 
 
-def _canonical_path(request: Request) -> str:
+def _canonical_path(request: HttpRequest) -> str:
     target = getattr(request, "target", None)
     return str(target.path) if target is not None else request.path.decode("latin-1")
+
+
+IDENTITY_SCHEMA: Final = "certgate.identity/1"
+
+
+class IdentityFacts(TypedDict):
+    schema: Literal["certgate.identity/1"]
+    identity: str | None
+    rule: str | None
+    subject: str | None
+    issuer: str | None
+    sha1: str | None
+
+
+class IdentityDocument(IdentityFacts):
+    """IdentityEcho's body, ``certgate.identity/1``: the facts, then the path the gate judged."""
+
+    path: str
+
+
+def identity_facts(decision: Decision) -> IdentityFacts:
+    cert = decision.certificate
+    return {
+        "schema": IDENTITY_SCHEMA,
+        "identity": decision.identity,
+        "rule": decision.mapping.rule if decision.mapping else None,
+        "subject": str(cert.subject) if cert else None,
+        "issuer": str(cert.issuer) if cert else None,
+        "sha1": cert.sha1 if cert else None,
+    }
 
 
 class IdentityEcho:
@@ -64,29 +95,16 @@ class IdentityEcho:
     def __init__(self) -> None:
         self._facts: dict[int, tuple[Decision, str]] = {}  # per cached decision
 
-    def serve(self, request: Request, decision: Decision) -> None:
+    def serve(self, request: HttpRequest, decision: Decision) -> None:
         path = json.dumps(_canonical_path(request))
         body = f'{{{self._describe(decision)}, "path": {path}}}\n'.encode()
-        request.setHeader(b"content-type", b"application/json")
-        request.setHeader(b"content-length", str(len(body)).encode())
-        request.write(body)
-        request.finish()
+        request.respond(200, ((b"Content-Type", b"application/json"),), body)
 
     def _describe(self, decision: Decision) -> str:
         known = self._facts.get(id(decision))
         if known is not None and known[0] is decision:
             return known[1]
-        cert = decision.certificate
-        facts = json.dumps(
-            {
-                "schema": "certgate.identity/1",
-                "identity": decision.identity,
-                "rule": decision.mapping.rule if decision.mapping else None,
-                "subject": str(cert.subject) if cert else None,
-                "issuer": str(cert.issuer) if cert else None,
-                "sha1": cert.sha1 if cert else None,
-            }
-        )[1:-1]
+        facts = json.dumps(identity_facts(decision))[1:-1]
         if len(self._facts) > 4096:
             self._facts.clear()
         self._facts[id(decision)] = (decision, facts)
@@ -106,7 +124,7 @@ class WsgiApp:
         pool = reactor.getThreadPool()
         self.resource = WSGIResource(reactor, pool, self._wrapped)
 
-    def serve(self, request: Request, decision: Decision) -> None:
+    def serve(self, request: HttpRequest, decision: Decision) -> None:
         _replace_identity_headers(request, decision)
         request.prepath = []
         request.postpath = [s.encode() for s in _canonical_path(request).split("/")[1:]]

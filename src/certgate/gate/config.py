@@ -20,8 +20,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from certgate.bundle import load_machine
-from certgate.core.changes import ChangeError, SetCtlStore, SetSendIssuerList, SetTrustMode
+from certgate.core.changes import (
+    Change,
+    ChangeError,
+    SetCtlStore,
+    SetSendIssuerList,
+    SetTrustMode,
+)
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.gate.policy import (
     ENGINES,
@@ -38,6 +43,7 @@ from certgate.errors import CertgateError
 from certgate.formats import load_file
 from certgate.gate._mapping_config import parse_mapping
 from certgate.gate._reader import Reader
+from certgate.inputs import Request, StoreFiles, load
 
 __all__ = ["GateConfig", "LogSettings", "PolicyError", "load_crls", "load_policy", "parse_policy"]
 
@@ -234,45 +240,52 @@ def _trust(reader: Reader, document: dict[str, Any]) -> tuple[Machine, list[Path
 
 
 def _machine(reader: Reader, table: dict[str, Any]) -> Machine:
-    machine = Machine()
+    """``[trust]``'s machine, stores and settings, read as one ``inputs.Request``: every
+    unreadable file is reported under its key (the policy is refused, nothing applied)."""
     bundle = table.get("machine")
-    if bundle is not None:
-        try:
-            machine = load_machine(reader.path(str(bundle))).machine
-        except CertgateError as exc:
-            reader.fail("trust.machine", exc.diagnostics())
     stores = table.get("stores", {})
     if not isinstance(stores, dict):
         reader.fail("trust.stores", "must be a table of store name = [files]")
         stores = {}
+    files: list[StoreFiles] = []
+    keys: dict[str, str] = {}
     for name in stores:
         store = _store_name(reader, name, f"trust.stores.{name}")
-        paths = reader.strings(stores, "trust.stores", name)
-        for text in paths:
-            try:
-                loaded = load_file(reader.path(text))
-            except CertgateError as exc:
-                reader.fail(f"trust.stores.{name}", exc.diagnostics())
-                continue
-            if store is not None:
-                machine = machine.adding(store, loaded.certificates)
-    return _settings(reader, table, machine)
+        paths = tuple(str(reader.path(p)) for p in reader.strings(stores, "trust.stores", name))
+        if store is not None:
+            files.append(StoreFiles(store, paths))
+            keys[store] = f"trust.stores.{name}"
+    # The settings are read first but their problems listed after the files', in key order.
+    problems = Reader(reader.base)
+    request = Request(
+        str(reader.path(str(bundle))) if bundle is not None else None,
+        stores=tuple(files),
+        changes=_settings(problems, table),
+        collect=True,
+    )
+    loaded = load(request)
+    for failure in loaded.failures:
+        key = "trust.machine" if failure.input == "bundle" else keys[failure.input]
+        reader.fail(key, failure.error.diagnostics())
+    reader.errors += problems.errors
+    return loaded.machine
 
 
-def _settings(reader: Reader, table: dict[str, Any], machine: Machine) -> Machine:
+def _settings(reader: Reader, table: dict[str, Any]) -> tuple[Change, ...]:
     source = "policy [trust]"
+    changes: list[Change] = []
     if "trust_mode" in table:
         try:
-            machine = SetTrustMode(table["trust_mode"], origin=source).apply(machine)
+            changes.append(SetTrustMode(table["trust_mode"], origin=source))
         except ChangeError as exc:
             reader.fail("trust.trust_mode", exc.problem)
     if "send_trusted_issuer_list" in table:
         send = reader.get(table, "trust", "send_trusted_issuer_list", bool, False)
-        machine = SetSendIssuerList(send, origin=source).apply(machine)
+        changes.append(SetSendIssuerList(send, origin=source))
     if "ctl_store" in table:
         ctl = _store_name(reader, table["ctl_store"], "trust.ctl_store")
-        machine = SetCtlStore(ctl, origin=source).apply(machine)
-    return machine
+        changes.append(SetCtlStore(ctl, origin=source))
+    return tuple(changes)
 
 
 def _store_name(reader: Reader, value: Any, where: str) -> str | None:

@@ -1,40 +1,42 @@
-"""The gate's HTTP layer on Twisted: limits, the per-request judgement, answers, logs.
+"""The gate's HTTP layer: limits, the per-request judgement, answers, logs.
 
-A request is screened and judged as soon as its headers are in (``GateChannel.
-allHeadersReceived``): an ambiguous target or framing is refused with 400 and the connection
-closed; a denied request's body is read and discarded; an allowed request to a streaming
-backend (the upstream proxy) starts at once and its body follows as it arrives. One judgement
-per chain (``Judge``'s cache; the chain cannot change on a connection: renegotiation is off).
-Fail closed: an error while judging answers 403.16; an error after that is Twisted's 500.
+TLS and the transport are Twisted's; HTTP/1.x is ``gate.http1`` (llhttp frames). A request is
+screened and judged as soon as its headers are in (``GateChannel.started``): an ambiguous target
+or framing is refused with 400 and the connection closed; a denied request's body is read and
+discarded; an allowed request to a streaming backend (the upstream proxy) starts at once and its
+body follows as it arrives. One judgement per chain (``Judge``'s cache), kept on the connection
+(the chain cannot change on a connection: renegotiation is off). Fail closed: an error while
+judging answers 403.16.
 """
 
 from __future__ import annotations
 
+import io
 import socket
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from twisted.internet import defer, task
+from twisted.internet import defer, protocol, task
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
-from twisted.protocols import basic
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import failure
-from twisted.web.http import NO_BODY_CODES, HTTPChannel
-from twisted.web.server import Request, Site
 from zope.interface import implementer
 
 from certgate.core.gate.answers import denial_body, denial_headers
 from certgate.core.gate.decision import Decision
-from certgate.core.gate.judge import Judge, VerdictCache, internal_error
+from certgate.core.gate.judge import Judge, internal_error
+from certgate.core.gate.policy import ClientCertMode
 from certgate.core.gate.request import Refused, Target, canonical_target, screen_headers
 from certgate.core.kb import knowledge_base
 from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
+from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits
 from certgate.gate.judging import JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
@@ -44,56 +46,72 @@ __all__ = ["GateServer"]
 
 Clock = Callable[[], datetime]
 _TOO_LARGE = b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-_LINGER = 0.5  # seconds a refused connection is drained before it is closed
 _LINE_TOO_LONG = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
     b"Content-Length: 0\r\n\r\n"
 )
-_PHRASES = {400: "Bad Request", 405: "Method Not Allowed", 502: "Bad Gateway",
-            504: "Gateway Timeout"}  # fmt: skip
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@implementer(IHandshakeListener)
-class GateChannel(HTTPChannel):
-    """HTTP/1.1 with the gate's limits: handshake and header deadlines, sizes, shutdown.
+class GateRequest(HttpRequest):
+    """A request and what the gate made of it."""
 
-    A deadline is a timestamp checked by the server's sweep, not a timer per request."""
+    channel: GateChannel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decision: Decision | None = None
+        self.target: Target | None = None
+        self.gate_method = b""
+        self.exchange: Exchange | None = None  # a streaming backend's request in flight
+        self.discard_body = False
+
+    def screen(self) -> Refused | None:
+        """Framing, Host and target rules (``core.gate.request``), before any judgement."""
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
+        refused = screen_headers(self.method, self.clientproto, headers)
+        if refused is not None:
+            return refused
+        canonical = canonical_target(self.uri)
+        if isinstance(canonical, Refused):
+            return canonical
+        self.target = canonical
+        self.gate_method = self.method
+        return None
+
+
+@implementer(IHandshakeListener)
+class GateChannel(HttpConnection):
+    """HTTP/1.x (``gate.http1``) with the gate's limits: handshake and header deadlines,
+    sizes, shutdown. A deadline is a timestamp checked by the server's sweep, not a timer
+    per request."""
 
     gate: GateServer
+    secure = True
+    request_class = GateRequest
 
-    def __init__(self) -> None:
+    def __init__(self, limits: WireLimits) -> None:
         super().__init__()
+        self.limits = limits
         self.chain: tuple[bytes, ...] | None = None
-        self.rejected = False
         self.deadline: float | None = None  # handshake, then each request's headers
         self.last_active = 0.0
         self.paused_by_gate = False  # the upstream cannot take more of the body yet
         self.judged: Decision | None = None  # set by the judging pool when it will not judge
+        self.verdict: tuple[Judge, Decision, datetime] | None = None  # the chain's, until
         self.held: list[bytes] | None = None  # input kept while the chain is being judged
         self.address = ""  # the client's IP address
-        self._linger_call: Any = None
 
     def connectionMade(self) -> None:
-        super().connectionMade()
         transport: Any = self.transport
         self.address = str(getattr(transport.getPeer(), "host", ""))
         self.last_active = reactor.seconds()
         self.deadline = self.last_active + self.gate.policy.limits.handshake_timeout
         self.gate.channels.add(self)
-
-    def checkPersistence(self, request: Any, version: bytes) -> bool:
-        """HTTP/1.1 as Twisted does it; HTTP/1.0 kept alive when the client asks
-        (``Connection: keep-alive``) and the answer turns out to have a length
-        (``GateRequest.write`` decides; Twisted alone closes every HTTP/1.0 connection)."""
-        if version == b"HTTP/1.0" and b"keep-alive" in _connection_tokens(request):
-            request.keep_alive_1_0 = True
-            return True
-        persistent: bool = super().checkPersistence(request, version)
-        return persistent
 
     def handshakeCompleted(self) -> None:
         self.deadline = None
@@ -105,59 +123,81 @@ class GateChannel(HTTPChannel):
     def release(self) -> None:
         """The chain's verdict is in: read what arrived meanwhile, then the socket again."""
         held, self.held = self.held, None
-        if self.transport is None or held is None:
+        transport: Any = self.transport
+        if transport is None or held is None:
             return
         self.last_active = reactor.seconds()
-        self.transport.resumeProducing()
+        transport.resumeProducing()
         for data in held:
             self.dataReceived(data)
-
-    def lineReceived(self, line: bytes) -> None:
-        if self.rejected:
-            return  # refused: nothing more of this connection is parsed
-        if self.deadline is None:
-            self.deadline = reactor.seconds() + self.gate.policy.limits.header_timeout
-        super().lineReceived(line)
-
-    def rawDataReceived(self, data: bytes) -> None:
-        if not self.rejected:
-            super().rawDataReceived(data)
-
-    def allHeadersReceived(self) -> None:
-        self.deadline = None
-        request: GateRequest = self.requests[-1]
-        command: bytes = self._command
-        target = cast(bytes, self._path)  # the request target (Twisted types it loosely)
-        refused = request.screen(command, target, self._version)
-        if refused is not None:
-            Request.gotLength(request, 0)
-            self.refuse(refused.status, refused.reason)
-            return
-        if self.length is not None and self.length > self.gate.policy.limits.max_body_bytes:
-            Request.gotLength(request, 0)
-            self.reject()  # 413 before anything is judged or forwarded
-            return
-        self.gate.admit(request)
-        super().allHeadersReceived()
 
     def dataReceived(self, data: bytes) -> None:
         self.last_active = reactor.seconds()
         if self.held is not None:
             self.held.append(data)
             return
-        if not self.rejected:
-            basic.LineReceiver.dataReceived(self, data)  # HTTPChannel's only adds its timer
-        if not self.rejected and self.requests and not self._handlingRequest:
-            # a chunk announced bigger than the body may be is refused now, not when it ends
-            announced = getattr(self._transferDecoder, "length", None)
-            request: GateRequest = self.requests[-1]
-            limit = self.gate.policy.limits.max_body_bytes
-            if isinstance(announced, int) and request.body_bytes + announced > limit:
-                self.reject()
+        super().dataReceived(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.deadline is None:
+            self.deadline = self.last_active + self.gate.policy.limits.header_timeout
+
+    def on_headers_complete(self) -> None:
+        self.deadline = None
+        super().on_headers_complete()
+
+    def started(self, request: HttpRequest) -> None:
+        assert isinstance(request, GateRequest)
+        refused = request.screen()
+        if refused is not None:
+            self.refuse(refused.status, refused.reason)
+            return
+        if request.length is not None and request.length > self.limits.max_body_bytes:
+            self.reject(_TOO_LARGE)  # 413 before anything is judged or forwarded
+            return
+        if not self.gate.backend.streams_body:
+            request.content = io.BytesIO()
+        self.gate.admit(request)
+        if (
+            request.length != 0
+            and request.clientproto == b"HTTP/1.1"
+            and (request.header(b"expect") or b"").lower() == b"100-continue"
+            and not self.stopped
+        ):
+            self.send(_CONTINUE)
+
+    def body(self, request: HttpRequest, data: bytes) -> None:
+        assert isinstance(request, GateRequest)
+        request.body_bytes += len(data)
+        if request.body_bytes > self.limits.max_body_bytes:
+            self.reject(_TOO_LARGE)
+            return
+        if request.exchange is not None:
+            request.exchange.feed(data)
+        elif not request.discard_body and request.content is not None:
+            request.content.write(data)
+
+    def ended(self, request: HttpRequest) -> None:
+        assert isinstance(request, GateRequest)
+        if request.content is not None:
+            request.content.seek(0)
+        self.gate.handle(request)
+
+    def finished(self, request: HttpRequest) -> None:
+        assert isinstance(request, GateRequest)
+        self.gate.log(request)
+
+    def dropped(self, request: HttpRequest) -> None:
+        exchange: Exchange | None = getattr(request, "exchange", None)
+        if exchange is not None:
+            exchange.abort()
+
+    def refused(self, status: int) -> None:
+        self.deadline = None
+        self.gate.log_refused(self, status)
 
     def connectionLost(self, reason: failure.Failure = connectionDone) -> None:
-        if self._linger_call is not None and self._linger_call.active():
-            self._linger_call.cancel()
         self.gate.channels.discard(self)
         super().connectionLost(reason)
 
@@ -166,161 +206,40 @@ class GateChannel(HTTPChannel):
             self.chain = peer_chain(self.transport.getHandle())  # type: ignore[union-attr]
         return self.chain
 
-    def lineLengthExceeded(self, line: bytes) -> None:
-        self.reject(_LINE_TOO_LONG)
-
-    def refuse(self, status: int, reason: str) -> None:
-        """A plain-text answer, then the connection is closed: nothing more is read from a
-        client whose request could not be framed or understood unambiguously."""
-        body = f"{status} {_PHRASES.get(status, 'Error')}: {reason}\n".encode()
-        head = (
-            f"HTTP/1.1 {status} {_PHRASES.get(status, 'Error')}\r\nConnection: close\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        self.reject(head.encode() + body)
-
-    def reject(self, answer: bytes = _TOO_LARGE) -> None:
-        """Answer, then keep discarding input briefly before closing (a lingering close):
-        closing with unread input makes the kernel send RST, which can destroy the answer."""
-        if self.rejected:
-            return
-        for request in self.requests:
-            exchange: Exchange | None = getattr(request, "exchange", None)
-            if exchange is not None:
-                exchange.abort()
-        self.rejected = True
-        self.paused = True  # LineReceiver stops parsing what is left of the input at once
-        self.persistent = False
-        self.deadline = None
-        transport: Any = self.transport
-        transport.write(answer)
-        self._linger_call = reactor.callLater(_LINGER, self.loseConnection)
-        self.gate.log_refused(self, int(answer.split(b" ", 2)[1]))
-
-    def _respondToBadRequestAndDisconnect(self) -> None:
-        """Twisted's parser refuses the request: answered and logged like the gate's own 400s."""
-        self.refuse(400, "the request could not be parsed (RFC 9112)")
-
     @property
     def busy(self) -> bool:
-        return bool(self.requests)
+        return self.current is not None or bool(self.waiting)
 
     def expire_if_late(self, now: float, idle: float) -> None:
         late = self.deadline is not None and now > self.deadline
         if self.deadline is None and not self.paused_by_gate:
             # idle between requests, or silent in the middle of a request body
-            waiting = not self.requests or not self._handlingRequest
+            current = self.current
+            waiting = current is None or not current.complete
             late = waiting and now - self.last_active > idle
         if late and self.transport is not None:
             self.deadline = None
-            self.transport.abortConnection()
+            self.abort()
 
 
-class GateRequest(Request):
-    channel: GateChannel
+class GateSite(protocol.Factory):
+    """Makes a ``GateChannel`` per accepted connection (TLS wraps it)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.started_at = reactor.seconds()
-        self.body_bytes = 0
-        self.decision: Decision | None = None
-        self.target: Target | None = None
-        self.gate_method = b""
-        self.exchange: Exchange | None = None  # a streaming backend's request in flight
-        self.discard_body = False
-        self.keep_alive_1_0 = False  # an HTTP/1.0 client asked to keep the connection
-
-    def write(self, data: bytes) -> None:
-        if self.keep_alive_1_0 and not self.startedWriting:
-            self._answer_keep_alive()
-        super().write(data)
-
-    def _answer_keep_alive(self) -> None:
-        """HTTP/1.0 has no chunked framing: the connection stays open only when the answer
-        says its length; then the answer says ``Connection: keep-alive`` (RFC 9112 §C.2.2)."""
-        framed = (
-            self.responseHeaders.hasHeader(b"content-length")
-            or self.method == b"HEAD"
-            or self.code in NO_BODY_CODES
-        )
-        if framed and self.channel.persistent:
-            self.responseHeaders.setRawHeaders(b"connection", [b"keep-alive"])
-        else:
-            self.channel.persistent = False
-            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
-
-    def screen(self, method: bytes, target: bytes, version: bytes) -> Refused | None:
-        """Framing, Host and target rules (``core.gate.request``), before any judgement."""
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, values in self.requestHeaders.getAllRawHeaders()
-            for value in values
-        ]
-        refused = screen_headers(method, version, headers)
-        if refused is not None:
-            return refused
-        canonical = canonical_target(target)
-        if isinstance(canonical, Refused):
-            return canonical
-        self.target = canonical
-        self.gate_method = method
-        return None
-
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self.channel.gate.policy.limits.max_body_bytes:
-            self.channel.reject()
-            length = 0  # an empty body: what still arrives is discarded
-        super().gotLength(0 if self.exchange or self.discard_body else length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        self.body_bytes += len(data)
-        if self.body_bytes > self.channel.gate.policy.limits.max_body_bytes:
-            self.channel.reject()
-        if self.channel.rejected:
-            return
-        if self.exchange is not None:
-            self.exchange.feed(data)
-        elif not self.discard_body:
-            super().handleContentChunk(data)
-
-    def process(self) -> None:
-        if self.channel.rejected:
-            return
-        self.channel.gate.handle(self)
-
-
-def _connection_tokens(request: Any) -> set[bytes]:
-    """The ``Connection`` header's options, lower case, every header line and comma."""
-    values = request.requestHeaders.getRawHeaders(b"connection") or []
-    return {token.strip().lower() for value in values for token in value.split(b",")}
-
-
-def _gate_channel(site: GateSite) -> GateChannel:
-    channel = GateChannel()
-    channel.gate = site.gate
-    limits = site.gate.policy.limits
-    channel.MAX_LENGTH = limits.max_header_bytes
-    channel.totalHeadersSize = limits.max_header_bytes
-    channel.maxHeaders = limits.max_headers
-    return channel
-
-
-class GateSite(Site):
-    protocol = _gate_channel  # type: ignore[assignment]
-    requestFactory = GateRequest
+    noisy = False
 
     def __init__(self, gate: GateServer) -> None:
-        # idle connections are closed by the gate's sweep: no timer per request
-        super().__init__(None, timeout=None)
         self.gate = gate
 
     def buildProtocol(self, addr: Any) -> Any:
         if self.gate.refuses_connection(getattr(addr, "host", "")):
             return None  # closed at once: no TLS work for an address being slowed
-        return super().buildProtocol(addr)
-
-    def log(self, request: Any) -> None:
-        self.gate.log(request)
+        limits = self.gate.policy.limits
+        channel = GateChannel(
+            WireLimits(limits.max_header_bytes, limits.max_headers, limits.max_body_bytes)
+        )
+        channel.gate = self.gate
+        channel.factory = self
+        return channel
 
 
 class GateServer:
@@ -337,8 +256,7 @@ class GateServer:
     ) -> None:
         self.config = config
         self.policy = config.policy
-        self.verdicts = VerdictCache()
-        self.judge = Judge(self.policy, cache=self.verdicts)
+        self.judge = Judge(self.policy)
         self.pool = JudgingPool(lambda: self.judge, clock, warn=self._note)
         self.identity = identity
         self.backend = backend or IdentityEcho()
@@ -356,6 +274,8 @@ class GateServer:
         self._forgotten = 0.0
         self._waiting: list[defer.Deferred[None]] = []
         self._stopped = False
+        # rendered denials (header lines, body) per decision and Accept header
+        self._denials: OrderedDict[tuple[int, bytes], tuple[Decision, bytes, bytes]] = OrderedDict()
 
     def listen(self, host: str, port: int) -> int:
         self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
@@ -378,8 +298,7 @@ class GateServer:
             self._warn("the [logs] settings changed: they take effect on restart")
         self.config = config
         self.policy = config.policy
-        self.verdicts = VerdictCache()
-        self.judge = Judge(self.policy, cache=self.verdicts)
+        self.judge = Judge(self.policy)
         self.tls.reload(self.policy)
         if self._refresh is not None and self._refresh.running:
             self._refresh.stop()
@@ -463,24 +382,49 @@ class GateServer:
     def _decide(self, request: GateRequest) -> Decision:
         # locations match the canonical path (core.gate.request): no ..%5c or ..;/ detours
         assert request.target is not None
-        chain = request.channel.peer_chain()
+        channel = request.channel
+        chain = channel.peer_chain()
+        path = request.target.judged
+        judge = self.judge
+        judged = channel.judged
+        at = self.clock()
+        if (
+            chain
+            and judged is None
+            and judge.policy.location_for(path).client_cert is not ClientCertMode.IGNORE
+        ):
+            # the chain cannot change on a connection (renegotiation is off): its verdict is
+            # kept on the connection while the judge and the verdict's time window hold
+            kept = channel.verdict
+            if kept is not None and kept[0] is judge and at < kept[2]:
+                judged = kept[1]
+            else:
+                judged, until = judge.judgement(chain, at)
+                channel.verdict = (judge, judged, until)
         hints = self.tls.hints if not chain else 0
-        judged = request.channel.judged
-        return self.judge.decide(
-            request.target.judged, chain, self.clock(), hints=hints, judged=judged
-        )
+        return judge.decide(path, chain, at, hints=hints, judged=judged)
 
     def _deny(self, request: GateRequest, decision: Decision) -> None:
-        accept = (request.getHeader(b"accept") or b"").decode("latin-1")
-        content_type, body = denial_body(decision, self.policy.answer_format, accept)
-        request.setResponseCode(decision.status)
-        for name, value in denial_headers(decision):
-            request.setHeader(name, value)
-        request.setHeader(b"content-type", content_type.encode())
-        request.setHeader(b"content-length", str(len(body)).encode())
-        request.setHeader(b"cache-control", b"no-store")
-        request.write(body)
-        request.finish()
+        accept = request.header(b"accept") or b""
+        key = (id(decision), accept)
+        found = self._denials.get(key)
+        if found is None or found[0] is not decision:
+            content_type, body = denial_body(
+                decision, self.policy.answer_format, accept.decode("latin-1")
+            )
+            lines = b"".join(
+                b"%s: %s\r\n" % (name.encode(), value.encode("latin-1"))
+                for name, value in (
+                    *denial_headers(decision),
+                    ("Content-Type", content_type),
+                    ("Cache-Control", "no-store"),
+                )
+            )
+            found = (decision, lines, body)
+            self._denials[key] = found
+            if len(self._denials) > 1024:
+                self._denials.popitem(last=False)
+        request.respond_raw(decision.status, found[1], found[2])
 
     def _expire_late(self) -> None:
         now = reactor.seconds()
@@ -506,18 +450,18 @@ class GateServer:
         504 while the body still arrived): what is known of it, the status."""
         if self.logs.w3c_dir is None:
             return
-        request: GateRequest | None = channel.requests[-1] if channel.requests else None
-        target = getattr(channel, "_path", b"") or b""
+        request = channel.current or channel.parsing
+        target = request.uri if request is not None else channel.url_so_far
+        method = request.method if request is not None else b"-"
         server: Any = getattr(channel.transport, "getHost", lambda: None)()
-        headers = request.requestHeaders if request is not None else None
 
         def header(name: bytes) -> str:
-            found = headers.getRawHeaders(name, [b""])[0] if headers is not None else b""
-            return found.decode("latin-1")
+            found = request.header(name) if request is not None else None
+            return (found or b"").decode("latin-1")
 
         served = Served(
             when=self.clock(),
-            method=(getattr(channel, "_command", b"") or b"-").decode("latin-1"),
+            method=method.decode("latin-1"),
             path=target.partition(b"?")[0].decode("latin-1") or "-",
             query=target.partition(b"?")[2].decode("latin-1"),
             server_ip=getattr(server, "host", ""),
@@ -547,7 +491,7 @@ class GateServer:
             self._warn(text)
         if crls != self.policy.crls:
             self.policy = self.policy.with_crls(crls)
-            self.judge = Judge(self.policy, cache=self.verdicts)
+            self.judge = Judge(self.policy, cache=self.judge.cache)
 
     def stop(self, grace: float | None = None) -> defer.Deferred[None]:
         """Stop listening, let requests in flight finish (up to ``grace`` s), then close.
@@ -565,7 +509,7 @@ class GateServer:
             stopped: Any = defer.maybeDeferred(self.port.stopListening)
             stopped.addErrback(lambda reason: self._warn(f"stop listening: {reason.value}"))
         for channel in list(self.channels):
-            channel.persistent = False
+            channel.closing = True
             if not channel.busy:
                 channel.loseConnection()
         limit = self.policy.limits.shutdown_grace if grace is None else grace

@@ -25,6 +25,7 @@ from certgate.core.gate.answers import identity_headers
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.policy import Limits
 from certgate.core.gate.request import (
+    CONNECTION_HEADERS,
     client_header_kept,
     forwarded_headers,
     header_key,
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["Exchange", "UpstreamProxy"]
 
 _PENDING_MAX = 64 * 1024  # body bytes held while the upstream connection is being made
-_RESPONSE_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-     "upgrade", "http2-settings"}
-)  # fmt: skip
 
 
 class UpstreamProxy:
@@ -73,7 +70,7 @@ class UpstreamProxy:
 
     def serve(self, request: GateRequest, decision: Decision) -> None:
         gate = request.channel.gate
-        exchange = Exchange(request, gate.policy.limits, request.channel.length)
+        exchange = Exchange(request, gate.policy.limits, request.length)
         request.exchange = exchange
         headers = self.headers(request, decision)
         target = request.target
@@ -236,7 +233,7 @@ class Exchange:
             self._stop_upstream()
             return
         request.setResponseCode(response.code, response.phrase)
-        dropped = _RESPONSE_HOP | hop_by_hop(
+        dropped = CONNECTION_HEADERS | hop_by_hop(
             v.decode("latin-1") for v in response.headers.getRawHeaders(b"connection", [])
         )
         for name, values in response.headers.getAllRawHeaders():

@@ -1,27 +1,24 @@
 """Streaming pre-filters: find the few lines or XML records that matter, at memory speed.
 
-Logs run to gigabytes and the client-certificate records are a small fraction. Scanning the
-input window by window for a few literal needles and parsing only the hits is 10-15x faster
-than parsing every record (python-deps.md §5), and memory stays flat whatever the file size.
+Logs run to gigabytes and the client-certificate records are a small fraction. Scanning a
+reused buffer for a few literal needles and parsing only the hits is 10-15x faster than
+parsing every record (python-deps.md §5), and memory stays flat whatever the file size.
 Needles are found with ahocorasick-rs, one automaton per needle: a single pattern runs on
-Rust's SIMD ``memmem`` at 8-12 GB/s, where ``bytes.find`` manages 1-2 GB/s. Line numbers
-come from counting newlines in the skipped spans with StringZilla's SIMD ``count`` (10+ GB/s;
-``bytes.count`` manages 2 GB/s and was a third of an IIS scan). Every hit is confirmed by the
-parser, so a needle in an unrelated message costs time, never a wrong event.
+Rust's SIMD ``memmem`` at 8-12 GB/s, where ``bytes.find`` manages 1-2 GB/s (a two-pattern
+automaton is 20x slower than two passes). Line numbers come from counting newlines in the
+skipped spans with StringZilla's SIMD ``count`` (10+ GB/s; ``bytes.count`` manages 2 GB/s and
+was a third of an IIS scan), and NUL bytes and ``#`` directives are found in one pass. Every
+hit is confirmed by the parser, so a needle in an unrelated message costs time, never a wrong
+event.
 
-A plain file on disk is memory-mapped and scanned in place (no copy into a buffer: the copy
-was a quarter of a scan); every other input (``.gz``, ``.zip`` members, UTF-16 exports,
-standard input) streams through one reused buffer. Both present the same windows, so every
-line number, offset and skipped record is the same either way (tests/test_logs_scan.py).
+The buffer is 1 MiB: each window is scanned four times, and a window that stays in the CPU's
+cache makes the later passes cheap (an 8 MiB buffer was 10 % slower; memory-mapping the file
+was no faster than this, and a file truncated while mapped would crash the reader).
 """
 
 from __future__ import annotations
 
-import codecs
-import mmap
-import os
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from typing import BinaryIO
 
 import stringzilla
@@ -31,11 +28,13 @@ from certgate.logs._registry import FileContext
 
 __all__ = ["CHUNK", "MAX_LINE", "MAX_RECORD", "matching_lines", "matching_records"]
 
-CHUNK = 8 << 20
+CHUNK = 1 << 20
 MAX_LINE = 1 << 20
 MAX_RECORD = 32 << 20
 _TAG_FOLLOW = frozenset(b" \t\r\n>/")
 _PREFIX_MARK = b"#"
+_NEWLINE = ord("\n")
+_MARKS_ONE_BY_ONE = 64
 
 Progress = Callable[[int], None]
 
@@ -60,18 +59,19 @@ class _Needles:
 
 
 class _Buffer:
-    """One growable bytearray refilled in place: the unconsumed tail moves to the front."""
+    """One growable bytearray refilled in place: the unconsumed tail moves to the front.
+    ``view`` is a memoryview of it, valid until the next ``fill``."""
 
     def __init__(self, stream: BinaryIO, progress: Progress | None) -> None:
         self.stream = stream
         self.data = bytearray(CHUNK)
         self.view = memoryview(self.data)
-        self.start = 0
         self.end = 0
         self.base = 0  # absolute offset of data[0]
         self.progress = progress
 
     def fill(self) -> bool:
+        """Append up to CHUNK bytes; False at end of input."""
         if len(self.data) < self.end + CHUNK:
             self.view.release()
             self.data.extend(bytes(self.end + CHUNK - len(self.data)))
@@ -92,82 +92,6 @@ class _Buffer:
         self.view.release()
 
 
-class _Mapped:
-    """The file itself, memory-mapped: windows are views into the page cache, never copied.
-
-    Windows grow by CHUNK exactly as the buffer's do. A file that shrinks while it is read
-    (truncated by another program) would fault inside a window: its size is checked before
-    each window and reading stops at the new end, with a problem reported.
-    """
-
-    def __init__(self, handle: BinaryIO, offset: int, progress: Progress | None) -> None:
-        self._fd = handle.fileno()
-        self.data = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
-        self.view = memoryview(self.data)
-        self.size = len(self.data)
-        self.start = self.end = offset
-        self.base = 0
-        self.progress = progress
-        self.shrunk = False
-        if hasattr(self.data, "madvise"):
-            self.data.madvise(mmap.MADV_SEQUENTIAL)
-
-    def fill(self) -> bool:
-        size = os.fstat(self._fd).st_size
-        if size < self.size:
-            self.size, self.shrunk = max(size, self.start), True
-            self.end = min(self.end, self.size)
-        end = min(self.size, self.end + CHUNK)
-        more = end > self.end
-        self.end = end
-        if self.progress is not None:
-            self.progress(end)
-        return more
-
-    def consume(self, upto: int) -> None:
-        self.start = upto
-
-    def close(self) -> None:
-        self.view.release()
-        self.data.close()
-
-
-# The unread part of the input is ``data[start:end]``; ``data[0]`` is at byte ``base``.
-_Window = _Buffer | _Mapped
-
-
-def _window(
-    stream: BinaryIO, ctx: FileContext, progress: Progress | None, stack: ExitStack
-) -> _Window:
-    """The mapped file when ``stream`` is a plain file on disk read as it is (after an
-    optional UTF-8 byte-order mark), else a buffer over ``stream``."""
-    mapped = _map(ctx, progress, stack)
-    if mapped is not None:
-        return mapped
-    buffer = _Buffer(stream, progress)
-    stack.callback(buffer.close)
-    return buffer
-
-
-def _map(ctx: FileContext, progress: Progress | None, stack: ExitStack) -> _Mapped | None:
-    if ctx.disk_path is None or not ctx.head:
-        return None
-    try:
-        handle = stack.enter_context(ctx.disk_path.open("rb", buffering=0))
-        mapped = _Mapped(handle, 0, progress)
-    except (OSError, ValueError):
-        return None
-    stack.callback(mapped.close)
-    # The stream may have been transcoded (UTF-16) or had its BOM dropped: the head tells.
-    for offset in (0, len(codecs.BOM_UTF8)):
-        if mapped.data[offset : offset + len(ctx.head)] == ctx.head:
-            if offset and mapped.data[:offset] != codecs.BOM_UTF8:
-                continue
-            mapped.start = mapped.end = offset
-            return mapped
-    return None
-
-
 def _count_lines(view: memoryview, start: int, stop: int) -> int:
     return int(stringzilla.count(view, b"\n", start, stop)) if stop > start else 0
 
@@ -184,72 +108,90 @@ def matching_lines(
     ``needles`` or, with ``headers``, starting with ``#`` (W3C directives)."""
     finder = _Needles(needles)
     prefix = _Needles((b"\n" + _PREFIX_MARK,)) if headers else None
-    with ExitStack() as stack:
-        buf = _window(stream, ctx, progress, stack)
-        line_no = 1
-        overlong = False
-        while True:
-            more = buf.fill()
-            data, view, first, base = buf.data, buf.view, buf.start, buf.base
-            limit = data.rfind(b"\n", first, buf.end) + 1 if more else buf.end
-            if more and limit == 0:
-                if overlong or buf.end - first > MAX_LINE:
-                    if not overlong:
-                        where = f"byte {base + first}"
-                        ctx.skip(where, f"line longer than {MAX_LINE:,} bytes skipped")
-                    overlong = True
-                    buf.consume(buf.end)
-                continue
-            start = first
-            if overlong:  # drop the rest of an over-long line
-                start = data.find(b"\n", first, limit) + 1 or limit
-                line_no += 1
-                overlong = False
-            _report_binary(data, start, limit, base, ctx)
-            counted = start
-            for begin in _line_starts(data, view, start, limit, finder, prefix):
-                line_no += _count_lines(view, counted, begin)
-                counted = begin
-                stop = data.find(b"\n", begin, limit)
-                line = bytes(data[begin : stop if stop >= 0 else limit]).rstrip(b"\r")
-                if b"\x00" not in line:
-                    yield line_no, base + begin, line
-            line_no += _count_lines(view, counted, limit)
-            buf.consume(limit)
-            if not more:
-                _report_shrunk(buf, ctx)
-                return
+    buf = _Buffer(stream, progress)
+    try:
+        yield from _lines(buf, finder, prefix, ctx)
+    finally:
+        buf.close()
 
 
-def _report_shrunk(buf: _Window, ctx: FileContext) -> None:
-    if isinstance(buf, _Mapped) and buf.shrunk:
-        ctx.skip(f"byte {buf.size}", "the file shrank while it was read: read up to there")
+def _lines(
+    buf: _Buffer, finder: _Needles, prefix: _Needles | None, ctx: FileContext
+) -> Iterator[tuple[int, int, bytes]]:
+    line_no = 1
+    overlong = False
+    while True:
+        more = buf.fill()
+        data, view = buf.data, buf.view
+        limit = data.rfind(b"\n", 0, buf.end) + 1 if more else buf.end
+        if more and limit == 0:
+            if overlong or buf.end > MAX_LINE:
+                if not overlong:
+                    ctx.skip(f"byte {buf.base}", f"line longer than {MAX_LINE:,} bytes skipped")
+                overlong = True
+                buf.consume(buf.end)
+            continue
+        start = 0
+        if overlong:  # drop the rest of an over-long line
+            start = data.find(b"\n", 0, limit) + 1 or limit
+            line_no += 1
+            overlong = False
+        nul, directives = _nul_and_directives(data, view, start, limit, prefix)
+        if nul >= 0:
+            where = f"byte {buf.base + nul}"
+            ctx.skip(where, "binary data (NUL bytes): the lines there are skipped")
+        counted = start
+        for begin in _line_starts(data, view, start, limit, finder, directives):
+            line_no += _count_lines(view, counted, begin)
+            counted = begin
+            stop = data.find(b"\n", begin, limit)
+            line = bytes(view[begin : stop if stop >= 0 else limit]).rstrip(b"\r")
+            if b"\x00" not in line:
+                yield line_no, buf.base + begin, line
+        line_no += _count_lines(view, counted, limit)
+        buf.consume(limit)
+        if not more:
+            return
 
 
 def _line_starts(
-    data: bytearray | mmap.mmap,
+    data: bytearray,
     view: memoryview,
     start: int,
     limit: int,
     needles: _Needles,
-    prefix: _Needles | None,
+    directives: list[int],
 ) -> list[int]:
-    starts: set[int] = set()
+    starts = set(directives)
     for hit in needles.positions(view, start, limit):
         starts.add(data.rfind(b"\n", start, hit) + 1 or start)
-    if prefix is not None:
-        if data.find(_PREFIX_MARK, start, min(start + 1, limit)) == start:
-            starts.add(start)
-        starts.update(hit + 1 for hit in prefix.positions(view, start, limit) if hit + 1 < limit)
     return sorted(starts)
 
 
-def _report_binary(
-    data: bytearray | mmap.mmap, start: int, limit: int, base: int, ctx: FileContext
-) -> None:
-    nul = data.find(b"\x00", start, limit)
-    if nul >= 0:
-        ctx.skip(f"byte {base + nul}", "binary data (NUL bytes): the lines there are skipped")
+def _nul_and_directives(
+    data: bytearray, view: memoryview, start: int, limit: int, prefix: _Needles | None
+) -> tuple[int, list[int]]:
+    """The first NUL byte of the window (-1: none) and, with ``prefix``, where each line that
+    starts with ``#`` (a W3C directive) starts: one pass for both, as either is rare. A window
+    with many ``#`` elsewhere in its lines is handed to the automaton after a few."""
+    if prefix is None:
+        return data.find(b"\x00", start, limit), []
+    starts: list[int] = []
+    nul, position, wanted = -1, start, "#\x00"
+    for _ in range(_MARKS_ONE_BY_ONE):
+        hit = int(stringzilla.find_first_of(view, wanted, position, limit))
+        if hit < 0:
+            return nul, starts
+        if data[hit] == 0:
+            nul, wanted = hit, "#"
+        elif hit == start or data[hit - 1] == _NEWLINE:
+            starts.append(hit)
+        position = hit + 1
+    if nul < 0:
+        nul = data.find(b"\x00", position, limit)
+    found = prefix.positions(view, position - 1, limit)
+    starts.extend(hit + 1 for hit in found if hit + 1 < limit)
+    return nul, starts
 
 
 def matching_records(
@@ -264,28 +206,35 @@ def matching_records(
     """(byte offset, record) for each ``start_tag ... end_tag`` XML record, concatenated with or
     without a root element and separators; with ``needles``, only records containing one."""
     finder = _Needles(needles) if needles is not None else None
-    with ExitStack() as stack:
-        buf = _window(stream, ctx, progress, stack)
-        while True:
-            more = buf.fill()
-            data, first, base = buf.data, buf.start, buf.base
-            last = data.rfind(end_tag, first, buf.end)
-            limit = last + len(end_tag) if last >= 0 else first
-            if finder is None:
-                yield from _all_records(data, first, limit, start_tag, end_tag, base, ctx)
-            else:
-                yield from _records_with(buf, limit, start_tag, end_tag, finder)
-            if not more:
-                _report_tail(data, limit, buf.end, start_tag, base, ctx)
-                _report_shrunk(buf, ctx)
-                return
-            if buf.end - limit > MAX_RECORD:
-                ctx.skip(f"byte {base + limit}", f"record longer than {MAX_RECORD:,} bytes skipped")
-                limit = buf.end - len(start_tag)
-            buf.consume(limit)
+    buf = _Buffer(stream, progress)
+    try:
+        yield from _records(buf, start_tag, end_tag, finder, ctx)
+    finally:
+        buf.close()
 
 
-def _find_tag(data: bytearray | mmap.mmap, tag: bytes, start: int, stop: int) -> int:
+def _records(
+    buf: _Buffer, start_tag: bytes, end_tag: bytes, finder: _Needles | None, ctx: FileContext
+) -> Iterator[tuple[int, bytes]]:
+    while True:
+        more = buf.fill()
+        data = buf.data
+        last = data.rfind(end_tag, 0, buf.end)
+        limit = last + len(end_tag) if last >= 0 else 0
+        if finder is None:
+            yield from _all_records(data, limit, start_tag, end_tag, buf.base, ctx)
+        else:
+            yield from _records_with(buf, limit, start_tag, end_tag, finder)
+        if not more:
+            _report_tail(data, limit, buf.end, start_tag, buf.base, ctx)
+            return
+        if buf.end - limit > MAX_RECORD:
+            ctx.skip(f"byte {buf.base + limit}", f"record longer than {MAX_RECORD:,} bytes skipped")
+            limit = buf.end - len(start_tag)
+        buf.consume(limit)
+
+
+def _find_tag(data: bytearray, tag: bytes, start: int, stop: int) -> int:
     """The next ``tag`` followed by a tag delimiter (``<Event`` but not ``<EventData``)."""
     hit = data.find(tag, start, stop)
     while hit >= 0 and not _tag_at(data, tag, hit, stop):
@@ -293,24 +242,24 @@ def _find_tag(data: bytearray | mmap.mmap, tag: bytes, start: int, stop: int) ->
     return hit
 
 
-def _rfind_tag(data: bytearray | mmap.mmap, tag: bytes, start: int, stop: int) -> int:
+def _rfind_tag(data: bytearray, tag: bytes, start: int, stop: int) -> int:
     hit = data.rfind(tag, start, stop)
     while hit >= 0 and not _tag_at(data, tag, hit, stop):
         hit = data.rfind(tag, start, hit)
     return hit
 
 
-def _tag_at(data: bytearray | mmap.mmap, tag: bytes, hit: int, stop: int) -> bool:
+def _tag_at(data: bytearray, tag: bytes, hit: int, stop: int) -> bool:
     after = hit + len(tag)
     return after < stop and data[after] in _TAG_FOLLOW
 
 
 def _records_with(
-    buf: _Window, limit: int, start_tag: bytes, end_tag: bytes, needles: _Needles
+    buf: _Buffer, limit: int, start_tag: bytes, end_tag: bytes, needles: _Needles
 ) -> Iterator[tuple[int, bytes]]:
     data = buf.data
-    done = buf.start  # the end of the last record yielded: later hits inside it are the same
-    for hit in needles.positions(buf.view, buf.start, limit):
+    done = 0  # the end of the last record yielded: later hits inside it are the same record
+    for hit in needles.positions(buf.view, 0, limit):
         if hit < done:
             continue
         begin = _rfind_tag(data, start_tag, done, hit)
@@ -322,15 +271,14 @@ def _records_with(
 
 
 def _all_records(
-    data: bytearray | mmap.mmap,
-    first: int,
+    data: bytearray,
     limit: int,
     start_tag: bytes,
     end_tag: bytes,
     base: int,
     ctx: FileContext,
 ) -> Iterator[tuple[int, bytes]]:
-    position = first
+    position = 0
     while True:
         begin = _find_tag(data, start_tag, position, limit)
         if begin < 0:
@@ -346,7 +294,7 @@ def _all_records(
 
 
 def _report_tail(
-    data: bytearray | mmap.mmap, limit: int, end: int, start_tag: bytes, base: int, ctx: FileContext
+    data: bytearray, limit: int, end: int, start_tag: bytes, base: int, ctx: FileContext
 ) -> None:
     begin = _find_tag(data, start_tag, limit, end)
     if begin >= 0:

@@ -67,22 +67,19 @@ def local(element: etree._Element) -> str:
 
 def child_text(parent: etree._Element | None, name: str) -> str | None:
     """Text of the first descendant with local name ``name``, whatever its namespace."""
-    if parent is None:
+    element = find(parent, name)
+    if element is None:
         return None
-    for element in parent.iter():
-        if local(element) == name:
-            text = element.text
-            return text.strip() if text and text.strip() else None
-    return None
+    text = element.text
+    return text.strip() if text and text.strip() else None
 
 
 def find(parent: etree._Element | None, name: str) -> etree._Element | None:
+    """The first element (``parent`` itself or a descendant, in document order) with local
+    name ``name`` in any namespace or none; lxml's own ``{*}`` filter, not a Python loop."""
     if parent is None:
         return None
-    for element in parent.iter():
-        if local(element) == name:
-            return element
-    return None
+    return next(parent.iter(f"{{*}}{name}"), None)
 
 
 def parse_time(text: str | None) -> datetime | None:

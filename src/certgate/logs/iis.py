@@ -365,6 +365,12 @@ def _time(values: dict[str, str], day: date | None) -> datetime | None:
     clock = values.get("time")
     if not text or not clock:
         return None
+    return _at(text, clock)
+
+
+@lru_cache(maxsize=1024)
+def _at(text: str, clock: str) -> datetime | None:
+    """A row's UTC time; rows come many to the second, so each is read once."""
     try:
         return datetime.fromisoformat(f"{text}T{clock}").replace(tzinfo=UTC)
     except ValueError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Final
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +16,14 @@ from certgate.core.model import Certificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape
+from certgate.report.documents import (
+    AuditDocument,
+    AuditFinding,
+    AuditListed,
+    CertRef,
+    ListedRef,
+    StoredCertDetail,
+)
 from certgate.report.jsonout import cert_detail, dump_row_lines, iso, json_line
 
 __all__ = [
@@ -27,7 +35,7 @@ __all__ = [
     "write_audit_json",
 ]
 
-SCHEMA = "certgate.audit/1"
+SCHEMA: Final = "certgate.audit/1"
 # Rows shown per rule in the console table unless --all: a store of 10,000 roots can give
 # thousands of findings of one rule, which nobody reads as rows (the JSON has every one).
 ROWS_PER_RULE = 10
@@ -51,7 +59,7 @@ def verdict(report: AuditReport, fail_on: Severity | None) -> tuple[bool, str]:
 
 def audit_document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
-) -> dict[str, Any]:
+) -> AuditDocument:
     """The whole document, for a report of a machine held in memory (``audit(machine)``)."""
     return {**_document(report, fail_on, warnings), "certificates": list(_rows(report))}
 
@@ -71,11 +79,11 @@ def write_audit_json(
     write("\n")
 
 
-def certificate_row(store: str, cert: Certificate) -> dict[str, Any]:
+def certificate_row(store: str, cert: Certificate) -> StoredCertDetail:
     return {**cert_detail(cert), "store": store}
 
 
-def _rows(report: AuditReport) -> Iterator[dict[str, Any]]:
+def _rows(report: AuditReport) -> Iterator[StoredCertDetail]:
     for store in report.machine.stores:
         for cert in store:
             yield certificate_row(store.name, cert)
@@ -119,7 +127,7 @@ class RowSpool:
 
 def _document(
     report: AuditReport, fail_on: Severity | None, warnings: tuple[LoadWarning, ...]
-) -> dict[str, Any]:
+) -> AuditDocument:
     failed, line = verdict(report, fail_on)
     issuers = report.issuer_list
     return {
@@ -150,7 +158,7 @@ def _document(
     }
 
 
-def _listed(c: ListedCertificate) -> dict[str, Any]:
+def _listed(c: ListedCertificate) -> AuditListed:
     return {
         "sha1": c.thumbprint,
         "subject": c.subject,
@@ -163,7 +171,7 @@ def _listed(c: ListedCertificate) -> dict[str, Any]:
     }
 
 
-def _certificate(finding: Finding) -> dict[str, Any] | None:
+def _certificate(finding: Finding) -> CertRef | ListedRef | None:
     summary = finding.summary
     if summary is not None:  # what jsonout.cert_ref writes, from the summary
         return {"sha1": summary.sha1, "subject": summary.subject, "issuer": summary.issuer}
@@ -178,7 +186,7 @@ def _certificate(finding: Finding) -> dict[str, Any] | None:
     return None
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(finding: Finding) -> AuditFinding:
     return {
         "id": finding.rule,
         "severity": finding.severity.value,

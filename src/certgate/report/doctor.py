@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -26,18 +26,28 @@ from certgate.core.doctor import (
 from certgate.core.logsummary import LogSummary, Occurrence
 from certgate.core.physical import GPO_PATHS
 from certgate.report._text import escape, escape_lines
+from certgate.report.documents import (
+    ActionDocument,
+    CauseDocument,
+    DoctorDocument,
+    EvidenceDocument,
+    FixCheckDocument,
+    SymptomDocument,
+    Timeline,
+    TimeLocation,
+)
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "doctor_document", "print_doctor", "what_if_text"]
 
-SCHEMA = "certgate.doctor/1"
+SCHEMA: Final = "certgate.doctor/1"
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
 # -- JSON -------------------------------------------------------------------------------------
 
 
-def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
+def doctor_document(diagnosis: Diagnosis) -> DoctorDocument:
     explained_by: dict[str, list[str]] = {}
     for cause in diagnosis.causes:
         for key in cause.explains:
@@ -82,7 +92,7 @@ def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
-def _cause(cause: Cause) -> dict[str, Any]:
+def _cause(cause: Cause) -> CauseDocument:
     return {
         "id": cause.id,
         "title": cause.title,
@@ -111,7 +121,7 @@ def _cause(cause: Cause) -> dict[str, Any]:
     }
 
 
-def _evidence(evidence: Evidence) -> dict[str, Any]:
+def _evidence(evidence: Evidence) -> EvidenceDocument:
     return {
         "kind": evidence.kind.value,
         "text": evidence.text,
@@ -122,7 +132,7 @@ def _evidence(evidence: Evidence) -> dict[str, Any]:
     }
 
 
-def _action(action: Action) -> dict[str, Any]:
+def _action(action: Action) -> ActionDocument:
     if isinstance(action, MoveCertificates):
         return {
             "type": "move-certificates",
@@ -166,7 +176,7 @@ def _action(action: Action) -> dict[str, Any]:
     return {"type": "manual", "text": action.text}
 
 
-def _check(check: FixCheck) -> dict[str, Any]:
+def _check(check: FixCheck) -> FixCheckDocument:
     return {
         "fix": check.fix,
         "label": check.label,
@@ -189,11 +199,11 @@ def _check(check: FixCheck) -> dict[str, Any]:
     }
 
 
-def _occurrence(where: Occurrence) -> dict[str, Any]:
+def _occurrence(where: Occurrence) -> TimeLocation:
     return {"time": iso(where.time) if where.time else None, "location": where.location}
 
 
-def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> dict[str, Any]:
+def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> SymptomDocument:
     return {
         "key": symptom.key,
         "codes": list(symptom.codes),
@@ -208,7 +218,7 @@ def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> dict[str, 
     }
 
 
-def _timeline(summary: LogSummary | None) -> dict[str, Any] | None:
+def _timeline(summary: LogSummary | None) -> Timeline | None:
     if summary is None:
         return None
     return {

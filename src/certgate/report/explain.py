@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from certgate.core.kb import Confidence, Entry, Match
 
@@ -10,6 +10,14 @@ if TYPE_CHECKING:  # rich is imported by the text renderers only: --json does no
     from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
+
+    from certgate.report.documents import (
+        EntryDocument,
+        ExplainDocument,
+        ExplainListDocument,
+        HowMatched,
+        MatchDocument,
+    )
 
 __all__ = [
     "SCHEMA",
@@ -21,7 +29,7 @@ __all__ = [
     "print_unknown",
 ]
 
-SCHEMA = "certgate.explain/1"
+SCHEMA: Final = "certgate.explain/1"
 CARD_WINDOW = 20  # matches within this many points of the best get a full card
 
 _CONFIDENCE_STYLE = {
@@ -32,7 +40,7 @@ _CONFIDENCE_STYLE = {
 }
 
 
-def entry_document(entry: Entry) -> dict[str, Any]:
+def entry_document(entry: Entry) -> EntryDocument:
     return {
         "id": entry.id,
         "family": entry.family,
@@ -54,12 +62,17 @@ def entry_document(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _match_document(match: Match) -> dict[str, Any]:
-    how = {"kind": match.kind, "text": match.text, "why": match.why, "score": match.score}
+def _match_document(match: Match) -> MatchDocument:
+    how: HowMatched = {
+        "kind": match.kind,
+        "text": match.text,
+        "why": match.why,
+        "score": match.score,
+    }
     return {**entry_document(match.entry), "rank": match.rank, "match": how}
 
 
-def explain_document(query: str, matches: list[Match], suggestions: list[Entry]) -> dict[str, Any]:
+def explain_document(query: str, matches: list[Match], suggestions: list[Entry]) -> ExplainDocument:
     return {
         "schema": SCHEMA,
         "input": query,
@@ -68,7 +81,7 @@ def explain_document(query: str, matches: list[Match], suggestions: list[Entry])
     }
 
 
-def list_document(entries: list[Entry], families: dict[str, int]) -> dict[str, Any]:
+def list_document(entries: list[Entry], families: dict[str, int]) -> ExplainListDocument:
     return {
         "schema": SCHEMA,
         "families": families,

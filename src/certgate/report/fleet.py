@@ -17,6 +17,14 @@ from rich.table import Table
 from certgate.core.visible import visible
 from certgate.errors import InputError
 from certgate.fleet._aggregate import FleetAggregate
+from certgate.fleet._documents import (
+    DiagnosedServer,
+    FleetCertificate,
+    FleetLogsDocument,
+    HourBucket,
+    ServerEntry,
+    ServerOccurrence,
+)
 from certgate.remedy import write_files
 from certgate.report._text import escape
 from certgate.report.jsonout import dumps, json_text
@@ -99,12 +107,12 @@ def print_fleet(console: Console, fleet: FleetAggregate) -> None:
         table = Table(title="Unreadable bundles", title_justify="left")
         table.add_column("bundle")
         table.add_column("why")
-        for item in document["unreadable"]:
-            table.add_row(escape(item["path"]), escape(item["error"]))
+        for bad in document["unreadable"]:
+            table.add_row(escape(bad["path"]), escape(bad["error"]))
         console.print(table)
 
 
-def _certificates(certificates: list[dict[str, Any]]) -> Table:
+def _certificates(certificates: list[FleetCertificate]) -> Table:
     table = Table(title="Certificates behind the causes", title_justify="left")
     table.add_column("thumbprint", no_wrap=True, min_width=40)
     for column in ("subject", "cause", "servers", "store", "physical store"):
@@ -150,7 +158,7 @@ def write_fleet_json(stream: IO[str], fleet: FleetAggregate) -> None:
     stream.write("\n  ]\n}\n")
 
 
-def _json(entry: dict[str, Any]) -> str:
+def _json(entry: ServerEntry) -> str:
     import json
 
     return json.dumps(entry, indent=2, ensure_ascii=False)
@@ -219,31 +227,35 @@ def _html(out: IO[str], fleet: FleetAggregate) -> None:
     out.write("</table><h2>Healthy</h2><p>")
     out.write(", ".join(link(n) for n in document["healthy"]) or "none")
     out.write("</p><h2>Unreadable bundles</h2><table><tr><th>bundle</th><th>why</th></tr>")
-    for item in document["unreadable"]:
-        out.write(f"<tr><td>{_e(item['path'])}</td><td>{_e(item['error'])}</td></tr>")
+    for bad in document["unreadable"]:
+        out.write(f"<tr><td>{_e(bad['path'])}</td><td>{_e(bad['error'])}</td></tr>")
     out.write("</table><h2>Servers</h2>")
     for entry in fleet.servers():
         out.write(_server_html(entry, anchors[(entry["server"], entry["path"])]))
     out.write("</body></html>\n")
 
 
-def _server_html(entry: dict[str, Any], anchor: str) -> str:
-    parts = [
-        f"<section id='{anchor}'><h3>{_e(entry['server'])}</h3>",
-        f"<p><code>{_e(entry['path'])}</code>: {_e(entry['status'])}</p>",
-    ]
-    if entry.get("error"):
-        parts.append(f"<p class='bad'>{_e(entry['error'])}</p>")
-    for label in entry.get("unexplained", ()):
-        likely = "".join(
-            f"<li>{_e(c)}</li>" for c in entry.get("unexplained_likely", {}).get(label, ())
-        )
+def _unexplained_html(entry: DiagnosedServer) -> list[str]:
+    parts = []
+    for label in entry["unexplained"]:
+        likely = "".join(f"<li>{_e(c)}</li>" for c in entry["unexplained_likely"].get(label, ()))
         parts.append(
             f"<p class='bad'>Failures no cause explains: {_e(label)}</p>"
             + (f"<p>Likely causes, most likely first:</p><ul>{likely}</ul>" if likely else "")
         )
-    for unread in entry.get("unread", ()):
-        parts.append(f"<p>not read: {_e(unread)}</p>")
+    parts += [f"<p>not read: {_e(unread)}</p>" for unread in entry["unread"]]
+    return parts
+
+
+def _server_html(entry: ServerEntry, anchor: str) -> str:
+    parts = [
+        f"<section id='{anchor}'><h3>{_e(entry['server'])}</h3>",
+        f"<p><code>{_e(entry['path'])}</code>: {_e(entry['status'])}</p>",
+    ]
+    if "error" in entry:
+        parts.append(f"<p class='bad'>{_e(entry['error'])}</p>")
+    else:
+        parts += _unexplained_html(entry)
     for cause in entry["causes"]:
         certs = "".join(
             f"<li><code>{_e(c['sha1'])}</code> {_e(c['subject'])} in {_e(c['store'] or '-')}: "
@@ -303,7 +315,7 @@ def _group_readme(group: Any, servers: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_fleet_logs(console: Console, document: dict[str, Any]) -> None:
+def print_fleet_logs(console: Console, document: FleetLogsDocument) -> None:
     s = document["summary"]
     console.print(
         f"[bold]Fleet logs:[/] {s['events']:,} client-certificate event(s) in {s['files']:,} "
@@ -349,16 +361,18 @@ def print_fleet_logs(console: Console, document: dict[str, Any]) -> None:
     if buckets:
         console.print(_timeline(buckets))
     for item in document["refused"][:20]:
-        console.print(f"[yellow]unreadable:[/] {escape(item['path'])}: {escape(item['error'])}")
+        console.print(
+            f"[yellow]unreadable:[/] {escape(item['path'])}: {escape(item['error'] or '')}"
+        )
 
 
-def _where(occurrence: dict[str, Any] | None) -> str:
+def _where(occurrence: ServerOccurrence | None) -> str:
     if occurrence is None:
         return "-"
     return escape(f"{occurrence['time'] or '?'} {occurrence['server']} {occurrence['location']}")
 
 
-def _timeline(buckets: list[dict[str, Any]], width: int = 40, rows: int = 24) -> Table:
+def _timeline(buckets: list[HourBucket], width: int = 40, rows: int = 24) -> Table:
     """The hourly counts, merged into at most ``rows`` rows."""
     step = max(1, -(-len(buckets) // rows))
     merged = [

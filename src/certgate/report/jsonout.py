@@ -7,7 +7,7 @@ A version only changes when a key is removed or changes meaning; new keys may ap
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
+    from certgate.report.documents import CertDetail, CertRef
 
 __all__ = [
     "cert_detail",
@@ -47,7 +48,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
     """The document as JSON text. json escapes C0 controls itself; DEL, C1 controls, line
     separators and bidi marks are written as ``\\u`` escapes too, so a ``jq``-less reader sees no
     raw terminal control either (outside strings JSON has none of these characters)."""
@@ -57,7 +58,7 @@ def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
 
 
 def dump_streamed(
-    document: dict[str, Any], key: str, rows: Iterable[Any], write: Callable[[str], object]
+    document: Mapping[str, Any], key: str, rows: Iterable[Any], write: Callable[[str], object]
 ) -> None:
     """``dumps(document)`` with ``document[key]`` the list of ``rows``, written a piece at a
     time: the rows are made and written one by one, never held all at once (an audit of
@@ -66,7 +67,7 @@ def dump_streamed(
 
 
 def dump_row_lines(
-    document: dict[str, Any], key: str, lines: Iterable[str], write: Callable[[str], object]
+    document: Mapping[str, Any], key: str, lines: Iterable[str], write: Callable[[str], object]
 ) -> None:
     """``dump_streamed`` with each row already made into its line by ``json_line``."""
     marker = f"certgate-rows-{id(lines):x}-{len(document)}"
@@ -93,7 +94,7 @@ def json_text(text: str) -> str:
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def cert_ref(cert: Certificate) -> dict[str, Any]:
+def cert_ref(cert: Certificate) -> CertRef:
     """The short reference findings use: enough to find the certificate in certlm.msc."""
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
@@ -107,7 +108,7 @@ def _name_problems(cert: Certificate) -> list[str]:
     ]
 
 
-def cert_detail(cert: Certificate) -> dict[str, Any]:
+def cert_detail(cert: Certificate) -> CertDetail:
     constraints = cert.basic_constraints
     return {
         **cert_ref(cert),

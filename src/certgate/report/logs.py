@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -12,15 +12,22 @@ from rich.table import Table
 from certgate.core.logsummary import CodeGroup, LogSummary, Occurrence
 from certgate.logs import FileResult
 from certgate.report._text import escape
+from certgate.report.documents import (
+    CodeGroupDocument,
+    LogFile,
+    LogsDocument,
+    TimeWhere,
+    ValueCount,
+)
 from certgate.report.jsonout import iso
 
 __all__ = ["SCHEMA", "logs_document", "print_logs"]
 
-SCHEMA = "certgate.logs/1"
+SCHEMA: Final = "certgate.logs/1"
 _BAR = 40
 
 
-def logs_document(files: Sequence[FileResult], summary: LogSummary) -> dict[str, Any]:
+def logs_document(files: Sequence[FileResult], summary: LogSummary) -> LogsDocument:
     return {
         "schema": SCHEMA,
         "files": [_file(item) for item in files],
@@ -44,7 +51,7 @@ def logs_document(files: Sequence[FileResult], summary: LogSummary) -> dict[str,
     }
 
 
-def _file(item: FileResult) -> dict[str, Any]:
+def _file(item: FileResult) -> LogFile:
     return {
         "path": item.path,
         "format": item.format,
@@ -57,7 +64,7 @@ def _file(item: FileResult) -> dict[str, Any]:
     }
 
 
-def _group(group: CodeGroup) -> dict[str, Any]:
+def _group(group: CodeGroup) -> CodeGroupDocument:
     return {
         "code": group.code,
         "name": group.name,
@@ -68,11 +75,11 @@ def _group(group: CodeGroup) -> dict[str, Any]:
     }
 
 
-def _occurrence(item: Occurrence) -> dict[str, Any]:
+def _occurrence(item: Occurrence) -> TimeWhere:
     return {"time": _iso(item.time), "where": item.location}
 
 
-def _top(pairs: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+def _top(pairs: tuple[tuple[str, int], ...]) -> list[ValueCount]:
     return [{"value": value, "count": count} for value, count in pairs]
 
 

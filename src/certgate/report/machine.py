@@ -4,30 +4,42 @@ stores with counts, listed certificates, IIS paths and mappings, logs, unknowns.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
 
-from certgate.bundle import LoadedMachine
 from certgate.core.iis import IisCertificateMapping, IisConfig, LocationConfig, flag_text
 from certgate.core.listing import ListedCertificate
 from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.stores import Machine
+from certgate.inputs.bundle import LoadedMachine
 from certgate.report._text import escape
+from certgate.report.documents import (
+    BindingDocument,
+    IisDocument,
+    IisMapping,
+    ListedDetail,
+    LocationDocument,
+    MachineDocument,
+    MachineStore,
+    OsVersion,
+    SchannelDocument,
+    SettingDocument,
+)
 from certgate.report.jsonout import cert_detail, iso
 
 __all__ = ["SCHEMA", "machine_document", "print_machine"]
 
-SCHEMA = "certgate.machine/1"
+SCHEMA: Final = "certgate.machine/1"
 _MODES = {0: "Machine Trust", 1: "Exclusive Root Trust", 2: "Exclusive CA Trust"}
 
 
-def _setting(setting: Setting[Any]) -> dict[str, Any]:
+def _setting(setting: Setting[Any]) -> SettingDocument:
     return {"value": setting.value, "source": setting.source or "default"}
 
 
-def machine_document(loaded: LoadedMachine) -> dict[str, Any]:
+def machine_document(loaded: LoadedMachine) -> MachineDocument:
     machine = loaded.machine
     return {
         "schema": SCHEMA,
@@ -55,7 +67,7 @@ def machine_document(loaded: LoadedMachine) -> dict[str, Any]:
     }
 
 
-def _schannel(s: SchannelSettings) -> dict[str, Any]:
+def _schannel(s: SchannelSettings) -> SchannelDocument:
     return {
         "source": s.source,
         "client_auth_trust_mode": _setting(s.client_auth_trust_mode),
@@ -77,7 +89,7 @@ def _schannel(s: SchannelSettings) -> dict[str, Any]:
     }
 
 
-def _binding(b: SslBinding) -> dict[str, Any]:
+def _binding(b: SslBinding) -> BindingDocument:
     return {
         "endpoint": b.endpoint,
         "kind": b.kind,
@@ -101,7 +113,7 @@ def _binding(b: SslBinding) -> dict[str, Any]:
     }
 
 
-def _stores(machine: Machine) -> list[dict[str, Any]]:
+def _stores(machine: Machine) -> list[MachineStore]:
     names = dict.fromkeys([*(s.name for s in machine.stores), *machine.listed_store_names()])
     return [
         {
@@ -114,7 +126,7 @@ def _stores(machine: Machine) -> list[dict[str, Any]]:
     ]
 
 
-def listed_detail(c: ListedCertificate) -> dict[str, Any]:
+def listed_detail(c: ListedCertificate) -> ListedDetail:
     return {
         "store": c.store,
         "sha1": c.thumbprint,
@@ -133,7 +145,7 @@ def listed_detail(c: ListedCertificate) -> dict[str, Any]:
     }
 
 
-def _iis(iis: IisConfig) -> dict[str, Any]:
+def _iis(iis: IisConfig) -> IisDocument:
     return {
         "files": list(iis.files),
         "sites": [
@@ -165,7 +177,7 @@ def _iis(iis: IisConfig) -> dict[str, Any]:
     }
 
 
-def _location(iis: IisConfig, loc: LocationConfig) -> dict[str, Any]:
+def _location(iis: IisConfig, loc: LocationConfig) -> LocationDocument:
     return {
         "path": loc.path,
         "level": iis.level(loc.path).value,
@@ -183,7 +195,7 @@ def _location(iis: IisConfig, loc: LocationConfig) -> dict[str, Any]:
     }
 
 
-def _mapping(m: IisCertificateMapping) -> dict[str, Any]:
+def _mapping(m: IisCertificateMapping) -> IisMapping:
     return {
         "enabled": _setting(m.enabled),
         "one_to_one_enabled": _setting(m.one_to_one_enabled),
@@ -227,7 +239,7 @@ def _mapping(m: IisCertificateMapping) -> dict[str, Any]:
 # -- text -----------------------------------------------------------------------------------------
 
 
-def _os_version(machine: Machine) -> dict[str, Any] | None:
+def _os_version(machine: Machine) -> OsVersion | None:
     version = machine.os_version
     if version.value is None:
         return None

@@ -7,7 +7,7 @@ explanation for one, so the report never depends on how the knowledge base is st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -27,10 +27,22 @@ from certgate.core.probe import (
 )
 from certgate.core.rules import Severity
 from certgate.report._text import escape
+from certgate.report.documents import (
+    AttemptDocument,
+    CaName,
+    CertificateRequestDocument,
+    ClientCertificateDocument,
+    HttpDocument,
+    PathDocument,
+    ProbeDocument,
+    ProbeFindingDocument,
+    SelectionDocument,
+    VersionDocument,
+)
 
 __all__ = ["SCHEMA", "Describe", "print_probe", "probe_document"]
 
-SCHEMA = "certgate.probe/1"
+SCHEMA: Final = "certgate.probe/1"
 
 Describe = Callable[[str], str | None]
 
@@ -43,7 +55,7 @@ _STYLE = {
 _SEVERITY = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def probe_document(result: ProbeResult, describe: Describe | None = None) -> dict[str, Any]:
+def probe_document(result: ProbeResult, describe: Describe | None = None) -> ProbeDocument:
     target = result.target
     return {
         "schema": SCHEMA,
@@ -65,13 +77,15 @@ def probe_document(result: ProbeResult, describe: Describe | None = None) -> dic
     }
 
 
-def _names(names: tuple[Name, ...]) -> list[dict[str, Any]]:
+def _names(names: tuple[Name, ...]) -> list[CaName]:
     return [{"dn": str(n), "der_bytes": len(n.der)} for n in names]
 
 
-def _request(request: CertificateRequest | None) -> dict[str, Any] | None:
-    if request is None:
-        return None
+def _request(request: CertificateRequest | None) -> CertificateRequestDocument | None:
+    return None if request is None else _request_document(request)
+
+
+def _request_document(request: CertificateRequest) -> CertificateRequestDocument:
     return {
         "stage": request.stage.value,
         "ca_names": _names(request.ca_names),
@@ -86,7 +100,7 @@ def _request(request: CertificateRequest | None) -> dict[str, Any] | None:
     }
 
 
-def _http(http: HttpAnswer | None) -> dict[str, Any] | None:
+def _http(http: HttpAnswer | None) -> HttpDocument | None:
     if http is None:
         return None
     return {
@@ -101,7 +115,7 @@ def _http(http: HttpAnswer | None) -> dict[str, Any] | None:
     }
 
 
-def _attempt(attempt: Attempt | None) -> dict[str, Any] | None:
+def _attempt(attempt: Attempt | None) -> AttemptDocument | None:
     if attempt is None:
         return None
     alert = attempt.alert
@@ -112,7 +126,7 @@ def _attempt(attempt: Attempt | None) -> dict[str, Any] | None:
         "protocol": attempt.protocol,
         "cipher": attempt.cipher,
         "post_handshake_auth": attempt.post_handshake_auth,
-        "certificate_requests": [_request(r) for r in attempt.requests],
+        "certificate_requests": [_request_document(r) for r in attempt.requests],
         "alert": None
         if alert is None
         else {"number": alert.number, "name": alert.name, "kb": alert.kb},
@@ -121,7 +135,7 @@ def _attempt(attempt: Attempt | None) -> dict[str, Any] | None:
     }
 
 
-def _selection(chosen: Selection | None) -> dict[str, Any] | None:
+def _selection(chosen: Selection | None) -> SelectionDocument | None:
     if chosen is None:
         return None
     return {
@@ -132,7 +146,7 @@ def _selection(chosen: Selection | None) -> dict[str, Any] | None:
     }
 
 
-def _path(path: PathResult) -> dict[str, Any]:
+def _path(path: PathResult) -> PathDocument:
     return {
         "path": path.path,
         "requirement": path.requirement.value,
@@ -145,7 +159,7 @@ def _path(path: PathResult) -> dict[str, Any]:
     }
 
 
-def _version(version: VersionResult) -> dict[str, Any]:
+def _version(version: VersionResult) -> VersionDocument:
     return {
         "version": version.version.value,
         "supported": version.supported,
@@ -158,7 +172,7 @@ def _version(version: VersionResult) -> dict[str, Any]:
     }
 
 
-def _client_certificate(result: ProbeResult) -> dict[str, Any] | None:
+def _client_certificate(result: ProbeResult) -> ClientCertificateDocument | None:
     cert = result.certificate
     if cert is None:
         return None
@@ -170,7 +184,7 @@ def _client_certificate(result: ProbeResult) -> dict[str, Any] | None:
     }
 
 
-def _finding(finding: ProbeFinding, describe: Describe | None) -> dict[str, Any]:
+def _finding(finding: ProbeFinding, describe: Describe | None) -> ProbeFindingDocument:
     return {
         "code": finding.code.value,
         "severity": finding.severity.value,

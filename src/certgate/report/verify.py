@@ -4,7 +4,7 @@ what-if results; or one ``certgate.verify/1`` JSON document."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -14,11 +14,18 @@ from certgate.core.checks import Check, CheckStatus, Purpose
 from certgate.core.engines import JudgedPath, Verdict
 from certgate.core.model import Certificate
 from certgate.report._text import escape
+from certgate.report.documents import (
+    CandidatePath,
+    CheckDocument,
+    EngineVerdict,
+    VerifyDocument,
+    WhatIfDocument,
+)
 from certgate.report.jsonout import cert_detail
 
 __all__ = ["SCHEMA", "WhatIfResult", "print_verify", "verify_document"]
 
-SCHEMA = "certgate.verify/1"
+SCHEMA: Final = "certgate.verify/1"
 _STATUS_STYLE = {
     CheckStatus.PASS: "green",
     CheckStatus.WARN: "yellow",
@@ -52,7 +59,7 @@ def verify_document(
     warnings: list[str],
     at: str,
     notes: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> VerifyDocument:
     certs: dict[str, Certificate] = {leaf.sha1: leaf}
     for verdict in verdicts.values():
         for path in verdict.paths:
@@ -76,8 +83,8 @@ def verify_document(
     }
 
 
-def _engine(verdict: Verdict) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _engine(verdict: Verdict) -> EngineVerdict:
+    out: EngineVerdict = {
         "verdict": verdict.verdict,
         "code": verdict.code,
         "message": verdict.message,
@@ -110,7 +117,7 @@ def _engine(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-def _check(check: Check) -> dict[str, Any]:
+def _check(check: Check) -> CheckDocument:
     return {
         "kind": check.kind.value,
         "status": check.status.value,
@@ -121,7 +128,7 @@ def _check(check: Check) -> dict[str, Any]:
     }
 
 
-def _path(engine: str, path: JudgedPath, chosen: bool) -> dict[str, Any]:
+def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePath:
     return {
         "engine": engine,
         "chosen": chosen,
@@ -133,7 +140,7 @@ def _path(engine: str, path: JudgedPath, chosen: bool) -> dict[str, Any]:
     }
 
 
-def _what_if(result: WhatIfResult) -> dict[str, Any]:
+def _what_if(result: WhatIfResult) -> WhatIfDocument:
     after = result.after
     return {
         "change": result.change,

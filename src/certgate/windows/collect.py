@@ -1,13 +1,13 @@
 """``certgate collect --out bundle.zip`` on the Windows server: write a machine bundle.
 
-Layout as ``certgate.bundle`` reads it: ``stores/<name>.sst`` for every LocalMachine system store
-(custom CTL stores included; certificates and friendly names only, never keys), ``schannel.reg``
-and ``http-sslbindings.reg`` (winreg, written as ``reg export`` would), ``netsh-sslcert.txt``,
-``applicationHost.config`` and each site's ``web.config`` (every secret blanked in place by
-``windows.redact``), recent IIS and HTTPERR logs and Schannel/CAPI2 events under ``logs/``, and
-``manifest.json`` saying what each step did and what was redacted (file, line, which value).
-A failing step is recorded, never fatal. The zip is written to a temporary name and renamed,
-so no half bundle is ever left behind.
+Layout as ``certgate.inputs.bundle`` reads it: ``stores/<name>.sst`` for every LocalMachine
+system store (custom CTL stores included; certificates and friendly names only, never keys),
+``schannel.reg`` and ``http-sslbindings.reg`` (winreg, written as ``reg export`` would),
+``netsh-sslcert.txt``, ``applicationHost.config`` and each site's ``web.config`` (every secret
+blanked in place by ``windows.redact``), recent IIS and HTTPERR logs and Schannel/CAPI2 events
+under ``logs/``, and ``manifest.json`` saying what each step did and what was redacted (file,
+line, which value). A failing step is recorded, never fatal. The zip is written to a temporary
+name and renamed, so no half bundle is ever left behind.
 
 Everything Windows-specific comes in through ``WindowsHost``: the real one is built by
 ``windows_host()`` on Windows; tests pass fakes.

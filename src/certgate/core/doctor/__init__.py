@@ -1,9 +1,9 @@
 """The doctor: from a machine, sample client certificates and log events to ranked causes.
 
-Pure (no I/O, no clock). Rules are registered in ``DIAGNOSIS_RULES`` (ids ``cause::...``,
-the registry mechanism of the audit); each yields a ``Claim`` that the engine weighs against
-the logged symptoms and the windows engine's verdicts, and whose fixes it re-judges on a copy
-of the machine::
+Pure (no I/O, no clock). Rules are registered in ``DIAGNOSIS_RULES`` (ids ``cause::`` and
+the function's name, checked like the audit's); each yields ``Claim`` values that the engine
+weighs against the logged symptoms and the windows engine's verdicts, and whose fixes it
+re-judges on a copy of the machine::
 
     builder = SymptomBuilder()
     for event in LogScan(paths):
@@ -40,7 +40,12 @@ from certgate.core.doctor._model import (
     Symptom,
     UpdateBinding,
 )
-from certgate.core.doctor._registry import DIAGNOSIS_RULES
+from certgate.core.doctor._registry import (
+    DIAGNOSIS_RULES,
+    DiagnosisRegistry,
+    DiagnosisRule,
+    RuleResult,
+)
 from certgate.core.doctor._symptoms import SymptomBuilder
 
 __all__ = [
@@ -52,6 +57,8 @@ __all__ = [
     "Claim",
     "ClientChange",
     "Diagnosis",
+    "DiagnosisRegistry",
+    "DiagnosisRule",
     "DoctorContext",
     "Evidence",
     "EvidenceKind",
@@ -63,6 +70,7 @@ __all__ = [
     "MoveCertificates",
     "MoveMappingSection",
     "ObservedClient",
+    "RuleResult",
     "SampleClient",
     "SetSchannelValue",
     "Strength",

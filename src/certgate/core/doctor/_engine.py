@@ -35,7 +35,7 @@ from certgate.core.doctor._model import (
     Strength,
     Symptom,
 )
-from certgate.core.doctor._registry import DIAGNOSIS_RULES
+from certgate.core.doctor._registry import DIAGNOSIS_RULES, DiagnosisRule
 from certgate.core.doctor._symptoms import Likely, SymptomBuilder
 from certgate.core.engines import Verdict
 from certgate.core.logsummary import Describe
@@ -67,11 +67,10 @@ def diagnose(
     )
     causes: list[Cause] = []
     errors: list[str] = []
-    for finding in DIAGNOSIS_RULES.run(ctx):
-        if isinstance(finding.detail, Claim):
-            causes.append(_cause(ctx, finding.rule, finding.detail))
-        else:
-            errors.append(f"{finding.rule}: {finding.message}")
+    for result in DIAGNOSIS_RULES.run(ctx):
+        if result.error:
+            errors.append(f"{result.rule.id}: {result.error}")
+        causes.extend(_cause(ctx, result.rule, claim) for claim in result.claims)
     causes.sort(key=lambda c: (-c.score, c.id, c.key))
     explained = {key for cause in causes for key in cause.explains}
     return Diagnosis(
@@ -90,18 +89,17 @@ def diagnose(
     )
 
 
-def _cause(ctx: DoctorContext, rule_id: str, claim: Claim) -> Cause:
+def _cause(ctx: DoctorContext, rule: DiagnosisRule, claim: Claim) -> Cause:
     matched = [s for s in ctx.symptoms if set(s.codes) <= claim.explains]
     witnesses = _corroborating(ctx, claim)
     fixes = _labelled(claim.fixes)
-    checks = tuple(_what_if(ctx, rule_id, claim, fix) for fix in fixes)
+    checks = tuple(_what_if(ctx, rule, claim, fix) for fix in fixes)
     score = _BASE[claim.strength] + (25 if matched else 0) + (20 if witnesses else 0)
     score += 5 if any(c.works for c in checks) else 0
-    rule = DIAGNOSIS_RULES[rule_id]
     confidence, basis = likelihood(claim, matched, len(witnesses))
     return Cause(
-        id=rule_id,
-        title=claim.title,
+        id=rule.id,
+        title=rule.title,
         confidence=confidence,
         score=score,
         summary=headline(claim.summary, matched, fixes, checks),
@@ -182,20 +180,17 @@ def _labelled(fixes: tuple[Fix, ...]) -> tuple[Fix, ...]:
     return tuple(replace(f, label=chr(65 + i)) for i, f in enumerate(ordered))
 
 
-def _what_if(ctx: DoctorContext, rule_id: str, claim: Claim, fix: Fix) -> FixCheck:
+def _what_if(ctx: DoctorContext, rule: DiagnosisRule, claim: Claim, fix: Fix) -> FixCheck:
     if all(isinstance(action, Manual) for action in fix.actions):
         return FixCheck(fix.id, fix.label, modelled=False)
     try:
         after = ctx.with_machine(apply_actions(ctx.machine, fix.actions))
     except ValueError as exc:
         return FixCheck(fix.id, fix.label, True, error=str(exc))
-    still = [
-        f
-        for f in DIAGNOSIS_RULES[rule_id].run(after)
-        if not isinstance(f.detail, Claim) or f.detail.key == claim.key
-    ]
+    again = rule.run(after)  # a rule that fails on the changed machine: the cause may remain
+    gone = not again.error and all(c.key != claim.key for c in again.claims)
     clients = tuple(_change(client, before, after.judge(client)) for client, before in ctx.verdicts)
-    return FixCheck(fix.id, fix.label, True, cause_gone=not still, clients=clients)
+    return FixCheck(fix.id, fix.label, True, cause_gone=gone, clients=clients)
 
 
 def _change(client: SampleClient, before: Verdict, after: Verdict) -> ClientChange:

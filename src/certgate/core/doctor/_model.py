@@ -1,7 +1,7 @@
 """The values a diagnosis is made of: evidence, symptoms, fixes and their what-if, causes.
 
-A rule of the diagnosis registry yields a ``Claim`` (carried as ``Hit.detail``); the engine
-turns claims into ranked ``Cause`` objects, adds the log evidence and the what-if of each fix.
+A rule of the diagnosis registry yields ``Claim`` values; the engine turns claims into ranked
+``Cause`` objects (titled by the rule), adds the log evidence and the what-if of each fix.
 """
 
 from __future__ import annotations
@@ -288,9 +288,9 @@ class FixCheck:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a diagnosis rule asserts (``Hit.detail``): the engine completes and ranks it."""
+    """What a diagnosis rule asserts about one cause on this machine (its title is the
+    rule's): the engine completes and ranks it."""
 
-    title: str
     summary: str
     evidence: tuple[Evidence, ...]
     explains: frozenset[str]  # knowledge-base ids of the symptoms this cause produces

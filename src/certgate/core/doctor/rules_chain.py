@@ -19,13 +19,11 @@ from certgate.core.doctor._model import (
 from certgate.core.doctor._registry import (
     CHAINING,
     DIAGNOSIS_RULES,
-    hit,
 )
 from certgate.core.engines import Confidence, Verdict
 from certgate.core.listing import normalize_dn
 from certgate.core.model import Certificate
 from certgate.core.paths import PathEnd
-from certgate.core.rules import Hit, Severity
 from certgate.core.stores import CA, ROOT, Machine
 
 __all__: list[str] = []
@@ -38,11 +36,10 @@ rule = DIAGNOSIS_RULES.rule
 
 @rule(
     "cause::missing-issuer",
-    severity=Severity.ERROR,
     title="The client certificates' issuing CA or root is missing",
     references=("KB 942061", "KB 2802568", "docs/windows-model.md#mixed-root"),
 )
-def missing_issuer(ctx: DoctorContext) -> Iterator[Hit]:
+def missing_issuer(ctx: DoctorContext) -> Iterator[Claim]:
     """The chain of a client certificate cannot be built to a trusted root on this machine:
     its root is not in LocalMachine\\Root, or an intermediate is neither sent by the client nor
     in the Intermediate (CA) store. Decided from the windows engine's path for each sample
@@ -52,7 +49,7 @@ def missing_issuer(ctx: DoctorContext) -> Iterator[Hit]:
     for client, verdict in ctx.verdicts:
         claim = _missing_for_client(ctx, client, verdict)
         if claim is not None:
-            yield hit(claim)
+            yield claim
     if ctx.machine.knows(ROOT):
         yield from _missing_for_logged(ctx)
 
@@ -88,7 +85,6 @@ def _missing_for_client(ctx: DoctorContext, client: SampleClient, verdict: Verdi
         fix = _import_missing(str(top.issuer), top)
         what = f"no certificate for the issuer '{top.issuer}' in Root, CA or the client's chain"
     return Claim(
-        "The client certificates' issuing CA or root is missing",
         f"{what}, so '{leaf.subject}' cannot be chained to a trusted root",
         (witness, *_store_evidence(ctx.machine)),
         CHAINING,
@@ -126,7 +122,7 @@ def _store_evidence(machine: Machine) -> tuple[Evidence, ...]:
     )
 
 
-def _missing_for_logged(ctx: DoctorContext) -> Iterator[Hit]:
+def _missing_for_logged(ctx: DoctorContext) -> Iterator[Claim]:
     known = _known_names(ctx.machine)
     missing: dict[tuple[str, ...], list[str]] = {}
     for seen in ctx.observed:
@@ -136,31 +132,27 @@ def _missing_for_logged(ctx: DoctorContext) -> Iterator[Hit]:
     for issuer_dn, locations in missing.items():
         issuer = next(s.issuer for s in ctx.observed if s.issuer and _dn(s.issuer) == issuer_dn)
         assert issuer is not None
-        yield hit(
-            Claim(
-                "The client certificates' issuing CA or root is missing",
-                f"clients present certificates issued by '{issuer}', and no certificate of that "
-                "name is in Root, CA or ClientAuthIssuer",
-                (
-                    Evidence(
-                        EvidenceKind.LOG,
-                        f"client certificates issued by '{issuer}' in the logs",
-                        locations[0],
-                        lines=tuple(locations[:2]),
-                    ),
-                    Evidence(
-                        EvidenceKind.CERTIFICATE,
-                        f"no certificate named '{issuer}' in the exported stores (compared by "
-                        "name)",
-                        "Root, CA, ClientAuthIssuer",
-                        Confidence.INFERRED,
-                    ),
+        yield Claim(
+            f"clients present certificates issued by '{issuer}', and no certificate of that "
+            "name is in Root, CA or ClientAuthIssuer",
+            (
+                Evidence(
+                    EvidenceKind.LOG,
+                    f"client certificates issued by '{issuer}' in the logs",
+                    locations[0],
+                    lines=tuple(locations[:2]),
                 ),
-                CHAINING,
-                (_import_missing(issuer, None),),
-                Strength.LIKELY,
-                key=issuer,
-            )
+                Evidence(
+                    EvidenceKind.CERTIFICATE,
+                    f"no certificate named '{issuer}' in the exported stores (compared by name)",
+                    "Root, CA, ClientAuthIssuer",
+                    Confidence.INFERRED,
+                ),
+            ),
+            CHAINING,
+            (_import_missing(issuer, None),),
+            Strength.LIKELY,
+            key=issuer,
         )
 
 

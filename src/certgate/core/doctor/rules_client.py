@@ -18,7 +18,6 @@ from certgate.core.doctor._model import (
     UpdateBinding,
 )
 from certgate.core.doctor._registry import DIAGNOSIS_RULES
-from certgate.core.rules import Hit, Severity
 
 __all__: list[str] = []
 
@@ -91,7 +90,7 @@ _WRONG_EKU = _Problem(
 )
 
 
-def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
+def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Claim]:
     # a symptom counts only when this problem explains every code of it: a 403.13 logged with
     # CRYPT_E_REVOCATION_OFFLINE is an unreachable CRL, not a revoked client certificate
     logged = [
@@ -134,8 +133,7 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
         (Manual(problem.fix),),
         preferred=True,
     )
-    hit_claim = Claim(
-        problem.title,
+    yield Claim(
         summary,
         tuple(evidence),
         problem.logged | problem.also,
@@ -144,16 +142,14 @@ def _client_problem(ctx: DoctorContext, problem: _Problem) -> Iterator[Hit]:
         Strength.PROVEN if clients else Strength.LIKELY,
         verdict_codes=frozenset({f"certgate:{problem.check}"}),
     )
-    yield Hit(summary, detail=hit_claim)
 
 
 @rule(
     "cause::client-expired",
-    severity=Severity.ERROR,
     title=_EXPIRED.title,
     references=("RFC 5280 §4.1.2.5", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
-def client_expired(ctx: DoctorContext) -> Iterator[Hit]:
+def client_expired(ctx: DoctorContext) -> Iterator[Claim]:
     """Client certificates outside their validity period: IIS 403.17, CERT_E_EXPIRED
     (0x800B0101), seen in logs or in a sample client certificate's verdict.
     """
@@ -162,11 +158,10 @@ def client_expired(ctx: DoctorContext) -> Iterator[Hit]:
 
 @rule(
     "cause::client-revoked",
-    severity=Severity.ERROR,
     title=_REVOKED.title,
     references=("RFC 5280 §6.3", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
-def client_revoked(ctx: DoctorContext) -> Iterator[Hit]:
+def client_revoked(ctx: DoctorContext) -> Iterator[Claim]:
     """Client certificates their CA revoked: IIS 403.13, CRYPT_E_REVOKED (0x80092010), seen in
     logs or in a sample client certificate's verdict (given a CRL).
     """
@@ -175,11 +170,10 @@ def client_revoked(ctx: DoctorContext) -> Iterator[Hit]:
 
 @rule(
     "cause::client-wrong-eku",
-    severity=Severity.ERROR,
     title=_WRONG_EKU.title,
     references=("RFC 5280 §4.2.1.12", "KB 943891", "docs/windows-model.md#iis-substatus"),
 )
-def client_wrong_eku(ctx: DoctorContext) -> Iterator[Hit]:
+def client_wrong_eku(ctx: DoctorContext) -> Iterator[Claim]:
     """Client certificates whose Extended Key Usage lacks Client Authentication, while the
     binding checks usage (the default): CERT_E_WRONG_USAGE (0x800B0110), IIS 403.16.
     """
@@ -204,7 +198,6 @@ _UNKNOWN_REVOCATION = frozenset(
 
 @rule(
     "cause::revocation-unreachable",
-    severity=Severity.ERROR,
     title="Revocation is checked, but the CRL or OCSP responder cannot be reached",
     references=(
         "https://learn.microsoft.com/en-us/windows/win32/api/http/ns-http-http_service_config_ssl_param",
@@ -212,7 +205,7 @@ _UNKNOWN_REVOCATION = frozenset(
         "KB 884115",
     ),
 )
-def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
+def revocation_unreachable(ctx: DoctorContext) -> Iterator[Claim]:
     """The binding checks client-certificate revocation (HTTP.sys default) and the server
     cannot fetch the CRL or reach the OCSP responder: CRYPT_E_REVOCATION_OFFLINE (0x80092013)
     or CRYPT_E_NO_REVOCATION_CHECK, IIS 403.16 (403.13 on old IIS [secondary]).
@@ -278,8 +271,7 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
             ),
         ),
     )
-    claim = Claim(
-        "Revocation is checked, but the CRL or OCSP responder cannot be reached",
+    yield Claim(
         summary,
         evidence,
         _OFFLINE | _UNKNOWN_REVOCATION | _TRACES | {"iis:403.16", "iis:403.13"},
@@ -289,4 +281,3 @@ def revocation_unreachable(ctx: DoctorContext) -> Iterator[Hit]:
         Strength.LIKELY if logged else Strength.POSSIBLE,
         verdict_codes=frozenset({"certgate:revocation-unknown"}),
     )
-    yield Hit(summary, detail=claim)

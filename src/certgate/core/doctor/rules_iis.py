@@ -19,7 +19,6 @@ from certgate.core.doctor._model import (
 )
 from certgate.core.doctor._registry import DIAGNOSIS_RULES
 from certgate.core.iis import AccessSslFlags, BindingSslFlags, IisConfig, flag_text
-from certgate.core.rules import Hit, Severity
 
 __all__: list[str] = []
 
@@ -32,7 +31,6 @@ _CERT_FLAGS = AccessSslFlags.SSL_NEGOTIATE_CERT | AccessSslFlags.SSL_REQUIRE_CER
 
 @rule(
     "cause::renegotiation",
-    severity=Severity.ERROR,
     title="The certificate is asked for by renegotiation, which TLS 1.3 and HTTP/2 forbid",
     references=(
         "https://learn.microsoft.com/en-us/dotnet/core/compatibility/aspnet-core/5.0/httpsys-client-certificate-renegotiation-disabled-by-default",
@@ -41,7 +39,7 @@ _CERT_FLAGS = AccessSslFlags.SSL_NEGOTIATE_CERT | AccessSslFlags.SSL_REQUIRE_CER
         "RFC 7540 §9.2.1",
     ),
 )
-def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
+def renegotiation(ctx: DoctorContext) -> Iterator[Claim]:
     """IIS asks for the client certificate per path (access sslFlags SslNegotiateCert or
     SslRequireCert) while the binding does not negotiate it in the initial handshake: HTTP.sys
     must renegotiate, which TLS 1.3 and HTTP/2 do not allow. Windows 11 24H2 / Server 2025 answer
@@ -115,15 +113,13 @@ def renegotiation(ctx: DoctorContext) -> Iterator[Hit]:
             ),
         ),
     )
-    claim = Claim(
-        "The certificate is asked for by renegotiation, which TLS 1.3 and HTTP/2 forbid",
+    yield Claim(
         summary,
         evidence,
         _RENEGOTIATION,
         fixes,
         Strength.PROVEN,
     )
-    yield Hit(summary, detail=claim)
 
 
 def _certificate_paths(iis: IisConfig) -> list[tuple[str, str, str]]:
@@ -158,7 +154,6 @@ def _renegotiation_blocked(ctx: DoctorContext) -> tuple[bool, bool]:
 
 @rule(
     "cause::mapping-cannot-match",
-    severity=Severity.ERROR,
     title="IIS certificate mappings cannot match (401.2)",
     references=(
         "KB 943891",
@@ -167,7 +162,7 @@ def _renegotiation_blocked(ctx: DoctorContext) -> tuple[bool, bool]:
         "docs/windows-model.md#iis-access-sslflags",
     ),
 )
-def mapping_cannot_match(ctx: DoctorContext) -> Iterator[Hit]:
+def mapping_cannot_match(ctx: DoctorContext) -> Iterator[Claim]:
     """IIS client-certificate mapping that can never map a user, so requests end in 401.2:
     iisClientCertificateMappingAuthentication set below site level, which IIS ignores
     [secondary]; or only one-to-one mappings, none of them for the sample client certificate.
@@ -180,14 +175,13 @@ def mapping_cannot_match(ctx: DoctorContext) -> Iterator[Hit]:
     yield from _one_to_one_misses(ctx, iis)
 
 
-def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
+def _below_site(ctx: DoctorContext, path: str, source: str) -> Claim:
     site = path.replace("\\", "/").strip("/").split("/")[0]
     summary = (
         f"iisClientCertificateMappingAuthentication is set at '{path}', below site level, where "
         "IIS ignores it: no user is mapped and requests get 401.2"
     )
-    claim = Claim(
-        "IIS certificate mappings cannot match (401.2)",
+    return Claim(
         summary,
         (
             Evidence(EvidenceKind.IIS, f"mapping section at '{path}' (below site level)", source),
@@ -221,10 +215,9 @@ def _below_site(ctx: DoctorContext, path: str, source: str) -> Hit:
         Strength.PROVEN,
         key=path,
     )
-    return Hit(summary, detail=claim)
 
 
-def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
+def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Claim]:
     for loc in iis.locations:
         mapping = loc.iis_mapping
         if (
@@ -244,8 +237,7 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
                 f"'{loc.path or '(server)'}' and no many-to-one rule exists: IIS maps no user "
                 "(401.2)"
             )
-            claim = Claim(
-                "IIS certificate mappings cannot match (401.2)",
+            yield Claim(
                 summary,
                 (
                     Evidence(
@@ -273,4 +265,3 @@ def _one_to_one_misses(ctx: DoctorContext, iis: IisConfig) -> Iterator[Hit]:
                 Strength.PROVEN,
                 key=f"{loc.path}|{client.leaf.sha1}",
             )
-            yield Hit(summary, detail=claim)

@@ -22,11 +22,9 @@ from certgate.core.doctor._registry import (
     NOT_SELECTABLE,
     REBOOT,
     UNTRUSTED,
-    hit,
     setting_evidence,
 )
 from certgate.core.engines import Confidence
-from certgate.core.rules import Hit, Severity
 from certgate.core.settings import intended_value_name
 
 __all__: list[str] = []
@@ -39,7 +37,6 @@ rule = DIAGNOSIS_RULES.rule
 
 @rule(
     "cause::ctl-store-empty",
-    severity=Severity.ERROR,
     title="The binding's CTL store is empty or missing",
     references=(
         "https://learn.microsoft.com/en-us/windows-server/security/tls/what-s-new-in-tls-ssl-schannel-ssp-overview",
@@ -48,7 +45,7 @@ rule = DIAGNOSIS_RULES.rule
         "docs/windows-model.md#netsh-parameters",
     ),
 )
-def ctl_store_empty(ctx: DoctorContext) -> Iterator[Hit]:
+def ctl_store_empty(ctx: DoctorContext) -> Iterator[Claim]:
     """The HTTP.sys binding names a CTL store (sslctlstorename): Schannel builds the trusted-
     issuer list from that store alone. When the store is empty or does not exist, no client
     certificate can satisfy the issuer-list rule (modes 0 and 1) or chain to it (mode 2).
@@ -76,19 +73,16 @@ def ctl_store_empty(ctx: DoctorContext) -> Iterator[Hit]:
             Confidence.CONFIRMED if known else Confidence.UNCONFIRMED,
         ),
     )
-    yield hit(
-        Claim(
-            "The binding's CTL store is empty or missing",
-            f"binding {binding.endpoint} takes its trusted issuers from LocalMachine\\{name}, "
-            + ("which is empty" if known else "which the bundle does not have")
-            + ": no client certificate can be trusted",
-            evidence,
-            UNTRUSTED | NOT_SELECTABLE,
-            (_fill_ctl(ctx, name), _unbind_ctl(ctx)),
-            Strength.PROVEN if known else Strength.POSSIBLE,
-            key=name,
-            verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:untrusted-root"}),
-        )
+    yield Claim(
+        f"binding {binding.endpoint} takes its trusted issuers from LocalMachine\\{name}, "
+        + ("which is empty" if known else "which the bundle does not have")
+        + ": no client certificate can be trusted",
+        evidence,
+        UNTRUSTED | NOT_SELECTABLE,
+        (_fill_ctl(ctx, name), _unbind_ctl(ctx)),
+        Strength.PROVEN if known else Strength.POSSIBLE,
+        key=name,
+        verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:untrusted-root"}),
     )
 
 
@@ -133,14 +127,13 @@ def _unbind_ctl(ctx: DoctorContext) -> Fix:
 
 @rule(
     "cause::send-issuer-list-misspelled",
-    severity=Severity.ERROR,
     title="SendTrustedIssuerList is misspelled, so Windows ignores it",
     references=(
         "https://learn.microsoft.com/en-us/windows-server/security/tls/tls-registry-settings",
         "docs/windows-model.md#send-trusted-issuer-list",
     ),
 )
-def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Hit]:
+def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Claim]:
     """A value under the SCHANNEL key whose name is a near miss of SendTrustedIssuerList (the
     SendTrustedIssuers seen in the wild [secondary]): Windows ignores it, so the issuer list is
     sent or not according to the real value or its default, whatever the admin meant.
@@ -166,32 +159,29 @@ def send_issuer_list_misspelled(ctx: DoctorContext) -> Iterator[Hit]:
         ),
         setting_evidence(machine, "SendTrustedIssuerList"),
     )
-    yield hit(
-        Claim(
-            "SendTrustedIssuerList is misspelled, so Windows ignores it",
-            f"the registry has '{wrong[0].value}', which Windows ignores; SendTrustedIssuerList "
-            f"is in effect {int(sent)}",
-            evidence,
-            NOT_SELECTABLE if sent else frozenset(),
-            (
-                Fix(
-                    "spell-send-issuer-list",
-                    "Delete the misspelled value and set SendTrustedIssuerList=0, then reboot",
-                    (
-                        SetSchannelValue(
-                            "SendTrustedIssuerList", 0, remove=tuple(m.value for m in wrong)
-                        ),
-                    ),
-                    preferred=True,
-                    reboot=True,
-                    notes=(
-                        REBOOT,
-                        "Set 1 instead only if clients need the list to choose a "
-                        "certificate, and keep it under 16 KB.",
+    yield Claim(
+        f"the registry has '{wrong[0].value}', which Windows ignores; SendTrustedIssuerList "
+        f"is in effect {int(sent)}",
+        evidence,
+        NOT_SELECTABLE if sent else frozenset(),
+        (
+            Fix(
+                "spell-send-issuer-list",
+                "Delete the misspelled value and set SendTrustedIssuerList=0, then reboot",
+                (
+                    SetSchannelValue(
+                        "SendTrustedIssuerList", 0, remove=tuple(m.value for m in wrong)
                     ),
                 ),
+                preferred=True,
+                reboot=True,
+                notes=(
+                    REBOOT,
+                    "Set 1 instead only if clients need the list to choose a "
+                    "certificate, and keep it under 16 KB.",
+                ),
             ),
-            Strength.LIKELY if sent and symptoms else Strength.POSSIBLE,
-            key=wrong[0].value,
-        )
+        ),
+        Strength.LIKELY if sent and symptoms else Strength.POSSIBLE,
+        key=wrong[0].value,
     )

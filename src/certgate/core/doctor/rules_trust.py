@@ -24,13 +24,12 @@ from certgate.core.doctor._registry import (
     NOT_SELECTABLE,
     REBOOT,
     UNTRUSTED,
-    hit,
     setting_evidence,
 )
 from certgate.core.engines import Confidence
 from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.physical import GPO_PATHS
-from certgate.core.rules import Finding, Hit, Severity
+from certgate.core.rules import Finding
 from certgate.core.rules.audit import (
     SELF_SIGNATURE_FIX,
     SELF_SIGNATURE_KNOWN,
@@ -48,11 +47,10 @@ rule = DIAGNOSIS_RULES.rule
 
 @rule(
     "cause::root-not-self-signed",
-    severity=Severity.ERROR,
     title="Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
     references=("KB 2802568", "KB 942061", "docs/windows-model.md#mixed-root"),
 )
-def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
+def root_not_self_signed(ctx: DoctorContext) -> Iterator[Claim]:
     """A Root store that mixes self-signed roots with certificates another CA issued shrinks
     Schannel's trusted-issuer list to those non-self-signed certificates (when the list comes
     from Root: no CTL store with certificates, ClientAuthIssuer empty). Under ClientAuthTrustMode
@@ -103,15 +101,12 @@ def root_not_self_signed(ctx: DoctorContext) -> Iterator[Hit]:
         ),
     )
     fixes = (*_origin_fixes(machine, refs), _trust_mode_2(sent))
-    yield hit(
-        Claim(
-            "Non-self-signed certificates in LocalMachine\\Root (KB 2802568)",
-            summary,
-            evidence,
-            UNTRUSTED | (NOT_SELECTABLE if sent else frozenset()),
-            fixes,
-            verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
-        )
+    yield Claim(
+        summary,
+        evidence,
+        UNTRUSTED | (NOT_SELECTABLE if sent else frozenset()),
+        fixes,
+        verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
     )
 
 
@@ -263,11 +258,10 @@ def _cert_evidence(finding: Finding, machine: Machine) -> Evidence:
 
 @rule(
     "cause::root-self-signature-invalid",
-    severity=Severity.WARNING,
     title="Self-signature does not verify: a root in LocalMachine\\Root that names itself",
     references=("KB 2802568", "docs/windows-model.md#mixed-root", "docs/confidence.md"),
 )
-def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
+def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Claim]:
     """A certificate in Root whose subject equals its issuer but whose signature its own key
     does not verify (the audit's root::self-signature-invalid). Windows cannot chain through
     it; whether Schannel counts it as non-self-signed for the trusted-issuer list is unknown,
@@ -310,16 +304,13 @@ def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
         f"({names}); if Schannel counts them as non-self-signed, the trusted-issuer list shrinks "
         "as in KB 2802568 [unconfirmed]"
     )
-    yield hit(
-        Claim(
-            "Self-signature does not verify: a root in LocalMachine\\Root that names itself",
-            summary,
-            evidence,
-            UNTRUSTED,
-            (fix,),
-            Strength.POSSIBLE,
-            rule_confidence=Confidence.UNCONFIRMED,
-        )
+    yield Claim(
+        summary,
+        evidence,
+        UNTRUSTED,
+        (fix,),
+        Strength.POSSIBLE,
+        rule_confidence=Confidence.UNCONFIRMED,
     )
 
 
@@ -328,7 +319,6 @@ def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
 
 @rule(
     "cause::issuer-list-too-large",
-    severity=Severity.ERROR,
     title="Trusted-issuer list over Schannel's 16 KB limit",
     references=(
         "KB 933430",
@@ -337,7 +327,7 @@ def root_self_signature_invalid(ctx: DoctorContext) -> Iterator[Hit]:
         "docs/windows-model.md#issuer-list-size",
     ),
 )
-def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
+def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Claim]:
     """Schannel caps the trusted-issuer list at 16 KB: when it is sent (SendTrustedIssuerList=1)
     it is truncated (event 36885) and clients whose CA was cut cannot select a certificate
     (403.7); on Windows Server 2012 / Windows 8 an oversized list breaks client authentication
@@ -389,26 +379,23 @@ def issuer_list_too_large(ctx: DoctorContext) -> Iterator[Hit]:
             )
         )
     fixes.append(_own_issuer_store(ctx, preferred=not sent))
-    yield hit(
-        Claim(
-            "Trusted-issuer list over Schannel's 16 KB limit",
-            f"the trusted-issuer list is {issuers.size:,} bytes, over Schannel's 16 KB: "
-            + (
-                "it is sent truncated, so clients of the cut CAs cannot select a certificate"
-                if sent
-                else "on this Windows Server 2012 / Windows 8 machine that breaks client "
-                "authentication whatever SendTrustedIssuerList says (KB 2880390)"
-                if version is not None
-                else "on Windows Server 2012 / Windows 8 that breaks client authentication "
-                "whatever SendTrustedIssuerList says (KB 2880390); later versions are unaffected "
-                "when no list is sent, and this machine's version is unknown"
-            ),
-            evidence,
-            NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},
-            tuple(fixes),
-            Strength.PROVEN if sent else Strength.LIKELY,
-            verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
-        )
+    yield Claim(
+        f"the trusted-issuer list is {issuers.size:,} bytes, over Schannel's 16 KB: "
+        + (
+            "it is sent truncated, so clients of the cut CAs cannot select a certificate"
+            if sent
+            else "on this Windows Server 2012 / Windows 8 machine that breaks client "
+            "authentication whatever SendTrustedIssuerList says (KB 2880390)"
+            if version is not None
+            else "on Windows Server 2012 / Windows 8 that breaks client authentication "
+            "whatever SendTrustedIssuerList says (KB 2880390); later versions are unaffected "
+            "when no list is sent, and this machine's version is unknown"
+        ),
+        evidence,
+        NOT_SELECTABLE | UNTRUSTED | {"schannel:36885"},
+        tuple(fixes),
+        Strength.PROVEN if sent else Strength.LIKELY,
+        verdict_codes=frozenset({"certgate:not-in-issuer-list", "certgate:no-certificate"}),
     )
 
 

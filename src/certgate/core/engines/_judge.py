@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from certgate.core.checks import CheckStatus, Profile, Work, path_checks
+from certgate.core.checks import Profile, Work, path_checks, path_valid
 from certgate.core.engines._base import JudgedPath, VerifyRequest, rank_paths
 from certgate.core.model import Certificate
 from certgate.core.paths import CertIndex, PoolPart, build_paths, iter_paths
@@ -61,16 +61,8 @@ def any_valid(
     for path in iter_paths(request.leaf, pool, anchors, request.budget):
         if not path.anchored:
             continue
-        checks = path_checks(
-            path.certificates,
-            True,
-            profile,
-            request.when,
-            request.crls,
-            disallowed,
-            explain=False,
-            work=work,
-        )
-        if all(c.status is not CheckStatus.FAIL for c in checks):
+        if path_valid(
+            path.certificates, True, profile, request.when, request.crls, disallowed, work=work
+        ):
             return path.certificates
     return None

@@ -10,14 +10,16 @@ it checks revocation from the CRLs it is given.
 
 from __future__ import annotations
 
-from certgate.core.checks import Profile
+from functools import cache
+
+from certgate.core.checks import Profile, Purpose
 from certgate.core.codes import CheckCode
 from certgate.core.engines._base import Caveat, Confidence, JudgedPath, Verdict, VerifyRequest
 from certgate.core.engines._judge import any_valid, judge_all
 from certgate.core.engines._registry import Engine, register
 from certgate.core.paths import CertIndex, PathEnd, PoolPart
 from certgate.core.revocation import RevocationPolicy
-from certgate.core.stores import CA, ROOT
+from certgate.core.stores import CA, ROOT, Machine
 
 __all__ = ["EMITTED", "ENGINE", "NAME", "accepts", "judge"]
 
@@ -36,17 +38,27 @@ _ANCHORS = Caveat(
 
 
 def profile_for(request: VerifyRequest) -> Profile:
-    policy = (
-        RevocationPolicy.REQUIRED if request.require_revocation else RevocationPolicy.IF_AVAILABLE
-    )
-    return Profile(purpose=request.purpose, revocation=policy)
+    return _profile(request.purpose, request.require_revocation)
+
+
+@cache
+def _profile(purpose: Purpose, require_revocation: bool) -> Profile:
+    policy = RevocationPolicy.REQUIRED if require_revocation else RevocationPolicy.IF_AVAILABLE
+    return Profile(purpose=purpose, revocation=policy)
 
 
 def _inputs(request: VerifyRequest) -> tuple[list[PoolPart], CertIndex]:
-    """The client's chain then the CA store; Root's anchors. Store indexes are built once."""
-    machine = request.machine
-    pool: list[PoolPart] = [*request.chain, machine.store(CA).index]
-    return pool, machine.store(ROOT).index
+    """The client's chain then the CA store; Root's anchors. Store indexes are built once, and
+    found once per machine."""
+    ca, root = request.machine.derived(_STORES, _stores)
+    return [*request.chain, ca], root
+
+
+_STORES = "rfc5280: CA and Root indexes"
+
+
+def _stores(machine: Machine) -> tuple[CertIndex, CertIndex]:
+    return machine.store(CA).index, machine.store(ROOT).index
 
 
 def judge(request: VerifyRequest) -> Verdict:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from html import escape
+from typing import Final, Literal, TypedDict
 from urllib.parse import quote
 
 from certgate.core.gate.decision import Decision
@@ -70,7 +72,45 @@ def denial_headers(decision: Decision) -> list[tuple[str, str]]:
     ]
 
 
-def denial_document(decision: Decision) -> dict[str, object]:
+DENIAL_SCHEMA: Final = "certgate.denial/1"
+
+
+class DeniedCertificate(TypedDict):
+    subject: str
+    issuer: str
+    sha1: str
+
+
+class Source(TypedDict):
+    text: str
+    url: str
+
+
+class DenialFacts(TypedDict):
+    """What a denial says (the HTML page shows it too)."""
+
+    status: int
+    substatus: int
+    iis_status: str
+    code: str
+    hresult: str
+    win32_status: int
+    reason: str
+    explain: str
+    explanation: str | None
+    explain_command: str
+    sources: list[Source]
+    caveats: list[str]
+    certificate: DeniedCertificate | None
+
+
+class DenialDocument(DenialFacts):
+    """The JSON denial body: ``certgate.denial/1`` (docs/schemas/denial-1.json)."""
+
+    schema: Literal["certgate.denial/1"]
+
+
+def denial_document(decision: Decision) -> DenialFacts:
     cert = decision.certificate
     return {
         "status": decision.status,
@@ -91,7 +131,7 @@ def denial_document(decision: Decision) -> dict[str, object]:
     }
 
 
-def _sources(kb_id: str) -> list[dict[str, str]]:
+def _sources(kb_id: str) -> list[Source]:
     """The public sources behind the explanation (KB articles, RFCs, Microsoft docs), each
     with a URL a reader can open; the project's own docs are left to ``certgate explain``."""
     entry = knowledge_base().get(kb_id)
@@ -105,8 +145,8 @@ def denial_body(decision: Decision, fmt: AnswerFormat, accept: str = "") -> tupl
     document = denial_document(decision)
     if fmt is AnswerFormat.HTML or (fmt is AnswerFormat.AUTO and _wants_html(accept)):
         return "text/html; charset=utf-8", _html(decision, document).encode()
-    document["schema"] = "certgate.denial/1"
-    body = json.dumps({"schema": document.pop("schema"), **document}, indent=2)
+    full: DenialDocument = {"schema": DENIAL_SCHEMA, **document}
+    body = json.dumps(full, indent=2)
     return "application/json", body.encode() + b"\n"
 
 
@@ -115,7 +155,7 @@ def _wants_html(accept: str) -> bool:
     return first.startswith("text/html")
 
 
-def _html(decision: Decision, document: dict[str, object]) -> str:
+def _html(decision: Decision, document: Mapping[str, object]) -> str:
     rows = "".join(
         f"<tr><th>{escape(key)}</th><td>{escape(str(document[key]))}</td></tr>"
         for key in ("iis_status", "code", "hresult", "win32_status", "explain")

@@ -26,7 +26,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,7 @@ from certgate.core.gate.answers import denial_body, denial_headers, identity_hea
 from certgate.core.gate.decision import Decision, deny
 from certgate.core.gate.forwarded import ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
+from certgate.core.gate.policy import ClientCertMode
 from certgate.core.gate.request import Refused, canonical_target
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "judge_target",
     "judged_path",
     "malformed_header",
+    "repeated_header",
 ]
 
 
@@ -95,6 +97,7 @@ _URI_BY_FORMAT: dict[HeaderFormat, tuple[str, ...]] = {
     HeaderFormat.ENVOY: (),
 }
 MAX_PATH = 8192
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -165,20 +168,87 @@ class Authorizer:
         self.size = size
         self._chains: OrderedDict[str, tuple[bytes, ...] | str] = OrderedDict()
         self._answers: OrderedDict[Hashable, AuthzAnswer] = OrderedDict()
+        self._memo: OrderedDict[Hashable, tuple[AuthzAnswer, datetime, datetime]] = OrderedDict()
 
-    def __call__(self, headers: Mapping[str, str], request_path: str, at: datetime) -> AuthzAnswer:
-        chain = self._chain(headers.get(self.header, ""))
-        if isinstance(chain, str):
+    def __call__(
+        self,
+        headers: Mapping[str, str],
+        request_path: str,
+        at: datetime,
+        *,
+        header_count: int = 1,
+    ) -> AuthzAnswer:
+        """``header_count``: how many times the certificate header came; more than once is
+        refused (``repeated_header``), never read as one chain."""
+        uri = next((headers[n] for n in self.fmt.uri_headers if headers.get(n)), None)
+        return self.lookup(
+            headers.get(self.header, ""),
+            uri,
+            request_path,
+            headers.get("accept", ""),
+            at,
+            header_count=header_count,
+        )
+
+    def lookup(
+        self,
+        certificate: str,
+        uri: str | None,
+        request_path: str,
+        accept: str,
+        at: datetime,
+        *,
+        header_count: int = 1,
+        uri_count: int = 1,
+    ) -> AuthzAnswer:
+        """The answer from the request's parts: the certificate header's value, the proxy's
+        URI header (None: not sent), our own path, ``Accept``; how many times the certificate
+        and the URI header came (more than once: refused, never joined). The answer for the
+        same parts is reused while its judgement holds (the judge's window for the chain)."""
+        key = (certificate, uri, request_path, accept, header_count > 1, uri_count > 1)
+        memo = self._memo.get(key)
+        if memo is not None and memo[1] <= at < memo[2]:
+            return memo[0]
+        until = _FOREVER
+        chain = (
+            repeated_header(self.header, header_count)
+            if header_count > 1
+            else self._chain(certificate)
+        )
+        if isinstance(chain, Decision):
+            decision = chain
+        elif isinstance(chain, str):
             decision = malformed_header(chain)
+        elif uri_count > 1:
+            decision = _ambiguous(f"the proxy's URI header came {uri_count} times")
         else:
-            decision = _decide(self.judge, self.fmt, headers, request_path, self.prefix, chain, at)
-        accept = headers.get("accept", "")
-        key = (decision, "" if decision.allowed else accept)
-        found = self._answers.get(key)
+            path = uri if uri is not None else request_path
+            decision, until = self._decide(path, uri is not None, chain, at)
+        answer_key = (decision, "" if decision.allowed else accept)
+        found = self._answers.get(answer_key)
         if found is None:
             found = _render(self.judge, decision, accept, self.generation)
-            _remember(self._answers, key, found, self.size)
+            _remember(self._answers, answer_key, found, self.size)
+        _remember(self._memo, key, (found, at, until), self.size)
         return found
+
+    def _decide(
+        self, path: str, proxied: bool, chain: tuple[bytes, ...], at: datetime
+    ) -> tuple[Decision, datetime]:
+        """The decision and the time it holds until, for the proxy's URI (``proxied``) or
+        our own request path."""
+        judged = _path_only(path) if proxied else judged_path({}, path, self.prefix, ())
+        # the path is judged in its one canonical form (core.gate.request), as the gate judges
+        # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
+        canonical = canonical_target(judged.encode("utf-8", "surrogatepass"))
+        if isinstance(canonical, Refused):
+            return _ambiguous(canonical.reason), _FOREVER
+        judge = self.judge
+        location = judge.policy.location_for(canonical.judged)
+        if not chain or location.client_cert is ClientCertMode.IGNORE:
+            return judge.decide(canonical.judged, chain, at), _FOREVER
+        judgement, until = judge.judgement(chain, at)
+        return judge.decide(canonical.judged, chain, at, judged=judgement), until
 
     def _chain(self, raw: str) -> tuple[bytes, ...] | str:
         """The chain in the header, or what is wrong with the header."""
@@ -219,21 +289,6 @@ def answer(
     return once(headers, request_path, at)
 
 
-def _decide(
-    judge: Judge,
-    fmt: HeaderFormat,
-    headers: Mapping[str, str],
-    request_path: str,
-    prefix: str,
-    chain: tuple[bytes, ...],
-    at: datetime,
-) -> Decision:
-    # the path is judged in its one canonical form (core.gate.request), as the gate judges
-    # its own requests: /public/..%5corders is /orders, an ambiguous one is refused
-    path = judged_path(headers, request_path, prefix, fmt.uri_headers)
-    return judge_target(judge, path.encode("utf-8", "surrogatepass"), chain, at)
-
-
 def judge_target(judge: Judge, target: bytes, chain: Sequence[bytes], at: datetime) -> Decision:
     """The decision for a request target (undecoded) judged in its one canonical form
     (``core.gate.request``): what a proxy asks ``authz`` about, or the ASGI middleware sees."""
@@ -257,6 +312,16 @@ def _ambiguous(problem: str) -> Decision:
     """403, not 400: proxies pass only 401/403 from an auth request on to the client."""
     reason = f"the original request's path is ambiguous: {problem}"
     return deny("403", "ambiguous-path", "iis:httperr-BadRequest", reason, "E_ACCESSDENIED")
+
+
+def repeated_header(name: str, count: int) -> Decision:
+    """403.16: the certificate header came more than once. Joined, the values would read as
+    one chain (Traefik's and Envoy's formats are comma-separated lists), so a client's own
+    header that a proxy appended to instead of replacing could add certificates to it."""
+    return malformed_header(
+        f"the {name} header came {count} times; exactly one is accepted (a proxy must replace "
+        "a client's copy, not append to it)"
+    )
 
 
 def malformed_header(problem: str) -> Decision:

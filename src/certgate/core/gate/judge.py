@@ -99,6 +99,11 @@ class VerdictCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple[bytes, int], at: datetime) -> Decision | None:
+        found = self.get_until(key, at)
+        return None if found is None else found[0]
+
+    def get_until(self, key: tuple[bytes, int], at: datetime) -> tuple[Decision, datetime] | None:
+        """The judgement and the time it holds until (exclusive)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or not entry[1] <= at < entry[2]:
@@ -106,7 +111,7 @@ class VerdictCache:
                 return None
             self.hits += 1
             self._entries.move_to_end(key)
-            return entry[0]
+            return entry[0], entry[2]
 
     def put(
         self, key: tuple[bytes, int], decision: Decision, at: datetime, until: datetime
@@ -197,19 +202,20 @@ class Judge:
     def key(self, chain: Sequence[bytes]) -> tuple[bytes, int]:
         return fingerprint(chain), self.generation
 
-    def cached(self, chain: Sequence[bytes], at: datetime) -> Decision | None:
-        """The chain's judgement if one is at hand; never judges."""
-        return self.cache.get(self.key(chain), at)
-
     def certificate(self, chain: tuple[bytes, ...], at: datetime) -> Decision:
         """The judgement of one chain, location aside (cached)."""
+        return self.judgement(chain, at)[0]
+
+    def judgement(self, chain: tuple[bytes, ...], at: datetime) -> tuple[Decision, datetime]:
+        """``certificate``, and the time until which it holds: a caller may keep it that long
+        under this judge (the gate keeps it on the connection that sent the chain)."""
         key = self.key(chain)
-        found = self.cache.get(key, at)
+        found = self.cache.get_until(key, at)
         if found is not None:
             return found
         decision, until = self._judge(chain, at)
         self.cache.put(key, decision, at, until)
-        return decision
+        return decision, until
 
     def _judge(self, chain: tuple[bytes, ...], at: datetime) -> tuple[Decision, datetime]:
         until = at + self.ttl

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from certgate.core.gate.answers import is_forwarding_header
 
 __all__ = [
+    "CONNECTION_HEADERS",
     "HOP_BY_HOP",
     "Refused",
     "Target",
@@ -39,13 +40,16 @@ __all__ = [
     "screen_headers",
 ]
 
-# RFC 9110 §7.6.1 / RFC 9112: meaningful for one connection only; never forwarded.
-HOP_BY_HOP = frozenset(
+# RFC 9110 §7.6.1 / RFC 9112: meaningful for one connection only, requests and answers alike.
+CONNECTION_HEADERS = frozenset(
     {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-        "upgrade", "http2-settings", "proxy-authorization", "expect", "content-length", "host",
+        "upgrade", "http2-settings",
     }
 )  # fmt: skip
+# ... and what a request's connection, framing or target carries: never forwarded upstream
+# (the gate writes its own Host and framing).
+HOP_BY_HOP = CONNECTION_HEADERS | {"proxy-authorization", "expect", "content-length", "host"}
 # Headers saying who the client is or what it asked for: the gate (or a trusted proxy) sets them.
 FORWARDING = frozenset(
     {

@@ -6,7 +6,6 @@ error, and every rule carries its severity, references and fix with it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -15,10 +14,9 @@ from typing import Any, Generic, TypeVar
 
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
+from certgate.core.rule_ids import checked_id, explanation, unregistered
 
 __all__ = ["CertSummary", "Finding", "Hit", "Registry", "Rule", "Severity"]
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*::[a-z0-9][a-z0-9-]*$")
 
 C = TypeVar("C")
 
@@ -60,9 +58,6 @@ class Hit:
     evidence: tuple[str, ...] = ()
     fix: str | None = None  # overrides the rule's fix text
     listed: ListedCertificate | None = None  # a certificate known only from a listing
-    # A registry-specific payload carried to the finding untouched (the doctor's structured
-    # claim: evidence, explained symptoms, fixes); audit rules leave it None.
-    detail: object | None = None
     # The certificate's summary when the certificate itself is no longer at hand (a streamed
     # audit decides some rules after the certificates were dropped).
     summary: CertSummary | None = None
@@ -80,7 +75,6 @@ class Finding:
     fix: str = ""
     evidence: tuple[str, ...] = ()
     listed: ListedCertificate | None = None
-    detail: object | None = None
     # The certificate named compactly; set whenever the finding is about a certificate (a
     # streamed audit keeps only this, ``certificate`` is then None).
     summary: CertSummary | None = None
@@ -159,7 +153,6 @@ class Rule(Generic[C]):
             fix=fix,
             evidence=hit.evidence,
             listed=hit.listed,
-            detail=hit.detail,
             summary=summary,
         )
 
@@ -193,19 +186,15 @@ class Registry(Generic[C]):
         fix: str = "",
         each: bool = False,
     ) -> Callable[[Callable[[C], Iterable[Hit]]], Callable[[C], Iterable[Hit]]]:
-        if not _ID.match(rule_id):
-            raise ValueError(f"rule id {rule_id!r} is not of the form family::name")
+        checked_id(rule_id)
 
         def register(check: Callable[[C], Iterable[Hit]]) -> Callable[[C], Iterable[Hit]]:
-            if rule_id in self._rules:
-                raise ValueError(f"rule {rule_id} is registered twice")
-            if not check.__doc__:
-                raise ValueError(f"rule {rule_id} needs a docstring: it is the explanation")
+            unregistered(rule_id, self._rules)
             self._rules[rule_id] = Rule(
                 rule_id,
                 severity,
                 title,
-                cleandoc(check.__doc__),
+                explanation(rule_id, check),
                 tuple(references),
                 cleandoc(fix) if fix else "",
                 check,
