@@ -115,6 +115,19 @@ def test_fleet_json_lines(demo: Path, capsys: pytest.CaptureFixture[str]) -> Non
         validate(line)
 
 
+def test_fleet_with_an_unreadable_bundle(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unreadable server's entry has its own shape (``error``, no ``format``)."""
+    bad = demo.parent / "damaged.zip"
+    bad.write_bytes(b"PK\x03\x04 not a zip")
+    assert main(["fleet", "doctor", str(demo / "bundle"), str(bad), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert {server["status"] for server in document["servers"]} >= {"unreadable"}
+    validate(document)
+    assert main(["fleet", "doctor", str(bad), "--jsonl"]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    validate(json.loads(line))
+
+
 def test_probe_json(probe_port: tuple[int, Path], capsys: pytest.CaptureFixture[str]) -> None:
     port, folder = probe_port
     credentials = ["--cert", str(folder / "alice.pem"), "--key", str(folder / "alice.key")]

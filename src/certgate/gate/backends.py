@@ -9,6 +9,7 @@ then adds the gate's own.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -125,6 +126,8 @@ class WsgiApp:
         self.resource = WSGIResource(reactor, pool, self._wrapped)
 
     def serve(self, request: HttpRequest, decision: Decision) -> None:
+        if request.content is None:
+            request.content = io.BytesIO()  # no body: wsgi.input is empty
         _replace_identity_headers(request, decision)
         request.prepath = []
         request.postpath = [s.encode() for s in _canonical_path(request).split("/")[1:]]

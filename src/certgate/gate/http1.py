@@ -32,20 +32,21 @@ from http import HTTPStatus
 from typing import Any
 
 import httptools
-from twisted.internet import defer, protocol
+from twisted.internet import defer, protocol, tcp
 from twisted.internet.protocol import connectionDone
 from twisted.python import failure
 from twisted.web.http_headers import Headers
 
 from certgate.gate._twisted import reactor
 
-__all__ = ["HttpConnection", "HttpRequest", "WireLimits", "refusal"]
+__all__ = ["HttpConnection", "HttpRequest", "WireLimits", "refusal", "send_now"]
 
 _LINGER = 0.5  # seconds a refused connection is drained before it is closed
 _HEAD_SLACK = 16384  # the header block is measured exactly when whole; meanwhile, one record
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY = frozenset({204, 304})
 _VERSIONS = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}
+_TCP = (tcp.Server, tcp.Client)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,27 @@ def http_date() -> bytes:
         _dates[0], _dates[1] = now, formatdate(now, usegmt=True).encode()
     value: bytes = _dates[1]
     return value
+
+
+def send_now(transport: Any, data: bytes) -> None:
+    """``transport.write(data)``, sent at once when nothing is queued before it: Twisted's TCP
+    write waits for the next reactor turn and registers the socket for writing and then
+    unregisters it (two ``epoll_ctl`` and one more ``epoll_wait`` per answer). Whatever the
+    socket does not take, and any error, is left to ``write`` as before. Only for Twisted's own
+    TCP connection (a TLS wrapper passes its attributes through to the socket below it)."""
+    if (
+        type(transport) in _TCP  # the socket itself: never a wrapper (TLS) that delegates
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int):
+            if sent >= len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
 
 
 def refusal(status: int, reason: str) -> bytes:
@@ -462,7 +484,7 @@ class HttpConnection(protocol.Protocol):
     def send(self, data: bytes) -> None:
         transport: Any = self.transport
         if transport is not None:
-            transport.write(data)
+            send_now(transport, data)
 
     def answered(self, request: HttpRequest) -> None:
         """``request``'s answer is written: the next request, or the end."""

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from OpenSSL import SSL
 from twisted.internet import defer, protocol, task
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python import failure
 from zope.interface import implementer
 
@@ -36,8 +37,8 @@ from certgate.core.revocation import refreshed
 from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
-from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits
-from certgate.gate.judging import JudgingPool
+from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits, send_now
+from certgate.gate.judging import AddressBudget, JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
 from certgate.gate.upstream import Exchange
@@ -53,8 +54,25 @@ _LINE_TOO_LONG = (
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+_SCREENED = frozenset({b"host", b"transfer-encoding"})
+_TARGETS: OrderedDict[bytes, Target | Refused] = OrderedDict()  # canonical_target's answers
+_TARGETS_MAX = 4096
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _canonical(raw: bytes) -> Target | Refused:
+    """``canonical_target`` (a pure function of the bytes), remembered for recent targets."""
+    if len(raw) > 512:
+        return canonical_target(raw)  # long targets are not kept (bounded memory)
+    found = _TARGETS.get(raw)
+    if found is None:
+        found = _TARGETS[raw] = canonical_target(raw)
+        if len(_TARGETS) > _TARGETS_MAX:
+            _TARGETS.popitem(last=False)
+    return found
 
 
 class GateRequest(HttpRequest):
@@ -72,11 +90,15 @@ class GateRequest(HttpRequest):
 
     def screen(self) -> Refused | None:
         """Framing, Host and target rules (``core.gate.request``), before any judgement."""
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
+        headers = [
+            (n.decode("latin-1"), v.decode("latin-1"))
+            for n, v in self.headers
+            if n in _SCREENED  # the only names screen_headers reads (names are lower case)
+        ]
         refused = screen_headers(self.method, self.clientproto, headers)
         if refused is not None:
             return refused
-        canonical = canonical_target(self.uri)
+        canonical = _canonical(self.uri)
         if isinstance(canonical, Refused):
             return canonical
         self.target = canonical
@@ -156,8 +178,8 @@ class GateChannel(HttpConnection):
         if request.length is not None and request.length > self.limits.max_body_bytes:
             self.reject(_TOO_LARGE)  # 413 before anything is judged or forwarded
             return
-        if not self.gate.backend.streams_body:
-            request.content = io.BytesIO()
+        if request.length != 0 and not self.gate.backend.streams_body:
+            request.content = io.BytesIO()  # kept for the backend (a WSGI app reads it)
         self.gate.admit(request)
         if (
             request.length != 0
@@ -222,6 +244,25 @@ class GateChannel(HttpConnection):
             self.abort()
 
 
+class _TLSProtocol(TLSMemoryBIOProtocol):
+    """Twisted's TLS, its records sent as soon as they are made (``send_now``)."""
+
+    def _flushSendBIO(self) -> None:
+        try:
+            data = self._tlsConnection.bio_read(2**15)
+        except SSL.WantReadError:
+            return  # nothing to send
+        send_now(self.transport, data)
+
+
+class _TLSFactory(TLSMemoryBIOFactory):
+    """TLS without Twisted's write aggregation: its ``BufferingTLSTransport`` holds each
+    write for one more reactor turn (a ``callLater(0)`` per answer) to join small writes;
+    the gate's answers are already one write each."""
+
+    protocol = _TLSProtocol
+
+
 class GateSite(protocol.Factory):
     """Makes a ``GateChannel`` per accepted connection (TLS wraps it)."""
 
@@ -231,8 +272,6 @@ class GateSite(protocol.Factory):
         self.gate = gate
 
     def buildProtocol(self, addr: Any) -> Any:
-        if self.gate.refuses_connection(getattr(addr, "host", "")):
-            return None  # closed at once: no TLS work for an address being slowed
         limits = self.gate.policy.limits
         channel = GateChannel(
             WireLimits(limits.max_header_bytes, limits.max_headers, limits.max_body_bytes)
@@ -240,6 +279,19 @@ class GateSite(protocol.Factory):
         channel.gate = self.gate
         channel.factory = self
         return channel
+
+
+class GateTLSFactory(_TLSFactory):
+    """TLS over each accepted connection, unless its address is refused at accept."""
+
+    def __init__(self, gate: GateServer) -> None:
+        super().__init__(cast(Any, gate.tls), False, cast(Any, GateSite(gate)))
+        self.gate = gate
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.gate.refuses_connection(getattr(addr, "host", "")):
+            return None  # the port closes the socket at once: no TLS work
+        return super().buildProtocol(addr)
 
 
 class GateServer:
@@ -257,7 +309,8 @@ class GateServer:
         self.config = config
         self.policy = config.policy
         self.judge = Judge(self.policy)
-        self.pool = JudgingPool(lambda: self.judge, clock, warn=self._note)
+        budget = AddressBudget.from_limits(self.policy.limits)
+        self.pool = JudgingPool(lambda: self.judge, clock, budget=budget, warn=self._note)
         self.identity = identity
         self.backend = backend or IdentityEcho()
         self.clock = clock
@@ -278,7 +331,7 @@ class GateServer:
         self._denials: OrderedDict[tuple[int, bytes], tuple[Decision, bytes, bytes]] = OrderedDict()
 
     def listen(self, host: str, port: int) -> int:
-        self.port = reactor.listenSSL(port, GateSite(self), self.tls, backlog=128, interface=host)
+        self.port = reactor.listenTCP(port, GateTLSFactory(self), backlog=128, interface=host)
         return self._started()
 
     def adopt(self, listening: socket.socket) -> int:
@@ -286,7 +339,7 @@ class GateServer:
         accepts from the master's socket); the reactor keeps its own duplicate."""
         listening.setblocking(False)  # Twisted accepts until EAGAIN; the workers share it
         listening.set_inheritable(False)
-        factory = TLSMemoryBIOFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        factory = GateTLSFactory(self)
         self.port = reactor.adoptStreamPort(listening.fileno(), listening.family, factory)
         return self._started()
 
@@ -300,6 +353,7 @@ class GateServer:
         self.policy = config.policy
         self.judge = Judge(self.policy)
         self.tls.reload(self.policy)
+        self.pool.budget.configure(self.policy.limits)
         if self._refresh is not None and self._refresh.running:
             self._refresh.stop()
         self._refresh = None
@@ -363,11 +417,14 @@ class GateServer:
         self._warn(text)
 
     def refuses_connection(self, address: str) -> bool:
+        """An address being slowed that connects faster than its answers come is closed at
+        accept, before any TLS work (``AddressBudget.admits``)."""
         budget = self.pool.budget
-        if budget.delay(address, reactor.seconds()) <= 0:
+        now = reactor.seconds()
+        if budget.delay(address, now) <= 0:
             return False
         open_here = sum(1 for c in self.channels if c.address == address)
-        return open_here >= budget.max_connections
+        return not budget.admits(address, now, open_here)
 
     def _denial_delay(self, request: GateRequest, decision: Decision) -> float:
         """Certificate denials slow the address that earns them (``judging.AddressBudget``)."""
@@ -427,6 +484,10 @@ class GateServer:
         request.respond_raw(decision.status, found[1], found[2])
 
     def _expire_late(self) -> None:
+        try:
+            self.logs.flush()  # the logs are buffered: lines reach their files here
+        except OSError as exc:
+            self._warn(f"cannot write the log: {exc}")
         now = reactor.seconds()
         idle = self.policy.limits.idle_timeout
         for channel in list(self.channels):
