@@ -28,7 +28,7 @@ __all__ = ["FORMATS", "FileResult", "LogFormat", "LogScan", "Problem", "read_eve
 
 _PARSERS = (freb, iis, svclog, sysnet, webservers, winevent)  # importing registers them
 
-Progress = Callable[[int, int], None]
+ScanProgress = Callable[[int, int], None]  # (bytes read, bytes of all the inputs)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class LogScan:
         format: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        progress: Progress | None = None,
+        progress: ScanProgress | None = None,
         fields: Sequence[str] | None = None,
     ) -> None:
         if format is not None and format not in FORMATS:
