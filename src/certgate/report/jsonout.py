@@ -16,7 +16,7 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
-    from certgate.report.documents import CertDetail, CertRef
+    from certgate.report.documents import CertDetailJson, CertRefJson
 
 __all__ = [
     "cert_detail",
@@ -31,7 +31,9 @@ __all__ = [
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def _default(value: Any) -> Any:
@@ -92,7 +94,7 @@ def json_text(text: str) -> str:
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def cert_ref(cert: Certificate) -> CertRef:
+def cert_ref(cert: Certificate) -> CertRefJson:
     """The short reference findings use: enough to find the certificate in certlm.msc."""
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
@@ -106,7 +108,7 @@ def _name_problems(cert: Certificate) -> list[str]:
     ]
 
 
-def cert_detail(cert: Certificate) -> CertDetail:
+def cert_detail(cert: Certificate) -> CertDetailJson:
     constraints = cert.basic_constraints
     return {
         **cert_ref(cert),

@@ -15,11 +15,11 @@ from certgate.core.engines import JudgedPath, Verdict
 from certgate.core.model import Certificate
 from certgate.report._text import escape
 from certgate.report.documents import (
-    CandidatePath,
-    CheckDocument,
-    EngineVerdict,
+    CandidatePathJson,
+    CheckJson,
+    EngineVerdictJson,
     VerifyDocument,
-    WhatIfDocument,
+    WhatIfJson,
 )
 from certgate.report.jsonout import cert_detail
 
@@ -83,8 +83,8 @@ def verify_document(
     }
 
 
-def _engine(verdict: Verdict) -> EngineVerdict:
-    out: EngineVerdict = {
+def _engine(verdict: Verdict) -> EngineVerdictJson:
+    out: EngineVerdictJson = {
         "verdict": verdict.verdict,
         "code": verdict.code,
         "message": verdict.message,
@@ -117,7 +117,7 @@ def _engine(verdict: Verdict) -> EngineVerdict:
     return out
 
 
-def _check(check: Check) -> CheckDocument:
+def _check(check: Check) -> CheckJson:
     return {
         "kind": check.kind.value,
         "status": check.status.value,
@@ -128,7 +128,7 @@ def _check(check: Check) -> CheckDocument:
     }
 
 
-def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePath:
+def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePathJson:
     return {
         "engine": engine,
         "chosen": chosen,
@@ -140,7 +140,7 @@ def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePath:
     }
 
 
-def _what_if(result: WhatIfResult) -> WhatIfDocument:
+def _what_if(result: WhatIfResult) -> WhatIfJson:
     after = result.after
     return {
         "change": result.change,
