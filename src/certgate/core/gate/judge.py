@@ -32,7 +32,7 @@ from certgate.core.stores import Machine
 __all__ = [
     "Judge",
     "VerdictCache",
-    "fingerprint",
+    "chain_fingerprint",
     "for_location",
     "internal_error",
     "judge_certificates",
@@ -73,7 +73,7 @@ _MAPPING_CAVEAT = (
 _GENERATIONS = itertools.count(1)
 
 
-def fingerprint(chain: Sequence[bytes]) -> bytes:
+def chain_fingerprint(chain: Sequence[bytes]) -> bytes:
     """SHA-256 over the chain, each certificate length-prefixed (no two chains collide by
     moving a boundary)."""
     digest = hashlib.sha256()
@@ -200,7 +200,7 @@ class Judge:
         return for_location(location, judged if chain else None, hints)
 
     def key(self, chain: Sequence[bytes]) -> tuple[bytes, int]:
-        return fingerprint(chain), self.generation
+        return chain_fingerprint(chain), self.generation
 
     def certificate(self, chain: tuple[bytes, ...], at: datetime) -> Decision:
         """The judgement of one chain, location aside (cached)."""
