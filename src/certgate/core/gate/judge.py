@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from certgate.core.changes import SetSendIssuerList
-from certgate.core.checks import Purpose
+from certgate.core.checks import ANY_EKU, Purpose
 from certgate.core.codes import HRESULTS, CheckCode, iis_status_for, kb_id
 from certgate.core.engines import Verdict, VerifyRequest, accepts, verify
 from certgate.core.engines._base import Confidence
@@ -39,7 +39,6 @@ __all__ = [
     "judge_once",
 ]
 
-ANY_EKU = "2.5.29.37.0"
 # OpenSSL verify errors -> the HRESULT CryptoAPI reports for the same fault [inferred]
 _OPENSSL_HRESULTS = {
     "X509_V_ERR_CERT_HAS_EXPIRED": "CERT_E_EXPIRED",
