@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from rich.console import Console
 from rich.table import Table
@@ -16,15 +16,17 @@ from certgate.core.model import Certificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape
-from certgate.report.documents import (
-    AuditDocument,
-    AuditFindingJson,
-    AuditListedJson,
-    CertRefJson,
-    ListedRefJson,
-    StoredCertDetailJson,
-)
 from certgate.report.jsonout import cert_detail, dump_row_lines, iso, json_line
+
+if TYPE_CHECKING:  # annotations only: not imported on every audit's start-up
+    from certgate.report.documents import (
+        AuditDocument,
+        AuditFindingJson,
+        AuditListedJson,
+        CertRefJson,
+        ListedRefJson,
+        StoredCertDetailJson,
+    )
 
 __all__ = [
     "ROWS_PER_RULE",

@@ -85,14 +85,20 @@ def dump_row_lines(
     write(("]" if first else "\n  ]") + tail)
 
 
+# ``json.dumps(row, default=_default, ensure_ascii=False)``, without making an encoder per row
+_LINE_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+
+
 def json_line(row: Any) -> str:
     """One row of a streamed document as one line of JSON text (no raw line breaks)."""
-    return json_text(json.dumps(row, default=_default, ensure_ascii=False))
+    return json_text(_LINE_ENCODER.encode(row))
 
 
 def json_text(text: str) -> str:
     """JSON text from ``json.dumps(..., ensure_ascii=False)`` with DEL, C1, separators and bidi
     marks escaped (valid JSON either way)."""
+    if text.isascii() and "\x7f" not in text:  # every character escaped here is >= DEL
+        return text
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
