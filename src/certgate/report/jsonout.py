@@ -28,6 +28,7 @@ __all__ = [
     "iso",
     "json_line",
     "json_text",
+    "name_problems",
     "origins_json",
 ]
 
@@ -107,7 +108,7 @@ def cert_ref(cert: Certificate) -> CertRefJson:
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
 
-def _name_problems(cert: Certificate) -> list[str]:
+def name_problems(cert: Certificate) -> list[str]:
     """Names are decoded lazily; a problem found on decoding is reported with the rest."""
     return [
         f"{role} {name.problem}"
@@ -132,7 +133,7 @@ def cert_detail(cert: Certificate) -> CertDetailJson:
         "signature_algorithm": cert.signature_algorithm.name,
         "source": cert.source,
         "friendly_name": cert.friendly_name,
-        "parse_issues": list(cert.parse_issues) + _name_problems(cert),
+        "parse_issues": list(cert.parse_issues) + name_problems(cert),
     }
 
 
