@@ -1,4 +1,4 @@
-"""Real TLS servers for the probe tests: openssl s_server, nginx and Apache httpd.
+"""Real TLS servers for the tests: openssl s_server, nginx, Apache httpd, Caddy and HAProxy.
 
 Each runs in the foreground as a child of the test, on 127.0.0.1 and a free port, with its
 configuration, pid file and logs in the test's temporary folder; it is stopped on exit.
@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["apache", "free_ports", "need", "nginx", "running", "s_server"]
+__all__ = ["apache", "caddy", "free_ports", "haproxy", "need", "nginx", "running", "s_server"]
 
 _APACHE_MODULES = Path("/usr/lib/apache2/modules")
 
@@ -190,3 +191,53 @@ def apache(folder: Path, cert: Path, key: Path, ca: Path, locations: str) -> Ite
             yield port
     finally:
         shutil.rmtree(www, ignore_errors=True)
+
+
+@contextmanager
+def caddy(folder: Path, caddyfile: str, port: int) -> Iterator[int]:
+    """Caddy (``caddy run``) with ``caddyfile``, listening on ``port``; no admin endpoint, its
+    data and configuration folders inside ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "Caddyfile"
+    config.write_text(caddyfile)
+    env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder / "data"),
+           "XDG_CONFIG_HOME": str(folder / "config")}  # fmt: skip
+    command = [need("caddy"), "run", "--config", str(config), "--adapter", "caddyfile"]
+    with running(command, [port], folder / "caddy.log", env=env):
+        _tls_ready(port, "localhost")
+        yield port
+
+
+@contextmanager
+def haproxy(folder: Path, config_text: str, port: int) -> Iterator[int]:
+    """HAProxy in the foreground (``-db``) with ``config_text``, listening on ``port``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "haproxy.cfg"
+    config.write_text(config_text)
+    checked = subprocess.run(
+        [need("haproxy"), "-c", "-f", str(config)], capture_output=True, text=True, check=False
+    )
+    if checked.returncode != 0:
+        problem = checked.stdout + checked.stderr
+        raise RuntimeError(f"haproxy -c refused the configuration: {problem}")
+    with running([need("haproxy"), "-db", "-f", str(config)], [port], folder / "haproxy.log"):
+        _tls_ready(port)
+        yield port
+
+
+def _tls_ready(port: int, name: str | None = None) -> None:
+    """Wait until a TLS handshake completes on ``port``: a proxy may take connections into
+    its backlog before it is ready to answer them (a loaded machine shows it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                context.wrap_socket(raw, server_hostname=name).close()
+            return
+        except (OSError, ssl.SSLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -197,6 +197,10 @@ VALIDATION = [
     ({"limits": {"upstream_header_timeout": -1}}, f"limits.upstream_header_timeout: {SECONDS} -1"),
     ({"limits": {"max_headers": 1.5}}, "limits.max_headers: must be an integer, not 1.5"),
     ({"limits": {"max_header_bytes": 10}}, "limits.max_header_bytes: must be 1024 to 1048576"),
+    ({"limits": {"client_free_denials": -1}}, "limits.client_free_denials: must be 0 to 1000"),
+    ({"limits": {"denial_delay_max": 0}}, f"limits.denial_delay_max: {SECONDS} 0"),
+    ({"limits": {"budget_window": float("inf")}}, f"limits.budget_window: {SECONDS} inf"),
+    ({"limits": {"slowed_crowd": 0}}, "limits.slowed_crowd: must be 1 to 1048576, not 0"),
     (
         {"trust": {"crls": ["x.crl"], "crl_refresh": 0.000001}},
         "trust.crl_refresh: must be 0 (never) or 10 to 86400 seconds",

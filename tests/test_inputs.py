@@ -4,6 +4,7 @@ traceback), through ``load()`` and through the commands."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -330,3 +331,36 @@ def test_bad_input_in_a_real_process_is_one_line_and_no_traceback(tmp_path: Path
         assert done.returncode == 2, (argv, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in done.stderr
+
+
+def test_verify_and_machine_show_json_name_each_setting_by_file_and_line(
+    pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, issuing = _pair(pki)
+    alice = issuing.client("alice")
+    reg = schannel_reg(trust_mode=2)
+    spec = BundleSpec()
+    spec.add("stores/Root.sst", sst_bundle([root]))
+    spec.add("stores/CA.sst", sst_bundle([issuing]))
+    spec.add("schannel.reg", reg)
+    spec.add("settings.toml", SETTINGS_TOML)
+    folder = write_bundle(tmp_path / "bundle", spec)
+    client = tmp_path / "alice.pem"
+    client.write_bytes(pem_bundle([alice]))
+    line = _line_of(reg.decode("utf-16"), "ClientAuthTrustMode")
+
+    main(["verify", str(client), "--machine", str(folder), "--json", "--send-issuer-list"])
+    settings = {s["name"]: s for s in json.loads(capsys.readouterr().out)["settings"]}
+    assert settings["ClientAuthTrustMode"] == {
+        "name": "ClientAuthTrustMode",
+        "value": "2",
+        "source": f"{folder / 'schannel.reg'}:{line}",
+    }
+    assert settings["SendTrustedIssuerList"]["source"] == "--send-issuer-list"
+    ctl = settings["binding 0.0.0.0:443 DefaultSslCtlStoreName"]["source"]
+    assert ctl == f"{folder / 'settings.toml'}:3"
+
+    main(["machine", "show", str(folder), "--json"])
+    shown = {s["name"]: s for s in json.loads(capsys.readouterr().out)["settings"]}
+    assert shown["ClientAuthTrustMode"]["source"] == f"{folder / 'schannel.reg'}:{line}"
+    assert shown["SendTrustedIssuerList"]["source"] == "default"

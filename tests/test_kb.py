@@ -300,7 +300,7 @@ def test_a_compiled_copy_of_other_sources_is_not_used(
     for family in FAMILIES:
         (tmp_path / f"{family}.toml").write_bytes(data.joinpath(f"{family}.toml").read_bytes())
     compiled = data.joinpath(_compiled.COMPILED).read_text(encoding="utf-8")
-    monkeypatch.setattr(_compiled, "_DATA", tmp_path)
+    monkeypatch.setattr(_compiled, "_DATA", str(tmp_path))
     assert _compiled.load_compiled() is None  # missing
     (tmp_path / _compiled.COMPILED).write_text(compiled, encoding="utf-8")
     assert _compiled.load_compiled() == list(KB)

@@ -22,10 +22,12 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from certgate.errors import OutputError
+
+if TYPE_CHECKING:  # pathlib is imported by the writers: `certgate explain` needs none (~4 ms)
+    from pathlib import Path
 
 __all__ = ["STDOUT", "guarded_stdout", "output_mode", "reason", "write_files"]
 
@@ -58,6 +60,8 @@ def output_mode() -> int:
 
 def write_files(planned: dict[Path, bytes], inputs: Iterable[Path | str] = ()) -> list[Path]:
     """Write every file of ``planned`` or none; ``OutputError`` names the path that failed."""
+    from pathlib import Path
+
     _refuse_inputs(planned, inputs)
     mode = output_mode()
     staged: list[tuple[str, Path]] = []
@@ -96,6 +100,7 @@ def _missing_folders(folder: Path) -> list[Path]:
 
 def _stage(path: Path, data: bytes, mode: int) -> str:
     import tempfile  # 20 ms of imports (shutil, random) that only a writing command needs
+    from pathlib import Path
 
     try:
         if path.is_dir():
@@ -122,6 +127,8 @@ def _stage(path: Path, data: bytes, mode: int) -> str:
 
 def _refuse_inputs(planned: dict[Path, bytes], inputs: Iterable[Path | str]) -> None:
     """Refuse a target that is (``samefile``: links included) one of the inputs."""
+    from pathlib import Path
+
     sources = {key: Path(p) for p in inputs if (key := _identity(Path(p))) is not None}
     for path in planned:
         key = _identity(path)

@@ -9,9 +9,10 @@ import click
 
 from certgate.cli._common import json_option
 from certgate.core.codes import FAMILIES
-from certgate.core.kb import knowledge_base
+from certgate.core.kb import Entry, Match, knowledge_base
 from certgate.exitcode import ExitCode
 from certgate.report import explain as report
+from certgate.report.explain_plain import plain_matches, plain_unknown, plain_width
 from certgate.report.jsonout import dumps
 
 if TYPE_CHECKING:
@@ -64,9 +65,9 @@ def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
     if as_json:
         click.echo(dumps(report.explain_document(query, matches, suggestions)))
     elif matches:
-        report.print_matches(_console(), query, matches)
+        _print_matches(query, matches)
     else:
-        report.print_unknown(_console(), query, suggestions)
+        _print_unknown(query, suggestions)
     return ExitCode.of(not matches)
 
 
@@ -85,6 +86,26 @@ def _list(inputs: tuple[str, ...], as_json: bool) -> int:
     else:
         report.print_list(_console(), entries, families)
     return ExitCode.OK
+
+
+def _print_matches(query: str, matches: list[Match]) -> None:
+    """Plain text without rich when rich would not style it (a pipe, a file): the same
+    characters, ~40 ms sooner (report.explain_plain); rich otherwise."""
+    width = plain_width(sys.stdout)
+    text = None if width is None else plain_matches(query, matches, width)
+    if text is None:
+        report.print_matches(_console(), query, matches)
+    else:
+        click.echo(text, nl=False)
+
+
+def _print_unknown(query: str, suggestions: list[Entry]) -> None:
+    width = plain_width(sys.stdout)
+    text = None if width is None else plain_unknown(query, suggestions, width)
+    if text is None:
+        report.print_unknown(_console(), query, suggestions)
+    else:
+        click.echo(text, nl=False)
 
 
 def _console() -> Console:

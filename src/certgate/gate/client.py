@@ -59,11 +59,14 @@ def fetch(
     body: bytes = b"",
     version: str | None = None,
     timeout: float = 10.0,
+    source: str | None = None,
 ) -> Response:
-    """One request on a fresh connection; the server certificate is not checked."""
+    """One request on a fresh connection (from the local address ``source`` when given);
+    the server certificate is not checked."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 443
-    raw = socket.create_connection((host, port), timeout=timeout)
+    bind = (source, 0) if source else None
+    raw = socket.create_connection((host, port), timeout=timeout, source_address=bind)
     raw.settimeout(None)  # pyOpenSSL on a socket with a timeout raises WantRead (deps §2)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
     connection = SSL.Connection(client_context(identity, version), raw)

@@ -67,6 +67,10 @@ _LIMIT_RANGES: dict[str, tuple[float, float]] = {
     "max_body_bytes": (1, 1 << 40),
     "max_chain_certificates": (1, 100),
     "max_chain_bytes": (1024, 1 << 20),
+    "client_max_pending": (1, 1000),
+    "client_free_denials": (0, 1000),
+    "slowed_max_connections": (1, 1000),
+    "slowed_crowd": (1, 1 << 20),
 }
 _MAX_SECONDS = 86400.0
 

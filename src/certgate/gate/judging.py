@@ -15,16 +15,27 @@ judged, 403.502 as IIS's Dynamic IP Restrictions answer [secondary], until the w
 on. Chains already judged are still answered from the cache: the refusal costs nothing, and
 good clients behind the same address keep their cached verdicts.
 
+Addresses also share one budget: once rejected judgements from every address together have
+cost ``shared_budget`` seconds within the window, an address that has had any rejected
+judgement in the window gets 403.502 for its new chains, so many addresses cannot each spend
+their own budget at once. An address without a rejected judgement is still judged: a good
+client that shares nothing with the attackers keeps its access.
+
 An address is also slowed by its denials, cached or not: past ``free_denials`` certificate
 denials within the window, each further denial is answered later, ``step`` seconds for the
-first and twice the previous delay for each next one (at most ``max_delay``), and such an
-address may hold at most ``max_connections`` connections (more are closed when accepted,
-before any TLS work). The slowing lasts until the address has earned no denial for a whole
-window: a client that waits for each answer before retrying is held at ``max_delay`` per
-attempt for as long as it keeps retrying (a sliding count alone would let it settle near one
-attempt a second, each a full TLS handshake of whatever chain it sends). A client retrying a
-bad certificate a few times gets every answer, with its reason, the first ``free_denials``
-at once.
+first and twice the previous delay for each next one (at most ``max_delay``). While ``crowd``
+other addresses are being slowed, nobody gets free denials: the first denial is already
+answered ``step`` seconds later. The slowing lasts until the address has earned no denial for
+a whole window: a client that waits for each answer before retrying is held at ``max_delay``
+per attempt for as long as it keeps retrying (a sliding count alone would let it settle near
+one attempt a second, each a full TLS handshake of whatever chain it sends). A client
+retrying a bad certificate a few times gets every answer, with its reason.
+
+A slowed address is also limited when it connects, before any TLS work (``admits``): it may
+hold at most ``max_connections`` connections, and may open a new one only once its current
+delay has passed since the last one it opened. A client that waits for each answer is never
+refused there (its answer came that delay after its last connection); one that opens
+connections without waiting for its answers (a handshake flood) is closed at accept.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ from twisted.python.threadpool import ThreadPool
 
 from certgate.core.gate.decision import Decision, GateCode, gate_deny
 from certgate.core.gate.judge import Judge
+from certgate.core.gate.policy import Limits
 from certgate.gate._twisted import reactor
 
 __all__ = ["AddressBudget", "Held", "JudgingPool"]
@@ -58,7 +70,7 @@ class Held(Protocol):
 
 @dataclass
 class AddressBudget:
-    """CPU seconds of rejected judgements per address within a sliding window."""
+    """CPU seconds of rejected judgements and certificate denials per address, per window."""
 
     budget: float = 0.1
     window: float = 10.0
@@ -67,10 +79,32 @@ class AddressBudget:
     step: float = 0.2
     max_delay: float = 3.0
     max_connections: int = 4
+    shared_budget: float = 0.5
+    crowd: int = 4
     _spent: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    _shared: deque[tuple[float, float]] = field(default_factory=deque)
     _pending: dict[str, int] = field(default_factory=dict)
     _denials: dict[str, deque[float]] = field(default_factory=dict)
     _slowed: dict[str, tuple[int, float]] = field(default_factory=dict)  # strikes, last one
+    _opened: dict[str, float] = field(default_factory=dict)  # a slowed address's last connection
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> AddressBudget:
+        budget = cls()
+        budget.configure(limits)
+        return budget
+
+    def configure(self, limits: Limits) -> None:
+        """The policy's ``[limits]`` values; what the addresses have spent is kept."""
+        self.budget = limits.client_judging_budget
+        self.window = limits.budget_window
+        self.max_pending = limits.client_max_pending
+        self.free_denials = limits.client_free_denials
+        self.step = limits.denial_delay_step
+        self.max_delay = limits.denial_delay_max
+        self.max_connections = limits.slowed_max_connections
+        self.shared_budget = limits.all_clients_judging_budget
+        self.crowd = limits.slowed_crowd
 
     def denied(self, address: str, now: float) -> float:
         """Count a certificate denial for ``address``; the delay its answer gets (seconds)."""
@@ -78,7 +112,8 @@ class AddressBudget:
         entries.append(now)
         self._prune(address, entries, now)
         strikes = self._strikes(address, now)
-        if strikes == 0 and len(entries) <= self.free_denials:
+        free = 0 if self._crowded(address, now) else self.free_denials
+        if strikes == 0 and len(entries) <= free:
             return 0.0
         self._slowed[address] = (strikes + 1, now)
         return self._delay_for(strikes + 1)
@@ -89,6 +124,30 @@ class AddressBudget:
         if entries is not None:
             self._prune(address, entries, now)
         return self._delay_for(self._strikes(address, now))
+
+    def admits(self, address: str, now: float, open_here: int) -> bool:
+        """Whether a new connection from ``address`` (holding ``open_here``) is taken."""
+        delay = self.delay(address, now)
+        if delay <= 0:
+            self._opened.pop(address, None)
+            return True
+        if open_here >= self.max_connections:
+            return False
+        last = self._opened.get(address)
+        if last is not None and now - last < delay * 0.9:  # a margin for timer granularity
+            return False
+        self._opened[address] = now
+        return True
+
+    def _crowded(self, address: str, now: float) -> bool:
+        """Whether ``crowd`` other addresses are being slowed (counted up to that many)."""
+        found = 0
+        for other, (_, last) in self._slowed.items():
+            if other != address and last > now - self.window:
+                found += 1
+                if found >= self.crowd:
+                    return True
+        return False
 
     def _prune(self, address: str, entries: deque[float], now: float) -> None:
         while entries and entries[0] <= now - self.window:
@@ -111,6 +170,7 @@ class AddressBudget:
 
     def charge(self, address: str, seconds: float, now: float) -> None:
         self._spent.setdefault(address, deque()).append((now, seconds))
+        self._shared.append((now, seconds))
 
     def spent(self, address: str, now: float) -> float:
         entries = self._spent.get(address)
@@ -123,6 +183,12 @@ class AddressBudget:
             return 0.0
         return sum(seconds for _, seconds in entries)
 
+    def shared_spent(self, now: float) -> float:
+        """Rejected judgements' CPU seconds in the window, every address together."""
+        while self._shared and self._shared[0][0] <= now - self.window:
+            self._shared.popleft()
+        return sum(seconds for _, seconds in self._shared)
+
     def refusal(self, address: str, now: float) -> str | None:
         """Why a new judgement for ``address`` is refused, or None."""
         pending = self._pending.get(address, 0)
@@ -134,6 +200,14 @@ class AddressBudget:
                 f"rejected certificates from this address cost {spent:.2f} s of judging in the "
                 f"last {self.window:g} s, over the budget of {self.budget:g} s"
             )
+        if spent > 0:
+            shared = self.shared_spent(now)
+            if shared > self.shared_budget:
+                return (
+                    f"rejected certificates from all addresses cost {shared:.2f} s of judging "
+                    f"in the last {self.window:g} s, over the budget of {self.shared_budget:g} "
+                    "s, and this address sent some of them"
+                )
         return None
 
     def started(self, address: str) -> None:
@@ -151,6 +225,9 @@ class AddressBudget:
             self.spent(address, now)
         for address in list(self._denials) + list(self._slowed):
             self.delay(address, now)
+        for address in [a for a in self._opened if a not in self._slowed]:
+            del self._opened[address]
+        self.shared_spent(now)
 
 
 _SWITCH_INTERVAL = 0.001

@@ -38,7 +38,7 @@ from certgate.gate._twisted import reactor
 from certgate.gate.backends import Backend, IdentityEcho
 from certgate.gate.config import GateConfig, load_crls
 from certgate.gate.http1 import HttpConnection, HttpRequest, WireLimits, send_now
-from certgate.gate.judging import JudgingPool
+from certgate.gate.judging import AddressBudget, JudgingPool
 from certgate.gate.logwriter import GateLogs, Served
 from certgate.gate.tls import GateTLS, ServerIdentity, peer_chain
 from certgate.gate.upstream import Exchange
@@ -272,8 +272,6 @@ class GateSite(protocol.Factory):
         self.gate = gate
 
     def buildProtocol(self, addr: Any) -> Any:
-        if self.gate.refuses_connection(getattr(addr, "host", "")):
-            return None  # closed at once: no TLS work for an address being slowed
         limits = self.gate.policy.limits
         channel = GateChannel(
             WireLimits(limits.max_header_bytes, limits.max_headers, limits.max_body_bytes)
@@ -281,6 +279,19 @@ class GateSite(protocol.Factory):
         channel.gate = self.gate
         channel.factory = self
         return channel
+
+
+class GateTLSFactory(_TLSFactory):
+    """TLS over each accepted connection, unless its address is refused at accept."""
+
+    def __init__(self, gate: GateServer) -> None:
+        super().__init__(cast(Any, gate.tls), False, cast(Any, GateSite(gate)))
+        self.gate = gate
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.gate.refuses_connection(getattr(addr, "host", "")):
+            return None  # the port closes the socket at once: no TLS work
+        return super().buildProtocol(addr)
 
 
 class GateServer:
@@ -298,7 +309,8 @@ class GateServer:
         self.config = config
         self.policy = config.policy
         self.judge = Judge(self.policy)
-        self.pool = JudgingPool(lambda: self.judge, clock, warn=self._note)
+        budget = AddressBudget.from_limits(self.policy.limits)
+        self.pool = JudgingPool(lambda: self.judge, clock, budget=budget, warn=self._note)
         self.identity = identity
         self.backend = backend or IdentityEcho()
         self.clock = clock
@@ -319,8 +331,7 @@ class GateServer:
         self._denials: OrderedDict[tuple[int, bytes], tuple[Decision, bytes, bytes]] = OrderedDict()
 
     def listen(self, host: str, port: int) -> int:
-        factory = _TLSFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
-        self.port = reactor.listenTCP(port, factory, backlog=128, interface=host)
+        self.port = reactor.listenTCP(port, GateTLSFactory(self), backlog=128, interface=host)
         return self._started()
 
     def adopt(self, listening: socket.socket) -> int:
@@ -328,7 +339,7 @@ class GateServer:
         accepts from the master's socket); the reactor keeps its own duplicate."""
         listening.setblocking(False)  # Twisted accepts until EAGAIN; the workers share it
         listening.set_inheritable(False)
-        factory = _TLSFactory(cast(Any, self.tls), False, cast(Any, GateSite(self)))
+        factory = GateTLSFactory(self)
         self.port = reactor.adoptStreamPort(listening.fileno(), listening.family, factory)
         return self._started()
 
@@ -342,6 +353,7 @@ class GateServer:
         self.policy = config.policy
         self.judge = Judge(self.policy)
         self.tls.reload(self.policy)
+        self.pool.budget.configure(self.policy.limits)
         if self._refresh is not None and self._refresh.running:
             self._refresh.stop()
         self._refresh = None
@@ -405,11 +417,14 @@ class GateServer:
         self._warn(text)
 
     def refuses_connection(self, address: str) -> bool:
+        """An address being slowed that connects faster than its answers come is closed at
+        accept, before any TLS work (``AddressBudget.admits``)."""
         budget = self.pool.budget
-        if budget.delay(address, reactor.seconds()) <= 0:
+        now = reactor.seconds()
+        if budget.delay(address, now) <= 0:
             return False
         open_here = sum(1 for c in self.channels if c.address == address)
-        return open_here >= budget.max_connections
+        return not budget.admits(address, now, open_here)
 
     def _denial_delay(self, request: GateRequest, decision: Decision) -> float:
         """Certificate denials slow the address that earns them (``judging.AddressBudget``)."""

@@ -36,7 +36,7 @@ _PREFIX_MARK = b"#"
 _NEWLINE = ord("\n")
 _MARKS_ONE_BY_ONE = 64
 
-Progress = Callable[[int], None]
+StreamProgress = Callable[[int], None]  # bytes of this one stream read so far
 
 
 class _Needles:
@@ -62,7 +62,7 @@ class _Buffer:
     """One growable bytearray refilled in place: the unconsumed tail moves to the front.
     ``view`` is a memoryview of it, valid until the next ``fill``."""
 
-    def __init__(self, stream: BinaryIO, progress: Progress | None) -> None:
+    def __init__(self, stream: BinaryIO, progress: StreamProgress | None) -> None:
         self.stream = stream
         self.data = bytearray(CHUNK)
         self.view = memoryview(self.data)
@@ -102,7 +102,7 @@ def matching_lines(
     ctx: FileContext,
     *,
     headers: bool = False,
-    progress: Progress | None = None,
+    progress: StreamProgress | None = None,
 ) -> Iterator[tuple[int, int, bytes]]:
     """(1-based line number, byte offset, line without EOL) for every line containing one of
     ``needles`` or, with ``headers``, starting with ``#`` (W3C directives)."""
@@ -201,7 +201,7 @@ def matching_records(
     ctx: FileContext,
     *,
     needles: tuple[bytes, ...] | None = None,
-    progress: Progress | None = None,
+    progress: StreamProgress | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """(byte offset, record) for each ``start_tag ... end_tag`` XML record, concatenated with or
     without a root element and separators; with ``needles``, only records containing one."""

@@ -21,6 +21,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Column, Table
 from rich.text import Text
 
+from certgate.report._layout import pack
+
 __all__ = ["fit", "pack"]
 
 _HANG = re.compile(r"^(\s*(?:(?:[-*•]|\d+\.)\s+)?)\S")
@@ -33,24 +35,6 @@ def fit(console: Console, renderable: Any, options: ConsoleOptions) -> Any:
     if isinstance(renderable, Text):
         return _hanging(renderable, options.max_width)
     return renderable
-
-
-def pack(items: list[str], width: int, first: str, separator: str) -> list[str]:
-    """``items`` joined by ``separator`` into lines of at most ``width`` columns, the first line
-    starting with ``first``, the others indented as deep: never split, so an item longer than a
-    line (a long URL) stands alone on a line of its own, whole, to be clicked or copied."""
-    lines: list[str] = []
-    line = first
-    indent = " " * len(first)
-    for index, item in enumerate(items):
-        piece = item + (separator.rstrip() if index < len(items) - 1 else "")
-        if line.strip() and len(line) + len(piece) > width:
-            lines.append(line.rstrip())
-            line = indent
-        line += piece + (" " if index < len(items) - 1 else "")
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
 
 
 def _hanging(text: Text, width: int) -> RenderableType:

@@ -18,11 +18,11 @@ from certgate.formats import LoadWarning
 from certgate.report._text import escape
 from certgate.report.documents import (
     AuditDocument,
-    AuditFinding,
-    AuditListed,
-    CertRef,
-    ListedRef,
-    StoredCertDetail,
+    AuditFindingJson,
+    AuditListedJson,
+    CertRefJson,
+    ListedRefJson,
+    StoredCertDetailJson,
 )
 from certgate.report.jsonout import cert_detail, dump_row_lines, iso, json_line
 
@@ -79,11 +79,11 @@ def write_audit_json(
     write("\n")
 
 
-def certificate_row(store: str, cert: Certificate) -> StoredCertDetail:
+def certificate_row(store: str, cert: Certificate) -> StoredCertDetailJson:
     return {**cert_detail(cert), "store": store}
 
 
-def _rows(report: AuditReport) -> Iterator[StoredCertDetail]:
+def _rows(report: AuditReport) -> Iterator[StoredCertDetailJson]:
     for store in report.machine.stores:
         for cert in store:
             yield certificate_row(store.name, cert)
@@ -158,7 +158,7 @@ def _document(
     }
 
 
-def _listed(c: ListedCertificate) -> AuditListed:
+def _listed(c: ListedCertificate) -> AuditListedJson:
     return {
         "sha1": c.thumbprint,
         "subject": c.subject,
@@ -171,7 +171,7 @@ def _listed(c: ListedCertificate) -> AuditListed:
     }
 
 
-def _certificate(finding: Finding) -> CertRef | ListedRef | None:
+def _certificate(finding: Finding) -> CertRefJson | ListedRefJson | None:
     summary = finding.summary
     if summary is not None:  # what jsonout.cert_ref writes, from the summary
         return {"sha1": summary.sha1, "subject": summary.subject, "issuer": summary.issuer}
@@ -186,7 +186,7 @@ def _certificate(finding: Finding) -> CertRef | ListedRef | None:
     return None
 
 
-def _finding(finding: Finding) -> AuditFinding:
+def _finding(finding: Finding) -> AuditFindingJson:
     return {
         "id": finding.rule,
         "severity": finding.severity.value,

@@ -8,7 +8,6 @@ rich splits text into lines before this point, so a forged line can only be prev
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -18,6 +17,7 @@ from rich.segment import Segment
 
 from certgate.core.visible import UNSAFE_BUT_NEWLINE, visible
 from certgate.report._fit import fit
+from certgate.report._layout import stream_width
 
 __all__ = ["SafeConsole", "err_console", "out_console"]
 
@@ -57,21 +57,11 @@ class SafeConsole(Console):
                 yield Segment(text, segment.style)
 
 
-def _width(stream: IO[str]) -> int | None:
-    """Terminals report their width; for pipes and files use $COLUMNS or 120."""
-    if stream.isatty():
-        return None
-    try:
-        return max(60, int(os.environ.get("COLUMNS", "120")))
-    except ValueError:
-        return 120
-
-
 def out_console(file: IO[str] | None = None) -> Console:
     stream = file or sys.stdout
-    return SafeConsole(file=stream, highlight=False, width=_width(stream), soft_wrap=False)
+    return SafeConsole(file=stream, highlight=False, width=stream_width(stream), soft_wrap=False)
 
 
 def err_console(file: IO[str] | None = None) -> Console:
     stream = file or sys.stderr
-    return SafeConsole(file=stream, highlight=False, width=_width(stream), soft_wrap=True)
+    return SafeConsole(file=stream, highlight=False, width=stream_width(stream), soft_wrap=True)

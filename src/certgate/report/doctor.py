@@ -27,14 +27,14 @@ from certgate.core.logsummary import LogSummary, Occurrence
 from certgate.core.physical import GPO_PATHS
 from certgate.report._text import escape, escape_lines
 from certgate.report.documents import (
-    ActionDocument,
-    CauseDocument,
+    ActionJson,
+    CauseJson,
     DoctorDocument,
-    EvidenceDocument,
-    FixCheckDocument,
-    SymptomDocument,
-    Timeline,
-    TimeLocation,
+    EvidenceJson,
+    FixCheckJson,
+    SymptomJson,
+    TimelineJson,
+    TimeLocationJson,
 )
 from certgate.report.jsonout import iso
 
@@ -92,7 +92,7 @@ def doctor_document(diagnosis: Diagnosis) -> DoctorDocument:
     }
 
 
-def _cause(cause: Cause) -> CauseDocument:
+def _cause(cause: Cause) -> CauseJson:
     return {
         "id": cause.id,
         "title": cause.title,
@@ -121,7 +121,7 @@ def _cause(cause: Cause) -> CauseDocument:
     }
 
 
-def _evidence(evidence: Evidence) -> EvidenceDocument:
+def _evidence(evidence: Evidence) -> EvidenceJson:
     return {
         "kind": evidence.kind.value,
         "text": evidence.text,
@@ -132,7 +132,7 @@ def _evidence(evidence: Evidence) -> EvidenceDocument:
     }
 
 
-def _action(action: Action) -> ActionDocument:
+def _action(action: Action) -> ActionJson:
     if isinstance(action, MoveCertificates):
         return {
             "type": "move-certificates",
@@ -176,7 +176,7 @@ def _action(action: Action) -> ActionDocument:
     return {"type": "manual", "text": action.text}
 
 
-def _check(check: FixCheck) -> FixCheckDocument:
+def _check(check: FixCheck) -> FixCheckJson:
     return {
         "fix": check.fix,
         "label": check.label,
@@ -199,11 +199,11 @@ def _check(check: FixCheck) -> FixCheckDocument:
     }
 
 
-def _occurrence(where: Occurrence) -> TimeLocation:
+def _occurrence(where: Occurrence) -> TimeLocationJson:
     return {"time": iso(where.time) if where.time else None, "location": where.location}
 
 
-def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> SymptomDocument:
+def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> SymptomJson:
     return {
         "key": symptom.key,
         "codes": list(symptom.codes),
@@ -218,7 +218,7 @@ def _symptom(symptom: Symptom, explained_by: dict[str, list[str]]) -> SymptomDoc
     }
 
 
-def _timeline(summary: LogSummary | None) -> Timeline | None:
+def _timeline(summary: LogSummary | None) -> TimelineJson | None:
     if summary is None:
         return None
     return {

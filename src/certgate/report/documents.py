@@ -5,6 +5,9 @@ Each top-level type matches the checked-in schema ``docs/schemas/<name>-<version
 (``tests/test_json_typed.py`` keeps the two in step: the same keys, the same required keys,
 the same value types, all the way down). Change both together.
 
+Names: a whole document is ``<Command>Document``; a part of one is ``<What>Json`` (``SiteJson``
+is the JSON of ``core.iis.Site``), so no name here shadows the value it is made from.
+
 Only ``typing`` here: ``certgate explain --json`` loads this without cryptography.
 """
 
@@ -14,14 +17,15 @@ from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "AuditDocument",
-    "CertDetail",
-    "CertRef",
+    "CertDetailJson",
+    "CertRefJson",
     "DoctorDocument",
     "ExplainDocument",
     "ExplainListDocument",
     "LogsDocument",
     "MachineDocument",
     "ProbeDocument",
+    "SettingOriginJson",
     "VerifyDocument",
 ]
 
@@ -29,7 +33,15 @@ __all__ = [
 # -- shared ---------------------------------------------------------------------------------
 
 
-class CertRef(TypedDict):
+class SettingOriginJson(TypedDict):
+    """A setting and where it came from (``certgate.inputs.provenance``)."""
+
+    name: str
+    value: str
+    source: str  # file:line, file#element, a flag, "policy [trust]" or "default"
+
+
+class CertRefJson(TypedDict):
     """The short reference findings use: enough to find the certificate in certlm.msc."""
 
     sha1: str
@@ -37,7 +49,7 @@ class CertRef(TypedDict):
     issuer: str
 
 
-class CertDetail(CertRef):
+class CertDetailJson(CertRefJson):
     sha256: str
     serial: str
     self_signed: bool
@@ -53,11 +65,11 @@ class CertDetail(CertRef):
     parse_issues: list[str]
 
 
-class StoredCertDetail(CertDetail):
+class StoredCertDetailJson(CertDetailJson):
     store: str
 
 
-class Bucket(TypedDict):
+class BucketJson(TypedDict):
     start: str
     count: int
 
@@ -65,12 +77,12 @@ class Bucket(TypedDict):
 # -- certgate.audit/1 -----------------------------------------------------------------------
 
 
-class StoreCount(TypedDict):
+class StoreCountJson(TypedDict):
     name: str
     count: int
 
 
-class AuditListed(TypedDict):
+class AuditListedJson(TypedDict):
     sha1: str | None
     subject: str | None
     issuer: str | None
@@ -81,26 +93,26 @@ class AuditListed(TypedDict):
     listed: bool
 
 
-class ListedRef(TypedDict):
+class ListedRefJson(TypedDict):
     sha1: str | None
     subject: str | None
     issuer: str | None
     listed: bool
 
 
-class AuditFinding(TypedDict):
+class AuditFindingJson(TypedDict):
     id: str
     severity: str
     title: str
     store: str | None
-    certificate: CertRef | ListedRef | None
+    certificate: CertRefJson | ListedRefJson | None
     message: str
     references: list[str]
     fix: str
     evidence: list[str]
 
 
-class IssuerList(TypedDict):
+class IssuerListJson(TypedDict):
     source: str
     reason: str
     count: int
@@ -109,7 +121,7 @@ class IssuerList(TypedDict):
     mixed_root: bool
 
 
-class AuditSummary(TypedDict):
+class AuditSummaryJson(TypedDict):
     errors: int
     warnings: int
     info: int
@@ -121,12 +133,12 @@ class AuditSummary(TypedDict):
 class AuditDocument(TypedDict):
     schema: Literal["certgate.audit/1"]
     at: str
-    stores: list[StoreCount]
-    certificates: list[StoredCertDetail]
-    listed_certificates: list[AuditListed]
-    findings: list[AuditFinding]
-    issuer_list: IssuerList
-    summary: AuditSummary
+    stores: list[StoreCountJson]
+    certificates: list[StoredCertDetailJson]
+    listed_certificates: list[AuditListedJson]
+    findings: list[AuditFindingJson]
+    issuer_list: IssuerListJson
+    summary: AuditSummaryJson
     warnings: list[str]
     unknowns: list[str]
 
@@ -134,7 +146,7 @@ class AuditDocument(TypedDict):
 # -- certgate.verify/1 ----------------------------------------------------------------------
 
 
-class CheckDocument(TypedDict):
+class CheckJson(TypedDict):
     kind: str
     status: str
     code: str
@@ -143,18 +155,18 @@ class CheckDocument(TypedDict):
     message: str
 
 
-class Caveat(TypedDict):
+class CaveatJson(TypedDict):
     confidence: str
     text: str
 
 
-class EngineVerdict(TypedDict):
+class EngineVerdictJson(TypedDict):
     verdict: str
     code: str
     message: str
     path: list[str]
-    reasons: list[CheckDocument]
-    caveats: list[Caveat]
+    reasons: list[CheckJson]
+    caveats: list[CaveatJson]
     path_budget_exhausted: bool
     # the windows engine
     hresult: NotRequired[str]
@@ -174,27 +186,27 @@ class EngineVerdict(TypedDict):
     error_text: NotRequired[str]
 
 
-class CandidatePath(TypedDict):
+class CandidatePathJson(TypedDict):
     engine: str
     chosen: bool
     certificates: list[str]
     subjects: list[str]
     end: str
     valid: bool
-    checks: list[CheckDocument]
+    checks: list[CheckJson]
 
 
-class ShortVerdict(TypedDict):
+class ShortVerdictJson(TypedDict):
     verdict: str
     code: str
     short: str
 
 
-class WhatIfDocument(TypedDict):
+class WhatIfJson(TypedDict):
     change: str
     engine: str
-    before: ShortVerdict
-    after: ShortVerdict | None
+    before: ShortVerdictJson
+    after: ShortVerdictJson | None
     error: str | None
 
 
@@ -203,32 +215,33 @@ class VerifyDocument(TypedDict):
     at: str
     leaf: str
     verdict: Literal["accept", "reject"]
-    engines: dict[str, EngineVerdict]
-    paths: list[CandidatePath]
-    what_if: list[WhatIfDocument]
-    certificates: dict[str, CertDetail]
+    engines: dict[str, EngineVerdictJson]
+    paths: list[CandidatePathJson]
+    what_if: list[WhatIfJson]
+    certificates: dict[str, CertDetailJson]
     notes: list[str]
     warnings: list[str]
+    settings: NotRequired[list[SettingOriginJson]]
 
 
 # -- certgate.explain/1 ---------------------------------------------------------------------
 
 
-class RankedCause(TypedDict):
+class RankedCauseJson(TypedDict):
     rank: int
     text: str
     confirm: str
     confidence: str
 
 
-class EntryDocument(TypedDict):
+class EntryJson(TypedDict):
     id: str
     family: str
     code: str
     name: str
     summary: str
     meaning: str
-    causes: list[RankedCause]
+    causes: list[RankedCauseJson]
     fixes: list[str]
     references: list[str]
     confidence: str
@@ -238,19 +251,19 @@ class EntryDocument(TypedDict):
     related: list[str]
 
 
-class HowMatched(TypedDict):
+class HowMatchedJson(TypedDict):
     kind: str
     text: str
     why: str
     score: int
 
 
-class MatchDocument(EntryDocument):
+class MatchJson(EntryJson):
     rank: int
-    match: HowMatched
+    match: HowMatchedJson
 
 
-class Suggestion(TypedDict):
+class SuggestionJson(TypedDict):
     id: str
     name: str
     summary: str
@@ -261,8 +274,8 @@ class ExplainDocument(TypedDict):
 
     schema: Literal["certgate.explain/1"]
     input: str
-    matches: list[MatchDocument]
-    suggestions: list[Suggestion]
+    matches: list[MatchJson]
+    suggestions: list[SuggestionJson]
 
 
 class ExplainListDocument(TypedDict):
@@ -270,82 +283,82 @@ class ExplainListDocument(TypedDict):
 
     schema: Literal["certgate.explain/1"]
     families: dict[str, int]
-    entries: list[EntryDocument]
+    entries: list[EntryJson]
 
 
 # -- certgate.logs/1 ------------------------------------------------------------------------
 
 
-class FileProblem(TypedDict):
+class FileProblemJson(TypedDict):
     where: str
     message: str
 
 
-class KindCount(TypedDict):
+class KindCountJson(TypedDict):
     kind: str
     count: int
 
 
-class LogFile(TypedDict):
+class LogFileJson(TypedDict):
     path: str
     format: str | None
     events: int
     skipped: int
     error: str | None
-    problems: list[FileProblem]
-    other: list[KindCount]
+    problems: list[FileProblemJson]
+    other: list[KindCountJson]
     notes: list[str]
 
 
-class Histogram(TypedDict):
+class HistogramJson(TypedDict):
     bucket_seconds: int
-    buckets: list[Bucket]
+    buckets: list[BucketJson]
 
 
-class ValueCount(TypedDict):
+class ValueCountJson(TypedDict):
     value: str
     count: int
 
 
-class LogSummaryDocument(TypedDict):
+class LogSummaryJson(TypedDict):
     events: int
     untimed: int
     uncoded: int
     first: str | None
     last: str | None
-    histogram: Histogram
-    client_ips: list[ValueCount]
-    subjects: list[ValueCount]
-    thumbprints: list[ValueCount]
+    histogram: HistogramJson
+    client_ips: list[ValueCountJson]
+    subjects: list[ValueCountJson]
+    thumbprints: list[ValueCountJson]
     notes: list[str]
     sides: dict[str, int]
 
 
-class TimeWhere(TypedDict):
+class TimeWhereJson(TypedDict):
     time: str | None
     where: str
 
 
-class CodeGroupDocument(TypedDict):
+class CodeGroupJson(TypedDict):
     code: str
     name: str
     count: int
-    first: TimeWhere
-    last: TimeWhere
+    first: TimeWhereJson
+    last: TimeWhereJson
     meaning: str | None
 
 
 class LogsDocument(TypedDict):
     schema: Literal["certgate.logs/1"]
-    files: list[LogFile]
-    summary: LogSummaryDocument
-    groups: list[CodeGroupDocument]
+    files: list[LogFileJson]
+    summary: LogSummaryJson
+    groups: list[CodeGroupJson]
 
 
 # -- certgate.doctor/1 ----------------------------------------------------------------------
 
 
-class EvidenceDocument(TypedDict):
+class EvidenceJson(TypedDict):
     kind: str
     text: str
     source: str | None
@@ -354,33 +367,33 @@ class EvidenceDocument(TypedDict):
     lines: list[str]
 
 
-class SubjectRef(TypedDict):
+class SubjectRefJson(TypedDict):
     sha1: str
     subject: str
 
 
-class MoveCertificatesAction(TypedDict):
+class MoveCertificatesActionJson(TypedDict):
     type: Literal["move-certificates"]
     source: str
     target: str
-    certificates: list[SubjectRef]
+    certificates: list[SubjectRefJson]
 
 
-class ChangeGroupPolicyAction(TypedDict):
+class ChangeGroupPolicyActionJson(TypedDict):
     type: Literal["change-group-policy"]
     source: str
     target: str
     gpo_paths: list[str]
-    certificates: list[SubjectRef]
+    certificates: list[SubjectRefJson]
 
 
-class ImportCertificatesAction(TypedDict):
+class ImportCertificatesActionJson(TypedDict):
     type: Literal["import-certificates"]
     store: str
-    certificates: list[SubjectRef]
+    certificates: list[SubjectRefJson]
 
 
-class SetSchannelValueAction(TypedDict):
+class SetSchannelValueActionJson(TypedDict):
     type: Literal["set-schannel-value"]
     name: str
     value: int | None
@@ -388,46 +401,46 @@ class SetSchannelValueAction(TypedDict):
     reboot: bool
 
 
-class UpdateBindingAction(TypedDict):
+class UpdateBindingActionJson(TypedDict):
     type: Literal["update-binding"]
     endpoint: str
     changes: dict[str, str]
 
 
-class MoveMappingSectionAction(TypedDict):
+class MoveMappingSectionActionJson(TypedDict):
     type: Literal["move-mapping-section"]
     path: str
     target: str
 
 
-class ManualAction(TypedDict):
+class ManualActionJson(TypedDict):
     type: Literal["manual"]
     text: str
 
 
-ActionDocument = (
-    MoveCertificatesAction
-    | ChangeGroupPolicyAction
-    | ImportCertificatesAction
-    | SetSchannelValueAction
-    | UpdateBindingAction
-    | MoveMappingSectionAction
-    | ManualAction
+ActionJson = (
+    MoveCertificatesActionJson
+    | ChangeGroupPolicyActionJson
+    | ImportCertificatesActionJson
+    | SetSchannelValueActionJson
+    | UpdateBindingActionJson
+    | MoveMappingSectionActionJson
+    | ManualActionJson
 )
 
 
-class FixDocument(TypedDict):
+class FixJson(TypedDict):
     label: str
     id: str
     title: str
     preferred: bool
     reboot: bool
     notes: list[str]
-    actions: list[ActionDocument]
+    actions: list[ActionJson]
     what_if_keys: list[str]
 
 
-class ClientBeforeAfter(TypedDict):
+class ClientBeforeAfterJson(TypedDict):
     sha1: str
     subject: str
     before: str
@@ -437,50 +450,50 @@ class ClientBeforeAfter(TypedDict):
     accepted_after: bool
 
 
-class FixCheckDocument(TypedDict):
+class FixCheckJson(TypedDict):
     fix: str
     label: str
     modelled: bool
     cause_gone: bool
     works: bool
     error: str | None
-    clients: list[ClientBeforeAfter]
+    clients: list[ClientBeforeAfterJson]
 
 
-class CauseDocument(TypedDict):
+class CauseJson(TypedDict):
     id: str
     title: str
     confidence: str
     score: int
     summary: str
-    evidence: list[EvidenceDocument]
-    fixes: list[FixDocument]
-    what_if: list[FixCheckDocument]
+    evidence: list[EvidenceJson]
+    fixes: list[FixJson]
+    what_if: list[FixCheckJson]
     explains: list[str]
     confidence_basis: list[str]
     references: list[str]
     explanation: str
 
 
-class TimeLocation(TypedDict):
+class TimeLocationJson(TypedDict):
     time: str | None
     location: str
 
 
-class SymptomDocument(TypedDict):
+class SymptomJson(TypedDict):
     key: str
     codes: list[str]
     label: str
     count: int
-    first: TimeLocation
-    last: TimeLocation
+    first: TimeLocationJson
+    last: TimeLocationJson
     sources: list[str]
     meaning: str | None
     likely_causes: list[str]
     explained_by: list[str]
 
 
-class ClientVerdict(TypedDict):
+class ClientVerdictJson(TypedDict):
     sha1: str
     subject: str
     source: str
@@ -493,7 +506,7 @@ class ClientVerdict(TypedDict):
     wcf_native: str | None
 
 
-class ObservedClient(TypedDict):
+class ObservedClientJson(TypedDict):
     subject: str | None
     issuer: str | None
     thumbprint: str | None
@@ -501,24 +514,24 @@ class ObservedClient(TypedDict):
     location: str
 
 
-class Timeline(TypedDict):
+class TimelineJson(TypedDict):
     events: int
     first: str | None
     last: str | None
     bucket_seconds: int
-    buckets: list[Bucket]
+    buckets: list[BucketJson]
 
 
 class DoctorDocument(TypedDict):
     schema: Literal["certgate.doctor/1"]
     at: str
     verdict: str
-    causes: list[CauseDocument]
-    symptoms: list[SymptomDocument]
-    unexplained: list[SymptomDocument]
-    clients: list[ClientVerdict]
-    observed_clients: list[ObservedClient]
-    timeline: Timeline | None
+    causes: list[CauseJson]
+    symptoms: list[SymptomJson]
+    unexplained: list[SymptomJson]
+    clients: list[ClientVerdictJson]
+    observed_clients: list[ObservedClientJson]
+    timeline: TimelineJson | None
     notes: list[str]
     errors: list[str]
     unread: list[str]
@@ -528,83 +541,83 @@ class DoctorDocument(TypedDict):
 # -- certgate.machine/1 ---------------------------------------------------------------------
 
 
-class SettingDocument(TypedDict):
+class SettingJson(TypedDict):
     value: int | str | bool | None
     source: str
 
 
-class NamedSetting(SettingDocument):
+class NamedSettingJson(SettingJson):
     names: list[str]
 
 
-class NameSource(TypedDict):
+class NameSourceJson(TypedDict):
     name: str
     source: str | None
 
 
-class MessageSource(TypedDict):
+class MessageSourceJson(TypedDict):
     message: str
     source: str | None
 
 
-class ProtocolDocument(TypedDict):
+class ProtocolJson(TypedDict):
     protocol: str
     side: str
-    enabled: SettingDocument
-    disabled_by_default: SettingDocument
+    enabled: SettingJson
+    disabled_by_default: SettingJson
 
 
-class OtherValue(SettingDocument):
+class OtherValueJson(SettingJson):
     name: str
 
 
-class SchannelDocument(TypedDict):
+class SchannelJson(TypedDict):
     source: str | None
-    client_auth_trust_mode: SettingDocument
-    send_trusted_issuer_list: SettingDocument
-    event_logging: SettingDocument
-    message_limit_server_client_auth: SettingDocument
-    misspelled: list[NameSource]
-    problems: list[MessageSource]
-    protocols: list[ProtocolDocument]
-    other_values: list[OtherValue]
+    client_auth_trust_mode: SettingJson
+    send_trusted_issuer_list: SettingJson
+    event_logging: SettingJson
+    message_limit_server_client_auth: SettingJson
+    misspelled: list[NameSourceJson]
+    problems: list[MessageSourceJson]
+    protocols: list[ProtocolJson]
+    other_values: list[OtherValueJson]
 
 
-class LabelValue(TypedDict):
+class LabelValueJson(TypedDict):
     label: str
     value: str
 
 
-class BindingDocument(TypedDict):
+class BindingJson(TypedDict):
     endpoint: str
     kind: str
     cert_hash: str | None
     app_id: str | None
     cert_store_name: str
-    cert_check_mode: NamedSetting
+    cert_check_mode: NamedSettingJson
     checks_revocation: bool
     cached_revocation_only: bool
     checks_usage: bool
     revocation_freshness_time: int
     url_retrieval_timeout: int
     ctl_identifier: str | None
-    ctl_store_name: SettingDocument
-    flags: NamedSetting
+    ctl_store_name: SettingJson
+    flags: NamedSettingJson
     negotiates_client_cert: bool
     source: str | None
     reported_by: str | None
     field_sources: dict[str, str]
-    extra: list[LabelValue]
+    extra: list[LabelValueJson]
 
 
-class MachineStore(TypedDict):
+class MachineStoreJson(TypedDict):
     name: str
     count: int
     listed: int
     exported: bool
 
 
-class ListedDetail(TypedDict):
+class ListedDetailJson(TypedDict):
     store: str
     sha1: str | None
     subject: str | None
@@ -621,28 +634,28 @@ class ListedDetail(TypedDict):
     names_self_issued: bool | None
 
 
-class SiteBinding(TypedDict):
+class SiteBindingJson(TypedDict):
     protocol: str
     binding_information: str
-    ssl_flags: SettingDocument
+    ssl_flags: SettingJson
     source: str
 
 
-class Application(TypedDict):
+class ApplicationJson(TypedDict):
     path: str
     physical_path: str | None
     source: str
 
 
-class Site(TypedDict):
+class SiteJson(TypedDict):
     name: str
     id: str | None
     source: str
-    bindings: list[SiteBinding]
-    applications: list[Application]
+    bindings: list[SiteBindingJson]
+    applications: list[ApplicationJson]
 
 
-class OneToOne(TypedDict):
+class OneToOneJson(TypedDict):
     user_name: str
     enabled: bool
     certificate_sha1: str | None
@@ -650,7 +663,7 @@ class OneToOne(TypedDict):
     source: str
 
 
-class MappingRule(TypedDict):
+class MappingRuleJson(TypedDict):
     certificate_field: str
     certificate_sub_field: str
     match_criteria: str
@@ -658,67 +671,67 @@ class MappingRule(TypedDict):
     source: str
 
 
-class ManyToOne(TypedDict):
+class ManyToOneJson(TypedDict):
     name: str
     user_name: str
     enabled: bool
     permission_mode: str
     has_password: bool
     source: str
-    rules: list[MappingRule]
+    rules: list[MappingRuleJson]
 
 
-class IisMapping(TypedDict):
-    enabled: SettingDocument
-    one_to_one_enabled: SettingDocument
-    many_to_one_enabled: SettingDocument
-    logon_method: SettingDocument
+class IisMappingJson(TypedDict):
+    enabled: SettingJson
+    one_to_one_enabled: SettingJson
+    many_to_one_enabled: SettingJson
+    logon_method: SettingJson
     source: str
-    one_to_one: list[OneToOne]
-    many_to_one: list[ManyToOne]
+    one_to_one: list[OneToOneJson]
+    many_to_one: list[ManyToOneJson]
 
 
-class AccessSslFlags(SettingDocument):
+class AccessSslFlagsJson(SettingJson):
     names: str  # as IIS writes them: "Ssl, SslNegotiateCert"
 
 
-class LocationDocument(TypedDict):
+class LocationJson(TypedDict):
     path: str
     level: str
     file: str
     source: str
     override_mode: str | None
-    access_ssl_flags: AccessSslFlags | None
-    anonymous_enabled: SettingDocument | None
-    ad_mapping_enabled: SettingDocument | None
-    iis_mapping: IisMapping | None
+    access_ssl_flags: AccessSslFlagsJson | None
+    anonymous_enabled: SettingJson | None
+    ad_mapping_enabled: SettingJson | None
+    iis_mapping: IisMappingJson | None
 
 
-class SectionDefault(TypedDict):
+class SectionDefaultJson(TypedDict):
     section: str
     override_mode_default: str
     source: str
 
 
-class IisDocument(TypedDict):
+class IisJson(TypedDict):
     files: list[str]
-    sites: list[Site]
-    locations: list[LocationDocument]
-    section_override_defaults: list[SectionDefault]
+    sites: list[SiteJson]
+    locations: list[LocationJson]
+    section_override_defaults: list[SectionDefaultJson]
 
 
-class OsVersion(TypedDict):
+class OsVersionJson(TypedDict):
     name: str
     label: str
     source: str | None
 
 
-class LogFileSize(TypedDict):
+class LogFileSizeJson(TypedDict):
     name: str
     size: int
 
 
-class Part(TypedDict):
+class PartJson(TypedDict):
     name: str
     kind: str
     status: str
@@ -730,25 +743,26 @@ class MachineDocument(TypedDict):
     path: str
     format: str
     collected: dict[str, str] | None
-    os_version: OsVersion | None
-    schannel: SchannelDocument
+    os_version: OsVersionJson | None
+    schannel: SchannelJson
     bindings_source: str | None
-    bindings: list[BindingDocument]
-    stores: list[MachineStore]
-    certificates: list[StoredCertDetail]
-    listed_certificates: list[ListedDetail]
-    iis: IisDocument | None
-    logs: list[LogFileSize]
-    parts: list[Part]
+    bindings: list[BindingJson]
+    stores: list[MachineStoreJson]
+    certificates: list[StoredCertDetailJson]
+    listed_certificates: list[ListedDetailJson]
+    iis: IisJson | None
+    logs: list[LogFileSizeJson]
+    parts: list[PartJson]
     unknowns: list[str]
     errors: list[str]
     warnings: list[str]
+    settings: NotRequired[list[SettingOriginJson]]
 
 
 # -- certgate.probe/1 -----------------------------------------------------------------------
 
 
-class ProbeTargetDocument(TypedDict):
+class ProbeTargetJson(TypedDict):
     host: str
     port: int
     sni: str | None
@@ -756,26 +770,26 @@ class ProbeTargetDocument(TypedDict):
     paths: list[str]
 
 
-class ProbeErrorDocument(TypedDict):
+class ProbeErrorJson(TypedDict):
     code: str
     message: str
 
 
-class CaName(TypedDict):
+class CaNameJson(TypedDict):
     dn: str
     der_bytes: int
 
 
-class CertificateRequestDocument(TypedDict):
+class CertificateRequestJson(TypedDict):
     stage: str
-    ca_names: list[CaName]
+    ca_names: list[CaNameJson]
     ca_names_bytes: int
     signature_algorithms: list[str] | None
     certificate_types: list[str] | None
     source: Literal["message", "openssl-api"]
 
 
-class HttpDocument(TypedDict):
+class HttpJson(TypedDict):
     status: int
     reason: str
     server: str | None
@@ -786,67 +800,67 @@ class HttpDocument(TypedDict):
     kb: list[str]
 
 
-class AlertDocument(TypedDict):
+class AlertJson(TypedDict):
     number: int
     name: str
     kb: str
 
 
-class AttemptDocument(TypedDict):
+class AttemptJson(TypedDict):
     outcome: str
     summary: str
     handshake_completed: bool
     protocol: str | None
     cipher: str | None
     post_handshake_auth: bool
-    certificate_requests: list[CertificateRequestDocument]
-    alert: AlertDocument | None
-    http: HttpDocument | None
+    certificate_requests: list[CertificateRequestJson]
+    alert: AlertJson | None
+    http: HttpJson | None
     detail: str | None
 
 
-class SelectionDocument(TypedDict):
+class SelectionJson(TypedDict):
     offered: bool
     ca_names_empty: bool
     matched: list[str]
     chain_issuers: list[str]
 
 
-class PathDocument(TypedDict):
+class PathJson(TypedDict):
     path: str
     requirement: str
     basis: str
     stage: str | None
-    without_certificate: AttemptDocument | None
-    with_certificate: AttemptDocument | None
-    selection: SelectionDocument | None
+    without_certificate: AttemptJson | None
+    with_certificate: AttemptJson | None
+    selection: SelectionJson | None
     certificate_refused: bool | None
 
 
-class VersionDocument(TypedDict):
+class VersionJson(TypedDict):
     version: str
     supported: bool
     requirement: str | None
     protocol: str | None
     cipher: str | None
-    certificate_request: CertificateRequestDocument | None
-    paths: list[PathDocument]
+    certificate_request: CertificateRequestJson | None
+    paths: list[PathJson]
     detail: str | None
 
 
-class ChainLink(TypedDict):
+class ChainLinkJson(TypedDict):
     subject: str
     issuer: str
 
 
-class ClientCertificateDocument(TypedDict):
+class ClientCertificateJson(TypedDict):
     subject: str
     issuer: str
     sha1: str
-    chain: list[ChainLink]
+    chain: list[ChainLinkJson]
 
 
-class ProbeFindingDocument(TypedDict):
+class ProbeFindingJson(TypedDict):
     code: str
     severity: str
     version: str | None
@@ -858,10 +872,10 @@ class ProbeFindingDocument(TypedDict):
 
 class ProbeDocument(TypedDict):
     schema: Literal["certgate.probe/1"]
-    target: ProbeTargetDocument
-    error: ProbeErrorDocument | None
+    target: ProbeTargetJson
+    error: ProbeErrorJson | None
     requirement: str
     certificate_refused: bool | None
-    client_certificate: ClientCertificateDocument | None
-    versions: list[VersionDocument]
-    findings: list[ProbeFindingDocument]
+    client_certificate: ClientCertificateJson | None
+    versions: list[VersionJson]
+    findings: list[ProbeFindingJson]

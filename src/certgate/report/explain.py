@@ -12,11 +12,11 @@ if TYPE_CHECKING:  # rich is imported by the text renderers only: --json does no
     from rich.table import Table
 
     from certgate.report.documents import (
-        EntryDocument,
+        EntryJson,
         ExplainDocument,
         ExplainListDocument,
-        HowMatched,
-        MatchDocument,
+        HowMatchedJson,
+        MatchJson,
     )
 
 __all__ = [
@@ -40,7 +40,7 @@ _CONFIDENCE_STYLE = {
 }
 
 
-def entry_document(entry: Entry) -> EntryDocument:
+def entry_document(entry: Entry) -> EntryJson:
     return {
         "id": entry.id,
         "family": entry.family,
@@ -62,8 +62,8 @@ def entry_document(entry: Entry) -> EntryDocument:
     }
 
 
-def _match_document(match: Match) -> MatchDocument:
-    how: HowMatched = {
+def _match_document(match: Match) -> MatchJson:
+    how: HowMatchedJson = {
         "kind": match.kind,
         "text": match.text,
         "why": match.why,
@@ -90,7 +90,7 @@ def list_document(entries: list[Entry], families: dict[str, int]) -> ExplainList
 
 
 def print_matches(console: Console, query: str, matches: list[Match]) -> None:
-    from certgate.report._fit import pack
+    from certgate.report._layout import pack
     from certgate.report._text import escape
 
     best = matches[0].score

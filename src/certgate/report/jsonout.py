@@ -16,7 +16,8 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
-    from certgate.report.documents import CertDetail, CertRef
+    from certgate.inputs import Origin
+    from certgate.report.documents import CertDetailJson, CertRefJson, SettingOriginJson
 
 __all__ = [
     "cert_detail",
@@ -27,11 +28,14 @@ __all__ = [
     "iso",
     "json_line",
     "json_text",
+    "origins_json",
 ]
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def _default(value: Any) -> Any:
@@ -92,7 +96,7 @@ def json_text(text: str) -> str:
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def cert_ref(cert: Certificate) -> CertRef:
+def cert_ref(cert: Certificate) -> CertRefJson:
     """The short reference findings use: enough to find the certificate in certlm.msc."""
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
@@ -106,7 +110,7 @@ def _name_problems(cert: Certificate) -> list[str]:
     ]
 
 
-def cert_detail(cert: Certificate) -> CertDetail:
+def cert_detail(cert: Certificate) -> CertDetailJson:
     constraints = cert.basic_constraints
     return {
         **cert_ref(cert),
@@ -124,3 +128,10 @@ def cert_detail(cert: Certificate) -> CertDetail:
         "friendly_name": cert.friendly_name,
         "parse_issues": list(cert.parse_issues) + _name_problems(cert),
     }
+
+
+def origins_json(origins: Iterable[Origin]) -> list[SettingOriginJson]:
+    """Settings with where each came from (``certgate.inputs.provenance``): ``source`` is
+    ``file:line`` (a bundle member as ``bundle.zip!schannel.reg:12``), ``file#element``, the
+    flag, ``policy [trust]`` or ``default``."""
+    return [{"name": o.subject, "value": o.value, "source": o.source} for o in origins]

@@ -13,11 +13,11 @@ from certgate.core.logsummary import CodeGroup, LogSummary, Occurrence
 from certgate.logs import FileResult
 from certgate.report._text import escape
 from certgate.report.documents import (
-    CodeGroupDocument,
-    LogFile,
+    CodeGroupJson,
+    LogFileJson,
     LogsDocument,
-    TimeWhere,
-    ValueCount,
+    TimeWhereJson,
+    ValueCountJson,
 )
 from certgate.report.jsonout import iso
 
@@ -51,7 +51,7 @@ def logs_document(files: Sequence[FileResult], summary: LogSummary) -> LogsDocum
     }
 
 
-def _file(item: FileResult) -> LogFile:
+def _file(item: FileResult) -> LogFileJson:
     return {
         "path": item.path,
         "format": item.format,
@@ -64,7 +64,7 @@ def _file(item: FileResult) -> LogFile:
     }
 
 
-def _group(group: CodeGroup) -> CodeGroupDocument:
+def _group(group: CodeGroup) -> CodeGroupJson:
     return {
         "code": group.code,
         "name": group.name,
@@ -75,11 +75,11 @@ def _group(group: CodeGroup) -> CodeGroupDocument:
     }
 
 
-def _occurrence(item: Occurrence) -> TimeWhere:
+def _occurrence(item: Occurrence) -> TimeWhereJson:
     return {"time": _iso(item.time), "where": item.location}
 
 
-def _top(pairs: tuple[tuple[str, int], ...]) -> list[ValueCount]:
+def _top(pairs: tuple[tuple[str, int], ...]) -> list[ValueCountJson]:
     return [{"value": value, "count": count} for value, count in pairs]
 
 

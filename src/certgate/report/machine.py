@@ -16,16 +16,17 @@ from certgate.core.stores import Machine
 from certgate.inputs.bundle import LoadedMachine
 from certgate.report._text import escape
 from certgate.report.documents import (
-    BindingDocument,
-    IisDocument,
-    IisMapping,
-    ListedDetail,
-    LocationDocument,
+    BindingJson,
+    IisJson,
+    IisMappingJson,
+    ListedDetailJson,
+    LocationJson,
     MachineDocument,
-    MachineStore,
-    OsVersion,
-    SchannelDocument,
-    SettingDocument,
+    MachineStoreJson,
+    OsVersionJson,
+    SchannelJson,
+    SettingJson,
+    SettingOriginJson,
 )
 from certgate.report.jsonout import cert_detail, iso
 
@@ -35,11 +36,14 @@ SCHEMA: Final = "certgate.machine/1"
 _MODES = {0: "Machine Trust", 1: "Exclusive Root Trust", 2: "Exclusive CA Trust"}
 
 
-def _setting(setting: Setting[Any]) -> SettingDocument:
+def _setting(setting: Setting[Any]) -> SettingJson:
     return {"value": setting.value, "source": setting.source or "default"}
 
 
-def machine_document(loaded: LoadedMachine) -> MachineDocument:
+def machine_document(
+    loaded: LoadedMachine, settings: list[SettingOriginJson] | None = None
+) -> MachineDocument:
+    """``settings``: each setting with its ``file:line`` (``jsonout.origins_json``)."""
     machine = loaded.machine
     return {
         "schema": SCHEMA,
@@ -64,10 +68,11 @@ def machine_document(loaded: LoadedMachine) -> MachineDocument:
         "unknowns": list(machine.notes),
         "errors": [e.diagnostics() for e in loaded.errors],
         "warnings": [str(w) for w in loaded.warnings],
+        "settings": settings or [],
     }
 
 
-def _schannel(s: SchannelSettings) -> SchannelDocument:
+def _schannel(s: SchannelSettings) -> SchannelJson:
     return {
         "source": s.source,
         "client_auth_trust_mode": _setting(s.client_auth_trust_mode),
@@ -89,7 +94,7 @@ def _schannel(s: SchannelSettings) -> SchannelDocument:
     }
 
 
-def _binding(b: SslBinding) -> BindingDocument:
+def _binding(b: SslBinding) -> BindingJson:
     return {
         "endpoint": b.endpoint,
         "kind": b.kind,
@@ -113,7 +118,7 @@ def _binding(b: SslBinding) -> BindingDocument:
     }
 
 
-def _stores(machine: Machine) -> list[MachineStore]:
+def _stores(machine: Machine) -> list[MachineStoreJson]:
     names = dict.fromkeys([*(s.name for s in machine.stores), *machine.listed_store_names()])
     return [
         {
@@ -126,7 +131,7 @@ def _stores(machine: Machine) -> list[MachineStore]:
     ]
 
 
-def listed_detail(c: ListedCertificate) -> ListedDetail:
+def listed_detail(c: ListedCertificate) -> ListedDetailJson:
     return {
         "store": c.store,
         "sha1": c.thumbprint,
@@ -145,7 +150,7 @@ def listed_detail(c: ListedCertificate) -> ListedDetail:
     }
 
 
-def _iis(iis: IisConfig) -> IisDocument:
+def _iis(iis: IisConfig) -> IisJson:
     return {
         "files": list(iis.files),
         "sites": [
@@ -177,7 +182,7 @@ def _iis(iis: IisConfig) -> IisDocument:
     }
 
 
-def _location(iis: IisConfig, loc: LocationConfig) -> LocationDocument:
+def _location(iis: IisConfig, loc: LocationConfig) -> LocationJson:
     return {
         "path": loc.path,
         "level": iis.level(loc.path).value,
@@ -195,7 +200,7 @@ def _location(iis: IisConfig, loc: LocationConfig) -> LocationDocument:
     }
 
 
-def _mapping(m: IisCertificateMapping) -> IisMapping:
+def _mapping(m: IisCertificateMapping) -> IisMappingJson:
     return {
         "enabled": _setting(m.enabled),
         "one_to_one_enabled": _setting(m.one_to_one_enabled),
@@ -239,7 +244,7 @@ def _mapping(m: IisCertificateMapping) -> IisMapping:
 # -- text -----------------------------------------------------------------------------------------
 
 
-def _os_version(machine: Machine) -> OsVersion | None:
+def _os_version(machine: Machine) -> OsVersionJson | None:
     version = machine.os_version
     if version.value is None:
         return None

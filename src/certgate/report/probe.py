@@ -28,16 +28,16 @@ from certgate.core.probe import (
 from certgate.core.rules import Severity
 from certgate.report._text import escape
 from certgate.report.documents import (
-    AttemptDocument,
-    CaName,
-    CertificateRequestDocument,
-    ClientCertificateDocument,
-    HttpDocument,
-    PathDocument,
+    AttemptJson,
+    CaNameJson,
+    CertificateRequestJson,
+    ClientCertificateJson,
+    HttpJson,
+    PathJson,
     ProbeDocument,
-    ProbeFindingDocument,
-    SelectionDocument,
-    VersionDocument,
+    ProbeFindingJson,
+    SelectionJson,
+    VersionJson,
 )
 
 __all__ = ["SCHEMA", "Describe", "print_probe", "probe_document"]
@@ -77,15 +77,15 @@ def probe_document(result: ProbeResult, describe: Describe | None = None) -> Pro
     }
 
 
-def _names(names: tuple[Name, ...]) -> list[CaName]:
+def _names(names: tuple[Name, ...]) -> list[CaNameJson]:
     return [{"dn": str(n), "der_bytes": len(n.der)} for n in names]
 
 
-def _request(request: CertificateRequest | None) -> CertificateRequestDocument | None:
+def _request(request: CertificateRequest | None) -> CertificateRequestJson | None:
     return None if request is None else _request_document(request)
 
 
-def _request_document(request: CertificateRequest) -> CertificateRequestDocument:
+def _request_document(request: CertificateRequest) -> CertificateRequestJson:
     return {
         "stage": request.stage.value,
         "ca_names": _names(request.ca_names),
@@ -100,7 +100,7 @@ def _request_document(request: CertificateRequest) -> CertificateRequestDocument
     }
 
 
-def _http(http: HttpAnswer | None) -> HttpDocument | None:
+def _http(http: HttpAnswer | None) -> HttpJson | None:
     if http is None:
         return None
     return {
@@ -115,7 +115,7 @@ def _http(http: HttpAnswer | None) -> HttpDocument | None:
     }
 
 
-def _attempt(attempt: Attempt | None) -> AttemptDocument | None:
+def _attempt(attempt: Attempt | None) -> AttemptJson | None:
     if attempt is None:
         return None
     alert = attempt.alert
@@ -135,7 +135,7 @@ def _attempt(attempt: Attempt | None) -> AttemptDocument | None:
     }
 
 
-def _selection(chosen: Selection | None) -> SelectionDocument | None:
+def _selection(chosen: Selection | None) -> SelectionJson | None:
     if chosen is None:
         return None
     return {
@@ -146,7 +146,7 @@ def _selection(chosen: Selection | None) -> SelectionDocument | None:
     }
 
 
-def _path(path: PathResult) -> PathDocument:
+def _path(path: PathResult) -> PathJson:
     return {
         "path": path.path,
         "requirement": path.requirement.value,
@@ -159,7 +159,7 @@ def _path(path: PathResult) -> PathDocument:
     }
 
 
-def _version(version: VersionResult) -> VersionDocument:
+def _version(version: VersionResult) -> VersionJson:
     return {
         "version": version.version.value,
         "supported": version.supported,
@@ -172,7 +172,7 @@ def _version(version: VersionResult) -> VersionDocument:
     }
 
 
-def _client_certificate(result: ProbeResult) -> ClientCertificateDocument | None:
+def _client_certificate(result: ProbeResult) -> ClientCertificateJson | None:
     cert = result.certificate
     if cert is None:
         return None
@@ -184,7 +184,7 @@ def _client_certificate(result: ProbeResult) -> ClientCertificateDocument | None
     }
 
 
-def _finding(finding: ProbeFinding, describe: Describe | None) -> ProbeFindingDocument:
+def _finding(finding: ProbeFinding, describe: Describe | None) -> ProbeFindingJson:
     return {
         "code": finding.code.value,
         "severity": finding.severity.value,

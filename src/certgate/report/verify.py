@@ -15,11 +15,12 @@ from certgate.core.engines import JudgedPath, Verdict
 from certgate.core.model import Certificate
 from certgate.report._text import escape
 from certgate.report.documents import (
-    CandidatePath,
-    CheckDocument,
-    EngineVerdict,
+    CandidatePathJson,
+    CheckJson,
+    EngineVerdictJson,
+    SettingOriginJson,
     VerifyDocument,
-    WhatIfDocument,
+    WhatIfJson,
 )
 from certgate.report.jsonout import cert_detail
 
@@ -59,7 +60,9 @@ def verify_document(
     warnings: list[str],
     at: str,
     notes: tuple[str, ...] = (),
+    settings: list[SettingOriginJson] | None = None,
 ) -> VerifyDocument:
+    """``settings``: the machine's settings with their sources (``jsonout.origins_json``)."""
     certs: dict[str, Certificate] = {leaf.sha1: leaf}
     for verdict in verdicts.values():
         for path in verdict.paths:
@@ -80,11 +83,12 @@ def verify_document(
         "certificates": {sha1: cert_detail(c) for sha1, c in certs.items()},
         "notes": list(notes),
         "warnings": warnings,
+        "settings": settings or [],
     }
 
 
-def _engine(verdict: Verdict) -> EngineVerdict:
-    out: EngineVerdict = {
+def _engine(verdict: Verdict) -> EngineVerdictJson:
+    out: EngineVerdictJson = {
         "verdict": verdict.verdict,
         "code": verdict.code,
         "message": verdict.message,
@@ -117,7 +121,7 @@ def _engine(verdict: Verdict) -> EngineVerdict:
     return out
 
 
-def _check(check: Check) -> CheckDocument:
+def _check(check: Check) -> CheckJson:
     return {
         "kind": check.kind.value,
         "status": check.status.value,
@@ -128,7 +132,7 @@ def _check(check: Check) -> CheckDocument:
     }
 
 
-def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePath:
+def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePathJson:
     return {
         "engine": engine,
         "chosen": chosen,
@@ -140,7 +144,7 @@ def _path(engine: str, path: JudgedPath, chosen: bool) -> CandidatePath:
     }
 
 
-def _what_if(result: WhatIfResult) -> WhatIfDocument:
+def _what_if(result: WhatIfResult) -> WhatIfJson:
     after = result.after
     return {
         "change": result.change,

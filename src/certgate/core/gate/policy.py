@@ -83,6 +83,16 @@ class Limits:
     upstream_connect_timeout: float = 10.0
     upstream_header_timeout: float = 60.0  # from the request's last byte to the answer's headers
     upstream_idle_timeout: float = 60.0  # between two chunks of a body, either way
+    # budgets per client address (``certgate.gate.judging.AddressBudget``), over one window
+    budget_window: float = 10.0
+    client_judging_budget: float = 0.1  # CPU s of rejected judgements, then 403.502
+    all_clients_judging_budget: float = 0.5  # the same, every address together
+    client_max_pending: int = 4  # judgements waiting per address, then 403.502
+    client_free_denials: int = 4  # certificate denials answered at once, then slowed
+    denial_delay_step: float = 0.2  # the first slowed answer's delay, doubling
+    denial_delay_max: float = 3.0
+    slowed_max_connections: int = 4  # open connections of a slowed address
+    slowed_crowd: int = 4  # addresses slowed at once that end everyone's free denials
 
 
 @dataclass(frozen=True)

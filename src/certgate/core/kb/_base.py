@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -84,10 +83,14 @@ class KnowledgeBase:
         return []
 
     def _close_names(self, text: str) -> list[Entry]:
+        import difflib  # only for an input nothing matched
+
         keys = difflib.get_close_matches(text.strip().lower(), self._index.names, n=5, cutoff=0.6)
         return [entry for key in keys for entry, _ in self._index.names[key]]
 
     def _close_messages(self, text: str) -> list[Entry]:
+        import difflib
+
         texts = [message for message, _, _ in self._index.messages]
         close = difflib.get_close_matches(normalize(text), texts, n=5, cutoff=0.5)
         return [e for message in close for m, _, e in self._index.messages if m == message]
