@@ -94,7 +94,9 @@ class AuditScan:
         try:
             for index, position, rule, check in self._each:  # Rule.run_check, inlined
                 try:
-                    hits = list(check(context))
+                    hits = check(context)
+                    if hits.__class__ is not tuple:  # per-certificate checks return tuples
+                        hits = tuple(hits)
                 except Exception as exc:
                     found.append(((index, position, len(found)), rule.failure(exc)))
                     continue
