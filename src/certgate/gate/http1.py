@@ -7,7 +7,12 @@ a space before a colon, control characters) is a parser error, answered 400 and 
 connection closed after a short lingering read. The server's own rules come on top: only
 HTTP/1.0 and 1.1, one ``Transfer-Encoding: chunked`` and nothing else, the header block, the
 header count and the body capped (``WireLimits``), one request at a time (a pipelined request
-waits, its input held and the socket paused, until the answer before it is written).
+waits, its input held and the socket paused, until the answer before it is written). Trailer
+fields are counted against the header limits and dropped, never added to the request's
+headers (which were judged before they came); input that starts no message and brings no body
+byte (a field without end, chunk extensions, blank lines) is bounded; an Upgrade or CONNECT
+request with a body is refused (llhttp would skip the body); a refusal that comes while an
+answer is half written cuts the connection rather than write an answer inside another.
 
 The answer side is written here too: a whole answer is one ``write`` (status line, headers,
 framing, ``Date``, body); a streamed one (the upstream's relay, a WSGI app) is framed by its
@@ -344,8 +349,11 @@ class HttpConnection(protocol.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
-        self._head_fed = 0
+        self._fields = 0  # header fields of the message being read, trailer fields included
+        self._fed = 0  # bytes fed since the parser last made progress (a message, body bytes)
+        self._progressed = False
         self._in_head = False
+        self._advancing = False  # ``answered`` is starting the requests that waited
         self._paused_for_pipeline = False
         self._linger_call: Any = None
 
@@ -367,10 +375,19 @@ class HttpConnection(protocol.Protocol):
             if not self.stopped:
                 self.refuse(400, "the request could not be parsed (RFC 9112)")
             return
-        if self._in_head and not self.stopped:
-            self._head_fed += len(data)
-            if self._head_fed > self.limits.max_header_bytes + _HEAD_SLACK:
-                self.reject(refusal(431, "a header field is too large"))
+        # httptools gathers each header (and trailer) field until it is whole; llhttp skips
+        # chunk extensions and blank lines between requests: input that starts no message
+        # and brings no body byte is measured, so none of these grows or flows without end
+        if self._progressed:
+            self._progressed = False
+            self._fed = 0
+        elif not self.stopped:
+            self._fed += len(data)
+            if self._fed > self.limits.max_header_bytes + _HEAD_SLACK:
+                if self._in_head:
+                    self.reject(refusal(431, "a header field is too large"))
+                else:
+                    self.refuse(400, "too many bytes of chunk headers, trailers or blank lines")
 
     def _stop_reading(self) -> None:
         self.closing = True
@@ -386,7 +403,8 @@ class HttpConnection(protocol.Protocol):
         self._url = b""
         self._headers = []
         self._head_bytes = 0
-        self._head_fed = 0
+        self._fields = 0
+        self._progressed = True
         self._in_head = True
         self.head_started = reactor.seconds()
 
@@ -406,10 +424,15 @@ class HttpConnection(protocol.Protocol):
         if self._head_bytes > self.limits.max_header_bytes:  # the block: 400
             self.refuse(400, f"the header block is over {self.limits.max_header_bytes} bytes")
             raise _Stop
-        if len(self._headers) >= self.limits.max_headers:
+        if self._fields >= self.limits.max_headers:
             self.refuse(400, f"more than {self.limits.max_headers} header fields")
             raise _Stop
-        self._headers.append((name.lower(), value.strip(b" \t")))
+        self._fields += 1
+        if self._in_head:
+            self._headers.append((name.lower(), value.strip(b" \t")))
+        # else a trailer field (after a chunked body): counted, never one of the request's
+        # headers, which were judged and forwarded before it came (a Host, identity or
+        # certificate header in a trailer would otherwise reach ``authz`` or a WSGI app)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -442,6 +465,11 @@ class HttpConnection(protocol.Protocol):
                 raise _Stop
             length = None
         if parser.should_upgrade():
+            if chunked or length:
+                # llhttp (as httptools drives it) skips an upgrade's body and reads nothing
+                # after its head: whether those bytes are a body or another protocol is moot
+                self.refuse(400, "an Upgrade or CONNECT request with a body is ambiguous")
+                raise _Stop
             persistent = False  # llhttp reads no more of it: what follows is not HTTP
         elif version == b"HTTP/1.1":
             persistent = b"close" not in tokens
@@ -462,6 +490,7 @@ class HttpConnection(protocol.Protocol):
             self._pause_for_pipeline()
 
     def on_body(self, data: bytes) -> None:
+        self._progressed = True
         request = self.parsing
         if request is None:
             return
@@ -473,6 +502,7 @@ class HttpConnection(protocol.Protocol):
             request.held.append(data)
 
     def on_message_complete(self) -> None:
+        self._progressed = True
         request, self.parsing = self.parsing, None
         if request is None:
             return
@@ -496,17 +526,23 @@ class HttpConnection(protocol.Protocol):
             self.closing = self.stopped = True
             self.loseConnection()
             return
-        if self.waiting:
-            following = self.waiting.popleft()
-            self.current = following
-            held, following.held = following.held or [], None
-            self.started(following)
-            for data in held:
-                if self.stopped or following.finished:
-                    break
-                self.body(following, data)
-            if following.complete and not self.stopped and not following.finished:
-                self.ended(following)
+        if self._advancing:
+            return  # answered at once by the loop below, further up the stack: it goes on
+        self._advancing = True
+        try:  # a loop, not recursion: each waiting request may be answered before it returns
+            while self.current is None and self.waiting and not self.stopped:
+                following = self.waiting.popleft()
+                self.current = following
+                held, following.held = following.held or [], None
+                self.started(following)
+                for data in held:
+                    if self.stopped or following.finished:
+                        break
+                    self.body(following, data)
+                if following.complete and not self.stopped and not following.finished:
+                    self.ended(following)
+        finally:
+            self._advancing = False
         if not self.waiting and self._paused_for_pipeline:
             self._paused_for_pipeline = False
             if self.transport is not None and not self.stopped:
@@ -542,6 +578,7 @@ class HttpConnection(protocol.Protocol):
         if self.rejected:
             return
         self.rejected = self.stopped = True
+        cut = self.current is not None and self.current.startedWriting and not self.current.finished
         for request in (self.current, *self.waiting):
             if request is not None and not request.finished:
                 request.finished = True
@@ -549,6 +586,10 @@ class HttpConnection(protocol.Protocol):
         self.waiting.clear()
         transport: Any = self.transport
         if transport is None:
+            return
+        if cut:  # an answer is half written: another cannot follow it, and it cannot end
+            transport.abortConnection()
+            self.refused(int(answer.split(b" ", 2)[1]))
             return
         if self._paused_for_pipeline:
             transport.resumeProducing()  # drained while lingering
