@@ -17,15 +17,14 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from bench._servers import timed
-from certgate.testing import PKI, KeyType, pem_bundle
-
 COUNT = 10_000
 OUT = Path(__file__).parent / "out"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def build_store(path: Path, count: int = COUNT) -> None:
+    from certgate.testing import PKI, KeyType, pem_bundle  # not in the floor's process
+
     pki = PKI(now=NOW)
     rsa_keys = [pki.key(KeyType.RSA2048) for _ in range(40)]
     ec_keys = [pki.key(KeyType.P256) for _ in range(20)]
@@ -63,6 +62,8 @@ def floor(path: Path) -> int:
 def compare(path: Path, count: int, rounds: int) -> None:
     """Whole processes, interleaved, medians: the floor, ``certgate audit --json`` and the
     console report (summarised), on the same file."""
+    from bench._servers import timed  # not in the floor's process
+
     at = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     certgate = [sys.executable, "-m", "certgate", "audit", str(path), "--at", at]
     commands = {

@@ -1,16 +1,18 @@
-"""Where an audit's memory goes: RSS after imports, loading, the rules and the JSON report.
+"""Where an audit's memory goes: RSS before the command, and the peak of ``certgate audit --json``.
 
-``python -m bench.audit_memory STORE.pem`` (``python -m bench.audit`` writes
-``bench/out/audit-10000.pem``). One process, cyclic GC off as in ``certgate audit``; RSS read
-from ``/proc/self/statm`` between the stages (Linux), the peak from ``getrusage``.
+``python -m bench.audit_memory STORE.pem`` (``python -m bench.audit [COUNT]`` writes
+``bench/out/audit-COUNT.pem``). One process running the command as users do (streamed: each
+certificate judged as it is read, then dropped); RSS from ``/proc/self/statm`` (Linux), the
+peak from ``getrusage``. What grows with the store: the file's bytes (read whole, as every
+loader does), the per-store tallies (tens of bytes per certificate) and the findings.
 """
 
 from __future__ import annotations
 
-import gc
+import contextlib
+import os
 import resource
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -23,25 +25,17 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1 or not Path(args[0]).is_file():
         print("  skipped: python -m bench.audit_memory STORE.pem (python -m bench audit makes one)")
         return
-    gc.disable()
-    from certgate.core.audit import audit
-    from certgate.inputs import Request, StoreFiles, load
-    from certgate.report.audit import write_audit_json
+    from certgate.cli import main as certgate
 
     start = _rss()
-    machine = load(Request(stores=(StoreFiles("Root", (args[0],)),))).machine
-    loaded = _rss()
-    report = audit(machine, datetime.now(UTC))
-    audited = _rss()
-    write_audit_json(lambda text: None, report, None, ())
-    written = _rss()
-    count = sum(len(store) for store in machine.stores)
+    size = Path(args[0]).stat().st_size / 2**20
+    with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
+        certgate(["audit", args[0], "--json", "--fail-on", "never", "--at", "2026-06-01"])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    each = (peak - start) * 1024 / max(1, count)
     print(
-        f"{count} certificates: imports {start:.0f} MiB, load +{loaded - start:.0f}, "
-        f"rules +{audited - loaded:.0f}, JSON rows +{written - audited:.0f}; "
-        f"peak {peak:.0f} MiB ({each:.1f} KB a certificate)"
+        f"{args[0]} ({size:.0f} MiB): before the command {start:.0f} MiB; peak of "
+        f"`certgate audit --json` {peak:.0f} MiB "
+        f"(+{peak - start:.0f} MiB, the file's bytes included)"
     )
 
 

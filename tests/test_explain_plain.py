@@ -13,8 +13,8 @@ import pytest
 
 from certgate.core.kb import Match, knowledge_base
 from certgate.report.console import SafeConsole
-from certgate.report.explain import print_matches
-from certgate.report.explain_plain import plain_matches
+from certgate.report.explain import print_matches, print_unknown
+from certgate.report.explain_plain import plain_matches, plain_unknown
 
 KB = knowledge_base()
 WIDTHS = (60, 73, 80, 100, 120, 200)
@@ -69,6 +69,37 @@ def test_every_entry_card_is_what_rich_prints() -> None:
 def test_ambiguous_inputs_and_log_lines_are_what_rich_prints(width: int) -> None:
     shown = [_same_or_declined(query, width) for query in AMBIGUOUS]
     assert sum(shown) >= (len(AMBIGUOUS) - 2 if width >= 80 else 1)
+
+
+UNKNOWN = (
+    "403.99",
+    "0x800B01FF",
+    "-2146762999",
+    "CERT_E_UNTRSTEDROOT",
+    "PartialChian",
+    "nothingatall",
+    "untrusted root certificat in chain",
+    "[bold red]nothing[/]",
+    "a\\[b] \\",
+    "w" * 300,
+    "a pasted line that says nothing known " * 6,
+)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_unknown_inputs_and_their_suggestions_are_what_rich_prints(width: int) -> None:
+    shown = 0
+    for query in UNKNOWN:
+        assert not KB.lookup(query), query
+        suggestions = KB.suggest(query)
+        plain = plain_unknown(query, suggestions, width)
+        if plain is not None:
+            out = io.StringIO()
+            console = SafeConsole(file=out, highlight=False, width=width, soft_wrap=False)
+            print_unknown(console, query, suggestions)
+            assert plain == out.getvalue(), (query, width)
+            shown += 1
+    assert shown >= len(UNKNOWN) - 2
 
 
 def test_declines_what_it_cannot_reproduce() -> None:

@@ -8,6 +8,9 @@ import dataclasses
 import gzip
 import io
 import pickle
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 
 from certgate.core.events import LogEvent
 from certgate.errors import InputError
-from certgate.logs import _scan, iis
+from certgate.logs import LogScan, _scan, iis
 from certgate.logs._io import open_text, walk_inputs
 from certgate.logs._registry import FileContext
 from certgate.testing import logs as samples
@@ -323,3 +326,31 @@ def test_log_event_init_behaves_as_the_dataclass_one() -> None:
         LogEvent("x", "f", source="y")  # type: ignore[misc]
     with pytest.raises(ValueError, match="timezone-aware"):
         LogEvent("x", "f", time=datetime(2024, 3, 5))
+
+
+def test_reading_an_iis_log_loads_no_xml_zip_or_evtx_library(tmp_path: Path) -> None:
+    """Start-up is part of every scan: the XML, zip and EVTX readers load only when needed."""
+    path = tmp_path / "u_ex.log"
+    path.write_text(samples.iis_client_cert_failures(T0, 2))
+    code = (
+        "import sys; from certgate.logs import read_events; "
+        f"events, _ = read_events([{str(path)!r}]); assert len(events) == 2; "
+        "print(sorted(m for m in ('lxml', 'zipfile', 'evtx', 'tempfile', 'html') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_damaged_zip_member_is_reported_not_raised(tmp_path: Path) -> None:
+    """zipfile's error is caught although zipfile is imported only once a zip is opened."""
+    path = tmp_path / "logs.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("u_ex.log", samples.iis_client_cert_failures(T0, 40))
+    data = bytearray(path.read_bytes())
+    data[data.index(b"Mozilla") + 3000] ^= 0xFF  # the member's data no longer matches its CRC
+    path.write_bytes(bytes(data))
+    scan = LogScan([path])
+    list(scan)
+    (result,) = scan.files
+    assert result.error is not None and "CRC" in result.error

@@ -6,7 +6,10 @@ external-entity (XXE) document is refused or left unexpanded, never resolved.
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["DTD_MARKERS", "safe_parser"]
 
@@ -14,6 +17,8 @@ DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype")
 
 
 def safe_parser() -> etree.XMLParser:
+    from lxml import etree  # imported when XML is read: log scans of text files skip it
+
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -159,13 +159,34 @@ def command(
         warnings += loaded
         if as_json:
             lines = rows.lines(s.name for s in report.stores)
-            write = lambda text: click.echo(text, nl=False)  # noqa: E731
-            write_audit_json(write, report, threshold, warnings, lines)
+            with _buffered() as write:
+                write_audit_json(write, report, threshold, warnings, lines)
     if not as_json:
         print_warnings(warnings)
         print_audit(out_console(), report, threshold, every_row=every_row)
     failed, _ = verdict(report, threshold)
     return ExitCode.of(failed)
+
+
+@contextmanager
+def _buffered(size: int = 1 << 16) -> Iterator[Callable[[str], None]]:
+    """A writer to stdout that hands ``click.echo`` pieces of ~``size`` characters, not the
+    100,000 rows of a large audit one by one."""
+    pieces: list[str] = []
+    held = 0
+
+    def write(text: str) -> None:
+        nonlocal held
+        pieces.append(text)
+        held += len(text)
+        if held >= size:
+            click.echo("".join(pieces), nl=False)
+            pieces.clear()
+            held = 0
+
+    yield write
+    if pieces:
+        click.echo("".join(pieces), nl=False)
 
 
 def _scan(
@@ -178,8 +199,8 @@ def _scan(
     with_rows: bool,
 ) -> tuple[AuditReport, tuple[LoadWarning, ...]]:
     """Judge every certificate as it is read: the bundle's stores, then the PATHs and --add
-    files in order, then the system stores; each store ends up where ``build_machine`` and
-    ``machine_from_loaded`` would put it. Returns the report and the loading warnings."""
+    files in order, then the system stores; each store ends up where ``inputs.load`` would
+    put it. Returns the report and the loading warnings."""
     scan = AuditScan(settings, at)
     warnings: list[LoadWarning] = []
 
@@ -202,7 +223,7 @@ def _scan(
             continue
         name = canonical_store_name(item.store)
         result = streamer.paths(item.paths, partial(feed_one, name))
-        if result.crls and not result.certificates:  # as build_machine refuses it
+        if result.crls and not result.certificates:  # as inputs.load refuses it
             raise InputError(
                 ", ".join(item.paths),
                 f"{result.crls} CRL(s) and no certificate: a CRL is not a certificate store "

@@ -9,10 +9,10 @@ import click
 
 from certgate.cli._common import json_option
 from certgate.core.codes import FAMILIES
-from certgate.core.kb import Match, knowledge_base
+from certgate.core.kb import Entry, Match, knowledge_base
 from certgate.exitcode import ExitCode
 from certgate.report import explain as report
-from certgate.report.explain_plain import plain_matches, plain_width
+from certgate.report.explain_plain import plain_matches, plain_unknown, plain_width
 from certgate.report.jsonout import dumps
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def command(inputs: tuple[str, ...], list_entries: bool, as_json: bool) -> int:
     elif matches:
         _print_matches(query, matches)
     else:
-        report.print_unknown(_console(), query, suggestions)
+        _print_unknown(query, suggestions)
     return ExitCode.of(not matches)
 
 
@@ -95,6 +95,15 @@ def _print_matches(query: str, matches: list[Match]) -> None:
     text = None if width is None else plain_matches(query, matches, width)
     if text is None:
         report.print_matches(_console(), query, matches)
+    else:
+        click.echo(text, nl=False)
+
+
+def _print_unknown(query: str, suggestions: list[Entry]) -> None:
+    width = plain_width(sys.stdout)
+    text = None if width is None else plain_unknown(query, suggestions, width)
+    if text is None:
+        report.print_unknown(_console(), query, suggestions)
     else:
         click.echo(text, nl=False)
 

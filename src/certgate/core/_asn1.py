@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import x509 as _x509
-
 from certgate.core.names import Name
 from certgate.core.signatures import SignatureAlgorithm
 
@@ -59,6 +57,8 @@ def signature_algorithm(oid: str) -> SignatureAlgorithm:
 
 def pss_algorithm(certificate_der: bytes) -> SignatureAlgorithm:
     """Read RSASSA-PSS parameters (hash, MGF1 hash, salt) from a certificate's DER."""
+    from asn1crypto import x509 as _x509  # imported when needed: a large import (start-up)
+
     cert = _x509.Certificate.load(certificate_der)
     return _pss_from(cert["signature_algorithm"])
 
@@ -86,6 +86,8 @@ class LenientCertificate:
     """
 
     def __init__(self, der: bytes) -> None:
+        from asn1crypto import x509 as _x509  # imported when needed: a large import (start-up)
+
         try:
             cert = _x509.Certificate.load(der, strict=True)
             tbs = cert["tbs_certificate"]

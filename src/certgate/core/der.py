@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DerHeader", "der_header", "signed_kind", "suspicious_name", "tbs_names"]
+__all__ = [
+    "DerHeader",
+    "der_header",
+    "signed_kind",
+    "suspicious_name",
+    "tbs_names",
+    "tbs_slice",
+    "tlv",
+]
 
 
 @dataclass(frozen=True)
@@ -66,23 +74,64 @@ def signed_kind(data: bytes) -> str | None:
     return "crl" if data[position] in (0x17, 0x18) else "certificate"
 
 
+def tlv(data: bytes, position: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, content start, content end) of the DER element at ``position`` within ``end``,
+    or None unless it is well-formed DER (definite, minimal length). A tuple, not a
+    ``DerHeader``: this runs several times for every certificate of a large store."""
+    if position + 2 > end:
+        return None
+    tag, length = data[position], data[position + 1]
+    position += 2
+    if length >= 0x80:
+        count = length & 0x7F
+        if not 0 < count < 4 or position + count > end or data[position] == 0:
+            return None
+        length = int.from_bytes(data[position : position + count], "big")
+        if length < 0x80:  # not minimal: not DER
+            return None
+        position += count
+    if position + length > end:
+        return None
+    return tag, position, position + length
+
+
+def tbs_slice(der: bytes) -> bytes | None:
+    """A certificate's TBSCertificate exactly as encoded (the bytes its signature covers)."""
+    outer = tlv(der, 0, len(der))
+    if outer is None or outer[0] != 0x30:
+        return None
+    inner = tlv(der, outer[1], outer[2])
+    if inner is None or inner[0] != 0x30:
+        return None
+    return der[outer[1] : inner[2]]
+
+
 def tbs_names(tbs: bytes) -> tuple[bytes, bytes] | None:
     """(issuer DER, subject DER) sliced out of a TBSCertificate, or None if it is odd."""
-    outer = der_header(tbs)
-    if outer is None or outer.tag != 0x30:
+    end = len(tbs)
+    outer = tlv(tbs, 0, end)
+    if outer is None or outer[0] != 0x30:
         return None
-    position = outer.header_length
-    if position < len(tbs) and tbs[position] == 0xA0:  # [0] version
-        position = _skip(tbs, position)
-    position = _skip(tbs, position)  # serialNumber
-    position = _skip(tbs, position)  # signature AlgorithmIdentifier
-    issuer = _slice(tbs, position)
-    position = _skip(tbs, position)
-    position = _skip(tbs, position)  # validity
-    subject = _slice(tbs, position)
-    if issuer is None or subject is None:
+    position, end = outer[1], outer[2]
+    if position < end and tbs[position] == 0xA0:  # [0] version
+        position = _next(tbs, position, end)
+    position = _next(tbs, position, end)  # serialNumber
+    position = _next(tbs, position, end)  # signature AlgorithmIdentifier
+    issuer = tlv(tbs, position, end)
+    if issuer is None or issuer[0] != 0x30:
         return None
-    return issuer, subject
+    validity = tlv(tbs, issuer[2], end)
+    if validity is None:
+        return None
+    subject = tlv(tbs, validity[2], end)
+    if subject is None or subject[0] != 0x30:
+        return None
+    return tbs[position : issuer[2]], tbs[validity[2] : subject[2]]
+
+
+def _next(data: bytes, position: int, end: int) -> int:
+    element = tlv(data, position, end)
+    return end + 1 if element is None else element[2]
 
 
 _CN = b"\x06\x03\x55\x04\x03"

@@ -23,7 +23,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certgate.core import _asn1
 from certgate.core._cache import cached
-from certgate.core.der import suspicious_name, tbs_names
+from certgate.core.der import suspicious_name, tbs_names, tbs_slice
 from certgate.core.names import Name
 from certgate.core.signatures import (
     SignatureAlgorithm,
@@ -128,7 +128,7 @@ class Certificate:
                 parsed: x509.Certificate | None = x509.load_der_x509_certificate(der)
             except Exception as exc:  # ValueError, InvalidVersion, ...: all mean "refused"
                 parsed, refusal = None, str(exc)
-            primed, issues = _prime(parsed) if parsed is not None else ({}, [])
+            primed, issues = _prime(parsed, der) if parsed is not None else ({}, [])
         issues[:0] = dict.fromkeys(_plain_warning(str(w.message), parsed) for w in caught)
         lenient = None
         if parsed is None:
@@ -414,13 +414,14 @@ class Certificate:
         return self._lenient
 
 
-def _prime(parsed: x509.Certificate) -> tuple[dict[str, object], list[str]]:
+def _prime(parsed: x509.Certificate, der: bytes) -> tuple[dict[str, object], list[str]]:
     """Read names, serial, TBS and extensions now, while the caller catches warnings.
 
     Names are sliced from the TBS bytes; ``cryptography``'s Python ``Name`` objects (the
     expensive part) are only built when a quick scan says they may warn, or later on demand.
     """
-    tbs = parsed.tbs_certificate_bytes
+    # The signed bytes as they are in the file: no re-encoding (cheaper, and what Windows checks)
+    tbs = tbs_slice(der) or parsed.tbs_certificate_bytes
     primed: dict[str, object] = {"tbs_der": tbs, "serial": parsed.serial_number}
     issues: list[str] = []
     names = tbs_names(tbs)

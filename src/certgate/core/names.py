@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certgate.core._cache import cached
-from certgate.core.der import der_header
+from certgate.core.der import der_header, tlv
 from certgate.core.visible import visible
 
 if TYPE_CHECKING:
@@ -179,8 +179,12 @@ class Name:
 
     @property
     def common_name(self) -> str | None:
-        names = self.values("CN")
-        return names[-1] if names else None
+        """The last CN (``values("CN")[-1]``), found without listing them all."""
+        for rdn in reversed(self.rdns):
+            for attribute in reversed(rdn):
+                if attribute.oid == "2.5.4.3":
+                    return attribute.value
+        return None
 
     @property
     def is_empty(self) -> bool:
@@ -205,23 +209,23 @@ def quick_rdns(der: bytes) -> tuple[tuple[Attribute, ...], ...] | None:
     ``cryptography`` gives (``tests/test_names_quick.py`` compares them).
     """
     end = len(der)
-    outer = _tlv(der, 0, end)
+    outer = tlv(der, 0, end)
     if outer is None or outer[0] != 0x30 or outer[2] != end:
         return None
     rdns: list[tuple[Attribute, ...]] = []
     position = outer[1]
     while position < end:
-        rdn = _tlv(der, position, end)
+        rdn = tlv(der, position, end)
         if rdn is None or rdn[0] != 0x31 or rdn[1] == rdn[2]:
             return None
         attributes: list[Attribute] = []
         inner, rdn_end = rdn[1], rdn[2]
         while inner < rdn_end:
-            pair = _tlv(der, inner, rdn_end)
+            pair = tlv(der, inner, rdn_end)
             if pair is None or pair[0] != 0x30:
                 return None
-            oid = _tlv(der, pair[1], pair[2])
-            value = None if oid is None or oid[0] != 0x06 else _tlv(der, oid[2], pair[2])
+            oid = tlv(der, pair[1], pair[2])
+            value = None if oid is None or oid[0] != 0x06 else tlv(der, oid[2], pair[2])
             if oid is None or value is None or value[2] != pair[2]:
                 return None
             oid_der = der[oid[1] : oid[2]]
@@ -236,25 +240,6 @@ def quick_rdns(der: bytes) -> tuple[tuple[Attribute, ...], ...] | None:
         rdns.append(tuple(attributes))
         position = rdn_end
     return tuple(rdns)
-
-
-def _tlv(data: bytes, position: int, end: int) -> tuple[int, int, int] | None:
-    """(tag, content start, content end) of the DER element at ``position``, or None."""
-    if position + 2 > end:
-        return None
-    tag, first = data[position], data[position + 1]
-    position += 2
-    if first >= 0x80:
-        count = first & 0x7F
-        if not 0 < count < 4 or position + count > end or data[position] == 0:
-            return None
-        first = int.from_bytes(data[position : position + count], "big")
-        if first < 0x80:  # not minimal: not DER
-            return None
-        position += count
-    if position + first > end:
-        return None
-    return tag, position, position + first
 
 
 def _dotted(body: bytes) -> str | None:

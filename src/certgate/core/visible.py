@@ -32,6 +32,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control, separator and bidi character shown as an escape."""
+    if text.isascii() and text.isprintable():  # the common case, decided in C
+        return text
     return UNSAFE.sub(_escape, text) if UNSAFE.search(text) else text
 
 

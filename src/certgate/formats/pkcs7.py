@@ -7,7 +7,6 @@ Read with ``asn1crypto`` rather than ``cryptography``'s loader: one certificate 
 
 from __future__ import annotations
 
-from asn1crypto import cms
 from cryptography import x509
 
 from certgate.core.model import Certificate
@@ -20,6 +19,8 @@ __all__ = ["load_pkcs7"]
 def load_pkcs7(der: bytes, path: str, where: str = "") -> Loaded:
     prefix = f"{where}, " if where else ""
     try:
+        from asn1crypto import cms  # imported when needed: a large import (start-up)
+
         info = cms.ContentInfo.load(der, strict=True)
         content_type = info["content_type"].native
         if content_type != "signed_data":

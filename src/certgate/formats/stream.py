@@ -4,7 +4,7 @@
 (issue 17): PEM bundles and .sst stores, the formats that get that large, are read with the
 streaming readers (``pem.read_pem``, ``sst.read_sst``); the other formats (DER, PKCS#7,
 PKCS#12) are small and loaded whole with ``load_bytes``. The rules about which inputs are read,
-skipped or refused are those of ``load_file`` / ``load_paths`` / ``build_machine``, with one
+skipped or refused are those of ``load_file`` / ``load_paths`` / ``inputs.load``, with one
 addition: a file that turns out unusable after some of its certificates were handed on raises
 ``Restart``, and the caller starts over with that file marked bad (``StreamInputs.bad``), so
 that, as with the loaders, a skipped file contributes nothing at all.

@@ -13,8 +13,6 @@ cannot be read is reported and the others are still read::
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +21,7 @@ from pathlib import Path
 from certgate.core.events import LogEvent
 from certgate.errors import InputError, UsageError
 from certgate.logs import freb, iis, svclog, sysnet, webservers, winevent
-from certgate.logs._io import LogInput, open_text, walk_inputs
+from certgate.logs._io import LogInput, open_text, read_errors, walk_inputs
 from certgate.logs._registry import FORMATS, FileContext, LogFormat, Problem, sniff_log_format
 
 __all__ = ["FORMATS", "FileResult", "LogFormat", "LogScan", "Problem", "read_events"]
@@ -123,7 +121,7 @@ class LogScan:
             where = f" (at {exc.where})" if exc.where else ""
             self.files.append(_result(ctx, kind, count, item.size, error=exc.message + where))
             return
-        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        except read_errors() as exc:
             error = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
             self.files.append(_result(ctx, kind, count, item.size, error=error))
             return

@@ -12,7 +12,6 @@ import io
 import os
 import stat
 import sys
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, BinaryIO, cast
 
 from certgate.errors import InputError
 
-__all__ = ["HEAD_SIZE", "LogInput", "lines", "open_text", "walk_inputs"]
+__all__ = ["HEAD_SIZE", "LogInput", "lines", "open_text", "read_errors", "walk_inputs"]
 
 HEAD_SIZE = 64 * 1024
 _GZIP = b"\x1f\x8b"
@@ -123,7 +122,16 @@ class _OwningGzip(gzip.GzipFile):
             self._owned.close()
 
 
+def read_errors() -> tuple[type[Exception], ...]:
+    """What reading an input may raise besides InputError: ``zipfile``'s error only once a
+    zip was opened (zipfile is imported then, not by every log scan)."""
+    archive = sys.modules.get("zipfile")
+    return (OSError, EOFError, zlib.error) + ((archive.BadZipFile,) if archive else ())
+
+
 def _zip_members(path: Path, on_error: Callable[[InputError], None]) -> Iterator[LogInput]:
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as archive:
             infos = [info for info in archive.infolist() if not info.is_dir()]
@@ -140,6 +148,8 @@ def _zip_members(path: Path, on_error: Callable[[InputError], None]) -> Iterator
 
 
 def _member_opener(path: Path, member: str) -> Callable[[], BinaryIO]:
+    import zipfile
+
     def open_member() -> BinaryIO:
         with zipfile.ZipFile(path) as archive, archive.open(member) as probe:
             head = probe.read(2)

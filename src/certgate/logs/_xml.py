@@ -7,11 +7,14 @@ is never expanded. Records are parsed one at a time, so one bad record costs onl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from lxml import etree
+from functools import cache
+from typing import TYPE_CHECKING
 
 from certgate._xml import DTD_MARKERS, safe_parser
 from certgate.errors import InputError
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = [
     "RecordError",
@@ -23,7 +26,7 @@ __all__ = [
     "refuse_dtd",
 ]
 
-_PARSER = safe_parser()
+_parser = cache(safe_parser)  # built on first use: lxml is imported only to read XML
 _DTD_MARKERS = DTD_MARKERS
 
 
@@ -47,8 +50,10 @@ def parse_record(record: bytes) -> etree._Element:
     for marker in _DTD_MARKERS:
         if marker in record:
             raise RecordError("DOCTYPE or entity declaration inside a record refused")
+    from lxml import etree
+
     try:
-        root = etree.fromstring(record, _PARSER)
+        root = etree.fromstring(record, _parser())
     except etree.XMLSyntaxError as exc:
         raise RecordError(f"not well-formed XML: {exc.msg}") from None
     if root is None:

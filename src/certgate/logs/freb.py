@@ -13,9 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import BinaryIO
-
-from lxml import etree
+from typing import TYPE_CHECKING, BinaryIO
 
 from certgate.core.codes import hresult_from_win32_status, hresult_name
 from certgate.core.events import LogEvent, excerpt, hresult_codes, iis_code
@@ -23,6 +21,9 @@ from certgate.errors import InputError
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._xml import RecordError, local, parse_record, parse_time, refuse_dtd
 from certgate.logs.iis import relevant_status
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["parse_freb"]
 

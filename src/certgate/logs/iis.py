@@ -8,7 +8,6 @@ Substatus meanings: docs/windows-model.md#iis-substatus.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -345,6 +344,8 @@ def _relevant(status: int, substatus: int | None, hresult: int | None) -> bool:
 def _certificate_fields(values: dict[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in values.items():
+        if name in _EVENT_FIELDS:  # none of them names a certificate
+            continue
         for kind in _certificate_kinds(name):
             if kind not in found:
                 found[kind] = value.replace("+", " ")
@@ -481,6 +482,8 @@ def _row_shape(text: str) -> re.Match[str] | None:
 
 def _clean(text: str, html_page: bool) -> str:
     if html_page:
+        import html  # only pasted HTML pages need it
+
         text = html.unescape(_TAG.sub(" ", text))
     return text.replace("\u00a0", " ").strip()
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
-
-from lxml import etree
+from typing import TYPE_CHECKING, BinaryIO
 
 from certgate.core.codes import kb_id
 from certgate.core.events import LogEvent, excerpt, native_error_codes
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_records
 from certgate.logs._xml import RecordError, child_text, find, parse_record, parse_time, refuse_dtd
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["parse_svclog"]
 

@@ -5,14 +5,9 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
-
-import evtx
-from lxml import etree
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from certgate.core.codes import decode_trust_bits, kb_id
 from certgate.core.events import (
@@ -35,6 +30,9 @@ from certgate.logs._xml import (
     parse_time,
     refuse_dtd,
 )
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["event_from_xml", "parse_event_xml", "parse_evtx"]
 
@@ -81,6 +79,8 @@ def parse_evtx(stream: BinaryIO, ctx: FileContext) -> Iterator[LogEvent]:
     The same Schannel and CAPI2 events as the XML export; located by event record id
     (``file@record N``). A damaged record is reported and skipped.
     """
+    import evtx  # only for .evtx input: other scans do not load it
+
     with _evtx_source(stream, ctx) as source:
         try:
             records = evtx.PyEvtxParser(source, number_of_threads=1).records()
@@ -124,6 +124,9 @@ def _evtx_source(stream: BinaryIO, ctx: FileContext) -> Iterator[str]:
     if ctx.disk_path is not None:
         yield str(ctx.disk_path)
         return
+    import shutil
+    import tempfile
+
     with tempfile.NamedTemporaryFile(suffix=".evtx") as copy:
         shutil.copyfileobj(stream, copy)
         copy.flush()

@@ -20,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from typing import IO
 
-from certgate.core.kb import Match
+from certgate.core.kb import Entry, Match
 from certgate.report._layout import pack, stream_width
 
-__all__ = ["plain_matches", "plain_width"]
+__all__ = ["plain_matches", "plain_unknown", "plain_width"]
 
 CARD_WINDOW = 20  # as report.explain: matches within this many points of the best get a card
 
@@ -71,6 +71,27 @@ def plain_matches(query: str, matches: Sequence[Match], width: int) -> str | Non
         return "".join(f"{line}\n" for line in _matches(query, list(matches), width))
     except _Unsupported:
         return None
+
+
+def plain_unknown(query: str, suggestions: Sequence[Entry], width: int) -> str | None:
+    """What ``report.explain.print_unknown`` prints at ``width`` on an unstyled console, or
+    None when this module cannot reproduce it exactly."""
+    try:
+        return "".join(f"{line}\n" for line in _unknown(query, list(suggestions), width))
+    except _Unsupported:
+        return None
+
+
+def _unknown(query: str, suggestions: list[Entry], width: int) -> Iterator[str]:
+    heading = _markup(f"No knowledge-base entry matches {query}.")
+    yield from _wrap(heading, width, fold=True)
+    if not suggestions:
+        yield from _wrap("Nothing close either; see certgate explain --list.", width, fold=True)
+        return
+    rows = [(_markup(entry.id), _markup(entry.summary)) for entry in suggestions]
+    if any("[" in cell for row in rows for cell in row):
+        raise _Unsupported("markup in a plain cell")  # rich reads these strings as markup
+    yield from _table("Closest entries", ("id", "summary"), rows, ("left", "left"), None, width)
 
 
 def _matches(query: str, matches: list[Match], width: int) -> Iterator[str]:
@@ -250,24 +271,33 @@ def _grid(rows: list[tuple[str, str]], width: int, justify: str) -> list[str]:
 
 
 def _others(matches: list[Match], width: int) -> Iterator[str]:
-    headers = ("#", "id", "summary, and why it is a reading")
     rows = [
         (str(m.rank), _markup(m.entry.id), f"{_checked(m.entry.summary)}\n{_checked(m.why)}")
         for m in matches
     ]
-    columns = list(zip(headers, *rows, strict=True))
-    if any("[" in cell for column in columns[:2] for cell in column):
+    if any("[" in rank + kb_id for rank, kb_id, _ in rows):
         raise _Unsupported("markup in a plain cell")
+    headers = ("#", "id", "summary, and why it is a reading")
+    yield from _table("Less likely readings", headers, rows, ("right", "left", "left"), 1, width)
+
+
+def _table(
+    title: str,
+    headers: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    justify: tuple[str, ...],
+    no_wrap: int | None,
+    width: int,
+) -> Iterator[str]:
+    """``Table(title=title, title_justify="left", show_edge=False)`` (box HEAVY_HEAD, padding
+    (0, 1)) as fitted by ``report._fit``; column ``no_wrap`` is not wrapped."""
+    columns = list(zip(headers, *rows, strict=True))
     widths = _fitted_widths(columns, width)
-    extra = len(columns) - 1  # the vertical rules between the columns
-    table_width = sum(widths) + extra
-    title = "Less likely readings"
+    table_width = sum(widths) + len(columns) - 1  # the vertical rules between the columns
     yield from _justify(_wrap(title, table_width, fold=True), table_width, "left", False)
-    justify = ("right", "left", "left")
-    no_wrap = (False, True, False)
     for index, row in enumerate([headers, *rows]):
         cells = [
-            _justify(_wrap(cell, w - 2, fold=False, no_wrap=no_wrap[k]), w - 2, justify[k], True)
+            _justify(_wrap(cell, w - 2, fold=False, no_wrap=k == no_wrap), w - 2, justify[k], True)
             for k, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         height = max(len(cell) for cell in cells)

@@ -31,7 +31,9 @@ __all__ = [
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def _default(value: Any) -> Any:
