@@ -255,17 +255,25 @@ def test_a_pipeline_answered_at_once_is_a_loop_not_recursion() -> None:
     assert max(recorder.depths[1:]) - min(recorder.depths[1:]) <= 2
 
 
-def test_a_refusal_is_never_written_inside_an_answer() -> None:
-    """Bad input while an answer is half written: appending the 400 would put it inside the
-    first answer's body (a response the client reads as part of another): the connection
-    is cut instead, so the first answer reads as cut short."""
+def test_a_refusal_waits_for_the_answer_under_way() -> None:
+    """Bad input while the request before it is being answered (perhaps forwarded
+    already): written at once, the 400 would land inside the first answer's body, and the
+    client would take the forwarded request as refused. The first answer is finished, then
+    the 400 follows and the connection closes."""
     recorder = Recorder(stream_first=True)
     transport: Any = StringTransport()  # type: ignore[no-untyped-call]
     recorder.makeConnection(transport)  # type: ignore[no-untyped-call]
     recorder.dataReceived(GET)
-    recorder.dataReceived(b"GARBAGE\r\n\r\n")
-    assert transport.value().endswith(b"\r\n\r\nabcde") and statuses(transport.value()) == [200]
-    assert transport.disconnecting
+    recorder.dataReceived(b"GARBAGE\r\n\r\n" + GET)
+    assert transport.value().endswith(b"\r\n\r\nabcde") and not transport.disconnecting
+    assert recorder.first is not None
+    recorder.first.write(b"fghij")
+    recorder.first.finish()
+    assert _responses(transport.value()) == [200, 400] and recorder.rejected
+    assert b"abcdefghijHTTP/1.1 400 " in transport.value()
+    # nothing after a request that closes the connection is read, bad or not
+    answer, closed = run(b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGARBAGE")
+    assert _responses(answer) == [200] and closed
 
 
 def _responses(stream: bytes) -> list[int]:

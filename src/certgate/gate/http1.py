@@ -344,6 +344,7 @@ class HttpConnection(protocol.Protocol):
         self.parsing: HttpRequest | None = None  # the request whose message is being read
         self.rejected = False  # refused with an error answer, lingering before the close
         self.stopped = False  # nothing more of the input is parsed
+        self.last_read = False  # the last request was read (it closes): the rest is ignored
         self.closing = False  # the connection closes after the current answer
         self.head_started: float | None = None  # a request's first byte came (reactor time)
         self._url = b""
@@ -354,6 +355,7 @@ class HttpConnection(protocol.Protocol):
         self._progressed = False
         self._in_head = False
         self._advancing = False  # ``answered`` is starting the requests that waited
+        self._refusal: bytes | None = None  # written once the answer under way is
         self._paused_for_pipeline = False
         self._linger_call: Any = None
 
@@ -364,7 +366,7 @@ class HttpConnection(protocol.Protocol):
 
     # -- input
     def dataReceived(self, data: bytes) -> None:
-        if self.stopped:
+        if self.stopped or self.last_read:
             return
         try:
             self.parser.feed_data(data)
@@ -372,7 +374,7 @@ class HttpConnection(protocol.Protocol):
             self._stop_reading()  # what follows is not HTTP: the answer closes the connection
             return
         except httptools.HttpParserError:
-            if not self.stopped:
+            if not (self.stopped or self.last_read):
                 self.refuse(400, "the request could not be parsed (RFC 9112)")
             return
         # httptools gathers each header (and trailer) field until it is whole; llhttp skips
@@ -509,6 +511,11 @@ class HttpConnection(protocol.Protocol):
         request.complete = True
         if request is self.current:
             self.ended(request)
+        if not request.persistent:
+            # nothing after a request that closes the connection is read (RFC 9112 §9.6):
+            # llhttp would call it an error and refuse the requests before it
+            self.last_read = True
+            raise _Stop
 
     # -- the answer
     def send(self, data: bytes) -> None:
@@ -522,6 +529,10 @@ class HttpConnection(protocol.Protocol):
             return
         self.current = None
         self.finished(request)
+        if self._refusal is not None:  # bad input came after it: refused now, closed
+            answer, self._refusal = self._refusal, None
+            self._write_refusal(answer)
+            return
         if not request.persistent or self.closing:
             self.closing = self.stopped = True
             self.loseConnection()
@@ -530,7 +541,7 @@ class HttpConnection(protocol.Protocol):
             return  # answered at once by the loop below, further up the stack: it goes on
         self._advancing = True
         try:  # a loop, not recursion: each waiting request may be answered before it returns
-            while self.current is None and self.waiting and not self.stopped:
+            while self.current is None and self.waiting and not (self.closing or self.rejected):
                 following = self.waiting.popleft()
                 self.current = following
                 held, following.held = following.held or [], None
@@ -578,18 +589,31 @@ class HttpConnection(protocol.Protocol):
         if self.rejected:
             return
         self.rejected = self.stopped = True
-        cut = self.current is not None and self.current.startedWriting and not self.current.finished
-        for request in (self.current, *self.waiting):
+        current = self.current
+        # a request that is whole and being answered (perhaps forwarded already) is not the
+        # one refused: its answer is written first, then the refusal (never inside it)
+        whole = current is not None and current.complete and not current.finished
+        cut = current is not None and current.startedWriting and not current.finished
+        for request in (*([] if whole else [current]), *self.waiting):
             if request is not None and not request.finished:
                 request.finished = True
                 self.dropped(request)
         self.waiting.clear()
+        if whole:
+            self._refusal = answer
+            return
         transport: Any = self.transport
         if transport is None:
             return
         if cut:  # an answer is half written: another cannot follow it, and it cannot end
             transport.abortConnection()
             self.refused(int(answer.split(b" ", 2)[1]))
+            return
+        self._write_refusal(answer)
+
+    def _write_refusal(self, answer: bytes) -> None:
+        transport: Any = self.transport
+        if transport is None:
             return
         if self._paused_for_pipeline:
             transport.resumeProducing()  # drained while lingering
