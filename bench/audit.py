@@ -3,7 +3,8 @@
 The store mixes RSA-2048 and ECDSA P-256 keys, SHA-256 and SHA-1 signatures, and plants 1 %
 intermediates. Both sides start from the same PEM file on disk, each a whole process (start-up
 included), interleaved, medians of 3 rounds; CPU time (user + system) is the compared figure,
-the machine being shared.
+the machine being shared. The floor's process imports only ``cryptography`` (certgate's test
+helpers, used to build the store, are imported by the other modes only).
 """
 
 from __future__ import annotations

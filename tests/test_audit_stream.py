@@ -14,7 +14,7 @@ import pytest
 from certgate.cli import main
 from certgate.core.audit import AuditScan, audit
 from certgate.core.model import Certificate
-from certgate.core.rules._tally import fingerprint
+from certgate.core.rules._tally import thumbprint_digest
 from certgate.core.stores import Machine
 from certgate.inputs import Request, StoreFiles, load
 from certgate.report.audit import audit_document
@@ -120,7 +120,7 @@ def test_a_file_failing_half_way_adds_nothing(
     assert "broken base64" in capsys.readouterr().err
 
 
-def test_fingerprint_is_the_thumbprint(pki: PKI) -> None:
+def test_thumbprint_digest_is_the_thumbprint(pki: PKI) -> None:
     cert = Certificate.from_der(pki.root("CN=Thumb").certificate.der)
-    digest = fingerprint(cert)
+    digest = thumbprint_digest(cert)
     assert digest.hex().upper() == cert.sha1

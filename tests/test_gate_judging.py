@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from certgate.core.gate.judge import Judge, VerdictCache, fingerprint
+from certgate.core.gate.judge import Judge, VerdictCache, chain_fingerprint
 from certgate.core.gate.policy import Policy
 from certgate.gate.client import fetch
 from certgate.gate.judging import AddressBudget
@@ -48,7 +48,7 @@ def test_verdict_cache_is_per_policy_generation(pki: PKI, now: datetime) -> None
     assert cache.get(second.key((leaf.der,)), now) is None
     later = now + timedelta(days=400)  # past the leaf's life
     assert cache.get(first.key((leaf.der,)), later) is None
-    assert fingerprint([b"ab", b"c"]) != fingerprint([b"a", b"bc"])
+    assert chain_fingerprint([b"ab", b"c"]) != chain_fingerprint([b"a", b"bc"])
 
 
 def test_live_gate_judges_in_the_pool_and_refuses_an_address_over_budget(

@@ -21,8 +21,9 @@ from certgate.core.doctor import CertRef, MoveCertificates, SetSchannelValue, Up
 from certgate.core.settings import Setting
 from certgate.core.visible import visible
 from certgate.formats.reg import parse_reg
+from certgate.formats.regkeys import SCHANNEL_KEY
 from certgate.remedy._safe import cmd_comment, ps_string
-from certgate.remedy._scripts import SCHANNEL_KEY, move_script, netsh_script, schannel_reg
+from certgate.remedy._scripts import move_script, netsh_script, schannel_reg
 from certgate.testing import PKI
 from script_syntax import cmd_commands, cmd_problems, ps_problems
 

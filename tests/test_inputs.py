@@ -4,6 +4,7 @@ traceback), through ``load()`` and through the commands."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from certgate.cli import main
 from certgate.core.changes import SetSendIssuerList, SetTrustMode
 from certgate.errors import InputError
+from certgate.gate.config import PolicyError, parse_policy
 from certgate.inputs import (
     ClientFiles,
     Origin,
@@ -245,7 +247,7 @@ _SAMPLES = [
 # Names that make the bundle reader and the settings sniffer try each parser.
 _NAMES = ["Root.sst", "roots.pem", "schannel.reg", "settings.toml", "netsh-sslcert.txt",
           "applicationHost.config", "CA.p7b", "bundle.zip", "listing.txt"]  # fmt: skip
-_FIELDS = ["bundle", "store", "ctl", "settings", "client", "chain", "crl"]
+_FIELDS = ["bundle", "store", "ctl", "settings", "client", "chain", "crl", "policy"]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -290,6 +292,13 @@ def test_any_bytes_in_any_named_input_load_or_name_the_file(
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)
+        if field == "policy":  # the gate's [trust]: every problem listed, none raised alone
+            document = {"trust": {"machine": name, "stores": {"Root": [name]}}}
+            try:
+                parse_policy(document, base=Path(folder))
+            except PolicyError as exc:
+                assert all(name in error for error in exc.errors), exc.errors
+            return
         try:
             loaded = load(_request(field, str(path)))
         except InputError as exc:
@@ -330,3 +339,79 @@ def test_bad_input_in_a_real_process_is_one_line_and_no_traceback(tmp_path: Path
         assert done.returncode == 2, (argv, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in done.stderr
+
+
+def test_verify_and_machine_show_json_name_each_setting_by_file_and_line(
+    pki: PKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, issuing = _pair(pki)
+    alice = issuing.client("alice")
+    reg = schannel_reg(trust_mode=2)
+    spec = BundleSpec()
+    spec.add("stores/Root.sst", sst_bundle([root]))
+    spec.add("stores/CA.sst", sst_bundle([issuing]))
+    spec.add("schannel.reg", reg)
+    spec.add("settings.toml", SETTINGS_TOML)
+    folder = write_bundle(tmp_path / "bundle", spec)
+    client = tmp_path / "alice.pem"
+    client.write_bytes(pem_bundle([alice]))
+    line = _line_of(reg.decode("utf-16"), "ClientAuthTrustMode")
+
+    main(["verify", str(client), "--machine", str(folder), "--json", "--send-issuer-list"])
+    settings = {s["name"]: s for s in json.loads(capsys.readouterr().out)["settings"]}
+    assert settings["ClientAuthTrustMode"] == {
+        "name": "ClientAuthTrustMode",
+        "value": "2",
+        "source": f"{folder / 'schannel.reg'}:{line}",
+    }
+    assert settings["SendTrustedIssuerList"]["source"] == "--send-issuer-list"
+    ctl = settings["binding 0.0.0.0:443 DefaultSslCtlStoreName"]["source"]
+    assert ctl == f"{folder / 'settings.toml'}:3"
+
+    main(["machine", "show", str(folder), "--json"])
+    shown = {s["name"]: s for s in json.loads(capsys.readouterr().out)["settings"]}
+    assert shown["ClientAuthTrustMode"]["source"] == f"{folder / 'schannel.reg'}:{line}"
+    assert shown["SendTrustedIssuerList"]["source"] == "default"
+
+
+def test_the_gate_policy_lists_each_unreadable_trust_file_under_its_key(
+    pki: PKI, tmp_path: Path
+) -> None:
+    root, _ = _pair(pki)
+    (tmp_path / "root.crl").write_bytes(root.crl().public_bytes(Encoding.DER))
+    (tmp_path / "junk.pem").write_text("junk\n")
+    document = {
+        "trust": {
+            "machine": "no-bundle",
+            "stores": {"Root": ["root.crl"], "ca": ["junk.pem"]},
+            "trust_mode": 2,
+        }
+    }
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, base=tmp_path, source="gate.toml")
+    assert caught.value.errors == [
+        f"trust.machine: {tmp_path / 'no-bundle'}: no such file or folder",
+        f"trust.stores.Root: {tmp_path / 'root.crl'}: 1 CRL(s) and no certificate: a CRL is "
+        "not a certificate store (verify takes CRLs with --crl), so Root would be empty",
+        f"trust.stores.ca: {tmp_path / 'junk.pem'}: not a certificate file (no PEM block; not "
+        "DER, PKCS#7, PKCS#12 or .sst data)",
+    ]
+    (tmp_path / "root.pem").write_bytes(pem_bundle([root]))
+    good = {"trust": {"stores": {"Root": ["root.pem"]}, "trust_mode": 2}}
+    machine = parse_policy(good, base=tmp_path).policy.machine
+    assert machine.schannel.client_auth_trust_mode.source == "policy [trust]"
+
+
+def test_a_request_names_every_path_it_reads_for_outputs_to_avoid() -> None:
+    request = Request(
+        "bundle.zip",
+        stores=(StoreFiles("Root", ("r1.pem", "roots/")),),
+        ctl="ctl.sst",
+        settings=("schannel.reg",),
+        clients=(ClientFiles("-", ("chain.pem",)), ClientFiles("bob.pem")),
+        crls=("ca.crl",),
+    )
+    assert request.paths == (
+        "bundle.zip", "r1.pem", "roots/", "ctl.sst", "schannel.reg", "chain.pem", "bob.pem",
+        "ca.crl",
+    )  # fmt: skip

@@ -354,3 +354,19 @@ def test_damaged_zip_member_is_reported_not_raised(tmp_path: Path) -> None:
     list(scan)
     (result,) = scan.files
     assert result.error is not None and "CRC" in result.error
+
+
+def test_caches_never_keep_long_values() -> None:
+    """A hostile log's megabyte-long cells are read each time, not kept in the row caches."""
+    from certgate.core import events
+
+    long = "4" * 100_000
+    before = (iis._judged.cache_info().currsize, iis._at.cache_info().currsize)
+    addresses = events._cached_address.cache_info().currsize
+    assert iis._judge(long, "16", "0") is None
+    assert iis._time({"date": long, "time": "10:00:00"}, None) is None
+    assert events.client_address("1" * 1000) is None
+    assert iis._certificate_kinds("x-" * 1000 + "thumbprint") == ("thumbprint",)
+    assert (iis._judged.cache_info().currsize, iis._at.cache_info().currsize) == before
+    assert events._cached_address.cache_info().currsize == addresses
+    assert iis._judge("403", "16", "2148204809") is not None  # short ones are judged as ever

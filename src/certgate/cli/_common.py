@@ -14,9 +14,9 @@ import click
 
 from certgate.errors import UsageError
 
+# rich (report.console, report._text) is imported inside the helpers that print: ~30 ms of
+# start-up that `certgate explain` and `--help` do not pay (bench/startup.py).
 if TYPE_CHECKING:  # commands that need them import them; `explain` and `--help` do not
-    from rich.console import Console
-
     from certgate.core.settings import Setting
     from certgate.core.winver import WindowsVersion
     from certgate.formats import LoadWarning
@@ -38,20 +38,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def err_console() -> Console:
-    """``report.console.err_console()``, imported when first used: rich costs ~30 ms of
-    start-up, which ``certgate explain`` and ``--help`` do not pay (bench/startup.py)."""
-    from certgate.report.console import err_console as console
-
-    return console()
-
-
-def escape(text: str) -> str:
-    from certgate.report._text import escape as rich_escape
-
-    return rich_escape(text)
 
 
 def listen_address(text: str, default_host: str) -> tuple[str, int]:
@@ -178,6 +164,9 @@ def password_prompt(path: str) -> bytes | None:
 @contextmanager
 def file_progress(label: str) -> Iterator[Callable[[str], None] | None]:
     """A one-line status on stderr naming the file being read; nothing when not a terminal."""
+    from certgate.report._text import escape
+    from certgate.report.console import err_console
+
     console = err_console()
     if not console.is_terminal:
         yield None
@@ -195,6 +184,8 @@ def byte_progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+    from certgate.report.console import err_console
+
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -211,6 +202,8 @@ def byte_progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @contextmanager
 def step_status(label: str) -> Iterator[None]:
     """A spinner naming a step that can take seconds, on stderr, only on a terminal."""
+    from certgate.report.console import err_console
+
     console = err_console()
     if not console.is_terminal:
         yield
@@ -220,6 +213,9 @@ def step_status(label: str) -> Iterator[None]:
 
 
 def print_warnings(warnings: tuple[LoadWarning, ...] | list[LoadWarning], limit: int = 20) -> None:
+    from certgate.report._text import escape
+    from certgate.report.console import err_console
+
     console = err_console()
     for warning in warnings[:limit]:
         console.print(f"[yellow]warning:[/] {escape(str(warning))}")

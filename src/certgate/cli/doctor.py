@@ -147,15 +147,14 @@ def command(
     if demo:
         case = _demo(bundle, demo_dir)
         bundle, clients, at = str(case.folder), [str(case.client), *clients], at or case.at
-    inputs = load(
-        Request(
-            bundle,
-            stores=(StoreFiles(ROOT, roots),),
-            settings=(settings,) if settings else (),
-            clients=tuple(ClientFiles(path) for path in clients),
-            os_version=os_version_setting(os_version),
-        )
+    request = Request(
+        bundle,
+        stores=(StoreFiles(ROOT, roots),),
+        settings=(settings,) if settings else (),
+        clients=tuple(ClientFiles(path) for path in clients),
+        os_version=os_version_setting(os_version),
     )
+    inputs = load(request)
     loaded = inputs.bundle
     when = at or datetime.now().astimezone()
     builder = SymptomBuilder(_Locator(Path(bundle) if bundle else None))
@@ -174,7 +173,7 @@ def command(
             unread=unread,
         )
     print_warnings(inputs.warnings)
-    read_files = _inputs(bundle, roots, settings, log_paths, clients)
+    read_files = _files((*request.paths, *log_paths))
     _outputs(diagnosis, as_json, html_file, fix_dir, roots, read_files)
     if case is not None and not as_json:
         from certgate.demo.live import LIVE_STEPS  # the demo is imported only when it runs
@@ -267,18 +266,11 @@ def _line_at(path: Path, offset: int) -> int:
     return count + 1
 
 
-def _inputs(
-    bundle: str | None,
-    roots: tuple[str, ...],
-    settings: str | None,
-    log_paths: tuple[str, ...],
-    clients: list[str],
-) -> list[Path]:
+def _files(named: tuple[str, ...]) -> list[Path]:
     """Every file this run read, so that no output overwrites one (a bundle folder: its
     files)."""
-    named = [Path(p) for p in (bundle, *roots, settings, *log_paths, *clients) if p]
     out: list[Path] = []
-    for path in named:
+    for path in map(Path, named):
         if path.is_dir():
             out.extend(p for p in path.rglob("*") if p.is_file())
         else:

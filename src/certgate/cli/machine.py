@@ -6,9 +6,9 @@ import click
 
 from certgate.cli._common import json_option, password_prompt, print_warnings, read_password
 from certgate.exitcode import ExitCode
-from certgate.inputs import Request, load
+from certgate.inputs import Request, load, setting_origins
 from certgate.report.console import err_console, out_console
-from certgate.report.jsonout import dumps
+from certgate.report.jsonout import dumps, origins_json
 from certgate.report.machine import machine_document, print_machine
 
 __all__ = ["command"]
@@ -44,10 +44,11 @@ def show(path: str, as_json: bool, password: str | None, password_env: str | Non
         password=read_password(password, password_env),
         prompt=password_prompt,
     )
-    loaded = load(request).bundle
+    read = load(request)
+    loaded = read.bundle
     assert loaded is not None  # a bundle that cannot be listed at all raised
     if as_json:
-        click.echo(dumps(machine_document(loaded)))
+        click.echo(dumps(machine_document(loaded, origins_json(setting_origins(read)))))
     else:
         print_warnings(loaded.warnings)
         print_machine(out_console(), loaded)

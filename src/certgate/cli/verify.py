@@ -18,14 +18,14 @@ from certgate.cli._common import (
 from certgate.core.changes import Change, SetSendIssuerList, SetTrustMode
 from certgate.core.checks import Purpose
 from certgate.core.engines import ENGINES, Verdict, VerifyRequest, verify
-from certgate.core.stores import CA, DISALLOWED, ROOT
+from certgate.core.stores import CA, DISALLOWED, ROOT, Machine
 from certgate.core.whatif import parse_what_if
 from certgate.errors import UsageError
 from certgate.exitcode import ExitCode
 from certgate.formats import LoadWarning
-from certgate.inputs import ClientFiles, Request, StoreFiles, load
+from certgate.inputs import ClientFiles, Request, StoreFiles, load, setting_origins
 from certgate.report.console import out_console
-from certgate.report.jsonout import dumps, iso
+from certgate.report.jsonout import dumps, iso, origins_json
 from certgate.report.verify import WhatIfResult, print_verify, verify_document
 
 __all__ = ["command"]
@@ -173,6 +173,7 @@ def command(
       certgate verify client.pem --chain chain.pem --machine bundle/ --what-if trust-mode=2
       certgate verify client.cer --root Root.sst --ca CA.p7b --crl issuing.crl --json
     """
+    engines, skipped = _engines(engine, Purpose(purpose), bool(what_ifs))
     loaded = load(
         Request(
             machine_dir,
@@ -192,46 +193,51 @@ def command(
         )
     )
     (client,) = loaded.clients
-    leaf, chain, machine, crls = client.leaf, client.chain, loaded.machine, loaded.crls
-    notes = machine.notes
-    warnings = list(loaded.warnings)
-    if not machine.store(ROOT).certificates:
-        warnings.append(
-            LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")
-        )
+    leaf, machine = client.leaf, loaded.machine
     request = VerifyRequest(
         leaf,
-        chain,
+        client.chain,
         machine,
         Purpose(purpose),
         at,
-        crls,
+        loaded.crls,
         partial_chain=partial_chain,
         require_revocation=require_revocation,
     )
-    engines = list(ENGINES) if engine == "all" else [engine]
-    if request.purpose is not Purpose.CLIENT and "windows" in engines:
-        # The windows engine models IIS/HTTP.sys accepting a *client* certificate (trusted-issuer
-        # list, IIS substatus); it has nothing to say about a server certificate.
-        if engine == "windows" or what_ifs:
-            raise UsageError(
-                "the windows engine and --what-if model IIS/Schannel client-certificate "
-                "authentication; "
-                f"use it with --purpose client, not {purpose}"
-            )
-        engines.remove("windows")
-        notes = (*notes, "windows engine not run: it models client-certificate authentication")
     verdicts = verify(request, engines)
     results = _what_if(request, what_ifs)
+    notes, warnings = (*machine.notes, *skipped), [*loaded.warnings, *_untrusting(machine)]
     if as_json:
-        document = verify_document(
-            leaf, verdicts, results, [str(w) for w in warnings], iso(at), notes
-        )
+        texts = [str(w) for w in warnings]
+        settings = origins_json(setting_origins(loaded))
+        document = verify_document(leaf, verdicts, results, texts, iso(at), notes, settings)
         click.echo(dumps(document))
     else:
         print_warnings(warnings)
         print_verify(out_console(), leaf, verdicts, results, notes, purpose=request.purpose)
     return ExitCode.of(not all(v.accepted for v in verdicts.values()))
+
+
+def _engines(engine: str, purpose: Purpose, what_if: bool) -> tuple[list[str], tuple[str, ...]]:
+    """The engines to run, and a note when the windows engine is left out."""
+    engines = list(ENGINES) if engine == "all" else [engine]
+    if purpose is Purpose.CLIENT or "windows" not in engines:
+        return engines, ()
+    # The windows engine models IIS/HTTP.sys accepting a *client* certificate (trusted-issuer
+    # list, IIS substatus); it has nothing to say about a server certificate.
+    if engine == "windows" or what_if:
+        raise UsageError(
+            "the windows engine and --what-if model IIS/Schannel client-certificate "
+            f"authentication; use it with --purpose client, not {purpose.value}"
+        )
+    engines.remove("windows")
+    return engines, ("windows engine not run: it models client-certificate authentication",)
+
+
+def _untrusting(machine: Machine) -> list[LoadWarning]:
+    if machine.store(ROOT).certificates:
+        return []
+    return [LoadWarning("Root", "no Root store given (--root or --machine): nothing is trusted")]
 
 
 def _flags(trust_mode: str | None, send_issuer_list: bool) -> tuple[Change, ...]:

@@ -16,7 +16,7 @@ from certgate.core.issuers import IssuerListSummary
 from certgate.core.model import Certificate
 from certgate.core.rules import AUDIT_RULES, AuditContext, Finding, Rule, Severity, sort_key
 from certgate.core.rules._registry import CheckFn
-from certgate.core.rules._tally import StoreTally, fingerprint
+from certgate.core.rules._tally import StoreTally, thumbprint_digest
 from certgate.core.stores import Machine, canonical_store_name
 
 __all__ = ["AuditReport", "AuditScan", "StoreCount", "audit"]
@@ -87,14 +87,16 @@ class AuditScan:
             name = canonical_store_name(store)
             tally = context.tallies.get(name) or self.touch(name)
             store = name
-        tally.see(cert, fingerprint(cert))
+        tally.see(cert, thumbprint_digest(cert))
         context.cert, context.store = cert, store
         found = self._found
         keep = self.keep_certificates
         try:
             for index, position, rule, check in self._each:  # Rule.run_check, inlined
                 try:
-                    hits = list(check(context))
+                    hits = check(context)
+                    if hits.__class__ is not tuple:  # per-certificate checks return tuples
+                        hits = tuple(hits)
                 except Exception as exc:
                     found.append(((index, position, len(found)), rule.failure(exc)))
                     continue

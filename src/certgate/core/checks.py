@@ -26,6 +26,7 @@ from certgate.core.signatures import SignatureCheck, SignatureStatus
 from certgate.core.wellformed import defects
 
 __all__ = [
+    "ANY_EKU",
     "KNOWN_EXTENSIONS",
     "NAME_CHECK_BUDGET",
     "SIGNATURE_BUDGET",

@@ -159,22 +159,23 @@ def _init(self: LogEvent, *args: Any, **values: Any) -> None:
 LogEvent.__init__ = _init  # type: ignore[method-assign]
 
 
-@lru_cache(maxsize=4096)
 def client_address(text: str | None) -> str | None:
     """An IP address as logged (``[::1]``, ``10.0.0.9``, ``10.0.0.9:51234``); None for a
     redacted or otherwise unreadable value (``...``, ``<IP_address>``, ``x.x.x.x``)."""
     if not text:
         return None
-    if _IPV4.fullmatch(text) and all(int(part) <= 255 for part in text.split(".")):
-        return text  # the common case, without ipaddress's cost (logs hold millions of rows)
-    return _parsed_address(text)
+    return _cached_address(text) if len(text) <= _CACHED_LENGTH else _read_address(text)
 
 
 _IPV4 = re.compile(r"(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}")
+# Logs repeat the same addresses: each is read once. Longer texts are no address; they are
+# read each time and never kept (a hostile log must not fill the cache with megabytes).
+_CACHED_LENGTH = 64
 
 
-@lru_cache(maxsize=4096)
-def _parsed_address(text: str) -> str | None:
+def _read_address(text: str) -> str | None:
+    if _IPV4.fullmatch(text) and all(int(part) <= 255 for part in text.split(".")):
+        return text  # the common case, without ipaddress's cost (logs hold millions of rows)
     value = text.strip().strip("[]")
     for candidate in (value, value.rsplit(":", 1)[0].strip("[]")):
         try:
@@ -182,6 +183,9 @@ def _parsed_address(text: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+_cached_address = lru_cache(maxsize=4096)(_read_address)
 
 
 def excerpt(text: str, limit: int = RAW_LIMIT) -> str:

@@ -44,7 +44,7 @@ from twisted.web.http_headers import Headers
 
 from certgate.gate._twisted import reactor
 
-__all__ = ["HttpConnection", "HttpRequest", "WireLimits", "refusal", "send_now"]
+__all__ = ["HttpConnection", "HttpRequest", "WireLimits", "refusal_response", "send_now"]
 
 _LINGER = 0.5  # seconds a refused connection is drained before it is closed
 _HEAD_SLACK = 16384  # the header block is measured exactly when whole; meanwhile, one record
@@ -98,7 +98,7 @@ def send_now(transport: Any, data: bytes) -> None:
     transport.write(data)
 
 
-def refusal(status: int, reason: str) -> bytes:
+def refusal_response(status: int, reason: str) -> bytes:
     """A plain-text answer that closes the connection."""
     phrase = _REASONS.get(status, b"Error")
     body = f"{status} {phrase.decode()}: {reason}\n".encode()
@@ -387,7 +387,7 @@ class HttpConnection(protocol.Protocol):
             self._fed += len(data)
             if self._fed > self.limits.max_header_bytes + _HEAD_SLACK:
                 if self._in_head:
-                    self.reject(refusal(431, "a header field is too large"))
+                    self.reject(refusal_response(431, "a header field is too large"))
                 else:
                     self.refuse(400, "too many bytes of chunk headers, trailers or blank lines")
 
@@ -414,14 +414,14 @@ class HttpConnection(protocol.Protocol):
         self._url += url
         self._head_bytes += len(url)
         if self._head_bytes > self.limits.max_header_bytes:
-            self.reject(refusal(431, "the request target is too long"))
+            self.reject(refusal_response(431, "the request target is too long"))
             raise _Stop
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name) + len(value) + 4
         self._head_bytes += size
         if size > self.limits.max_header_bytes:  # one line: 431, as a line too long
-            self.reject(refusal(431, "a header field is too large"))
+            self.reject(refusal_response(431, "a header field is too large"))
             raise _Stop
         if self._head_bytes > self.limits.max_header_bytes:  # the block: 400
             self.refuse(400, f"the header block is over {self.limits.max_header_bytes} bytes")
@@ -581,7 +581,7 @@ class HttpConnection(protocol.Protocol):
     def refuse(self, status: int, reason: str) -> None:
         """A plain-text answer, then the connection is closed: nothing more is read from a
         client whose request could not be framed or understood unambiguously."""
-        self.reject(refusal(status, reason))
+        self.reject(refusal_response(status, reason))
 
     def reject(self, answer: bytes) -> None:
         """Answer, then keep discarding input briefly before closing (a lingering close):

@@ -73,6 +73,20 @@ class Request:
     prompt: PasswordPrompt | None = field(default=None, compare=False, repr=False)
     on_file: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every file or folder named (standard input left out), in request order: what an
+        output must never overwrite."""
+        named = (
+            self.bundle,
+            *(path for files in self.stores for path in files.paths),
+            self.ctl,
+            *self.settings,
+            *(path for client in self.clients for path in (client.cert, *client.chain)),
+            *self.crls,
+        )
+        return tuple(path for path in named if path and path != "-")
+
 
 @dataclass(frozen=True)
 class ClientChain:

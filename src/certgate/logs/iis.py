@@ -105,6 +105,9 @@ _EVENT_FIELDS = frozenset(
     }
 )
 _CERTIFICATE_KINDS = ("thumbprint", "subject", "issuer")
+# Caches keep only values this short (statuses, dates, times, field names): a hostile log's
+# megabyte-long values are read each time, never kept.
+_CACHED_LENGTH = 64
 
 
 @dataclass
@@ -304,12 +307,24 @@ def _w3c_event(
 _Judged = tuple[int, int | None, int | None, int | None, tuple[str, ...]]
 
 
-@lru_cache(maxsize=1024)
 def _judge(
     status_text: str | None, substatus_text: str | None, win32_text: str | None
 ) -> _Judged | None:
     """(status, substatus, win32, known HRESULT, codes) of a client-certificate failure's
-    status fields, else None. Rows repeat the same few triples: each is judged once."""
+    status fields, else None. Rows repeat the same few triples: each is judged once (values
+    too long to be statuses are judged each time and never kept)."""
+    if _short(status_text, substatus_text, win32_text):
+        return _judged(status_text, substatus_text, win32_text)
+    return _judge_now(status_text, substatus_text, win32_text)
+
+
+def _short(*texts: str | None) -> bool:
+    return all(text is None or len(text) <= _CACHED_LENGTH for text in texts)
+
+
+def _judge_now(
+    status_text: str | None, substatus_text: str | None, win32_text: str | None
+) -> _Judged | None:
     status = _int(status_text)
     substatus = _int(substatus_text)
     win32 = _int(win32_text)
@@ -318,6 +333,9 @@ def _judge(
         return None
     codes = (iis_code(status, substatus), *hresult_codes(hresult))
     return status, substatus, win32, hresult if hresult and hresult_name(hresult) else None, codes
+
+
+_judged = lru_cache(maxsize=1024)(_judge_now)
 
 
 def _count_other_row(values: dict[str, str], ctx: FileContext) -> None:
@@ -354,11 +372,17 @@ def _certificate_fields(values: dict[str, str]) -> dict[str, str]:
     return found
 
 
-@lru_cache(maxsize=256)
 def _certificate_kinds(name: str) -> tuple[str, ...]:
     """The certificate fields a custom field fills, by its name (``crypt-thumbprint``)."""
+    return _kinds(name) if len(name) <= _CACHED_LENGTH else _kinds_now(name)
+
+
+def _kinds_now(name: str) -> tuple[str, ...]:
     lowered = name.lower()
     return tuple(kind for kind in _CERTIFICATE_KINDS if kind in lowered)
+
+
+_kinds = lru_cache(maxsize=256)(_kinds_now)
 
 
 def _time(values: dict[str, str], day: date | None) -> datetime | None:
@@ -366,16 +390,18 @@ def _time(values: dict[str, str], day: date | None) -> datetime | None:
     clock = values.get("time")
     if not text or not clock:
         return None
-    return _at(text, clock)
+    return _at(text, clock) if _short(text, clock) else _at_now(text, clock)
 
 
-@lru_cache(maxsize=1024)
-def _at(text: str, clock: str) -> datetime | None:
-    """A row's UTC time; rows come many to the second, so each is read once."""
+def _at_now(text: str, clock: str) -> datetime | None:
     try:
         return datetime.fromisoformat(f"{text}T{clock}").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+# Rows come many to the second: each time is read once.
+_at = lru_cache(maxsize=1024)(_at_now)
 
 
 def _plus(value: str | None) -> str | None:

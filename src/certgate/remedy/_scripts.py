@@ -22,6 +22,7 @@ from certgate.formats.netsh_command import (
     parse_netsh_command,
 )
 from certgate.formats.reg import RegKey, RegType, RegValue, dump_reg
+from certgate.formats.regkeys import SCHANNEL_KEY
 from certgate.remedy._safe import (
     cmd_comment,
     ps_comment,
@@ -32,15 +33,12 @@ from certgate.remedy._safe import (
 )
 
 __all__ = [
-    "SCHANNEL_KEY",
     "gpo_script",
     "import_script",
     "move_script",
     "netsh_script",
     "schannel_reg",
 ]
-
-SCHANNEL_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
 
 _HEADER = """\

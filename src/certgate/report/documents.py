@@ -25,11 +25,20 @@ __all__ = [
     "LogsDocument",
     "MachineDocument",
     "ProbeDocument",
+    "SettingOriginJson",
     "VerifyDocument",
 ]
 
 
 # -- shared ---------------------------------------------------------------------------------
+
+
+class SettingOriginJson(TypedDict):
+    """A setting and where it came from (``certgate.inputs.provenance``)."""
+
+    name: str
+    value: str
+    source: str  # file:line, file#element, a flag, "policy [trust]" or "default"
 
 
 class CertRefJson(TypedDict):
@@ -212,6 +221,7 @@ class VerifyDocument(TypedDict):
     certificates: dict[str, CertDetailJson]
     notes: list[str]
     warnings: list[str]
+    settings: NotRequired[list[SettingOriginJson]]
 
 
 # -- certgate.explain/1 ---------------------------------------------------------------------
@@ -746,6 +756,7 @@ class MachineDocument(TypedDict):
     unknowns: list[str]
     errors: list[str]
     warnings: list[str]
+    settings: NotRequired[list[SettingOriginJson]]
 
 
 # -- certgate.probe/1 -----------------------------------------------------------------------

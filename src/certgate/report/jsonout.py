@@ -16,7 +16,8 @@ from certgate.core.visible import UNSAFE_BEYOND_C0
 
 if TYPE_CHECKING:  # only annotations: `certgate explain --json` does not load cryptography
     from certgate.core.model import Certificate
-    from certgate.report.documents import CertDetailJson, CertRefJson
+    from certgate.inputs import Origin
+    from certgate.report.documents import CertDetailJson, CertRefJson, SettingOriginJson
 
 __all__ = [
     "cert_detail",
@@ -27,6 +28,7 @@ __all__ = [
     "iso",
     "json_line",
     "json_text",
+    "origins_json",
 ]
 
 
@@ -126,3 +128,10 @@ def cert_detail(cert: Certificate) -> CertDetailJson:
         "friendly_name": cert.friendly_name,
         "parse_issues": list(cert.parse_issues) + _name_problems(cert),
     }
+
+
+def origins_json(origins: Iterable[Origin]) -> list[SettingOriginJson]:
+    """Settings with where each came from (``certgate.inputs.provenance``): ``source`` is
+    ``file:line`` (a bundle member as ``bundle.zip!schannel.reg:12``), ``file#element``, the
+    flag, ``policy [trust]`` or ``default``."""
+    return [{"name": o.subject, "value": o.value, "source": o.source} for o in origins]

@@ -26,6 +26,7 @@ from certgate.report.documents import (
     OsVersionJson,
     SchannelJson,
     SettingJson,
+    SettingOriginJson,
 )
 from certgate.report.jsonout import cert_detail, iso
 
@@ -39,7 +40,10 @@ def _setting(setting: Setting[Any]) -> SettingJson:
     return {"value": setting.value, "source": setting.source or "default"}
 
 
-def machine_document(loaded: LoadedMachine) -> MachineDocument:
+def machine_document(
+    loaded: LoadedMachine, settings: list[SettingOriginJson] | None = None
+) -> MachineDocument:
+    """``settings``: each setting with its ``file:line`` (``jsonout.origins_json``)."""
     machine = loaded.machine
     return {
         "schema": SCHEMA,
@@ -64,6 +68,7 @@ def machine_document(loaded: LoadedMachine) -> MachineDocument:
         "unknowns": list(machine.notes),
         "errors": [e.diagnostics() for e in loaded.errors],
         "warnings": [str(w) for w in loaded.warnings],
+        "settings": settings or [],
     }
 
 

@@ -6,12 +6,12 @@ explanation for one, so the report never depends on how the knowledge base is st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from rich.console import Console
 from rich.table import Table
 
+from certgate.core.logsummary import Describe
 from certgate.core.names import Name
 from certgate.core.probe import (
     Attempt,
@@ -40,11 +40,9 @@ from certgate.report.documents import (
     VersionJson,
 )
 
-__all__ = ["SCHEMA", "Describe", "print_probe", "probe_document"]
+__all__ = ["SCHEMA", "print_probe", "probe_document"]
 
 SCHEMA: Final = "certgate.probe/1"
-
-Describe = Callable[[str], str | None]
 
 _STYLE = {
     Requirement.REQUIRED: "bold red",

@@ -18,6 +18,7 @@ from certgate.report.documents import (
     CandidatePathJson,
     CheckJson,
     EngineVerdictJson,
+    SettingOriginJson,
     VerifyDocument,
     WhatIfJson,
 )
@@ -59,7 +60,9 @@ def verify_document(
     warnings: list[str],
     at: str,
     notes: tuple[str, ...] = (),
+    settings: list[SettingOriginJson] | None = None,
 ) -> VerifyDocument:
+    """``settings``: the machine's settings with their sources (``jsonout.origins_json``)."""
     certs: dict[str, Certificate] = {leaf.sha1: leaf}
     for verdict in verdicts.values():
         for path in verdict.paths:
@@ -80,6 +83,7 @@ def verify_document(
         "certificates": {sha1: cert_detail(c) for sha1, c in certs.items()},
         "notes": list(notes),
         "warnings": warnings,
+        "settings": settings or [],
     }
 
 

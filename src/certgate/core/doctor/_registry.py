@@ -32,7 +32,7 @@ __all__ = [
     "setting_source",
 ]
 
-Check = Callable[[DoctorContext], Iterable[Claim]]
+DiagnosisCheckFn = Callable[[DoctorContext], Iterable[Claim]]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class DiagnosisRule:
     title: str  # the title of every cause it finds
     explanation: str  # the function's docstring
     references: tuple[str, ...]
-    check: Check = field(repr=False)
+    check: DiagnosisCheckFn = field(repr=False)
 
     def run(self, ctx: DoctorContext) -> RuleResult:
         """Fail closed: a check that raises claims nothing and says so."""
@@ -84,12 +84,12 @@ class DiagnosisRegistry:
 
     def rule(
         self, rule_id: str, *, title: str, references: Iterable[str] = ()
-    ) -> Callable[[Check], Check]:
+    ) -> Callable[[DiagnosisCheckFn], DiagnosisCheckFn]:
         checked_id(rule_id, self.family)
         if not title.strip():
             raise ValueError(f"rule {rule_id} needs a title")
 
-        def register(check: Check) -> Check:
+        def register(check: DiagnosisCheckFn) -> DiagnosisCheckFn:
             unregistered(rule_id, self._rules)
             named_after(rule_id, check)
             self._rules[rule_id] = DiagnosisRule(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from certgate.core.changes import SetSendIssuerList
-from certgate.core.checks import Purpose
+from certgate.core.checks import ANY_EKU, Purpose
 from certgate.core.codes import HRESULTS, CheckCode, iis_status_for, kb_id
 from certgate.core.engines import Verdict, VerifyRequest, accepts, verify
 from certgate.core.engines._base import Confidence
@@ -32,14 +32,13 @@ from certgate.core.stores import Machine
 __all__ = [
     "Judge",
     "VerdictCache",
-    "fingerprint",
+    "chain_fingerprint",
     "for_location",
     "internal_error",
     "judge_certificates",
     "judge_once",
 ]
 
-ANY_EKU = "2.5.29.37.0"
 # OpenSSL verify errors -> the HRESULT CryptoAPI reports for the same fault [inferred]
 _OPENSSL_HRESULTS = {
     "X509_V_ERR_CERT_HAS_EXPIRED": "CERT_E_EXPIRED",
@@ -73,7 +72,7 @@ _MAPPING_CAVEAT = (
 _GENERATIONS = itertools.count(1)
 
 
-def fingerprint(chain: Sequence[bytes]) -> bytes:
+def chain_fingerprint(chain: Sequence[bytes]) -> bytes:
     """SHA-256 over the chain, each certificate length-prefixed (no two chains collide by
     moving a boundary)."""
     digest = hashlib.sha256()
@@ -200,7 +199,7 @@ class Judge:
         return for_location(location, judged if chain else None, hints)
 
     def key(self, chain: Sequence[bytes]) -> tuple[bytes, int]:
-        return fingerprint(chain), self.generation
+        return chain_fingerprint(chain), self.generation
 
     def certificate(self, chain: tuple[bytes, ...], at: datetime) -> Decision:
         """The judgement of one chain, location aside (cached)."""

@@ -27,7 +27,7 @@ from certgate.core.probe.model import (
     TlsVersion,
     VersionResult,
 )
-from certgate.core.probe.verdict import classify, path_result, refusal, selection
+from certgate.core.probe.verdict import classify, path_result, refusal_basis, selection
 
 __all__ = [
     "Alert",
@@ -58,6 +58,6 @@ __all__ = [
     "parse_certificate_request",
     "path_result",
     "probe_findings",
-    "refusal",
+    "refusal_basis",
     "selection",
 ]

@@ -25,7 +25,7 @@ from certgate.core.probe.model import (
     TlsVersion,
     VersionResult,
 )
-from certgate.core.probe.verdict import refusal
+from certgate.core.probe.verdict import refusal_basis
 from certgate.core.rules import Severity
 
 __all__ = ["describe_attempt", "probe_findings"]
@@ -258,7 +258,7 @@ def _certificate_findings(version: TlsVersion, path: PathResult) -> Iterator[Pro
 
 
 def _evidence_ids(attempt: Attempt) -> tuple[str, ...]:
-    if refusal(attempt) is Basis.TLS_ALERT and attempt.alert is not None:
+    if refusal_basis(attempt) is Basis.TLS_ALERT and attempt.alert is not None:
         return (attempt.alert.kb,)
     if attempt.http is not None:
         return attempt.http.kb

@@ -23,7 +23,7 @@ from certgate.core.probe.model import (
     Stage,
 )
 
-__all__ = ["classify", "path_result", "refusal", "refusal_page", "selection"]
+__all__ = ["classify", "path_result", "refusal_basis", "refusal_page", "selection"]
 
 # IIS 500.0 with 0x80070032: a certificate demanded after a TLS 1.3 handshake
 # (docs/windows-model.md#negotiation).
@@ -41,7 +41,7 @@ def refusal_page(http: HttpAnswer) -> bool:
     return False
 
 
-def refusal(attempt: Attempt) -> Basis | None:
+def refusal_basis(attempt: Attempt) -> Basis | None:
     """How the server said no on this connection, or None when it did not."""
     if attempt.outcome is Outcome.ALERT:
         return Basis.TLS_ALERT
@@ -61,7 +61,7 @@ def classify(without: Attempt) -> tuple[Requirement, Basis, Stage | None]:
     if without.outcome is Outcome.CONNECT_FAILED:
         return Requirement.UNKNOWN, Basis.UNREACHABLE, None
     stage = without.requests[0].stage if without.requests else None
-    basis = refusal(without)
+    basis = refusal_basis(without)
     if stage is None:
         if not without.handshake_completed:
             return Requirement.UNKNOWN, Basis.UNREACHABLE, None
@@ -106,7 +106,7 @@ def path_result(
     chosen = selection(chain, request) if request is not None and chain else None
     refused = None
     if with_certificate is not None and with_certificate.outcome is not Outcome.CONNECT_FAILED:
-        refused = refusal(with_certificate) is not None
+        refused = refusal_basis(with_certificate) is not None
     return PathResult(
         path=path,
         requirement=requirement,

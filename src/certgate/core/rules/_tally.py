@@ -20,10 +20,10 @@ from certgate.core.names import Name
 from certgate.core.rules._registry import CertSummary
 from certgate.core.storenames import CA, DISALLOWED, ROOT
 
-__all__ = ["StoreTally", "SubjectGroup", "fingerprint"]
+__all__ = ["StoreTally", "SubjectGroup", "thumbprint_digest"]
 
 
-def fingerprint(cert: Certificate) -> bytes:
+def thumbprint_digest(cert: Certificate) -> bytes:
     """The SHA-1 digest of the DER (the Windows thumbprint's bytes); primes ``cert.sha1``."""
     digest = hashlib.sha1(cert.der).digest()
     cert.__dict__.setdefault("sha1", digest.hex().upper())

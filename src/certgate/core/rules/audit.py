@@ -188,7 +188,7 @@ SELF_SIGNATURE_UNKNOWN = (
     fix=SELF_SIGNATURE_FIX,
     each=True,
 )
-def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
+def root_self_signature_invalid(ctx: AuditContext) -> tuple[Hit, ...]:
     """A certificate whose subject equals its issuer but whose own key does not verify its
     signature (Windows Update root lists have carried one such root). Known: Windows cannot
     build a trusted chain through it. Not known: whether Schannel treats it as a
@@ -196,14 +196,17 @@ def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     names, which are equal here), so certgate does not report it as root::not-self-signed.
     """
     cert = ctx.current
-    if ctx.store == ROOT and cert.self_signed is SelfSigned.NAMES_ONLY:
-        yield Hit(
+    if ctx.store != ROOT or cert.self_signed is not SelfSigned.NAMES_ONLY:
+        return ()
+    return (
+        Hit(
             f"'{cert.subject}' names itself as issuer, but its own key does not verify its "
             f"signature. Known: {SELF_SIGNATURE_KNOWN}. Not known [unconfirmed]: "
             f"{SELF_SIGNATURE_UNKNOWN}",
             cert,
             ROOT,
-        )
+        ),
+    )
 
 
 @rule(
@@ -217,19 +220,22 @@ def root_self_signature_invalid(ctx: AuditContext) -> Iterator[Hit]:
     fix="Check the certificate on Windows (certutil -verify) or replace it.",
     each=True,
 )
-def root_self_signature_unchecked(ctx: AuditContext) -> Iterator[Hit]:
+def root_self_signature_unchecked(ctx: AuditContext) -> tuple[Hit, ...]:
     """A certificate in Root that names itself as issuer, signed with an algorithm or key
     certgate cannot verify. Whether Windows treats it as self-signed is unknown.
     """
     cert = ctx.current
-    if ctx.store == ROOT and cert.self_signed is SelfSigned.UNKNOWN:
-        check = cert.signed_by(cert)
-        yield Hit(
+    if ctx.store != ROOT or cert.self_signed is not SelfSigned.UNKNOWN:
+        return ()
+    check = cert.signed_by(cert)
+    return (
+        Hit(
             f"'{cert.subject}' names itself as issuer, but its signature could not be "
             f"checked ({check.reason})",
             cert,
             ROOT,
-        )
+        ),
+    )
 
 
 @rule(
@@ -240,17 +246,18 @@ def root_self_signature_unchecked(ctx: AuditContext) -> Iterator[Hit]:
     fix="Remove it from Root; trust a leaf by pinning it, not by making it a root.",
     each=True,
 )
-def root_end_entity(ctx: AuditContext) -> Iterator[Hit]:
+def root_end_entity(ctx: AuditContext) -> tuple[Hit, ...]:
     """A certificate whose basicConstraints says it is not a CA sits in Root. It cannot issue
     client certificates; it only lengthens the issuer list, and if it is not self-signed it
     also triggers the KB 2802568 failure.
     """
     cert = ctx.current
     if ctx.store != ROOT:
-        return
+        return ()
     constraints = cert.basic_constraints
-    if constraints is not None and not constraints.ca:
-        yield Hit(f"'{cert.subject}' is an end-entity certificate (CA:FALSE)", cert, ROOT)
+    if constraints is None or constraints.ca:
+        return ()
+    return (Hit(f"'{cert.subject}' is an end-entity certificate (CA:FALSE)", cert, ROOT),)
 
 
 @rule(
@@ -287,13 +294,14 @@ def ca_self_signed_root(ctx: AuditContext) -> Iterator[Hit]:
     fix="Remove the expired root once no client chains to it; import its successor.",
     each=True,
 )
-def root_expired(ctx: AuditContext) -> Iterator[Hit]:
+def root_expired(ctx: AuditContext) -> tuple[Hit, ...]:
     """A root past its notAfter date. Client certificates that chain to it fail time checks
     (403.17 on IIS, CERT_E_EXPIRED), and it still takes room in the issuer list.
     """
     cert = ctx.current
-    if ctx.store == ROOT and cert.not_after < ctx.at:
-        yield Hit(f"'{cert.subject}' expired on {cert.not_after:%Y-%m-%d}", cert, ROOT)
+    if ctx.store != ROOT or cert.not_after >= ctx.at:
+        return ()
+    return (Hit(f"'{cert.subject}' expired on {cert.not_after:%Y-%m-%d}", cert, ROOT),)
 
 
 @rule(
@@ -304,15 +312,18 @@ def root_expired(ctx: AuditContext) -> Iterator[Hit]:
     fix="Check the machine clock and the certificate's notBefore date.",
     each=True,
 )
-def root_not_yet_valid(ctx: AuditContext) -> Iterator[Hit]:
+def root_not_yet_valid(ctx: AuditContext) -> tuple[Hit, ...]:
     """A root whose notBefore date is still in the future at the audit time."""
     cert = ctx.current
-    if ctx.store == ROOT and cert.not_before > ctx.at:
-        yield Hit(
+    if ctx.store != ROOT or cert.not_before <= ctx.at:
+        return ()
+    return (
+        Hit(
             f"'{cert.subject}' is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
             cert,
             ROOT,
-        )
+        ),
+    )
 
 
 @rule(
@@ -434,24 +445,27 @@ def issuer_list_too_large(ctx: AuditContext) -> Iterator[Hit]:
     fix="Ask the CA for a certificate signed with SHA-256 or better.",
     each=True,
 )
-def weak_signature(ctx: AuditContext) -> Iterator[Hit]:
+def weak_signature(ctx: AuditContext) -> tuple[Hit, ...]:
     """A certificate signed with MD5 or SHA-1. For a self-signed root this is informational:
     nobody verifies a root's self-signature for trust. For any other certificate the signature
     is what chains it, and SHA-1 chains are refused by modern verifiers.
     """
     cert = ctx.current
     if ctx.store == DISALLOWED:
-        return
+        return ()
     alg = cert.signature_algorithm
-    if alg.weak:
-        is_root = cert.self_signed is SelfSigned.YES
-        yield Hit(
+    if not alg.weak:
+        return ()
+    is_root = cert.self_signed is SelfSigned.YES
+    return (
+        Hit(
             f"'{cert.subject}' is signed with {alg.name}"
             + (" (a root's self-signature: informational)" if is_root else ""),
             cert,
             ctx.store,
             severity=Severity.INFO if is_root else Severity.WARNING,
-        )
+        ),
+    )
 
 
 _MIN_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
@@ -465,17 +479,18 @@ _MIN_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
     fix="Retire the CA key; re-issue under a 2048-bit RSA or P-256 key or stronger.",
     each=True,
 )
-def weak_key(ctx: AuditContext) -> Iterator[Hit]:
+def weak_key(ctx: AuditContext) -> tuple[Hit, ...]:
     """An RSA or DSA key under 2048 bits, or an EC key under 256 bits. A CA key that weak can
     be forged, so certificates it signs prove little.
     """
     cert = ctx.current
     if ctx.store == DISALLOWED:
-        return
+        return ()
     info = cert.key_info
     minimum = _MIN_BITS.get(info.algorithm)
-    if minimum and info.size < minimum:
-        yield Hit(f"'{cert.subject}' has a {info} key", cert, ctx.store)
+    if not minimum or info.size >= minimum:
+        return ()
+    return (Hit(f"'{cert.subject}' has a {info} key", cert, ctx.store),)
 
 
 @rule(
@@ -486,11 +501,10 @@ def weak_key(ctx: AuditContext) -> Iterator[Hit]:
     fix="Replace it with a well-formed certificate from its CA.",
     each=True,
 )
-def parse_issue(ctx: AuditContext) -> Iterator[Hit]:
+def parse_issue(ctx: AuditContext) -> tuple[Hit, ...]:
     """A certificate that cryptography refused or warned about (a negative serial number, an
     over-long name, bad encoding). It was still loaded and audited; stricter stacks may reject
     it outright.
     """
     cert = ctx.current
-    for issue in cert.parse_issues:
-        yield Hit(f"'{cert.subject}': {issue}", cert, ctx.store)
+    return tuple(Hit(f"'{cert.subject}': {issue}", cert, ctx.store) for issue in cert.parse_issues)

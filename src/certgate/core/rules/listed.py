@@ -130,18 +130,23 @@ def listed_also_disallowed(ctx: AuditContext) -> Iterator[Hit]:
 
 
 @AUDIT_RULES.also("store::also-disallowed", each=True)
-def exported_listed_disallowed(ctx: AuditContext) -> Iterator[Hit]:
+def exported_listed_disallowed(ctx: AuditContext) -> tuple[Hit, ...]:
     """Checked for each exported certificate as it is read: its thumbprint is in a
     Disallowed listing."""
+    if not ctx.listed_disallowed or ctx.store == DISALLOWED:
+        return ()
     cert = ctx.current
-    if ctx.listed_disallowed and ctx.store != DISALLOWED and cert.sha1 in ctx.listed_disallowed:
-        yield Hit(
+    if cert.sha1 not in ctx.listed_disallowed:
+        return ()
+    return (
+        Hit(
             f"'{cert.subject}' is in {ctx.store} and listed in Disallowed: "
             "explicitly distrusted wins (TRUST_E_EXPLICIT_DISTRUST)",
             cert,
             ctx.store,
             evidence=(f"thumbprint {cert.sha1} in the Disallowed listing",),
-        )
+        ),
+    )
 
 
 @AUDIT_RULES.rule(
