@@ -95,6 +95,18 @@ def start(command: list[str], port: int, user: str | None = None) -> subprocess.
     return process
 
 
+def start_gate(command: list[str]) -> subprocess.Popen[bytes]:
+    """``certgate serve``, once it says it listens: with workers, the master's socket
+    accepts (into its backlog) before the workers are ready."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    if b"listening on" not in line:
+        process.kill()
+        raise RuntimeError(line.decode(errors="replace"))
+    return process
+
+
 def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
     """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
     process.send_signal(signal.SIGTERM)

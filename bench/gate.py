@@ -35,6 +35,7 @@ from bench._servers import (
     nginx_config,
     nginx_user,
     start,
+    start_gate,
     stop,
     tree_cpu,
     write_pki,
@@ -131,12 +132,19 @@ CPU_METRIC = "server CPU us/keep-alive request"
 
 
 def _measure(
-    work: Path, command: list[str], port: int, user: str | None = None, *, also: int | None = None
+    work: Path,
+    command: list[str],
+    port: int,
+    user: str | None = None,
+    *,
+    also: int | None = None,
+    gate: bool = False,
 ) -> dict[str, float]:
     """New connections/s, keep-alive requests/s, and the server's CPU (the process and its
     workers) per keep-alive request; ``also``: another process whose CPU per keep-alive
-    request is reported too (``certgate authz`` behind nginx)."""
-    process = start(command, port, user)
+    request is reported too (``certgate authz`` behind nginx). ``gate``: the command is
+    ``certgate serve``, measured once it says it listens (its workers are ready then)."""
+    process = start_gate(command) if gate else start(command, port, user)
     try:
         figures = {"new connections/s": _rate(work, port, False)[0]}
         before = tree_cpu(process.pid), tree_cpu(also) if also else 0.0
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(ROUNDS):
                 gate_port, nginx_port = free_port(), free_port()
                 gate = gate_command(work, gate_port, "--workers", str(workers))
-                _add(results, "certgate serve", _measure(work, gate, gate_port))
+                _add(results, "certgate serve", _measure(work, gate, gate_port, gate=True))
                 if nginx:
                     config = work / "nginx.conf"
                     mtls = NGINX_MTLS.format(w=work, port=nginx_port)

@@ -73,7 +73,9 @@ def main() -> None:
             rounds: dict[str, list[dict[str, float]]] = {"certgate serve --upstream": [],
                                                          "nginx proxy_pass": []}  # fmt: skip
             for _ in range(ROUNDS):
-                rounds["certgate serve --upstream"].append(_measure(work, gate, gate_port))
+                rounds["certgate serve --upstream"].append(
+                    _measure(work, gate, gate_port, gate=True)
+                )
                 rounds["nginx proxy_pass"].append(_measure(work, nginx_front, front_port, user))
         finally:
             stop(backend)

@@ -25,6 +25,7 @@ from bench._servers import (
     nginx_config,
     nginx_user,
     start,
+    start_gate,
     stop,
     write_pki,
 )
@@ -62,18 +63,6 @@ def _ab(port: int) -> tuple[float, int]:
     return float(rate.group(1)), int(kept.group(1)) if kept else 0
 
 
-def _gate(command: list[str]) -> subprocess.Popen[bytes]:
-    """``certgate serve``, once it says it listens: with workers, the master's socket
-    accepts (into its backlog) before the workers are ready."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    if b"listening on" not in line:
-        process.kill()
-        raise RuntimeError(line.decode(errors="replace"))
-    return process
-
-
 def main(argv: list[str] | None = None) -> None:
     """``python -m bench.keepalive [WORKERS...]``: each worker count (default 1 and 2) for
     both servers (``certgate serve --workers N``, nginx ``worker_processes N``)."""
@@ -97,7 +86,9 @@ def _compare(workers: int) -> None:
         # the servers keep the 2 cores busy: ab and the judge share them
         for _ in range(ROUNDS):
             port = free_port()
-            gate = _gate(gate_command(work, port, "--workers", str(workers), policy="ignore.toml"))
+            gate = start_gate(
+                gate_command(work, port, "--workers", str(workers), policy="ignore.toml")
+            )
             try:
                 runs["certgate serve"].append(_ab(port))
             finally:

@@ -66,6 +66,29 @@ def test_keep_alive_and_pipelining_in_order() -> None:
     assert statuses(answer) == [200] and b"Connection: close" in answer and closed
 
 
+class Slow(Echo):
+    """Answers nothing until told (an upstream that takes its time)."""
+
+    def ended(self, request: HttpRequest) -> None:
+        self.due: list[HttpRequest] = [*getattr(self, "due", []), request]
+
+
+def test_pipelined_input_waits_paused_and_is_bounded() -> None:
+    slow = Slow()
+    answer, closed = run([GET, GET * 3], slow)
+    assert answer == b"" and not closed and len(slow.waiting) == 3
+    assert slow.transport is not None and slow.transport.producerState == "paused"
+    Echo.ended(slow, slow.due[0])  # the first answer: the next request is started
+    assert statuses(slow.transport.value()) == [200] and len(slow.waiting) == 2
+    flood = Slow()
+    answer, closed = run([GET, GET * 5000], flood)
+    assert answer == b"" and closed  # refused, after the answer under way (not inside it)
+    assert flood.transport is not None
+    Echo.ended(flood, flood.due[0])
+    assert statuses(flood.transport.value()) == [200, 400]
+    assert b"too much pipelined input" in flood.transport.value()
+
+
 def test_http10_persists_only_when_asked() -> None:
     keep = b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
     answer, closed = run(keep + keep)

@@ -48,14 +48,14 @@ __all__ = [
     "SetCtlStore",
     "SetSendIssuerList",
     "SetTrustMode",
-    "thumbprint",
+    "normalise_thumbprint",
 ]
 
 TRUST_MODES = (0, 1, 2)
 _SHA1 = re.compile(r"[0-9A-F]{40}")
 
 
-def thumbprint(text: str) -> str:
+def normalise_thumbprint(text: str) -> str:
     """A SHA-1 thumbprint as 40 upper-case hex digits (colons and spaces dropped)."""
     return text.replace(":", "").replace(" ", "").upper()
 
@@ -397,7 +397,7 @@ MachineChange = Change | SetBindingParameters | AddCertificates | MoveIisMapping
 
 
 def _checked_sha1(key: str, text: str) -> str:
-    sha1 = thumbprint(text)
+    sha1 = normalise_thumbprint(text)
     if not _SHA1.fullmatch(sha1):
         raise ValueError(f"{key}: {text!r} is not a SHA-1 thumbprint (40 hex digits)")
     return sha1

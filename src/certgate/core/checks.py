@@ -19,8 +19,8 @@ from cryptography import x509
 from certgate.core._cache import remembered
 from certgate.core.codes import CheckCode
 from certgate.core.model import Certificate
-from certgate.core.nameconstraints import comparisons, violations
-from certgate.core.profile5280 import violations as profile_violations
+from certgate.core.nameconstraints import comparisons, name_constraint_violations
+from certgate.core.profile5280 import profile_violations
 from certgate.core.revocation import RevocationPolicy, RevocationStatus, check_revocation
 from certgate.core.signatures import SignatureCheck, SignatureStatus
 from certgate.core.wellformed import defects
@@ -566,7 +566,7 @@ def _name_constraints(
         return _fail(kind, CheckCode.NAME_CONSTRAINT_BUDGET_EXCEEDED, depth, cert, text)
     work.name_checks += cost
     for below in constrained:
-        broken = violations(constraint, below)
+        broken = name_constraint_violations(constraint, below)
         if broken:
             text = f"{below.label} violates this CA's name constraints: {broken[0]}"
             return _fail(kind, CheckCode.NAME_CONSTRAINTS, depth, cert, text)

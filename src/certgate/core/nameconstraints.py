@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from certgate.core.model import Certificate
 from certgate.core.names import Name
 
-__all__ = ["comparisons", "violations"]
+__all__ = ["comparisons", "name_constraint_violations"]
 
 _KINDS: tuple[type[x509.GeneralName], ...] = (
     x509.DirectoryName,
@@ -35,13 +35,13 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def comparisons(constraint: x509.NameConstraints, cert: Certificate) -> int:
-    """An upper bound of the name comparisons ``violations`` makes: names x subtrees, the
-    measure OpenSSL's ``NAME_CONSTRAINTS_check`` caps."""
+    """An upper bound of the name comparisons ``name_constraint_violations`` makes: names x
+    subtrees, the measure OpenSSL's ``NAME_CONSTRAINTS_check`` caps."""
     subtrees = len(constraint.permitted_subtrees or ()) + len(constraint.excluded_subtrees or ())
     return len(_names(cert)) * subtrees
 
 
-def violations(constraint: x509.NameConstraints, cert: Certificate) -> list[str]:
+def name_constraint_violations(constraint: x509.NameConstraints, cert: Certificate) -> list[str]:
     """Each name of ``cert`` that the constraint forbids, as text (empty: it fits)."""
     names = _names(cert)
     permitted = list(constraint.permitted_subtrees or ())

@@ -19,7 +19,7 @@ from certgate.core._cache import remembered
 from certgate.core.der import der_header
 from certgate.core.model import Certificate
 
-__all__ = ["violations"]
+__all__ = ["profile_violations"]
 
 _AKI = ExtensionOID.AUTHORITY_KEY_IDENTIFIER.dotted_string
 _SKI = ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string
@@ -32,7 +32,7 @@ _POLICY_CONSTRAINTS = ExtensionOID.POLICY_CONSTRAINTS.dotted_string
 _INHIBIT_ANY = ExtensionOID.INHIBIT_ANY_POLICY.dotted_string
 
 
-def violations(cert: Certificate, *, leaf: bool, anchor: bool = False) -> list[str]:
+def profile_violations(cert: Certificate, *, leaf: bool, anchor: bool = False) -> list[str]:
     """Each RFC 5280 profile rule ``cert`` breaks, as text (empty: it conforms).
 
     ``leaf``: the certificate is the end entity of the path (otherwise it issues certificates);

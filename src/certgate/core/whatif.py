@@ -19,7 +19,7 @@ from certgate.core.changes import (
     SetCtlStore,
     SetSendIssuerList,
     SetTrustMode,
-    thumbprint,
+    normalise_thumbprint,
 )
 
 __all__ = ["WHAT_IF_KEYS", "parse_what_if"]
@@ -62,7 +62,7 @@ def parse_what_if(text: str) -> Change:
         return MoveCertificate(match["sha1"], match["source"], match["target"], spelling=spelling)
     if key == "remove":
         found = _REMOVE.match(value)
-        if found is None or len(thumbprint(found["sha1"])) != 40:
+        if found is None or len(normalise_thumbprint(found["sha1"])) != 40:
             raise ValueError(f"remove must be <sha1>:<Store>; not {value!r}")
         return RemoveCertificate(found["sha1"], found["store"], spelling=spelling)
     if key == "ctl-store":
@@ -78,6 +78,6 @@ def _move(value: str) -> re.Match[str] | None:
     """The parts of a move (sha1, source, target), in either spelling, or None."""
     for pattern in (_MOVE_ARROW, _MOVE_COLON):
         match = pattern.match(value)
-        if match and len(thumbprint(match["sha1"])) == 40:
+        if match and len(normalise_thumbprint(match["sha1"])) == 40:
             return match
     return None

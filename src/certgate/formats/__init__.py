@@ -17,7 +17,7 @@ from cryptography import x509
 from certgate.core.der import signed_kind
 from certgate.core.model import Certificate
 from certgate.errors import InputError
-from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate
+from certgate.formats._base import Loaded, LoadWarning, der_header, make_certificate, os_reason
 from certgate.formats.pem import load_pem, looks_like_pem
 from certgate.formats.pkcs7 import load_pkcs7
 from certgate.formats.pkcs12 import PasswordPrompt, load_pkcs12
@@ -142,7 +142,7 @@ def load_file(
     try:
         info = target.stat()
     except OSError as exc:
-        raise InputError(name, _os_reason(exc)) from exc
+        raise InputError(name, os_reason(exc)) from exc
     if stat.S_ISDIR(info.st_mode):
         return _load_folder(target, password=password, prompt=prompt, on_file=on_file)
     if on_file is not None:
@@ -158,7 +158,7 @@ def load_file(
     try:
         data = target.read_bytes()
     except OSError as exc:
-        raise InputError(name, _os_reason(exc)) from exc
+        raise InputError(name, os_reason(exc)) from exc
     return load_bytes(data, name, password=password, prompt=prompt)
 
 
@@ -238,8 +238,3 @@ def _once_each(result: Loaded, folder: Path) -> Loaded:
         "such as ca-certificates.crt next to its files): each is counted once",
     )
     return replace(result, certificates=tuple(unique.values()), warnings=(*result.warnings, note))
-
-
-def _os_reason(exc: OSError) -> str:
-    reason = exc.strerror or str(exc)
-    return reason[0].lower() + reason[1:] if reason else "cannot be read"

@@ -19,6 +19,7 @@ __all__ = [
     "collect",
     "der_header",
     "make_certificate",
+    "os_reason",
 ]
 
 
@@ -84,3 +85,9 @@ def make_certificate(
     if not cert.parse_issues:
         return cert, []
     return cert, [LoadWarning(path, issue, where or None) for issue in cert.parse_issues]
+
+
+def os_reason(exc: OSError) -> str:
+    """An ``OSError`` as the end of a one-line message ("no such file or directory")."""
+    reason = exc.strerror or str(exc)
+    return reason[0].lower() + reason[1:] if reason else "cannot be read"

@@ -22,7 +22,7 @@ from pathlib import Path
 from certgate.core.model import Certificate
 from certgate.errors import InputError
 from certgate.formats import MAX_FILE_SIZE, Loaded, LoadWarning, load_bytes, sniff_store_format
-from certgate.formats._base import Item
+from certgate.formats._base import Item, os_reason
 from certgate.formats.pem import read_pem
 from certgate.formats.pkcs12 import PasswordPrompt
 from certgate.formats.sst import read_sst
@@ -96,7 +96,7 @@ class StreamInputs:
         try:
             info = target.stat()
         except OSError as exc:
-            raise InputError(name, _os_reason(exc)) from exc
+            raise InputError(name, os_reason(exc)) from exc
         if stat.S_ISDIR(info.st_mode):
             return self._folder(target, sink)
         if self.on_file is not None:
@@ -112,7 +112,7 @@ class StreamInputs:
         try:
             data = target.read_bytes()
         except OSError as exc:
-            raise InputError(name, _os_reason(exc)) from exc
+            raise InputError(name, os_reason(exc)) from exc
         return self._items(name, self._read(data, name), sink, seen)
 
     def _read(self, data: bytes, name: str) -> Iterator[Item]:
@@ -191,8 +191,3 @@ class StreamInputs:
                 raise InputError(str(folder), "folder cannot be read: permission denied")
             raise InputError(str(folder), f"no certificates found in this folder{detail}")
         return result
-
-
-def _os_reason(exc: OSError) -> str:
-    reason = exc.strerror or str(exc)
-    return reason[0].lower() + reason[1:] if reason else "cannot be read"

@@ -21,7 +21,7 @@ from twisted.web.server import NOT_DONE_YET
 from twisted.web.wsgi import WSGIResource
 
 from certgate.core.gate.answers import identity_headers
-from certgate.core.gate.decision import Decision
+from certgate.core.gate.decision import Decision, allow
 from certgate.core.gate.request import HOP_BY_HOP, client_header_kept, header_key, hop_by_hop
 from certgate.errors import UsageError
 from certgate.gate._twisted import reactor
@@ -95,6 +95,7 @@ class IdentityEcho:
 
     def __init__(self) -> None:
         self._facts: dict[int, tuple[Decision, str]] = {}  # per cached decision
+        self._anonymous = json.dumps(identity_facts(allow(None, None)))[1:-1]
 
     def serve(self, request: HttpRequest, decision: Decision) -> None:
         path = json.dumps(_canonical_path(request))
@@ -102,6 +103,8 @@ class IdentityEcho:
         request.respond(200, ((b"Content-Type", b"application/json"),), body)
 
     def _describe(self, decision: Decision) -> str:
+        if decision.certificate is None and decision.mapping is None:
+            return self._anonymous  # no certificate asked or sent: the same facts for all
         known = self._facts.get(id(decision))
         if known is not None and known[0] is decision:
             return known[1]

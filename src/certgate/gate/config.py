@@ -27,9 +27,9 @@ from certgate.core.changes import (
     SetSendIssuerList,
     SetTrustMode,
 )
+from certgate.core.engines import ENGINES
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.gate.policy import (
-    ENGINES,
     AnswerFormat,
     ClientCertMode,
     HintSource,

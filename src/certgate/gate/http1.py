@@ -48,6 +48,8 @@ __all__ = ["HttpConnection", "HttpRequest", "WireLimits", "refusal_response", "s
 
 _LINGER = 0.5  # seconds a refused connection is drained before it is closed
 _HEAD_SLACK = 16384  # the header block is measured exactly when whole; meanwhile, one record
+_HELD_MAX = 65536  # pipelined input held beyond one header block: one read's worth
+_PIPELINE_MAX = 64  # pipelined requests waiting for the answers before them
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY = frozenset({204, 304})
 _VERSIONS = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}
@@ -357,6 +359,7 @@ class HttpConnection(protocol.Protocol):
         self._advancing = False  # ``answered`` is starting the requests that waited
         self._refusal: bytes | None = None  # written once the answer under way is
         self._paused_for_pipeline = False
+        self._held_bytes = 0  # input of pipelined requests kept for later
         self._linger_call: Any = None
 
     @property
@@ -489,7 +492,9 @@ class HttpConnection(protocol.Protocol):
         else:
             request.held = []
             self.waiting.append(request)
-            self._pause_for_pipeline()
+            self._hold(self._head_bytes + 16)  # + the request line's and the end's own bytes
+            if self.stopped:
+                raise _Stop
 
     def on_body(self, data: bytes) -> None:
         self._progressed = True
@@ -502,6 +507,9 @@ class HttpConnection(protocol.Protocol):
                 raise _Stop
         elif request.held is not None:
             request.held.append(data)
+            self._hold(len(data))
+            if self.stopped:
+                raise _Stop
 
     def on_message_complete(self) -> None:
         self._progressed = True
@@ -554,13 +562,23 @@ class HttpConnection(protocol.Protocol):
                     self.ended(following)
         finally:
             self._advancing = False
+        if not self.waiting:
+            self._held_bytes = 0
         if not self.waiting and self._paused_for_pipeline:
             self._paused_for_pipeline = False
             if self.transport is not None and not self.stopped:
                 self.transport.resumeProducing()
 
-    def _pause_for_pipeline(self) -> None:
-        if not self._paused_for_pipeline and self.transport is not None:
+    def _hold(self, size: int) -> None:
+        """Input of a pipelined request, kept until the answers before it are written: the
+        socket is paused (again: a streaming upstream may have resumed it), and more than
+        ``_HELD_MAX`` bytes or ``_PIPELINE_MAX`` requests held is refused."""
+        self._held_bytes += size
+        too_many = len(self.waiting) > _PIPELINE_MAX
+        if too_many or self._held_bytes > self.limits.max_header_bytes + _HELD_MAX:
+            self.refuse(400, "too much pipelined input waiting for earlier answers")
+            return
+        if self.transport is not None:
             self._paused_for_pipeline = True
             self.transport.pauseProducing()
 

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RecordError",
+    "attribute",
     "child_text",
     "find",
+    "int_text",
     "local",
     "parse_record",
     "parse_time",
@@ -97,3 +99,16 @@ def parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def attribute(element: etree._Element | None, name: str) -> str | None:
+    """An attribute of an element that may be missing (None when either is)."""
+    return element.get(name) if element is not None else None
+
+
+def int_text(text: str | None) -> int | None:
+    """A decimal number read from XML text, or None when it is missing or not a number."""
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None

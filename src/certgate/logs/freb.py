@@ -19,7 +19,7 @@ from certgate.core.codes import hresult_from_win32_status, hresult_name
 from certgate.core.events import LogEvent, excerpt, hresult_codes, iis_code
 from certgate.errors import InputError
 from certgate.logs._registry import FileContext, log_format
-from certgate.logs._xml import RecordError, local, parse_record, parse_time, refuse_dtd
+from certgate.logs._xml import RecordError, int_text, local, parse_record, parse_time, refuse_dtd
 from certgate.logs.iis import relevant_status
 
 if TYPE_CHECKING:
@@ -112,8 +112,8 @@ def _attr(parent: etree._Element, name: str, attribute: str) -> str | None:
 def _event(
     values: dict[str, str], path: str, when: datetime | None, url: str | None, line: int | None
 ) -> LogEvent | None:
-    status = _int(values.get("HttpStatus"))
-    substatus = _int(values.get("HttpSubStatus"))
+    status = int_text(values.get("HttpStatus"))
+    substatus = int_text(values.get("HttpSubStatus"))
     error = _error_code(values.get("ErrorCode", ""))
     hresult = hresult_from_win32_status(error) if error else None
     if status is None or not relevant_status(status, substatus, hresult):
@@ -181,10 +181,3 @@ def _from_text(text: str, ctx: FileContext) -> Iterator[LogEvent]:
 
 def _line(text: str, offset: int) -> str:
     return f"line {text.count(chr(10), 0, offset) + 1}"
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None

@@ -11,7 +11,16 @@ from certgate.core.codes import kb_id
 from certgate.core.events import LogEvent, excerpt, native_error_codes
 from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_records
-from certgate.logs._xml import RecordError, child_text, find, parse_record, parse_time, refuse_dtd
+from certgate.logs._xml import (
+    RecordError,
+    attribute,
+    child_text,
+    find,
+    int_text,
+    parse_record,
+    parse_time,
+    refuse_dtd,
+)
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -85,16 +94,16 @@ def _event(root: etree._Element, path: str, offset: int) -> LogEvent | None:
     return LogEvent(
         source=path,
         format=FORMAT,
-        time=parse_time(_attr(find(system, "TimeCreated"), "SystemTime")),
+        time=parse_time(attribute(find(system, "TimeCreated"), "SystemTime")),
         offset=offset,
-        level=_attr(level_element, "Name")
+        level=attribute(level_element, "Name")
         or (record.get("Severity") if record is not None else None),
         host=_header_host(record) or child_text(system, "Computer"),
         url=child_text(record, "Url") or child_text(record, "Path"),
         trace_code=code,
         native_error=native,
         hresult=hresult,
-        event_id=_int(child_text(system, "EventID")),
+        event_id=int_text(child_text(system, "EventID")),
         message=excerpt(" ".join(filter(None, (description, exception_type, exception_text)))),
         raw=excerpt(description or exception_text),
         codes=codes,
@@ -120,14 +129,3 @@ def _codes(
 def _header_host(record: etree._Element | None) -> str | None:
     headers = find(record, "Headers")
     return child_text(headers, "Host") if headers is not None else None
-
-
-def _attr(element: etree._Element | None, name: str) -> str | None:
-    return element.get(name) if element is not None else None
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None

@@ -23,8 +23,10 @@ from certgate.logs._registry import FileContext, log_format
 from certgate.logs._scan import matching_records
 from certgate.logs._xml import (
     RecordError,
+    attribute,
     child_text,
     find,
+    int_text,
     local,
     parse_record,
     parse_time,
@@ -148,13 +150,13 @@ def event_from_xml(
     system = find(root, "System")
     provider = find(system, "Provider")
     name = provider.get("Name", "") if provider is not None else ""
-    event_id = _int(child_text(system, "EventID"))
+    event_id = int_text(child_text(system, "EventID"))
     channel = child_text(system, "Channel") or ""
     common: dict[str, Any] = {
         "source": path,
         "format": format_id,
         "record": record_id,
-        "time": parse_time(_attr(find(system, "TimeCreated"), "SystemTime")),
+        "time": parse_time(attribute(find(system, "TimeCreated"), "SystemTime")),
         "offset": offset,
         "level": _LEVELS.get(child_text(system, "Level") or ""),
         "host": child_text(system, "Computer"),
@@ -174,7 +176,7 @@ def _schannel(
     root: etree._Element, event_id: int, message: str | None, common: dict[str, Any]
 ) -> LogEvent:
     data = _event_data(root)
-    alert = _int(data.get("AlertDesc"))
+    alert = int_text(data.get("AlertDesc"))
     hresult = None
     for value in data.values():  # 36876/36877/36879 carry an error code [inferred field names]
         match = _HEX.match(value.strip())
@@ -311,19 +313,8 @@ def _event_data(root: etree._Element) -> dict[str, str]:
     return data
 
 
-def _attr(element: etree._Element | None, name: str) -> str | None:
-    return element.get(name) if element is not None else None
-
-
 def _hex(text: str | None) -> int | None:
     try:
         return int(text, 16) if text else None
-    except ValueError:
-        return None
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
     except ValueError:
         return None

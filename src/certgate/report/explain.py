@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from certgate.core.kb import Confidence, Entry, Match
+from certgate.report.explain_plain import CARD_WINDOW
 
 if TYPE_CHECKING:  # rich is imported by the text renderers only: --json does not load it
     from rich.console import Console
@@ -30,7 +31,6 @@ __all__ = [
 ]
 
 SCHEMA: Final = "certgate.explain/1"
-CARD_WINDOW = 20  # matches within this many points of the best get a full card
 
 _CONFIDENCE_STYLE = {
     Confidence.CONFIRMED: "green",

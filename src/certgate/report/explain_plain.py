@@ -25,7 +25,7 @@ from certgate.report._layout import pack, stream_width
 
 __all__ = ["plain_matches", "plain_unknown", "plain_width"]
 
-CARD_WINDOW = 20  # as report.explain: matches within this many points of the best get a card
+CARD_WINDOW = 20  # matches within this many points of the best get a card (both renderers)
 
 # Characters rich measures as one cell by a plain lookup (rich.cells._SINGLE_CELL_UNICODE_RANGES),
 # without the whitespace rich's wrap treats specially (only the ASCII space is allowed).

@@ -104,8 +104,8 @@ _MAPPING: dict[CheckCode, tuple[str, int]] = {
 }
 _UNMAPPED = ("TRUST_E_FAIL", 0)  # fail closed: a failure without a known HRESULT still rejects
 _PRECEDENCE = {code: rank for rank, code in enumerate(_MAPPING)}
-NOT_SELECTABLE = "E_ACCESSDENIED"  # the 403.7 detail page's HRESULT (KB 942067) [confirmed]
-EMITTED = frozenset({name for name, _ in _MAPPING.values()} | {NOT_SELECTABLE, "S_OK"})
+NOT_SELECTABLE_HRESULT = "E_ACCESSDENIED"  # the 403.7 detail page's HRESULT (KB 942067) [confirmed]
+EMITTED = frozenset({name for name, _ in _MAPPING.values()} | {NOT_SELECTABLE_HRESULT, "S_OK"})
 
 # Microsoft extensions CryptoAPI understands (certificate templates, application policies, CA
 # version): critical ones must not count as unknown on Windows.
@@ -312,7 +312,7 @@ def _not_selectable(
         message,
     )
     detail = WindowsDetail(
-        HRESULTS[NOT_SELECTABLE],
+        HRESULTS[NOT_SELECTABLE_HRESULT],
         "403.7",
         trust_mode=request.machine.schannel.client_auth_trust_mode.value,
         issuer_list_source=issuers.source,
@@ -321,7 +321,7 @@ def _not_selectable(
     return Verdict(
         NAME,
         False,
-        NOT_SELECTABLE,
+        NOT_SELECTABLE_HRESULT,
         message,
         (request.leaf,),
         (check,),

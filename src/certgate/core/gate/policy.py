@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from cryptography import x509
 
-from certgate.core.engines import ENGINES as _JUDGES
+from certgate.core.engines import ENGINES
 from certgate.core.engines._schannel import fit_issuer_list
 from certgate.core.gate.mapping import MappingConfig
 from certgate.core.issuers import trusted_issuer_list
@@ -21,7 +21,6 @@ from certgate.core.names import Name
 from certgate.core.stores import Machine
 
 __all__ = [
-    "ENGINES",
     "AnswerFormat",
     "ClientCertMode",
     "HintSource",
@@ -29,8 +28,6 @@ __all__ = [
     "Location",
     "Policy",
 ]
-
-ENGINES = tuple(_JUDGES)  # the registered engines (core/engines/_registry.py)
 
 
 class ClientCertMode(StrEnum):
@@ -119,7 +116,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+            raise ValueError(f"engine must be one of {tuple(ENGINES)}, not {self.engine!r}")
         conflicts = self.conflicts()
         if conflicts:
             raise ValueError("; ".join(conflicts))

@@ -22,7 +22,7 @@ from certgate.core.kb._model import Confidence, Entry, LikelyCause, Reference
 
 __all__ = ["COMPILED", "compile_entries", "load_compiled", "sources_digest"]
 
-FORMAT = 1
+_FORMAT = 1  # the compiled file's "format" (logs/*.py FORMAT is a log format id)
 COMPILED = "compiled.json"
 # os.path, not pathlib: pathlib and its imports are ~4 ms of `certgate explain`'s start-up.
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")  # noqa: PTH100,PTH118,PTH120
@@ -44,7 +44,7 @@ def compile_entries(entries: list[Entry], digest: str) -> str:
     rows = ",\n".join(
         json.dumps(_row(entry), ensure_ascii=False, separators=(",", ":")) for entry in entries
     )
-    return f'{{"format":{FORMAT},"sources":"{digest}","entries":[\n{rows}\n]}}\n'  # a line each
+    return f'{{"format":{_FORMAT},"sources":"{digest}","entries":[\n{rows}\n]}}\n'  # a line each
 
 
 def load_compiled() -> list[Entry] | None:
@@ -52,7 +52,7 @@ def load_compiled() -> list[Entry] | None:
     or compiled from TOML sources other than the ones shipped beside it."""
     try:
         document = json.loads(_read(COMPILED))
-        if document.get("format") != FORMAT or document.get("sources") != sources_digest():
+        if document.get("format") != _FORMAT or document.get("sources") != sources_digest():
             return None
         return [_entry(row) for row in document["entries"]]
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
