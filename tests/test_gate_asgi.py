@@ -131,6 +131,18 @@ def test_malformed_header_is_a_denial(tree: dict[str, Issued], now: datetime) ->
     assert (status, body["code"]) == (403, "CERT_E_MALFORMED")
 
 
+def test_a_repeated_certificate_header_is_a_denial(tree: dict[str, Issued], now: datetime) -> None:
+    """Two copies of the header would read as one chain once joined: refused, with why."""
+    middleware = ClientCertMiddleware(
+        echo, Policy(), trusted_proxies=["127.0.0.1"], proxy="nginx", clock=lambda: now
+    )
+    alice = quote(_pem(tree["alice"]), safe="")
+    twice = [("X-SSL-Client-Cert", alice), ("X-SSL-Client-Cert", alice)]
+    status, body = _call(middleware, "127.0.0.1", twice)
+    assert (status, body["code"]) == (403, "CERT_E_MALFORMED")
+    assert "came 2 times" in body["reason"]
+
+
 POLICY = """
 [trust.stores]
 Root = ["root.pem"]

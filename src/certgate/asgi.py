@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from certgate.core.gate.answers import cert_pem, denial_body, denial_headers, is_forwarding_header
-from certgate.core.gate.authz import judge_target, malformed_header
+from certgate.core.gate.authz import judge_target, malformed_header, repeated_header
 from certgate.core.gate.decision import Decision
 from certgate.core.gate.forwarded import HEADERS, ProxyKind, parse_forwarded_chain
 from certgate.core.gate.judge import Judge
@@ -91,7 +91,10 @@ class ClientCertMiddleware:
     def _forwarded(self, scope: Scope) -> tuple[tuple[bytes, ...], Decision | None]:
         if not self._from_trusted_proxy(scope):
             return (), None  # anyone else's certificate header is ignored (and dropped)
-        raw = b", ".join(v for k, v in scope.get("headers", ()) if k.lower() == self.header)
+        values = [v for k, v in scope.get("headers", ()) if k.lower() == self.header]
+        if len(values) > 1:  # joined, the copies would read as one chain: never joined
+            return (), repeated_header(self.header.decode("latin-1"), len(values))
+        raw = values[0] if values else b""
         try:
             return parse_forwarded_chain(self.kind, raw.decode("latin-1")), None
         except ValueError as exc:
