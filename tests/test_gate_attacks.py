@@ -1041,3 +1041,29 @@ def test_pipelines_of_two_clients_keep_their_own_identity(
     for request in upstream.requests:
         assert request.target.startswith("/orders/a"), request.target
         assert request.values("certgate-identity") == ["CONTOSO\\finance"]
+
+
+def test_a_request_cut_at_eof_never_reaches_the_upstream_whole(
+    proxied: tuple[RunningGate, RecordingUpstream],
+) -> None:
+    """A client that closes halfway through its body (after the gate began streaming it to the
+    upstream): the upstream connection is cut, so it never sees a whole request."""
+    running, upstream = proxied
+    cuts = {
+        "/public/cut-length": b"Content-Length: 10\r\n\r\nabc",
+        "/public/cut-chunked": b"Transfer-Encoding: chunked\r\n\r\n5\r\nhel",
+        "/public/cut-head": b"X-A: b\r\n",
+    }
+    for path, rest in cuts.items():
+
+        def send(connection: Any, path: str = path, rest: bytes = rest) -> None:
+            connection.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: h\r\n" + rest)
+            time.sleep(0.3)  # the gate has started the upstream request
+            connection.shutdown()
+
+        assert statuses(raw_exchange(running.url, send)) == []
+    assert fetch(running.url + "/public/after").status == 200  # the gate keeps serving
+    time.sleep(0.3)
+    assert [r.target for r in upstream.requests] == ["/public/after"]
+    # the cut bodies were on their way: the upstream saw their heads, then the cut
+    assert any(b"POST /public/cut-length" in raw for raw in upstream.raw)
