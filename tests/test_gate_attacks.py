@@ -1067,3 +1067,39 @@ def test_a_request_cut_at_eof_never_reaches_the_upstream_whole(
     assert [r.target for r in upstream.requests] == ["/public/after"]
     # the cut bodies were on their way: the upstream saw their heads, then the cut
     assert any(b"POST /public/cut-length" in raw for raw in upstream.raw)
+
+
+def test_renegotiation_cannot_change_a_connections_chain(
+    proxied: tuple[RunningGate, RecordingUpstream], alice: ClientIdentity
+) -> None:
+    """The verdict is kept on the connection because its chain cannot change: a TLS 1.2
+    client asking to renegotiate (to present another certificate, or none) is refused, and
+    nothing it sends afterwards is served under another identity."""
+    import socket as socket_
+    import struct
+
+    from OpenSSL import SSL
+
+    from certgate.gate.client import client_context
+
+    running, upstream = proxied
+    raw = socket_.create_connection(("127.0.0.1", running.port), timeout=10)
+    raw.settimeout(None)
+    raw.setsockopt(socket_.SOL_SOCKET, socket_.SO_RCVTIMEO, struct.pack("ll", 10, 0))
+    connection = SSL.Connection(client_context(alice, "1.2"), raw)
+    connection.set_connect_state()
+    answers = b""
+    try:
+        connection.do_handshake()
+        connection.sendall(b"GET /orders/before HTTP/1.1\r\nHost: h\r\n\r\n")
+        answers += connection.recv(65536)
+        assert connection.renegotiate()
+        with pytest.raises(SSL.Error):
+            connection.do_handshake()
+            connection.sendall(b"GET /orders/after HTTP/1.1\r\nHost: h\r\n\r\n")
+            while True:  # the gate's alert ends the connection
+                answers += connection.recv(65536)
+    finally:
+        raw.close()
+    assert statuses(answers) == [200]
+    assert [r.target for r in upstream.requests] == ["/orders/before"]
