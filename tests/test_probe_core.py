@@ -22,9 +22,9 @@ from certgate.core.probe import (
     TlsVersion,
     VersionResult,
     answer_complete,
-    classify,
     parse_answer,
     parse_certificate_request,
+    path_requirement,
     path_result,
     probe_findings,
     selection,
@@ -247,7 +247,7 @@ def test_classify_matrix() -> None:
         ),
     ]
     for observed, requirement, basis in cases:
-        assert classify(observed)[:2] == (requirement, basis), observed
+        assert path_requirement(observed)[:2] == (requirement, basis), observed
 
 
 def test_iis_500_0_after_tls13_handshake_is_refusal_without_request() -> None:
@@ -266,7 +266,9 @@ def test_iis_500_0_after_tls13_handshake_is_refusal_without_request() -> None:
         asked=None,
         http=parse_answer(IIS_500_TLS13.replace(b"0x80070032", b"0x8007000d")),
     )
-    assert classify(other_500)[0] is Requirement.DISABLED  # a plain 500.0 is no certificate matter
+    assert (
+        path_requirement(other_500)[0] is Requirement.DISABLED
+    )  # a plain 500.0 is no certificate matter
 
 
 def test_selection(pki: PKI) -> None:

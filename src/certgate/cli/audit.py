@@ -21,7 +21,6 @@ from certgate.cli._common import (
     read_password,
 )
 from certgate.core.audit import AuditReport, AuditScan
-from certgate.core.changes import SetSendIssuerList
 from certgate.core.model import Certificate
 from certgate.core.rules import Severity
 from certgate.core.stores import ROOT, Machine, canonical_store_name
@@ -137,6 +136,7 @@ def command(
     warnings: tuple[LoadWarning, ...] = ()
     settings = Machine()  # the bundle's stores and settings; PATHs and --add are streamed
     if bundle or send_issuer_list:
+        from certgate.core.changes import SetSendIssuerList  # only then, as the next line
         from certgate.inputs import Request, load  # only then: reading a bundle costs imports
 
         changes = (

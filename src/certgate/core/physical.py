@@ -25,7 +25,7 @@ __all__ = [
     "COLLECTED_STORES",
     "GPO_PATHS",
     "PHYSICAL_STORE_KEYS",
-    "Origin",
+    "PhysicalOrigin",
     "PhysicalStore",
     "PhysicalStores",
 ]
@@ -81,7 +81,7 @@ GPO_PATHS: Mapping[str, str] = {
 
 
 @dataclass(frozen=True)
-class Origin:
+class PhysicalOrigin:
     """The physical stores a certificate of a logical store sits in; ``known`` is False for a
     bundle that did not record it (an older bundle, or a store the collector did not look at)."""
 
@@ -134,11 +134,11 @@ class PhysicalStores:
         names = tuple(dict.fromkeys(canonical_store_name(s) for s in stores))
         return cls(names, ordered, source)
 
-    def origin(self, store: str, sha1: str) -> Origin:
+    def origin(self, store: str, sha1: str) -> PhysicalOrigin:
         name, thumbprint = canonical_store_name(store), _thumbprint(sha1)
         if name not in self.stores:
-            return Origin(name, thumbprint, known=False)
-        return Origin(name, thumbprint, self.entries.get((name, thumbprint), ()))
+            return PhysicalOrigin(name, thumbprint, known=False)
+        return PhysicalOrigin(name, thumbprint, self.entries.get((name, thumbprint), ()))
 
 
 def _thumbprint(text: str) -> str:

@@ -16,7 +16,7 @@ from certgate.core.iis import IisConfig
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.paths import CertIndex
-from certgate.core.physical import Origin, PhysicalStores
+from certgate.core.physical import PhysicalOrigin, PhysicalStores
 from certgate.core.settings import SchannelSettings, Setting, SslBinding
 from certgate.core.storenames import (
     AUTH_ROOT,
@@ -185,10 +185,10 @@ class Machine:
     def with_os_version(self, version: WindowsVersion | None, source: str) -> Machine:
         return replace(self, os_version=Setting(version, source))
 
-    def origin(self, store: str, sha1: str) -> Origin:
+    def origin(self, store: str, sha1: str) -> PhysicalOrigin:
         """Which physical store(s) ``sha1`` in ``store`` sits in (``known`` False if unrecorded)."""
         if self.physical is None:
-            return Origin(canonical_store_name(store), sha1.upper(), known=False)
+            return PhysicalOrigin(canonical_store_name(store), sha1.upper(), known=False)
         return self.physical.origin(store, sha1)
 
     def noting(self, *notes: str) -> Machine:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Final
+from json.encoder import encode_basestring as _string  # as json.dumps(ensure_ascii=False)
+from typing import IO, TYPE_CHECKING, Final
 
 from rich.console import Console
 from rich.table import Table
@@ -16,15 +17,24 @@ from certgate.core.model import Certificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
 from certgate.report._text import escape
-from certgate.report.documents import (
-    AuditDocument,
-    AuditFindingJson,
-    AuditListedJson,
-    CertRefJson,
-    ListedRefJson,
-    StoredCertDetailJson,
+from certgate.report.jsonout import (
+    cert_detail,
+    dump_row_lines,
+    iso,
+    json_line,
+    json_text,
+    name_problems,
 )
-from certgate.report.jsonout import cert_detail, dump_row_lines, iso, json_line
+
+if TYPE_CHECKING:  # annotations only: not imported on every audit's start-up
+    from certgate.report.documents import (
+        AuditDocument,
+        AuditFindingJson,
+        AuditListedJson,
+        CertRefJson,
+        ListedRefJson,
+        StoredCertDetailJson,
+    )
 
 __all__ = [
     "ROWS_PER_RULE",
@@ -83,6 +93,39 @@ def certificate_row(store: str, cert: Certificate) -> StoredCertDetailJson:
     return {**cert_detail(cert), "store": store}
 
 
+def _nullable(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def certificate_line(store: str, cert: Certificate) -> str:
+    """``json_line(certificate_row(store, cert))``, written straight from the certificate's
+    fields: no row dictionaries, no encoder walking them (the streamed audit makes one per
+    certificate; ``tests/test_audit_stream.py`` holds the two equal)."""
+    constraints = cert.basic_constraints
+    subject = str(cert.subject)
+    issuer = str(cert.issuer)
+    status = cert.self_signed.value
+    if constraints is None:
+        ca = path_length = "null"
+    else:
+        ca = "true" if constraints.ca else "false"
+        length = constraints.path_length
+        path_length = "null" if length is None else int.__repr__(length)
+    issues = [*cert.parse_issues, *name_problems(cert)]
+    return json_text(
+        f'{{"sha1": {_string(cert.sha1)}, "subject": {_string(subject)}, '
+        f'"issuer": {_string(issuer)}, "sha256": {_string(cert.sha256)}, '
+        f'"serial": {_string(cert.serial_hex)}, '
+        f'"self_signed": {"true" if status == "yes" else "false"}, '
+        f'"self_signed_status": {_string(status)}, "ca": {ca}, "path_length": {path_length}, '
+        f'"not_before": {_string(iso(cert.not_before))}, '
+        f'"not_after": {_string(iso(cert.not_after))}, "key": {_string(str(cert.key_info))}, '
+        f'"signature_algorithm": {_string(cert.signature_algorithm.name)}, '
+        f'"source": {_string(cert.source)}, "friendly_name": {_nullable(cert.friendly_name)}, '
+        f'"parse_issues": [{", ".join(map(_string, issues))}], "store": {_string(store)}}}'
+    )
+
+
 def _rows(report: AuditReport) -> Iterator[StoredCertDetailJson]:
     for store in report.machine.stores:
         for cert in store:
@@ -102,7 +145,7 @@ class RowSpool:
         if spool is None:
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by close()
             self._files[store] = spool
-        spool.write(json_line(certificate_row(store, cert)) + "\n")
+        spool.write(certificate_line(store, cert) + "\n")
 
     def lines(self, stores: Iterable[str]) -> Iterator[str]:
         for name in stores:

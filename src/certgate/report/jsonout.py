@@ -28,6 +28,7 @@ __all__ = [
     "iso",
     "json_line",
     "json_text",
+    "name_problems",
     "origins_json",
 ]
 
@@ -85,14 +86,20 @@ def dump_row_lines(
     write(("]" if first else "\n  ]") + tail)
 
 
+# ``json.dumps(row, default=_default, ensure_ascii=False)``, without making an encoder per row
+_LINE_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+
+
 def json_line(row: Any) -> str:
     """One row of a streamed document as one line of JSON text (no raw line breaks)."""
-    return json_text(json.dumps(row, default=_default, ensure_ascii=False))
+    return json_text(_LINE_ENCODER.encode(row))
 
 
 def json_text(text: str) -> str:
     """JSON text from ``json.dumps(..., ensure_ascii=False)`` with DEL, C1, separators and bidi
     marks escaped (valid JSON either way)."""
+    if text.isascii() and "\x7f" not in text:  # every character escaped here is >= DEL
+        return text
     return UNSAFE_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -101,7 +108,7 @@ def cert_ref(cert: Certificate) -> CertRefJson:
     return {"sha1": cert.sha1, "subject": str(cert.subject), "issuer": str(cert.issuer)}
 
 
-def _name_problems(cert: Certificate) -> list[str]:
+def name_problems(cert: Certificate) -> list[str]:
     """Names are decoded lazily; a problem found on decoding is reported with the rest."""
     return [
         f"{role} {name.problem}"
@@ -126,7 +133,7 @@ def cert_detail(cert: Certificate) -> CertDetailJson:
         "signature_algorithm": cert.signature_algorithm.name,
         "source": cert.source,
         "friendly_name": cert.friendly_name,
-        "parse_issues": list(cert.parse_issues) + _name_problems(cert),
+        "parse_issues": list(cert.parse_issues) + name_problems(cert),
     }
 
 

@@ -27,7 +27,7 @@ from certgate.core.probe.model import (
     TlsVersion,
     VersionResult,
 )
-from certgate.core.probe.verdict import classify, path_result, refusal_basis, selection
+from certgate.core.probe.verdict import path_requirement, path_result, refusal_basis, selection
 
 __all__ = [
     "Alert",
@@ -52,10 +52,10 @@ __all__ = [
     "VersionResult",
     "answer_complete",
     "build_request",
-    "classify",
     "describe_attempt",
     "parse_answer",
     "parse_certificate_request",
+    "path_requirement",
     "path_result",
     "probe_findings",
     "refusal_basis",

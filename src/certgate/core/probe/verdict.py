@@ -23,7 +23,7 @@ from certgate.core.probe.model import (
     Stage,
 )
 
-__all__ = ["classify", "path_result", "refusal_basis", "refusal_page", "selection"]
+__all__ = ["path_requirement", "path_result", "refusal_basis", "refusal_page", "selection"]
 
 # IIS 500.0 with 0x80070032: a certificate demanded after a TLS 1.3 handshake
 # (docs/windows-model.md#negotiation).
@@ -56,7 +56,7 @@ def refusal_basis(attempt: Attempt) -> Basis | None:
     return None
 
 
-def classify(without: Attempt) -> tuple[Requirement, Basis, Stage | None]:
+def path_requirement(without: Attempt) -> tuple[Requirement, Basis, Stage | None]:
     """The verdict for one path from the connection made without a certificate."""
     if without.outcome is Outcome.CONNECT_FAILED:
         return Requirement.UNKNOWN, Basis.UNREACHABLE, None
@@ -101,7 +101,7 @@ def path_result(
     with_certificate: Attempt | None = None,
     chain: Sequence[tuple[Name, Name]] = (),
 ) -> PathResult:
-    requirement, basis, stage = classify(without)
+    requirement, basis, stage = path_requirement(without)
     request = _request_for_selection(without, with_certificate)
     chosen = selection(chain, request) if request is not None and chain else None
     refused = None
