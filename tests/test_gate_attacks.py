@@ -790,3 +790,314 @@ def test_refusals_are_logged(pkix: dict[str, Issued], tmp_path: Path, now: datet
     assert len(lines) == 2
     assert " GET /public/..;/orders " in lines[0] and " probe " in lines[0]
     assert " 400 0 0 " in lines[0] and " 400 0 0 " in lines[1]
+
+
+# -- every framing shape of llhttp's layer, one expected outcome each ----------------------
+# (review of gate/http1.py: docs/gate-security.md "HTTP/1.x framing"). Each case targets its
+# own /public/<name> path, and after it comes SMUGGLED_NEXT: a well-framed request for
+# /orders/admin-only with forged identity headers, which must either be read as the next
+# request (and denied: no certificate) or never read at all, and never reach the upstream.
+SMUGGLED_NEXT = (
+    b"GET /orders/admin-only HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+    b"Certgate-Identity: CONTOSO\\administrator\r\nCertgate-Client-Verify: SUCCESS\r\n\r\n"
+)
+
+
+def _shape(
+    name: str,
+    *headers: bytes,
+    body: bytes = b"",
+    method: bytes = b"POST",
+    version: bytes = b"HTTP/1.1",
+    target: bytes | None = None,
+    host: bool = True,
+) -> bytes:
+    line = method + b" " + (target or b"/public/" + name.encode()) + b" " + version + b"\r\n"
+    head = line + (b"Host: h\r\n" if host else b"") + b"".join(h + b"\r\n" for h in headers)
+    return head + b"\r\n" + body + SMUGGLED_NEXT
+
+
+_TE = b"Transfer-Encoding: chunked"
+_HELLO = b"5\r\nhello\r\n0\r\n\r\n"
+# name: (bytes, the gate's answers, the body the upstream gets; None: not forwarded)
+FRAMINGS: dict[str, tuple[bytes, list[int], bytes | None]] = {
+    "cl-te": (_shape("cl-te", b"Content-Length: 5", _TE, body=_HELLO), [400], None),
+    "te-cl": (_shape("te-cl", _TE, b"Content-Length: 5", body=_HELLO), [400], None),
+    "cl-twice-same": (
+        _shape("cl-twice-same", b"Content-Length: 5", b"Content-Length: 5", body=b"hello"),
+        [400],
+        None,
+    ),
+    "cl-twice-differ": (
+        _shape("cl-twice-differ", b"Content-Length: 5", b"Content-Length: 0", body=b"hello"),
+        [400],
+        None,
+    ),
+    "cl-list": (_shape("cl-list", b"Content-Length: 5, 5", body=b"hello"), [400], None),
+    "cl-plus": (_shape("cl-plus", b"Content-Length: +5", body=b"hello"), [400], None),
+    "cl-hex": (_shape("cl-hex", b"Content-Length: 0x5", body=b"hello"), [400], None),
+    "cl-empty": (_shape("cl-empty", b"Content-Length: ", body=b"hello"), [400], None),
+    "cl-huge": (_shape("cl-huge", b"Content-Length: 99999999999999999999999"), [400], None),
+    "cl-over-limit": (_shape("cl-over-limit", b"Content-Length: 10485761"), [413], None),
+    "cl-ok": (_shape("cl-ok", b"Content-Length: 5", body=b"hello"), [200, 403], b"hello"),
+    "get-with-body": (
+        _shape("get-with-body", b"Content-Length: 5", body=b"hello", method=b"GET"),
+        [200, 403],
+        b"hello",
+    ),
+    "te-ok": (_shape("te-ok", _TE, body=_HELLO), [200, 403], b"hello"),
+    "te-upper": (
+        _shape("te-upper", b"TRANSFER-ENCODING: CHUNKED", body=_HELLO),
+        [200, 403],
+        b"hello",
+    ),
+    "te-tab": (_shape("te-tab", b"Transfer-Encoding:\tchunked", body=_HELLO), [200, 403], b"hello"),
+    "te-twice": (_shape("te-twice", _TE, _TE, body=_HELLO), [400], None),
+    "te-chunked-identity": (
+        _shape("te-chunked-identity", b"Transfer-Encoding: chunked, identity", body=_HELLO),
+        [400],
+        None,
+    ),
+    "te-gzip-chunked": (
+        _shape("te-gzip-chunked", b"Transfer-Encoding: gzip, chunked", body=_HELLO),
+        [400],
+        None,
+    ),
+    "te-gzip": (_shape("te-gzip", b"Transfer-Encoding: gzip", body=b"hello"), [400], None),
+    "te-empty": (_shape("te-empty", b"Transfer-Encoding: ", body=_HELLO), [400], None),
+    "te-vtab": (_shape("te-vtab", b"Transfer-Encoding: chunked\x0b", body=_HELLO), [400], None),
+    "te-http10": (_shape("te-http10", _TE, body=_HELLO, version=b"HTTP/1.0"), [400], None),
+    "te-space-before-colon": (
+        _shape("te-space-before-colon", b"Transfer-Encoding : chunked", body=_HELLO),
+        [400],
+        None,
+    ),
+    "obs-fold": (
+        _shape("obs-fold", b"X-A: b", b" Transfer-Encoding: chunked", body=_HELLO),
+        [400],
+        None,
+    ),
+    "bare-lf": (b"GET /public/bare-lf HTTP/1.1\nHost: h\n\n" + SMUGGLED_NEXT, [400], None),
+    "bare-cr": (b"GET /public/bare-cr HTTP/1.1\rHost: h\r\n\r\n" + SMUGGLED_NEXT, [400], None),
+    "chunk-bare-lf": (_shape("chunk-bare-lf", _TE, body=b"5\nhello\n0\n\n"), [400], None),
+    "chunk-ext": (
+        _shape("chunk-ext", _TE, body=b"5;a=b\r\nhello\r\n0\r\n\r\n"),
+        [200, 403],
+        b"hello",
+    ),
+    "chunk-ext-crlf": (
+        _shape("chunk-ext-crlf", _TE, body=b'5;a="x\r\ny"\r\nhello\r\n0\r\n\r\n'),
+        [400],
+        None,
+    ),
+    "chunk-size-space": (
+        _shape("chunk-size-space", _TE, body=b"5 \r\nhello\r\n0\r\n\r\n"),
+        [400],
+        None,
+    ),
+    "chunk-size-0x": (_shape("chunk-size-0x", _TE, body=b"0x5\r\nhello\r\n0\r\n\r\n"), [400], None),
+    "chunk-overflow": (_shape("chunk-overflow", _TE, body=b"fffffffffffffffff1\r\n"), [400], None),
+    "trailer": (
+        _shape(
+            "trailer",
+            _TE,
+            body=b"5\r\nhello\r\n0\r\nCertgate-Identity: admin\r\nHost: evil\r\n\r\n",
+        ),
+        [200, 403],
+        b"hello",
+    ),
+    "trailer-cl": (_shape("trailer-cl", _TE, body=b"0\r\nContent-Length: 5\r\n\r\n"), [400], None),
+    "nul-in-value": (_shape("nul-in-value", b"X-A: a\x00b"), [400], None),
+    "ctl-in-value": (_shape("ctl-in-value", b"X-A: a\x01b"), [400], None),
+    "del-in-value": (_shape("del-in-value", b"X-A: a\x7fb"), [400], None),
+    "obs-text-in-value": (_shape("obs-text-in-value", b"X-A: caf\xe9"), [200, 403], b""),
+    "http09": (b"GET /public/http09\r\n" + SMUGGLED_NEXT, [400], None),
+    "http2-preface": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + SMUGGLED_NEXT, [400], None),
+    "http2-version": (_shape("http2-version", version=b"HTTP/2.0"), [400], None),
+    "http12": (_shape("http12", version=b"HTTP/1.2"), [400], None),
+    "lower-method": (_shape("lower-method", method=b"get"), [400], None),
+    "connect": (b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n" + SMUGGLED_NEXT, [405], None),
+    "connect-with-body": (
+        b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\nContent-Length: 5\r\n\r\nhello" + SMUGGLED_NEXT,
+        [400],
+        None,
+    ),
+    "upgrade": (
+        _shape("upgrade", b"Connection: upgrade", b"Upgrade: websocket", method=b"GET"),
+        [200],  # answered as a plain request, then closed: what follows is never read
+        b"",
+    ),
+    "upgrade-with-body": (
+        _shape(
+            "upgrade-with-body",
+            b"Connection: upgrade",
+            b"Upgrade: x",
+            b"Content-Length: 5",
+            body=b"hello",
+        ),
+        [400],
+        None,
+    ),
+    "expect-continue": (
+        _shape("expect-continue", b"Expect: 100-continue", b"Content-Length: 5", body=b"hello"),
+        [100, 200, 403],
+        b"hello",
+    ),
+    "absolute-form": (
+        _shape("absolute-form", method=b"GET", target=b"http://h/public/absolute-form"),
+        [400],
+        None,
+    ),
+    "asterisk-form": (_shape("asterisk-form", method=b"OPTIONS", target=b"*"), [400], None),
+    "two-hosts": (_shape("two-hosts", b"host: other"), [400], None),
+    "no-host": (_shape("no-host", host=False), [400], None),
+    "no-host-http10": (_shape("no-host-http10", host=False, version=b"HTTP/1.0"), [200], b""),
+    "bad-host": (
+        _shape("bad-host", b"X: y", host=False).replace(b"X: y", b"Host: a/b"),
+        [400],
+        None,
+    ),
+    "long-target": (_shape("long-target", target=b"/public/" + b"a" * 17000), [431], None),
+    "long-header": (_shape("long-header", b"X-Big: " + b"a" * 17000), [431], None),
+    "many-headers": (_shape("many-headers", *(b"X-%d: v" % i for i in range(101))), [400], None),
+    "leading-crlf": (b"\r\n" + _shape("leading-crlf", method=b"GET"), [200, 403], b""),
+    "after-a-denial": (
+        b"GET /orders/x HTTP/1.1\r\nHost: h\r\n\r\n" + _shape("after-a-denial", method=b"GET"),
+        [403, 200, 403],
+        b"",
+    ),
+    "after-an-error": (
+        b"GET /public/x HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n"
+        + _shape("after-an-error", method=b"GET"),
+        [400],
+        None,
+    ),
+}
+
+
+def test_every_framing_has_one_meaning(proxied: tuple[RunningGate, RecordingUpstream]) -> None:
+    """Each shape is refused (400/405/413/431, the connection closed, nothing forwarded) or
+    served with one meaning: the upstream sees exactly that request, once, with one framing,
+    the gate's identity headers only, and never the request that follows it."""
+    import concurrent.futures
+
+    running, upstream = proxied
+
+    def exchange(data: bytes) -> list[int]:
+        return statuses(raw_exchange(running.url, data, timeout=10))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = dict(
+            zip(FRAMINGS, pool.map(exchange, [v[0] for v in FRAMINGS.values()]), strict=True)
+        )
+    assert {n: a for n, a in answers.items() if a != FRAMINGS[n][1]} == {}
+    seen = {r.target: r for r in upstream.requests}
+    assert len(seen) == len(upstream.requests)  # no target came twice
+    assert [t for t in seen if "admin-only" in t] == []
+    for name, (_, _, body) in FRAMINGS.items():
+        request = seen.get(f"/public/{name}")
+        if body is None:
+            assert request is None, name
+            continue
+        assert request is not None and request.body == body, name
+        framing = request.values("content-length") + request.values("transfer-encoding")
+        assert len(framing) == 1 if body else len(framing) <= 1, (name, framing)
+        assert request.values("certgate-identity") == [], name
+        assert request.values("certgate-client-verify") == ["NONE"], name
+        assert request.values("host") == [upstream.url.split("//")[1].rstrip("/")], name
+        for hop in ("upgrade", "expect", "trailer", "te"):
+            assert request.values(hop) == [], (name, hop)
+
+
+def test_pipelines_of_two_clients_keep_their_own_identity(
+    proxied: tuple[RunningGate, RecordingUpstream], alice: ClientIdentity
+) -> None:
+    """Alice and an anonymous client pipeline requests at once: every answer and every
+    forwarded request carries its own connection's verdict, never the other's."""
+    import concurrent.futures
+
+    running, upstream = proxied
+
+    def pipeline(tag: str) -> bytes:
+        requests = b"".join(
+            b"GET /orders/%s-%d HTTP/1.1\r\nHost: h\r\n\r\n" % (tag.encode(), i) for i in range(5)
+        )
+        return (
+            requests
+            + b"GET /orders/%s-end HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n" % tag.encode()
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = [
+            pool.submit(
+                raw_exchange, running.url, pipeline(f"{who}{n}"), alice if who == "a" else None
+            )
+            for n in range(2)
+            for who in ("a", "n")
+        ]
+        answers = [statuses(run.result()) for run in runs]
+    assert answers == [[200] * 6, [403] * 6] * 2
+    assert len(upstream.requests) == 12
+    for request in upstream.requests:
+        assert request.target.startswith("/orders/a"), request.target
+        assert request.values("certgate-identity") == ["CONTOSO\\finance"]
+
+
+def test_a_request_cut_at_eof_never_reaches_the_upstream_whole(
+    proxied: tuple[RunningGate, RecordingUpstream],
+) -> None:
+    """A client that closes halfway through its body (after the gate began streaming it to the
+    upstream): the upstream connection is cut, so it never sees a whole request."""
+    running, upstream = proxied
+    cuts = {
+        "/public/cut-length": b"Content-Length: 10\r\n\r\nabc",
+        "/public/cut-chunked": b"Transfer-Encoding: chunked\r\n\r\n5\r\nhel",
+        "/public/cut-head": b"X-A: b\r\n",
+    }
+    for path, rest in cuts.items():
+
+        def send(connection: Any, path: str = path, rest: bytes = rest) -> None:
+            connection.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: h\r\n" + rest)
+            time.sleep(0.3)  # the gate starts the upstream request (the usual case)
+            connection.shutdown()
+
+        assert statuses(raw_exchange(running.url, send)) == []
+    assert fetch(running.url + "/public/after").status == 200  # the gate keeps serving
+    time.sleep(0.3)
+    assert [r.target for r in upstream.requests] == ["/public/after"]
+
+
+def test_renegotiation_cannot_change_a_connections_chain(
+    proxied: tuple[RunningGate, RecordingUpstream], alice: ClientIdentity
+) -> None:
+    """The verdict is kept on the connection because its chain cannot change: a TLS 1.2
+    client asking to renegotiate (to present another certificate, or none) is refused, and
+    nothing it sends afterwards is served under another identity."""
+    import socket as socket_
+    import struct
+
+    from OpenSSL import SSL
+
+    from certgate.gate.client import client_context
+
+    running, upstream = proxied
+    raw = socket_.create_connection(("127.0.0.1", running.port), timeout=10)
+    raw.settimeout(None)
+    raw.setsockopt(socket_.SOL_SOCKET, socket_.SO_RCVTIMEO, struct.pack("ll", 10, 0))
+    connection = SSL.Connection(client_context(alice, "1.2"), raw)
+    connection.set_connect_state()
+    answers = b""
+    try:
+        connection.do_handshake()
+        connection.sendall(b"GET /orders/before HTTP/1.1\r\nHost: h\r\n\r\n")
+        answers += connection.recv(65536)
+        assert connection.renegotiate()
+        with pytest.raises(SSL.Error):
+            connection.do_handshake()
+            connection.sendall(b"GET /orders/after HTTP/1.1\r\nHost: h\r\n\r\n")
+            while True:  # the gate's alert ends the connection
+                answers += connection.recv(65536)
+    finally:
+        raw.close()
+    assert statuses(answers) == [200]
+    assert [r.target for r in upstream.requests] == ["/orders/before"]

@@ -338,10 +338,15 @@ def test_crl_refresh_revokes_without_restart(
     cfg = config(policy, tmp_path, machine([pkix["root"]], [pkix["issuing"]]))
     with gate(cfg, now) as running:
         assert fetch(running.url + "/", identity(pkix["alice"])).status == 200
+        generation = running.server.judge.generation
+        crl.write_bytes(crl.read_bytes() * 2)  # the same CRL (twice): the verdicts still hold
+        blockingCallFromThread(reactor, running.server.refresh_crls)
+        assert running.server.judge.generation == generation
         revoked = pkix["issuing"].crl(revoked=[pkix["alice"]], number=2)
         crl.write_bytes(revoked.public_bytes(Encoding.PEM))
         blockingCallFromThread(reactor, running.server.refresh_crls)
         response = fetch(running.url + "/", identity(pkix["alice"]))
+        assert running.server.judge.generation != generation
         crl.write_bytes(b"garbage")  # a broken CRL file keeps the last good CRLs
         blockingCallFromThread(reactor, running.server.refresh_crls)
         still = fetch(running.url + "/", identity(pkix["alice"]))

@@ -37,6 +37,7 @@ from certgate.core.gate.policy import (
     Location,
     Policy,
 )
+from certgate.core.gate.request import Target, canonical_target
 from certgate.core.names import Name
 from certgate.core.stores import Machine, canonical_store_name
 from certgate.errors import CertgateError
@@ -386,8 +387,8 @@ def _location(reader: Reader, item: dict[str, Any], where: str, mapping: Mapping
     elif not _canonical_location(path):
         reader.fail(
             f"{where}.path",
-            f"{path!r} is not a canonical path (no %, \\, ;, control characters, . or ..): "
-            "requests are matched decoded and normalised",
+            f"{path!r} is not a canonical path (no %, \\, ;, ?, #, control characters, empty,"
+            " . or .. segments): requests are matched decoded and normalised",
         )
     mode = reader.choice(item, where, "client_cert", ClientCertMode, ClientCertMode.REQUIRE)
     if "ssl_flags" in item:
@@ -405,9 +406,10 @@ def _location(reader: Reader, item: dict[str, Any], where: str, mapping: Mapping
 
 
 def _canonical_location(path: str) -> bool:
-    if any(ch in path for ch in "%\\;") or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
-        return False
-    return not any(segment in (".", "..") for segment in path.split("/"))
+    """Whether ``path`` is what a request's target becomes (``canonical_target``, the one
+    definition of canonical): a location written any other way could never match."""
+    found = canonical_target(path.encode("utf-8", "surrogatepass"))
+    return isinstance(found, Target) and found.judged == path and not found.query
 
 
 def _ssl_flags(reader: Reader, text: str, where: str) -> ClientCertMode:

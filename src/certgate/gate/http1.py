@@ -7,7 +7,12 @@ a space before a colon, control characters) is a parser error, answered 400 and 
 connection closed after a short lingering read. The server's own rules come on top: only
 HTTP/1.0 and 1.1, one ``Transfer-Encoding: chunked`` and nothing else, the header block, the
 header count and the body capped (``WireLimits``), one request at a time (a pipelined request
-waits, its input held and the socket paused, until the answer before it is written).
+waits, its input held and the socket paused, until the answer before it is written). Trailer
+fields are counted against the header limits and dropped, never added to the request's
+headers (which were judged before they came); input that starts no message and brings no body
+byte (a field without end, chunk extensions, blank lines) is bounded; an Upgrade or CONNECT
+request with a body is refused (llhttp would skip the body); a refusal that comes while an
+answer is half written cuts the connection rather than write an answer inside another.
 
 The answer side is written here too: a whole answer is one ``write`` (status line, headers,
 framing, ``Date``, body); a streamed one (the upstream's relay, a WSGI app) is framed by its
@@ -341,13 +346,18 @@ class HttpConnection(protocol.Protocol):
         self.parsing: HttpRequest | None = None  # the request whose message is being read
         self.rejected = False  # refused with an error answer, lingering before the close
         self.stopped = False  # nothing more of the input is parsed
+        self.last_read = False  # the last request was read (it closes): the rest is ignored
         self.closing = False  # the connection closes after the current answer
         self.head_started: float | None = None  # a request's first byte came (reactor time)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
-        self._head_fed = 0
+        self._fields = 0  # header fields of the message being read, trailer fields included
+        self._fed = 0  # bytes fed since the parser last made progress (a message, body bytes)
+        self._progressed = False
         self._in_head = False
+        self._advancing = False  # ``answered`` is starting the requests that waited
+        self._refusal: bytes | None = None  # written once the answer under way is
         self._paused_for_pipeline = False
         self._held_bytes = 0  # input of pipelined requests kept for later
         self._linger_call: Any = None
@@ -359,7 +369,7 @@ class HttpConnection(protocol.Protocol):
 
     # -- input
     def dataReceived(self, data: bytes) -> None:
-        if self.stopped:
+        if self.stopped or self.last_read:
             return
         try:
             self.parser.feed_data(data)
@@ -367,13 +377,22 @@ class HttpConnection(protocol.Protocol):
             self._stop_reading()  # what follows is not HTTP: the answer closes the connection
             return
         except httptools.HttpParserError:
-            if not self.stopped:
+            if not (self.stopped or self.last_read):
                 self.refuse(400, "the request could not be parsed (RFC 9112)")
             return
-        if self._in_head and not self.stopped:
-            self._head_fed += len(data)
-            if self._head_fed > self.limits.max_header_bytes + _HEAD_SLACK:
-                self.reject(refusal_response(431, "a header field is too large"))
+        # httptools gathers each header (and trailer) field until it is whole; llhttp skips
+        # chunk extensions and blank lines between requests: input that starts no message
+        # and brings no body byte is measured, so none of these grows or flows without end
+        if self._progressed:
+            self._progressed = False
+            self._fed = 0
+        elif not self.stopped:
+            self._fed += len(data)
+            if self._fed > self.limits.max_header_bytes + _HEAD_SLACK:
+                if self._in_head:
+                    self.reject(refusal_response(431, "a header field is too large"))
+                else:
+                    self.refuse(400, "too many bytes of chunk headers, trailers or blank lines")
 
     def _stop_reading(self) -> None:
         self.closing = True
@@ -389,7 +408,8 @@ class HttpConnection(protocol.Protocol):
         self._url = b""
         self._headers = []
         self._head_bytes = 0
-        self._head_fed = 0
+        self._fields = 0
+        self._progressed = True
         self._in_head = True
         self.head_started = reactor.seconds()
 
@@ -409,10 +429,15 @@ class HttpConnection(protocol.Protocol):
         if self._head_bytes > self.limits.max_header_bytes:  # the block: 400
             self.refuse(400, f"the header block is over {self.limits.max_header_bytes} bytes")
             raise _Stop
-        if len(self._headers) >= self.limits.max_headers:
+        if self._fields >= self.limits.max_headers:
             self.refuse(400, f"more than {self.limits.max_headers} header fields")
             raise _Stop
-        self._headers.append((name.lower(), value.strip(b" \t")))
+        self._fields += 1
+        if self._in_head:
+            self._headers.append((name.lower(), value.strip(b" \t")))
+        # else a trailer field (after a chunked body): counted, never one of the request's
+        # headers, which were judged and forwarded before it came (a Host, identity or
+        # certificate header in a trailer would otherwise reach ``authz`` or a WSGI app)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -445,6 +470,11 @@ class HttpConnection(protocol.Protocol):
                 raise _Stop
             length = None
         if parser.should_upgrade():
+            if chunked or length:
+                # llhttp (as httptools drives it) skips an upgrade's body and reads nothing
+                # after its head: whether those bytes are a body or another protocol is moot
+                self.refuse(400, "an Upgrade or CONNECT request with a body is ambiguous")
+                raise _Stop
             persistent = False  # llhttp reads no more of it: what follows is not HTTP
         elif version == b"HTTP/1.1":
             persistent = b"close" not in tokens
@@ -467,6 +497,7 @@ class HttpConnection(protocol.Protocol):
                 raise _Stop
 
     def on_body(self, data: bytes) -> None:
+        self._progressed = True
         request = self.parsing
         if request is None:
             return
@@ -481,12 +512,18 @@ class HttpConnection(protocol.Protocol):
                 raise _Stop
 
     def on_message_complete(self) -> None:
+        self._progressed = True
         request, self.parsing = self.parsing, None
         if request is None:
             return
         request.complete = True
         if request is self.current:
             self.ended(request)
+        if not request.persistent:
+            # nothing after a request that closes the connection is read (RFC 9112 §9.6):
+            # llhttp would call it an error and refuse the requests before it
+            self.last_read = True
+            raise _Stop
 
     # -- the answer
     def send(self, data: bytes) -> None:
@@ -500,21 +537,31 @@ class HttpConnection(protocol.Protocol):
             return
         self.current = None
         self.finished(request)
+        if self._refusal is not None:  # bad input came after it: refused now, closed
+            answer, self._refusal = self._refusal, None
+            self._write_refusal(answer)
+            return
         if not request.persistent or self.closing:
             self.closing = self.stopped = True
             self.loseConnection()
             return
-        if self.waiting:
-            following = self.waiting.popleft()
-            self.current = following
-            held, following.held = following.held or [], None
-            self.started(following)
-            for data in held:
-                if self.stopped or following.finished:
-                    break
-                self.body(following, data)
-            if following.complete and not self.stopped and not following.finished:
-                self.ended(following)
+        if self._advancing:
+            return  # answered at once by the loop below, further up the stack: it goes on
+        self._advancing = True
+        try:  # a loop, not recursion: each waiting request may be answered before it returns
+            while self.current is None and self.waiting and not (self.closing or self.rejected):
+                following = self.waiting.popleft()
+                self.current = following
+                held, following.held = following.held or [], None
+                self.started(following)
+                for data in held:
+                    if self.stopped or following.finished:
+                        break
+                    self.body(following, data)
+                if following.complete and not self.stopped and not following.finished:
+                    self.ended(following)
+        finally:
+            self._advancing = False
         if not self.waiting:
             self._held_bytes = 0
         if not self.waiting and self._paused_for_pipeline:
@@ -560,11 +607,29 @@ class HttpConnection(protocol.Protocol):
         if self.rejected:
             return
         self.rejected = self.stopped = True
-        for request in (self.current, *self.waiting):
+        current = self.current
+        # a request that is whole and being answered (perhaps forwarded already) is not the
+        # one refused: its answer is written first, then the refusal (never inside it)
+        whole = current is not None and current.complete and not current.finished
+        cut = current is not None and current.startedWriting and not current.finished
+        for request in (*([] if whole else [current]), *self.waiting):
             if request is not None and not request.finished:
                 request.finished = True
                 self.dropped(request)
         self.waiting.clear()
+        if whole:
+            self._refusal = answer
+            return
+        transport: Any = self.transport
+        if transport is None:
+            return
+        if cut:  # an answer is half written: another cannot follow it, and it cannot end
+            transport.abortConnection()
+            self.refused(int(answer.split(b" ", 2)[1]))
+            return
+        self._write_refusal(answer)
+
+    def _write_refusal(self, answer: bytes) -> None:
         transport: Any = self.transport
         if transport is None:
             return

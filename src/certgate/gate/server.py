@@ -15,10 +15,12 @@ import io
 import socket
 import sys
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 from twisted.internet import defer, protocol, task
 from twisted.internet.interfaces import IHandshakeListener
@@ -550,7 +552,7 @@ class GateServer:
         crls, kept_back = refreshed(self.policy.crls, crls, signers)
         for text in kept_back:
             self._warn(text)
-        if crls != self.policy.crls:
+        if _crl_set(crls) != _crl_set(self.policy.crls):  # a new generation only for news
             self.policy = self.policy.with_crls(crls)
             self.judge = Judge(self.policy, cache=self.judge.cache)
 
@@ -596,6 +598,11 @@ class GateServer:
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
             waiter.callback(None)
+
+
+def _crl_set(crls: Iterable[x509.CertificateRevocationList]) -> frozenset[bytes]:
+    """What a set of CRLs says, order and repeats aside (their DER)."""
+    return frozenset(crl.public_bytes(Encoding.DER) for crl in crls)
 
 
 def _served(request: GateRequest, when: datetime) -> Served:
