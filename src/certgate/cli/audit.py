@@ -28,10 +28,8 @@ from certgate.errors import InputError
 from certgate.exitcode import ExitCode
 from certgate.formats import Loaded, LoadWarning
 from certgate.formats.stream import Restart, StreamInputs
-from certgate.formats.system import load_system_stores
 from certgate.inputs import StoreFiles
 from certgate.report.audit import RowSpool, print_audit, verdict, write_audit_json
-from certgate.report.console import out_console
 
 __all__ = ["command"]
 
@@ -162,6 +160,8 @@ def command(
             with _buffered() as write:
                 write_audit_json(write, report, threshold, warnings, lines)
     if not as_json:
+        from certgate.report.console import out_console  # rich: only for the console report
+
         print_warnings(warnings)
         print_audit(out_console(), report, threshold, every_row=every_row)
     failed, _ = verdict(report, threshold)
@@ -232,6 +232,8 @@ def _scan(
         scan.touch(name)
         warnings += result.warnings
     if system:
+        from certgate.formats.system import load_system_stores  # imports ssl: only then
+
         system_stores: dict[str, Loaded] = load_system_stores()
         for name, part in system_stores.items():
             feed(canonical_store_name(name), part.certificates)

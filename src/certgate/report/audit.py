@@ -7,16 +7,12 @@ from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring as _string  # as json.dumps(ensure_ascii=False)
 from typing import IO, TYPE_CHECKING, Final
 
-from rich.console import Console
-from rich.table import Table
-
 from certgate.core.audit import AuditReport
 from certgate.core.issuers import ISSUER_LIST_LIMIT
 from certgate.core.listing import ListedCertificate
 from certgate.core.model import Certificate
 from certgate.core.rules import Finding, Severity
 from certgate.formats import LoadWarning
-from certgate.report._text import escape
 from certgate.report.jsonout import (
     cert_detail,
     dump_row_lines,
@@ -26,7 +22,11 @@ from certgate.report.jsonout import (
     name_problems,
 )
 
-if TYPE_CHECKING:  # annotations only: not imported on every audit's start-up
+if TYPE_CHECKING:  # annotations only: not imported on every audit's start-up (nor is rich
+    # by `audit --json`: the console helpers import it when they print)
+    from rich.console import Console
+    from rich.table import Table
+
     from certgate.report.documents import (
         AuditDocument,
         AuditFindingJson,
@@ -249,6 +249,8 @@ def print_audit(
     """The findings table (``ROWS_PER_RULE`` rows per rule, the rest counted, unless
     ``every_row``), the copy-paste fixes for misplaced intermediates, the issuer list, the
     verdict."""
+    from certgate.report._text import escape
+
     machine = report.machine
     stores = [f"{s.name} ({s.count})" for s in report.stores]
     stores += [f"{n} ({len(machine.listed_in(n))} listed)" for n in machine.listed_store_names()]
@@ -281,6 +283,8 @@ def _print_moves(console: Console, findings: tuple[Finding, ...]) -> None:
     """One fix for every misplaced intermediate: the steps once, a ``Move-Item`` line per
     certificate. Command lines (indented) are never wrapped: they are meant to be copied into
     PowerShell as they are, and they fit 80 columns."""
+    from certgate.report._text import escape
+
     moves = [
         (subject, finding)
         for finding in findings
@@ -308,6 +312,10 @@ def _print_moves(console: Console, findings: tuple[Finding, ...]) -> None:
 
 
 def _table(findings: tuple[Finding, ...], per_rule: int | None) -> Table:
+    from rich.table import Table
+
+    from certgate.report._text import escape
+
     table = Table(show_lines=False, expand=False)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Rule", no_wrap=True)
