@@ -147,6 +147,13 @@ def load_file(
         return _load_folder(target, password=password, prompt=prompt, on_file=on_file)
     if on_file is not None:
         on_file(name)
+    data = read_store_bytes(target, name, info)
+    return load_bytes(data, name, password=password, prompt=prompt)
+
+
+def read_store_bytes(target: Path, name: str, info: os.stat_result) -> bytes:
+    """The bytes of the store file ``target`` (``info`` is its ``stat``): a regular file of at
+    most ``MAX_FILE_SIZE`` bytes, or an ``InputError`` naming it."""
     if not stat.S_ISREG(info.st_mode):
         raise InputError(name, "not a regular file")
     if info.st_size > MAX_FILE_SIZE:
@@ -156,10 +163,9 @@ def load_file(
             f"{MAX_FILE_SIZE // (1 << 20)} MiB are not supported",
         )
     try:
-        data = target.read_bytes()
+        return target.read_bytes()
     except OSError as exc:
         raise InputError(name, os_reason(exc)) from exc
-    return load_bytes(data, name, password=password, prompt=prompt)
 
 
 def load_paths(

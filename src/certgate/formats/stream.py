@@ -21,7 +21,13 @@ from pathlib import Path
 
 from certgate.core.model import Certificate
 from certgate.errors import InputError
-from certgate.formats import MAX_FILE_SIZE, Loaded, LoadWarning, load_bytes, sniff_store_format
+from certgate.formats import (
+    Loaded,
+    LoadWarning,
+    load_bytes,
+    read_store_bytes,
+    sniff_store_format,
+)
 from certgate.formats._base import Item, os_reason
 from certgate.formats.pem import read_pem
 from certgate.formats.pkcs12 import PasswordPrompt
@@ -101,18 +107,7 @@ class StreamInputs:
             return self._folder(target, sink)
         if self.on_file is not None:
             self.on_file(name)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(name, "not a regular file")
-        if info.st_size > MAX_FILE_SIZE:
-            raise InputError(
-                name,
-                f"file is {info.st_size:,} bytes; certificate stores over "
-                f"{MAX_FILE_SIZE // (1 << 20)} MiB are not supported",
-            )
-        try:
-            data = target.read_bytes()
-        except OSError as exc:
-            raise InputError(name, os_reason(exc)) from exc
+        data = read_store_bytes(target, name, info)
         return self._items(name, self._read(data, name), sink, seen)
 
     def _read(self, data: bytes, name: str) -> Iterator[Item]:
