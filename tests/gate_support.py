@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -264,3 +266,24 @@ async def recording_app(scope: Any, receive: Any, send: Any) -> None:
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]}
     )
     await send({"type": "http.response.body", "body": b"ok\n"})
+
+
+@contextmanager
+def authz_process(policy: Path, *extra: str) -> Iterator[int]:
+    """``certgate authz`` on a free loopback port (``extra``: more arguments, e.g. ``--proxy``)."""
+    command = [sys.executable, "-m", "certgate", "authz", "--policy", str(policy), *extra]
+    process = subprocess.Popen(
+        [*command, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        yield int(match.group(1))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -25,7 +23,7 @@ from certgate.core.gate.authz import Authorizer, HeaderFormat, answer, judged_pa
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import ClientCertMode, Location, Policy
 from certgate.testing import PKI, Issued
-from gate_support import curl, machine, write_client
+from gate_support import authz_process, curl, machine, write_client
 from servers import nginx
 
 PATH = "/_authz"
@@ -120,26 +118,6 @@ def test_verdicts_are_cached_per_chain_and_generation(
     answer(gate, fmt, {fmt.header: _header(fmt, alice)}, PATH, pki.now, generation=3)
     assert (gate.misses, gate.hits) == (1, 1)
     assert dict(first.headers)["Certgate-Policy-Generation"] == "3"
-
-
-@contextmanager
-def authz_process(policy: Path) -> Iterator[int]:
-    command = [sys.executable, "-m", "certgate", "authz", "--policy", str(policy)]
-    process = subprocess.Popen(
-        [*command, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        assert match, line
-        yield int(match.group(1))
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 NGINX_SITE = """

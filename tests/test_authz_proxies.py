@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import base64
 import re
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
@@ -27,7 +24,7 @@ from certgate.core.gate.authz import Authorizer, HeaderFormat
 from certgate.core.gate.judge import Judge
 from certgate.core.gate.policy import Policy
 from certgate.testing import PKI
-from gate_support import curl, machine, write_client
+from gate_support import authz_process, curl, machine, write_client
 from servers import caddy, free_ports, haproxy, need
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "proxies.md"
@@ -67,24 +64,8 @@ def _app() -> Iterator[tuple[int, list[dict[str, str]]]]:
         server.server_close()
 
 
-@contextmanager
-def _authz(policy: Path, proxy: str) -> Iterator[int]:
-    command = [sys.executable, "-m", "certgate", "authz", "--policy", str(policy)]
-    process = subprocess.Popen(
-        [*command, "--proxy", proxy, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        assert match, line
-        yield int(match.group(1))
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+def _authz(policy: Path, proxy: str) -> AbstractContextManager[int]:
+    return authz_process(policy, "--proxy", proxy)
 
 
 @pytest.fixture

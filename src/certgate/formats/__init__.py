@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,14 +193,9 @@ def load_paths(
     return result + Loaded(warnings=skipped)
 
 
-def _load_folder(
-    folder: Path,
-    *,
-    password: bytes | None,
-    prompt: PasswordPrompt | None,
-    on_file: Callable[[str], None] | None,
-) -> Loaded:
-    result = Loaded()
+def folder_files(folder: Path) -> Iterator[Path]:
+    """Every file below ``folder``, in a stable order, each real file once: OpenSSL hashed
+    directories link hash names to the real files."""
     seen: set[Path] = set()
     for root, dirs, files in os.walk(folder, onerror=None):
         dirs.sort()
@@ -210,15 +205,25 @@ def _load_folder(
                 real = file_path.resolve()
             except OSError:
                 real = file_path
-            if real in seen:
-                continue  # OpenSSL hashed directories link hash names to the real files
-            seen.add(real)
-            try:
-                result += load_file(file_path, password=password, prompt=prompt, on_file=on_file)
-            except InputError as exc:
-                result += Loaded(
-                    warnings=(LoadWarning(exc.path, f"skipped: {exc.message}", exc.where),)
-                )
+            if real not in seen:
+                seen.add(real)
+                yield file_path
+
+
+def _load_folder(
+    folder: Path,
+    *,
+    password: bytes | None,
+    prompt: PasswordPrompt | None,
+    on_file: Callable[[str], None] | None,
+) -> Loaded:
+    result = Loaded()
+    for file_path in folder_files(folder):
+        try:
+            result += load_file(file_path, password=password, prompt=prompt, on_file=on_file)
+        except InputError as exc:
+            note = LoadWarning(exc.path, f"skipped: {exc.message}", exc.where)
+            result += Loaded(warnings=(note,))
     result = _once_each(result, folder)
     if not result.certificates and not result.crls:
         skipped = len(result.warnings)

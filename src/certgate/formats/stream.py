@@ -24,6 +24,7 @@ from certgate.errors import InputError
 from certgate.formats import (
     Loaded,
     LoadWarning,
+    folder_files,
     load_bytes,
     read_store_bytes,
     sniff_store_format,
@@ -152,24 +153,13 @@ class StreamInputs:
         """``_load_folder``: every file once (hashed-directory links skipped), unreadable ones
         skipped with a warning, and a certificate in several files counted once."""
         result = StreamResult()
-        seen_files: set[Path] = set()
         seen: set[bytes] = set()  # SHA-256 of every certificate read from the folder
-        for root, dirs, files in os.walk(folder, onerror=None):
-            dirs.sort()
-            for file_name in sorted(files):
-                file_path = Path(root) / file_name
-                try:
-                    real = file_path.resolve()
-                except OSError:
-                    real = file_path
-                if real in seen_files:
-                    continue
-                seen_files.add(real)
-                try:
-                    result += self.file(file_path, sink, seen)
-                except InputError as exc:
-                    note = LoadWarning(exc.path, f"skipped: {exc.message}", exc.where)
-                    result.warnings.append(note)
+        for file_path in folder_files(folder):
+            try:
+                result += self.file(file_path, sink, seen)
+            except InputError as exc:
+                note = LoadWarning(exc.path, f"skipped: {exc.message}", exc.where)
+                result.warnings.append(note)
         repeated, result.repeated = result.repeated, 0
         if repeated:
             result.warnings.append(
