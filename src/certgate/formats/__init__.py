@@ -226,12 +226,25 @@ def _load_folder(
             result += Loaded(warnings=(note,))
     result = _once_each(result, folder)
     if not result.certificates and not result.crls:
-        skipped = len(result.warnings)
-        detail = f" ({skipped} file(s) skipped)" if skipped else ""
-        if not os.access(folder, os.R_OK | os.X_OK):
-            raise InputError(str(folder), "folder cannot be read: permission denied")
-        raise InputError(str(folder), f"no certificates found in this folder{detail}")
+        raise empty_folder(folder, skipped=len(result.warnings))
     return result
+
+
+def empty_folder(folder: Path, *, skipped: int) -> InputError:
+    """The error for a folder that gave no certificate or CRL (``skipped`` files were bad)."""
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return InputError(str(folder), "folder cannot be read: permission denied")
+    detail = f" ({skipped} file(s) skipped)" if skipped else ""
+    return InputError(str(folder), f"no certificates found in this folder{detail}")
+
+
+def repeated_in_folder(folder: Path, repeated: int) -> LoadWarning:
+    """The warning for certificates found in more than one file of one folder."""
+    return LoadWarning(
+        str(folder),
+        f"{repeated:,} certificate(s) appear in more than one file of this folder (a bundle "
+        "such as ca-certificates.crt next to its files): each is counted once",
+    )
 
 
 def _once_each(result: Loaded, folder: Path) -> Loaded:
@@ -243,9 +256,5 @@ def _once_each(result: Loaded, folder: Path) -> Loaded:
     repeated = len(result.certificates) - len(unique)
     if not repeated:
         return result
-    note = LoadWarning(
-        str(folder),
-        f"{repeated:,} certificate(s) appear in more than one file of this folder (a bundle "
-        "such as ca-certificates.crt next to its files): each is counted once",
-    )
+    note = repeated_in_folder(folder, repeated)
     return replace(result, certificates=tuple(unique.values()), warnings=(*result.warnings, note))

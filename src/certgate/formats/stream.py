@@ -24,9 +24,11 @@ from certgate.errors import InputError
 from certgate.formats import (
     Loaded,
     LoadWarning,
+    empty_folder,
     folder_files,
     load_bytes,
     read_store_bytes,
+    repeated_in_folder,
     sniff_store_format,
 )
 from certgate.formats._base import Item, os_reason
@@ -162,17 +164,7 @@ class StreamInputs:
                 result.warnings.append(note)
         repeated, result.repeated = result.repeated, 0
         if repeated:
-            result.warnings.append(
-                LoadWarning(
-                    str(folder),
-                    f"{repeated:,} certificate(s) appear in more than one file of this folder (a "
-                    "bundle such as ca-certificates.crt next to its files): each is counted once",
-                )
-            )
+            result.warnings.append(repeated_in_folder(folder, repeated))
         if not result.certificates and not result.crls:
-            skipped = len(result.warnings)
-            detail = f" ({skipped} file(s) skipped)" if skipped else ""
-            if not os.access(folder, os.R_OK | os.X_OK):
-                raise InputError(str(folder), "folder cannot be read: permission denied")
-            raise InputError(str(folder), f"no certificates found in this folder{detail}")
+            raise empty_folder(folder, skipped=len(result.warnings))
         return result
